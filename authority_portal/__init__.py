@@ -1,0 +1,1 @@
+"""The warrant portal (Flask): officers, judges, custodians, auditors. Built in a later issue."""

@@ -1,0 +1,5 @@
+import sys
+
+from escrowlab.cli import main
+
+sys.exit(main())

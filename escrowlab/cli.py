@@ -1,0 +1,58 @@
+"""The ``escrowlab`` console script.
+
+Each sub-command lives in its own module under ``escrowlab.commands`` and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to the handler.
+A handler returns the process exit code. Benchmarks live under
+``escrowlab.benchmarks`` and register themselves under ``escrowlab bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from escrowlab import __version__
+
+COMMAND_MODULES = (
+    "escrowlab.commands.bench",
+)
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as ``escrowlab: <message>`` with exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="escrowlab",
+        description=(
+            "A laboratory for lawful-access (key-escrow) proposals on a real "
+            "Signal-style end-to-end-encrypted messenger."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"escrowlab {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        print(f"escrowlab: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("escrowlab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

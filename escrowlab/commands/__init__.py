@@ -1,0 +1,1 @@
+"""Sub-commands of the ``escrowlab`` console script, one module each."""

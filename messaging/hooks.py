@@ -1,0 +1,83 @@
+"""The escrow hook: the only place escrow touches the Double Ratchet (DESIGN.md, "Data flow" 2-3).
+
+When a session starts a new *sending* chain (its first, and after every DH
+ratchet step) it calls :meth:`EscrowHook.record_for_chain` with the chain's
+:class:`ChainContext`; the returned record rides, in clear, with every message
+of that chain, and ``SHA-256(record)`` is part of each message's AEAD
+associated data. When a session is about to accept a new *receiving* chain it
+recomputes the same context from the header and calls
+:meth:`EscrowHook.check_chain`; a refusal raises
+:class:`messaging.errors.HookRefusedError` and leaves the session unchanged.
+
+The hook's ``mode`` id is bound into the session's associated data, so a
+message made under one mode never decrypts in a session of another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from messaging.errors import HookRefusedError
+
+PROTOCOL_VERSION = 1
+MAX_MODE_ID_LENGTH = 32
+MAX_RECORD_LENGTH = 16 * 1024
+
+
+@dataclass(frozen=True)
+class ChainContext:
+    """Everything one sending chain is bound to.
+
+    ``chain_key`` is the chain's first chain key (CK_0, before any message key
+    was derived from it). It is a secret: it has no ``repr``.
+    ``time`` is the sender's clock when the chain began (seconds since the
+    epoch); it is a *claim* of the sender, never a basis for warrant windows.
+    """
+
+    protocol_version: int
+    mode: str
+    conversation_id: str
+    sender: str
+    recipient: str
+    chain_number: int
+    chain_key: bytes = field(repr=False)
+    ratchet_public_key: bytes
+    time: int
+
+
+@runtime_checkable
+class EscrowHook(Protocol):
+    """What an escrow mode implements. ``mode`` is a short ASCII id such as ``"threshold"``."""
+
+    mode: str
+
+    def record_for_chain(self, context: ChainContext) -> bytes:
+        """Return the record for a new sending chain (``b""`` when nothing is escrowed)."""
+        ...
+
+    def check_chain(self, context: ChainContext, record: bytes) -> None:
+        """Accept ``record`` for a new receiving chain, or raise ``HookRefusedError``."""
+        ...
+
+
+class NoEscrow:
+    """The default hook (mode ``none``): escrows nothing and accepts only an empty record."""
+
+    mode = "none"
+
+    def record_for_chain(self, context: ChainContext) -> bytes:
+        return b""
+
+    def check_chain(self, context: ChainContext, record: bytes) -> None:
+        if record:
+            raise HookRefusedError("mode 'none' expects no escrow record, but the chain carries one")
+
+
+def validate_mode_id(mode: str) -> str:
+    """Check that ``mode`` is a short printable ASCII id; return it."""
+    if not isinstance(mode, str) or not mode or len(mode) > MAX_MODE_ID_LENGTH:
+        raise ValueError(f"an escrow mode id is 1..{MAX_MODE_ID_LENGTH} characters")
+    if not (mode.isascii() and mode.isprintable() and " " not in mode):
+        raise ValueError("an escrow mode id is printable ASCII without spaces")
+    return mode
