@@ -9,6 +9,10 @@ recomputes the same context from the header and calls
 :meth:`EscrowHook.check_chain`; a refusal raises
 :class:`messaging.errors.HookRefusedError` and leaves the session unchanged.
 
+Lawful access reads archived messages through :func:`open_message`: given a
+chain's CK_0 (recovered from escrow) it opens any message of that chain, and
+nothing else; this is the only read path escrow code needs.
+
 The hook's ``mode`` id is bound into the session's associated data, so a
 message made under one mode never decrypts in a session of another.
 """
@@ -16,13 +20,26 @@ message made under one mode never decrypts in a session of another.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from messaging.errors import HookRefusedError
+from messaging.identity import IdentityPublic
+from messaging.limits import MAX_MODE_ID_LENGTH, MAX_RECORD_LENGTH, PROTOCOL_VERSION
+from messaging.ratchet import associated_data_prefix, message_key_for, open_sealed
 
-PROTOCOL_VERSION = 1
-MAX_MODE_ID_LENGTH = 32
-MAX_RECORD_LENGTH = 16 * 1024
+if TYPE_CHECKING:
+    from messaging.wire import Envelope
+
+__all__ = [
+    "MAX_RECORD_LENGTH",
+    "PROTOCOL_VERSION",
+    "ChainContext",
+    "EscrowHook",
+    "NoEscrow",
+    "message_key_for",
+    "open_message",
+    "validate_mode_id",
+]
 
 
 @dataclass(frozen=True)
@@ -71,7 +88,9 @@ class NoEscrow:
 
     def check_chain(self, context: ChainContext, record: bytes) -> None:
         if record:
-            raise HookRefusedError("mode 'none' expects no escrow record, but the chain carries one")
+            raise HookRefusedError(
+                "mode 'none' expects no escrow record, but the chain carries one"
+            )
 
 
 def validate_mode_id(mode: str) -> str:
@@ -81,3 +100,25 @@ def validate_mode_id(mode: str) -> str:
     if not (mode.isascii() and mode.isprintable() and " " not in mode):
         raise ValueError("an escrow mode id is printable ASCII without spaces")
     return mode
+
+
+def open_message(
+    chain_key: bytes,
+    envelope: Envelope,
+    sender_identity: IdentityPublic,
+    recipient_identity: IdentityPublic,
+) -> bytes:
+    """Decrypt one archived message of the chain whose first chain key is ``chain_key``.
+
+    Steps KDF_CK ``header.message_number`` times (Double Ratchet section 5.2) and
+    opens the AEAD with the message's full associated data; raises
+    :class:`messaging.errors.DecryptionError` if the key or any bound field is wrong.
+    """
+    header = envelope.header
+    associated_data = associated_data_prefix(
+        header.mode, envelope.conversation_id, envelope.sender, envelope.recipient,
+        sender_identity, recipient_identity,
+    ) + header.authenticated_bytes()
+    return open_sealed(
+        message_key_for(chain_key, header.message_number), envelope.ciphertext, associated_data
+    )

@@ -1,0 +1,480 @@
+"""PQXDH key agreement (Signal, "The PQXDH Key Agreement Protocol", revision 3).
+
+Parameters (section 2.2): curve X25519, hash SHA-256, KEM ML-KEM-768 (FIPS 203,
+from ``cryptography``), info :data:`PQXDH_INFO`. escrowlab differs from the
+spec's example parameters in two documented ways: ML-KEM-768 instead of
+Kyber-1024, and identities that are an Ed25519/X25519 pair bound by a signature
+(see :mod:`messaging.identity`) instead of one XEdDSA key.
+
+- Prekeys (section 3.2): a signed X25519 prekey, one-time X25519 prekeys, signed
+  one-time ML-KEM prekeys and a signed last-resort ML-KEM prekey. Every prekey
+  signature covers the protocol version, the prekey's kind and id, the escrow
+  mode the device runs, and the key, so a relay can neither substitute a key
+  nor flip the advertised mode (scenario S18).
+- Sending the initial message (section 3.3): DH1 = DH(IK_A, SPK_B),
+  DH2 = DH(EK_A, IK_B), DH3 = DH(EK_A, SPK_B), DH4 = DH(EK_A, OPK_B) when a
+  one-time prekey was handed out (bundles without one are accepted, as the spec
+  allows), (CT, SS) = ML-KEM-768.Encaps(PQPK_B), and
+  SK = KDF(DH1 || DH2 || DH3 [|| DH4] || SS).
+- KDF (section 2.2): HKDF-SHA-256 with a zero-filled 32-byte salt over
+  ``F || KM`` where F is 32 0xFF bytes, 32 bytes of output.
+- AD = Encode(IK_A) || Encode(IK_B) (section 3.3); the ratchet binds more
+  context on top of it (see :mod:`messaging.session`).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import mlkem
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from messaging.errors import HandshakeError, StateError
+from messaging.hooks import PROTOCOL_VERSION, validate_mode_id
+from messaging.identity import IdentityKeyPair, IdentityPublic
+
+PQXDH_INFO = b"escrowlab_PQXDH_CURVE25519_SHA-256_ML-KEM-768"
+KDF_F = b"\xff" * 32
+KDF_SALT = b"\x00" * 32
+PREKEY_SIGNATURE_LABEL = b"escrowlab prekey v1"
+X25519_KEY_LENGTH = 32
+MLKEM768_PUBLIC_LENGTH = 1184
+MLKEM768_CIPHERTEXT_LENGTH = 1088
+MAX_PREKEY_ID = 2**32 - 1
+
+KIND_SIGNED_EC = 1
+KIND_KEM_ONE_TIME = 2
+KIND_KEM_LAST_RESORT = 3
+
+
+def derive_secret(key_material: bytes, info: bytes = PQXDH_INFO, length: int = 32) -> bytes:
+    """PQXDH section 2.2 ``KDF(KM)``: HKDF-SHA-256(salt = 0^32, IKM = F || KM, info)."""
+    return HKDF(hashes.SHA256(), length, KDF_SALT, info).derive(KDF_F + key_material)
+
+
+def prekey_signature_payload(kind: int, mode: str, key_id: int, public_key: bytes) -> bytes:
+    """The bytes a prekey signature covers: label, version, kind, id, escrow mode, key."""
+    mode_bytes = mode.encode("ascii")
+    return (
+        PREKEY_SIGNATURE_LABEL
+        + struct.pack(">BBIB", PROTOCOL_VERSION, kind, key_id, len(mode_bytes))
+        + mode_bytes
+        + public_key
+    )
+
+
+@dataclass(frozen=True)
+class SignedPrekey:
+    key_id: int
+    public_key: bytes
+    signature: bytes
+
+    def verify(self, identity: IdentityPublic, kind: int, mode: str) -> None:
+        expected = X25519_KEY_LENGTH if kind == KIND_SIGNED_EC else MLKEM768_PUBLIC_LENGTH
+        if len(self.public_key) != expected:
+            raise HandshakeError(f"prekey {self.key_id} has the wrong length for its kind")
+        identity.verify(
+            self.signature, prekey_signature_payload(kind, mode, self.key_id, self.public_key)
+        )
+
+    def to_json(self) -> dict:
+        return {"id": self.key_id, "key": self.public_key.hex(), "sig": self.signature.hex()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> SignedPrekey:
+        return cls(_prekey_id(data, "id"), _hex(data, "key"), _hex(data, "sig"))
+
+
+@dataclass(frozen=True)
+class OneTimePrekey:
+    key_id: int
+    public_key: bytes
+
+    def to_json(self) -> dict:
+        return {"id": self.key_id, "key": self.public_key.hex()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> OneTimePrekey:
+        key = _hex(data, "key")
+        if len(key) != X25519_KEY_LENGTH:
+            raise HandshakeError("a one-time prekey is 32 bytes")
+        return cls(_prekey_id(data, "id"), key)
+
+
+@dataclass(frozen=True)
+class PrekeyBundle:
+    """What an initiator fetches for one device (PQXDH section 3.2)."""
+
+    identity: IdentityPublic
+    mode: str
+    signed_prekey: SignedPrekey
+    kem_prekey: SignedPrekey
+    kem_last_resort: bool
+    one_time_prekey: OneTimePrekey | None
+
+    def verify(self) -> None:
+        """Check both prekey signatures (section 3.3: "Alice verifies the signatures")."""
+        validate_mode_id(self.mode)
+        self.signed_prekey.verify(self.identity, KIND_SIGNED_EC, self.mode)
+        kem_kind = KIND_KEM_LAST_RESORT if self.kem_last_resort else KIND_KEM_ONE_TIME
+        self.kem_prekey.verify(self.identity, kem_kind, self.mode)
+
+    def to_json(self) -> dict:
+        return {
+            "identity": self.identity.encode().hex(),
+            "mode": self.mode,
+            "signed_prekey": self.signed_prekey.to_json(),
+            "kem_prekey": self.kem_prekey.to_json(),
+            "kem_last_resort": self.kem_last_resort,
+            "one_time_prekey": self.one_time_prekey.to_json() if self.one_time_prekey else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> PrekeyBundle:
+        """Parse and verify a bundle; any malformed field raises ``HandshakeError``."""
+        _exact_keys(data, {"identity", "mode", "signed_prekey", "kem_prekey",
+                           "kem_last_resort", "one_time_prekey"})
+        one_time = data["one_time_prekey"]
+        one_time_prekey = (
+            OneTimePrekey.from_json(_as_obj(one_time)) if one_time is not None else None
+        )
+        if not isinstance(data["kem_last_resort"], bool):
+            raise HandshakeError("kem_last_resort must be a boolean")
+        bundle = cls(
+            IdentityPublic.decode(_hex(data, "identity")),
+            _mode(data),
+            SignedPrekey.from_json(_obj(data, "signed_prekey")),
+            SignedPrekey.from_json(_obj(data, "kem_prekey")),
+            data["kem_last_resort"],
+            one_time_prekey,
+        )
+        bundle.verify()
+        return bundle
+
+
+@dataclass(frozen=True)
+class PrekeyUpload:
+    """The public prekeys a device publishes to the relay (PQXDH section 3.2)."""
+
+    identity: IdentityPublic
+    mode: str
+    signed_prekey: SignedPrekey
+    one_time_prekeys: tuple[OneTimePrekey, ...]
+    kem_prekeys: tuple[SignedPrekey, ...]
+    kem_last_resort: SignedPrekey
+
+    def verify(self) -> None:
+        validate_mode_id(self.mode)
+        self.signed_prekey.verify(self.identity, KIND_SIGNED_EC, self.mode)
+        self.kem_last_resort.verify(self.identity, KIND_KEM_LAST_RESORT, self.mode)
+        for kem in self.kem_prekeys:
+            kem.verify(self.identity, KIND_KEM_ONE_TIME, self.mode)
+
+    def bundle(
+        self, one_time_prekey: OneTimePrekey | None, kem_prekey: SignedPrekey | None
+    ) -> PrekeyBundle:
+        """The bundle for one fetch; ``kem_prekey=None`` hands out the last-resort KEM key."""
+        return PrekeyBundle(
+            self.identity,
+            self.mode,
+            self.signed_prekey,
+            kem_prekey if kem_prekey is not None else self.kem_last_resort,
+            kem_prekey is None,
+            one_time_prekey,
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "identity": self.identity.encode().hex(),
+            "mode": self.mode,
+            "signed_prekey": self.signed_prekey.to_json(),
+            "one_time_prekeys": [k.to_json() for k in self.one_time_prekeys],
+            "kem_prekeys": [k.to_json() for k in self.kem_prekeys],
+            "kem_last_resort": self.kem_last_resort.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> PrekeyUpload:
+        """Parse and verify an upload; any malformed field raises ``HandshakeError``."""
+        _exact_keys(data, {"identity", "mode", "signed_prekey", "one_time_prekeys",
+                           "kem_prekeys", "kem_last_resort"})
+        upload = cls(
+            IdentityPublic.decode(_hex(data, "identity")),
+            _mode(data),
+            SignedPrekey.from_json(_obj(data, "signed_prekey")),
+            tuple(OneTimePrekey.from_json(_as_obj(k)) for k in _list(data, "one_time_prekeys")),
+            tuple(SignedPrekey.from_json(_as_obj(k)) for k in _list(data, "kem_prekeys")),
+            SignedPrekey.from_json(_obj(data, "kem_last_resort")),
+        )
+        upload.verify()
+        return upload
+
+
+@dataclass(frozen=True)
+class PrekeyBlock:
+    """The PQXDH part of an initial message (section 3.3): who, EK_A, which prekeys, CT."""
+
+    identity: IdentityPublic
+    ephemeral_key: bytes
+    signed_prekey_id: int
+    one_time_prekey_id: int | None
+    kem_prekey_id: int
+    kem_ciphertext: bytes
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """The result of PQXDH for one side: the shared secret and the spec's AD."""
+
+    shared_secret: bytes
+    associated_data: bytes
+
+
+def initiate(identity: IdentityKeyPair, bundle: PrekeyBundle) -> tuple[Agreement, PrekeyBlock]:
+    """Section 3.3, the initiator: verify the bundle, compute SK, build the prekey block."""
+    bundle.verify()
+    spk = X25519PublicKey.from_public_bytes(bundle.signed_prekey.public_key)
+    ephemeral = X25519PrivateKey.generate()
+    key_material = (
+        identity.dh(spk)
+        + ephemeral.exchange(bundle.identity.x25519())
+        + ephemeral.exchange(spk)
+    )
+    if bundle.one_time_prekey is not None:
+        key_material += ephemeral.exchange(
+            X25519PublicKey.from_public_bytes(bundle.one_time_prekey.public_key)
+        )
+    kem_public = mlkem.MLKEM768PublicKey.from_public_bytes(bundle.kem_prekey.public_key)
+    kem_secret, kem_ciphertext = kem_public.encapsulate()
+    key_material += kem_secret
+    agreement = Agreement(
+        derive_secret(key_material), identity.public.encode() + bundle.identity.encode()
+    )
+    block = PrekeyBlock(
+        identity.public,
+        ephemeral.public_key().public_bytes_raw(),
+        bundle.signed_prekey.key_id,
+        bundle.one_time_prekey.key_id if bundle.one_time_prekey else None,
+        bundle.kem_prekey.key_id,
+        kem_ciphertext,
+    )
+    return agreement, block
+
+
+class DevicePrekeys:
+    """A device's private prekeys (PQXDH section 3.2). Holds secrets: no useful ``repr``.
+
+    ``respond`` never deletes anything; the session layer calls :meth:`consume`
+    only once the initial message decrypted, so a bad message changes nothing.
+    """
+
+    def __init__(
+        self,
+        identity: IdentityKeyPair,
+        mode: str,
+        signed_prekey: tuple[int, X25519PrivateKey],
+        one_time: dict[int, X25519PrivateKey],
+        kem_one_time: dict[int, mlkem.MLKEM768PrivateKey],
+        kem_last_resort: tuple[int, mlkem.MLKEM768PrivateKey],
+        next_id: int,
+    ) -> None:
+        self.identity = identity
+        self.mode = validate_mode_id(mode)
+        self._signed_prekey = signed_prekey
+        self._one_time = one_time
+        self._kem_one_time = kem_one_time
+        self._kem_last_resort = kem_last_resort
+        self._next_id = next_id
+
+    def __repr__(self) -> str:
+        return f"DevicePrekeys(mode={self.mode!r}, remaining={self.remaining()})"
+
+    @classmethod
+    def generate(
+        cls, identity: IdentityKeyPair, mode: str, one_time: int = 20, kem_one_time: int = 10
+    ) -> DevicePrekeys:
+        prekeys = cls(identity, mode, (1, X25519PrivateKey.generate()), {}, {},
+                      (2, mlkem.MLKEM768PrivateKey.generate()), 3)
+        prekeys._add(one_time, kem_one_time)
+        return prekeys
+
+    def _allocate_id(self) -> int:
+        key_id = self._next_id
+        if key_id > MAX_PREKEY_ID:
+            raise StateError("prekey ids exhausted")
+        self._next_id += 1
+        return key_id
+
+    def _add(self, one_time: int, kem_one_time: int) -> tuple[list[int], list[int]]:
+        new_ec = [self._allocate_id() for _ in range(one_time)]
+        for key_id in new_ec:
+            self._one_time[key_id] = X25519PrivateKey.generate()
+        new_kem = [self._allocate_id() for _ in range(kem_one_time)]
+        for key_id in new_kem:
+            self._kem_one_time[key_id] = mlkem.MLKEM768PrivateKey.generate()
+        return new_ec, new_kem
+
+    def _sign(self, kind: int, key_id: int, public_key: bytes) -> SignedPrekey:
+        payload = prekey_signature_payload(kind, self.mode, key_id, public_key)
+        return SignedPrekey(key_id, public_key, self.identity.sign(payload))
+
+    def _upload(self, one_time_ids: list[int], kem_ids: list[int]) -> PrekeyUpload:
+        spk_id, spk = self._signed_prekey
+        last_id, last = self._kem_last_resort
+        return PrekeyUpload(
+            self.identity.public,
+            self.mode,
+            self._sign(KIND_SIGNED_EC, spk_id, spk.public_key().public_bytes_raw()),
+            tuple(OneTimePrekey(i, self._one_time[i].public_key().public_bytes_raw())
+                  for i in one_time_ids),
+            tuple(self._sign(KIND_KEM_ONE_TIME, i,
+                             self._kem_one_time[i].public_key().public_bytes_raw())
+                  for i in kem_ids),
+            self._sign(KIND_KEM_LAST_RESORT, last_id, last.public_key().public_bytes_raw()),
+        )
+
+    def upload(self) -> PrekeyUpload:
+        """Every public prekey this device still holds."""
+        return self._upload(sorted(self._one_time), sorted(self._kem_one_time))
+
+    def replenish(self, one_time: int, kem_one_time: int) -> PrekeyUpload:
+        """Generate more one-time prekeys; the upload carries only the new ones."""
+        return self._upload(*self._add(one_time, kem_one_time))
+
+    def remaining(self) -> tuple[int, int]:
+        """(one-time X25519 prekeys, one-time ML-KEM prekeys) not yet consumed."""
+        return len(self._one_time), len(self._kem_one_time)
+
+    def respond(self, block: PrekeyBlock) -> tuple[Agreement, X25519PrivateKey]:
+        """Section 3.4, the responder: recompute SK from the prekey block.
+
+        Returns the agreement and the signed prekey's private key, which becomes
+        the responder's first ratchet key pair (Double Ratchet section 7.1).
+        Raises ``HandshakeError`` for an unknown or already-used prekey id.
+        """
+        spk_id, spk = self._signed_prekey
+        if block.signed_prekey_id != spk_id:
+            raise HandshakeError(f"unknown signed prekey id {block.signed_prekey_id}")
+        ephemeral = X25519PublicKey.from_public_bytes(block.ephemeral_key)
+        key_material = (
+            spk.exchange(block.identity.x25519())
+            + self.identity.dh(ephemeral)
+            + spk.exchange(ephemeral)
+        )
+        if block.one_time_prekey_id is not None:
+            one_time = self._one_time.get(block.one_time_prekey_id)
+            if one_time is None:
+                raise HandshakeError(
+                    f"one-time prekey {block.one_time_prekey_id} is unknown or already used"
+                )
+            key_material += one_time.exchange(ephemeral)
+        if block.kem_prekey_id == self._kem_last_resort[0]:
+            kem = self._kem_last_resort[1]
+        else:
+            kem = self._kem_one_time.get(block.kem_prekey_id)
+            if kem is None:
+                raise HandshakeError(
+                    f"ML-KEM prekey {block.kem_prekey_id} is unknown or already used"
+                )
+        key_material += kem.decapsulate(block.kem_ciphertext)
+        agreement = Agreement(
+            derive_secret(key_material), block.identity.encode() + self.identity.public.encode()
+        )
+        return agreement, spk
+
+    def consume(self, block: PrekeyBlock) -> None:
+        """Delete the one-time prekeys an accepted initial message used (section 3.4)."""
+        if block.one_time_prekey_id is not None:
+            self._one_time.pop(block.one_time_prekey_id, None)
+        self._kem_one_time.pop(block.kem_prekey_id, None)
+
+    def serialize(self) -> bytes:
+        """All private prekeys, for an encrypted store only."""
+        spk_id, spk = self._signed_prekey
+        last_id, last = self._kem_last_resort
+        return json.dumps({
+            "v": 1,
+            "identity": self.identity.private_bytes().hex(),
+            "mode": self.mode,
+            "spk": [spk_id, spk.private_bytes_raw().hex()],
+            "otk": {str(i): k.private_bytes_raw().hex() for i, k in self._one_time.items()},
+            "kem": {str(i): k.private_bytes_raw().hex() for i, k in self._kem_one_time.items()},
+            "last": [last_id, last.private_bytes_raw().hex()],
+            "next": self._next_id,
+        }, sort_keys=True).encode()
+
+    @classmethod
+    def deserialize(cls, data: bytes) -> DevicePrekeys:
+        try:
+            obj = json.loads(data)
+            if obj.get("v") != 1:
+                raise StateError("unknown prekey state version")
+            return cls(
+                IdentityKeyPair.from_private_bytes(bytes.fromhex(obj["identity"])),
+                obj["mode"],
+                (int(obj["spk"][0]),
+                 X25519PrivateKey.from_private_bytes(bytes.fromhex(obj["spk"][1]))),
+                {int(i): X25519PrivateKey.from_private_bytes(bytes.fromhex(k))
+                 for i, k in obj["otk"].items()},
+                {int(i): mlkem.MLKEM768PrivateKey.from_seed_bytes(bytes.fromhex(k))
+                 for i, k in obj["kem"].items()},
+                (int(obj["last"][0]),
+                 mlkem.MLKEM768PrivateKey.from_seed_bytes(bytes.fromhex(obj["last"][1]))),
+                int(obj["next"]),
+            )
+        except StateError:
+            raise
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise StateError("stored prekey state is corrupt") from exc
+
+
+def _exact_keys(data: object, keys: set[str]) -> None:
+    if not isinstance(data, dict):
+        raise HandshakeError("expected a JSON object")
+    if set(data) != keys:
+        raise HandshakeError(f"expected exactly the fields {sorted(keys)}, got {sorted(data)}")
+
+
+def _hex(data: dict, key: str) -> bytes:
+    value = data.get(key)
+    if not isinstance(value, str) or len(value) > 8192:
+        raise HandshakeError(f"field {key!r} must be a hex string")
+    try:
+        return bytes.fromhex(value)
+    except ValueError as exc:
+        raise HandshakeError(f"field {key!r} is not valid hex") from exc
+
+
+def _prekey_id(data: dict, key: str) -> int:
+    value = data.get(key)
+    if type(value) is not int or not 0 <= value <= MAX_PREKEY_ID:
+        raise HandshakeError(f"field {key!r} must be a prekey id (0..2^32-1)")
+    return value
+
+
+def _mode(data: dict) -> str:
+    try:
+        return validate_mode_id(data.get("mode"))
+    except ValueError as exc:
+        raise HandshakeError(str(exc)) from exc
+
+
+def _obj(data: dict, key: str) -> dict:
+    return _as_obj(data.get(key))
+
+
+def _as_obj(value: object) -> dict:
+    if not isinstance(value, dict):
+        raise HandshakeError("expected a JSON object")
+    return value
+
+
+def _list(data: dict, key: str) -> list:
+    value = data.get(key)
+    if not isinstance(value, list) or len(value) > 1000:
+        raise HandshakeError(f"field {key!r} must be a list of at most 1000 prekeys")
+    return value
