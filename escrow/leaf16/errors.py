@@ -1,0 +1,20 @@
+"""Error types of the ``leaf16`` escrow mode (DESIGN.md, "Conventions": one error type per package).
+
+Messages name fields and unit ids, never key material.
+"""
+
+
+class Leaf16Error(Exception):
+    """Base class of every error raised by :mod:`escrow.leaf16`."""
+
+
+class LeafFormatError(Leaf16Error):
+    """Bytes that are not a well-formed LEAF for this module (length, version, width)."""
+
+
+class EscrowAgentError(Leaf16Error):
+    """An escrow agent that does not hold, or refuses to release, a unit-key component."""
+
+
+class LeafRecoveryError(Leaf16Error):
+    """Lawful recovery of a chain key from a LEAF failed (unknown unit, forged escrowed key)."""
