@@ -32,9 +32,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from messaging.errors import DecryptionError, TooManySkippedError
+from messaging.errors import DecryptionError
 from messaging.identity import IdentityPublic
-from messaging.limits import MAX_SKIP, PROTOCOL_VERSION
+from messaging.limits import PROTOCOL_VERSION
 
 ROOT_KDF_INFO = b"escrowlab v1 root ratchet"
 MESSAGE_KEY_INFO = b"escrowlab v1 message keys"
@@ -61,10 +61,10 @@ def kdf_ck(chain_key: bytes) -> tuple[bytes, bytes]:
 def message_key_for(chain_key: bytes, message_number: int) -> bytes:
     """The message key of message ``message_number`` of the chain starting at ``chain_key``.
 
-    Requires ``0 <= message_number <= MAX_SKIP`` (longer chains are never accepted).
+    Requires ``0 <= message_number < 2**32`` (the wire format's bound).
     """
-    if not 0 <= message_number <= MAX_SKIP:
-        raise TooManySkippedError(f"message number {message_number} is outside 0..{MAX_SKIP}")
+    if not 0 <= message_number < 2**32:
+        raise DecryptionError(f"message number {message_number} is outside 0..2^32-1")
     for _ in range(message_number):
         chain_key = hmac.digest(chain_key, _CHAIN_KEY_CONSTANT, "sha256")
     return hmac.digest(chain_key, _MESSAGE_KEY_CONSTANT, "sha256")

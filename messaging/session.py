@@ -208,8 +208,6 @@ class Session:
             raise StateError("this session has no sending chain yet (wait for a message)")
         if state.send_record is None:
             self._start_sending_chain()
-        if state.send_count > MAX_SKIP:
-            raise StateError("sending chain is too long; wait for the peer to reply")
         next_chain_key, message_key = kdf_ck(state.sending_chain_key)
         header = Header(state.mode, state.send_chain_number, state.send_chain_time,
                         state.dh_public, state.previous_send_count, state.send_count,

@@ -1,0 +1,270 @@
+"""Double Ratchet sessions: delivery, out-of-order, replay, limits, transactions, the hook."""
+
+import random
+
+import pytest
+
+from messaging.clock import ManualClock
+from messaging.errors import (
+    DecryptionError,
+    HandshakeError,
+    HookRefusedError,
+    MessagingError,
+    ModeMismatchError,
+    ReplayError,
+    StateError,
+    TooManySkippedError,
+    WireFormatError,
+)
+from messaging.hooks import NoEscrow
+from messaging.identity import IdentityKeyPair
+from messaging.limits import MAX_SKIP, MAX_SKIPPED_KEYS_TOTAL
+from messaging.pqxdh import DevicePrekeys
+from messaging.session import Session
+from messaging.wire import parse_envelope
+from tests.messaging.helpers import RecordingHook, make_pair
+
+
+def assert_rejected_unchanged(session, envelope, error=MessagingError):
+    before = session.serialize()
+    with pytest.raises(error):
+        session.decrypt(envelope)
+    assert session.serialize() == before
+
+
+def test_conversation_both_ways_with_dh_steps():
+    alice, bob, _, _ = make_pair()
+    for i in range(20):
+        assert bob.decrypt(alice.encrypt(b"a%d" % i)) == b"a%d" % i
+        for j in range(i % 3 + 1):
+            assert alice.decrypt(bob.encrypt(b"b%d.%d" % (i, j))) == b"b%d.%d" % (i, j)
+
+
+def test_out_of_order_within_max_skip():
+    alice, bob, _, _ = make_pair()
+    envelopes = [alice.encrypt(b"m%d" % i) for i in range(30)]
+    order = list(range(30))
+    random.Random(7).shuffle(order)
+    for i in order:
+        assert bob.decrypt(envelopes[i]) == b"m%d" % i
+
+
+def test_out_of_order_across_a_dh_step():
+    alice, bob, _, _ = make_pair()
+    late = [alice.encrypt(b"old%d" % i) for i in range(3)]
+    assert bob.decrypt(late[2]) == b"old2"
+    assert alice.decrypt(bob.encrypt(b"reply")) == b"reply"
+    new = alice.encrypt(b"new chain")
+    assert bob.decrypt(new) == b"new chain"
+    assert bob.decrypt(late[0]) == b"old0"
+    assert bob.decrypt(late[1]) == b"old1"
+
+
+def test_replay_rejected_and_state_unchanged():
+    alice, bob, _, _ = make_pair()
+    envelope = alice.encrypt(b"once")
+    assert bob.decrypt(envelope) == b"once"
+    assert_rejected_unchanged(bob, envelope, ReplayError)
+
+
+def test_replayed_skipped_key_is_deleted_after_use():
+    alice, bob, _, _ = make_pair()
+    first, second = alice.encrypt(b"1"), alice.encrypt(b"2")
+    bob.decrypt(second)
+    bob.decrypt(first)
+    assert_rejected_unchanged(bob, first, ReplayError)
+
+
+def test_too_many_skipped_keys_rejected():
+    alice, bob, _, _ = make_pair()
+    envelopes = [alice.encrypt(b"x") for _ in range(MAX_SKIP + 2)]
+    assert_rejected_unchanged(bob, envelopes[-1], TooManySkippedError)
+    assert bob.decrypt(envelopes[MAX_SKIP]) == b"x"
+
+
+def test_global_skipped_cap_evicts_oldest_first():
+    alice, bob, _, _ = make_pair()
+    old = alice.encrypt(b"oldest")
+    chains = MAX_SKIPPED_KEYS_TOTAL // (MAX_SKIP // 2) + 1
+    for _ in range(chains):
+        batch = [alice.encrypt(b"x") for _ in range(MAX_SKIP // 2 + 1)]
+        bob.decrypt(batch[-1])
+        alice.decrypt(bob.encrypt(b"step"))
+    assert len(bob._state.skipped) <= MAX_SKIPPED_KEYS_TOTAL
+    assert_rejected_unchanged(bob, old, ReplayError)
+
+
+def test_tampered_ciphertext_rejected_unchanged():
+    alice, bob, _, _ = make_pair()
+    envelope = bytearray(alice.encrypt(b"secret"))
+    envelope[-1] ^= 1
+    assert_rejected_unchanged(bob, bytes(envelope), DecryptionError)
+
+
+def test_message_for_other_conversation_or_device_rejected():
+    alice, bob, _, _ = make_pair()
+    carol_session, _, _, _ = make_pair()
+    assert_rejected_unchanged(bob, carol_session.encrypt(b"x"), MessagingError)
+
+
+def test_serialise_restore_continues_the_conversation():
+    alice, bob, clock, _ = make_pair()
+    alice.decrypt(bob.encrypt(b"r"))
+    restored = Session.deserialize(alice.serialize(), NoEscrow(), clock)
+    assert restored.serialize() == alice.serialize()
+    assert bob.decrypt(restored.encrypt(b"after restore")) == b"after restore"
+
+
+def test_corrupt_serialised_state_is_a_state_error():
+    alice, _, clock, _ = make_pair()
+    with pytest.raises(StateError):
+        Session.deserialize(alice.serialize()[:-5], NoEscrow(), clock)
+    with pytest.raises(StateError):
+        Session.deserialize(b'{"v": 99}', NoEscrow(), clock)
+
+
+def test_one_time_prekeys_consumed_once():
+    hook, clock = NoEscrow(), ManualClock()
+    alice, bob = IdentityKeyPair.generate(), IdentityKeyPair.generate()
+    prekeys = DevicePrekeys.generate(bob, "none", 1, 1)
+    upload = prekeys.upload()
+    bundle = upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0])
+    first = Session.initiate(alice, "alice:1", bundle, "bob:1", "C1", hook, clock).encrypt(b"1")
+    again = Session.initiate(alice, "alice:1", bundle, "bob:1", "C2", hook, clock).encrypt(b"2")
+    Session.respond(bob, prekeys, "bob:1", first, hook, clock)
+    assert prekeys.remaining() == (0, 0)
+    before = prekeys.serialize()
+    with pytest.raises(HandshakeError):
+        Session.respond(bob, prekeys, "bob:1", again, hook, clock)
+    assert prekeys.serialize() == before
+
+
+def test_bundle_without_one_time_prekey_and_last_resort_kem():
+    hook, clock = NoEscrow(), ManualClock()
+    alice, bob = IdentityKeyPair.generate(), IdentityKeyPair.generate()
+    prekeys = DevicePrekeys.generate(bob, "none", 0, 0)
+    bundle = prekeys.upload().bundle(None, None)
+    assert bundle.kem_last_resort and bundle.one_time_prekey is None
+    session = Session.initiate(alice, "alice:1", bundle, "bob:1", "C1", hook, clock)
+    _, plaintext = Session.respond(bob, prekeys, "bob:1", session.encrypt(b"hi"), hook, clock)
+    assert plaintext == b"hi"
+
+
+def test_failed_prekey_message_leaves_prekeys_unchanged():
+    hook, clock = NoEscrow(), ManualClock()
+    alice, bob = IdentityKeyPair.generate(), IdentityKeyPair.generate()
+    prekeys = DevicePrekeys.generate(bob, "none", 1, 1)
+    upload = prekeys.upload()
+    bundle = upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0])
+    envelope = bytearray(Session.initiate(alice, "alice:1", bundle, "bob:1", "C1", hook,
+                                          clock).encrypt(b"x"))
+    envelope[-3] ^= 0x40
+    before = prekeys.serialize()
+    with pytest.raises(DecryptionError):
+        Session.respond(bob, prekeys, "bob:1", bytes(envelope), hook, clock)
+    assert prekeys.serialize() == before
+
+
+def test_forged_bundle_signature_rejected():
+    bob = IdentityKeyPair.generate()
+    upload = DevicePrekeys.generate(bob, "none", 1, 1).upload()
+    data = upload.bundle(None, None).to_json()
+    data["signed_prekey"]["key"] = "00" * 32
+    from messaging.pqxdh import PrekeyBundle
+
+    with pytest.raises(HandshakeError):
+        PrekeyBundle.from_json(data)
+
+
+def test_bundle_mode_flip_is_detected():
+    """S18 at the bundle level: the mode is inside the prekey signatures."""
+    from messaging.pqxdh import PrekeyBundle
+
+    bob = IdentityKeyPair.generate()
+    data = DevicePrekeys.generate(bob, "threshold", 1, 1).upload().bundle(None, None).to_json()
+    data["mode"] = "none"
+    with pytest.raises(HandshakeError):
+        PrekeyBundle.from_json(data)
+
+
+def test_mode_mismatch_fails_closed():
+    hook, clock = NoEscrow(), ManualClock()
+    alice, bob = IdentityKeyPair.generate(), IdentityKeyPair.generate()
+    prekeys = DevicePrekeys.generate(bob, "threshold", 1, 1)
+    with pytest.raises(ModeMismatchError):
+        Session.initiate(alice, "alice:1", prekeys.upload().bundle(None, None), "bob:1", "C1",
+                         hook, clock)
+
+
+def test_hook_called_for_each_new_sending_chain_with_context():
+    hook = RecordingHook()
+    alice, bob, clock, _ = make_pair(hook=hook)
+    for _ in range(3):
+        alice.decrypt(bob.encrypt(b"b"))
+        bob.decrypt(alice.encrypt(b"a"))
+    senders = [(c.sender, c.chain_number) for c in hook.created]
+    assert senders == [("alice:1", 0), ("bob:1", 0), ("alice:1", 1), ("bob:1", 1),
+                       ("alice:1", 2), ("bob:1", 2), ("alice:1", 3)]
+    assert all(c.conversation_id == "C1" and c.mode == "recording" for c in hook.created)
+    assert len(hook.checked) == len(hook.created)
+    sent = {(c.sender, c.chain_number): c.chain_key for c in hook.created}
+    received = {(c.sender, c.chain_number): c.chain_key for c, _ in hook.checked}
+    assert sent == received
+
+
+def test_hook_refusal_rejects_and_changes_nothing():
+    hook = RecordingHook()
+    alice, bob, _, _ = make_pair(hook=hook)
+    alice.decrypt(bob.encrypt(b"b"))
+    envelope = alice.encrypt(b"new chain")
+    hook.refuse = True
+    assert_rejected_unchanged(bob, envelope, HookRefusedError)
+    hook.refuse = False
+    assert bob.decrypt(envelope) == b"new chain"
+
+
+def test_record_altered_in_transit_rejected():
+    hook = RecordingHook()
+    alice, bob, _, _ = make_pair(hook=hook)
+    alice.decrypt(bob.encrypt(b"b"))
+    envelope = parse_envelope(alice.encrypt(b"x"))
+    from dataclasses import replace
+
+    forged = replace(envelope, header=replace(envelope.header, record=b"stripped")).encode()
+    assert_rejected_unchanged(bob, forged, MessagingError)
+
+
+def test_record_must_stay_the_same_within_a_chain():
+    """A rogue sender cannot change the record after the chain's first message."""
+    hook = RecordingHook()
+    alice, bob, _, _ = make_pair(hook=hook)
+    bob.decrypt(alice.encrypt(b"first of chain"))
+    alice._state.send_record = b"something else"
+    alice._send_record_hash = None
+    import hashlib
+
+    alice._send_record_hash = hashlib.sha256(b"something else").digest()
+    assert_rejected_unchanged(bob, alice.encrypt(b"second"), HookRefusedError)
+
+
+def test_record_is_bound_into_the_associated_data():
+    hook = RecordingHook()
+    alice, bob, _, _ = make_pair(hook=hook)
+    envelope = parse_envelope(alice.encrypt(b"x"))
+    assert envelope.header.record == RecordingHook.expected_record(hook.created[0])
+
+
+def test_time_comes_from_the_injected_clock():
+    hook = RecordingHook()
+    clock = ManualClock(1_800_000_000)
+    alice, bob, _, _ = make_pair(hook=hook, clock=clock)
+    clock.advance(3600)
+    alice.decrypt(bob.encrypt(b"b"))
+    assert hook.created[0].time == 1_800_000_000
+    assert hook.created[1].time == 1_800_003_600
+
+
+def test_wrong_envelope_bytes_are_wire_errors():
+    _, bob, _, _ = make_pair()
+    with pytest.raises(WireFormatError):
+        bob.decrypt(b"")
