@@ -1,0 +1,23 @@
+"""The relay: the untrusted provider that stores and forwards envelopes (DESIGN.md, "Data flow").
+
+- :mod:`messaging.relay.service`: storage and operations (SQLAlchemy 2, SQLite by default)
+- :mod:`messaging.relay.api`: the signed request protocol, independent of HTTP
+- :mod:`messaging.relay.app`: the Flask blueprint and ``create_relay_app``
+- :mod:`messaging.relay.archive`: the archive read API (``RelayArchive``, ``ArchiveEntry``)
+- :mod:`messaging.relay.auth`, :mod:`~messaging.relay.limits`, :mod:`~messaging.relay.errors`
+"""
+
+from messaging.relay.archive import ArchiveEntry, RelayArchive
+from messaging.relay.errors import RelayError
+from messaging.relay.limits import RelayLimits
+from messaging.relay.service import RelayService
+
+__all__ = ["ArchiveEntry", "RelayArchive", "RelayError", "RelayLimits", "RelayService",
+           "create_relay_app"]
+
+
+def create_relay_app(service: RelayService | None = None):
+    """See :func:`messaging.relay.app.create_relay_app` (imported lazily: it needs Flask)."""
+    from messaging.relay.app import create_relay_app as create
+
+    return create(service)

@@ -1,0 +1,53 @@
+"""Device addresses: ``"user:device"`` strings such as ``"alice:1"``.
+
+A user name is 1..64 characters of lower-case ASCII letters, digits, ``_``,
+``.`` and ``-``; a device id is a decimal integer in 1..2**31-1 without leading
+zeros. The relay and the clients parse addresses with :func:`parse_address`
+only, so an address has exactly one spelling.
+"""
+
+from __future__ import annotations
+
+import re
+
+from messaging.errors import MessagingError
+
+MAX_USER_LENGTH = 64
+MAX_DEVICE_ID = 2**31 - 1
+_USER = re.compile(r"[a-z0-9_.-]{1,64}")
+_DEVICE = re.compile(r"[1-9][0-9]{0,9}")
+
+
+class AddressError(MessagingError, ValueError):
+    """A string that is not a well-formed ``user:device`` address or user name."""
+
+
+def check_user(user: str) -> str:
+    """Return ``user`` if it is a well-formed user name, else raise :class:`AddressError`."""
+    if not isinstance(user, str) or not _USER.fullmatch(user):
+        raise AddressError(
+            "a user name is 1..64 characters of a-z, 0-9, '_', '.' and '-'"
+        )
+    return user
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """Split ``"alice:1"`` into ``("alice", 1)``; raise :class:`AddressError` if malformed."""
+    if not isinstance(address, str) or address.count(":") != 1:
+        raise AddressError("an address is 'user:device', e.g. 'alice:1'")
+    user, device = address.split(":")
+    check_user(user)
+    if not _DEVICE.fullmatch(device) or int(device) > MAX_DEVICE_ID:
+        raise AddressError(f"a device id is an integer in 1..{MAX_DEVICE_ID}")
+    return user, int(device)
+
+
+def make_address(user: str, device_id: int) -> str:
+    """The canonical address of ``user``'s device ``device_id``."""
+    address = f"{check_user(user)}:{device_id}"
+    parse_address(address)
+    return address
+
+
+def user_of(address: str) -> str:
+    return parse_address(address)[0]

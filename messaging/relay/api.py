@@ -1,0 +1,208 @@
+"""The relay's request protocol, independent of HTTP: authenticate, route, answer JSON.
+
+Both the Flask blueprint (:mod:`messaging.relay.app`) and the in-process
+transport (:mod:`messaging.transport`) hand a :class:`RelayRequest` to
+:func:`dispatch`, so the in-process relay enforces exactly what the HTTP relay
+does. Routes (all requests signed, see :mod:`messaging.relay.auth`)::
+
+    POST   /v1/devices                 {"identity", "link": null | {"by", "signature"}}
+    GET    /v1/users/<user>/devices    the user's active devices and identities
+    DELETE /v1/devices/<address>       remove a device of the caller's own user
+    PUT    /v1/keys                    a PrekeyUpload (publish or replenish)
+    GET    /v1/keys                    the caller's remaining one-time prekeys on the relay
+    GET    /v1/keys/<address>          one PrekeyBundle (one-time prekeys handed out once)
+    POST   /v1/messages                {"envelopes": [hex, ...], "require_complete": bool}
+    GET    /v1/messages?limit=N        the caller's own queue, oldest first
+    POST   /v1/messages/ack            {"ids": [int, ...]}
+
+Order of checks: body size (413), authentication headers and freshness (401),
+then in one transaction: signature (401), nonce replay (401), the operation.
+Any refusal rolls the transaction back: nothing is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+from messaging.errors import HandshakeError
+from messaging.identity import IdentityPublic
+from messaging.pqxdh import PrekeyUpload
+from messaging.relay.auth import RequestAuth, check_fresh, check_signature, parse_auth_headers
+from messaging.relay.errors import RelayError, bad_request, not_found, too_large, unauthorized
+from messaging.relay.service import RelayService
+
+_USER_DEVICES = re.compile(r"/v1/users/([^/]+)/devices")
+_DEVICE = re.compile(r"/v1/devices/([^/]+)")
+_KEYS_FOR = re.compile(r"/v1/keys/([^/]+)")
+
+
+@dataclass(frozen=True)
+class RelayRequest:
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class RelayResponse:
+    status: int
+    body: dict = field(default_factory=dict)
+
+
+def dispatch(service: RelayService, request: RelayRequest) -> RelayResponse:
+    """Answer one request; every refusal is a :class:`RelayResponse` with the error JSON."""
+    try:
+        return RelayResponse(200, _handle(service, request))
+    except RelayError as exc:
+        return RelayResponse(exc.status, exc.to_json())
+
+
+def _handle(service: RelayService, request: RelayRequest) -> dict:
+    method = request.method.upper()
+    body = request.body
+    if len(body) > service.limits.max_request_bytes:
+        raise too_large(f"request body exceeds {service.limits.max_request_bytes} bytes")
+    auth = parse_auth_headers(request.headers)
+    check_fresh(auth, service.clock.now(), service.limits.clock_skew)
+    split = urlsplit(request.path)
+    route = split.path
+    query = parse_qs(split.query, strict_parsing=False)
+
+    if method == "POST" and route == "/v1/devices":
+        data = _json(body, required={"identity"}, optional={"link"})
+        identity = _identity(data["identity"])
+        link = data.get("link")
+        linked_by = signature = None
+        if link is not None:
+            link = _fields(link, required={"by", "signature"})
+            linked_by = _str(link["by"], "link.by")
+            signature = _hex(link["signature"], "link.signature", 64)
+        with service.transaction() as conn:
+            _authenticate(service, conn, auth, identity, method, request.path, body)
+            return service.register_device(conn, auth.address, identity, linked_by, signature)
+
+    operation = _route(method, route, query, body)
+    with service.transaction() as conn:
+        identity = service.device_identity(conn, auth.address)
+        if identity is None:
+            raise unauthorized(f"unknown device {auth.address!r}: register it first")
+        _authenticate(service, conn, auth, identity, method, request.path, body)
+        return operation(service, conn, auth.address)
+
+
+def _authenticate(service, conn, auth: RequestAuth, identity, method, path, body) -> None:
+    check_signature(identity, auth, method, path, body)
+    service.remember_nonce(conn, auth.address, auth.nonce)
+
+
+def _route(method: str, route: str, query: dict, body: bytes):
+    """Parse the request fully, before any transaction; return the operation to run."""
+    if method == "GET" and (m := _USER_DEVICES.fullmatch(route)):
+        _empty(body)
+        user = m.group(1)
+        return lambda s, c, caller: s.list_devices(c, user)
+    if method == "DELETE" and (m := _DEVICE.fullmatch(route)):
+        _empty(body)
+        address = m.group(1)
+        return lambda s, c, caller: s.remove_device(c, caller, address)
+    if method == "PUT" and route == "/v1/keys":
+        try:
+            upload = PrekeyUpload.from_json(_json_object(body))
+        except HandshakeError as exc:
+            raise bad_request(f"malformed prekey upload: {exc}") from exc
+        return lambda s, c, caller: s.upload_prekeys(c, caller, upload)
+    if method == "GET" and route == "/v1/keys":
+        _empty(body)
+        return lambda s, c, caller: s.prekey_counts(c, caller)
+    if method == "GET" and (m := _KEYS_FOR.fullmatch(route)):
+        _empty(body)
+        address = m.group(1)
+        return lambda s, c, caller: s.fetch_bundle(c, caller, address)
+    if method == "POST" and route == "/v1/messages":
+        data = _json(body, required={"envelopes"}, optional={"require_complete"})
+        if not isinstance(data["envelopes"], list):
+            raise bad_request("'envelopes' is a list of hex strings")
+        envelopes = [_hex(e, "envelope") for e in data["envelopes"]]
+        complete = data.get("require_complete", True)
+        if not isinstance(complete, bool):
+            raise bad_request("'require_complete' is a boolean")
+        return lambda s, c, caller: s.send(c, caller, envelopes, complete)
+    if method == "GET" and route == "/v1/messages":
+        _empty(body)
+        limit = _limit(query)
+        return lambda s, c, caller: s.fetch_queue(c, caller, limit)
+    if method == "POST" and route == "/v1/messages/ack":
+        data = _json(body, required={"ids"})
+        ids = data["ids"]
+        if not isinstance(ids, list) or not all(type(i) is int for i in ids):
+            raise bad_request("'ids' is a list of integers")
+        return lambda s, c, caller: s.acknowledge(c, caller, ids)
+    raise not_found(f"no route {method} {route}")
+
+
+def _limit(query: dict) -> int:
+    values = query.get("limit", ["100"])
+    if len(values) != 1 or not values[0].isdigit() or len(values[0]) > 6:
+        raise bad_request("'limit' is a positive integer")
+    return int(values[0])
+
+
+def _empty(body: bytes) -> None:
+    if body:
+        raise bad_request("this request takes no body")
+
+
+def _json_object(body: bytes) -> dict:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise bad_request("the body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise bad_request("the body must be a JSON object")
+    return data
+
+
+def _json(body: bytes, required: set[str], optional: set[str] = frozenset()) -> dict:
+    return _fields(_json_object(body), required, optional)
+
+
+def _fields(data: object, required: set[str], optional: set[str] = frozenset()) -> dict:
+    if not isinstance(data, dict):
+        raise bad_request("expected a JSON object")
+    missing = required - set(data)
+    unknown = set(data) - required - set(optional)
+    if missing:
+        raise bad_request(f"missing fields: {', '.join(sorted(missing))}")
+    if unknown:
+        raise bad_request(f"unknown fields: {', '.join(sorted(unknown))}")
+    return data
+
+
+def _str(value: object, name: str) -> str:
+    if not isinstance(value, str) or len(value) > 255:
+        raise bad_request(f"'{name}' is a string")
+    return value
+
+
+def _hex(value: object, name: str, length: int | None = None) -> bytes:
+    if not isinstance(value, str):
+        raise bad_request(f"'{name}' is a hex string")
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError as exc:
+        raise bad_request(f"'{name}' is not valid hex") from exc
+    if length is not None and len(raw) != length:
+        raise bad_request(f"'{name}' is {length} bytes")
+    return raw
+
+
+def _identity(value: object) -> IdentityPublic:
+    try:
+        return IdentityPublic.decode(_hex(value, "identity"))
+    except HandshakeError as exc:
+        raise bad_request(f"malformed identity key: {exc}") from exc

@@ -1,0 +1,207 @@
+"""How a device reaches the relay: one transport interface, two implementations.
+
+A :class:`Transport` carries one signed :class:`~messaging.relay.api.RelayRequest`
+and returns the relay's :class:`~messaging.relay.api.RelayResponse`:
+
+- :class:`InProcessTransport` (the default, for the demo and fast tests) calls
+  the relay's request handler directly, so authentication, limits and every
+  check run exactly as over HTTP;
+- :class:`HttpTransport` speaks HTTP/1.1 with keep-alive to a relay server
+  (``escrowlab relay serve``), one connection per thread.
+
+:class:`RelayClient` signs every request with the device's identity key
+(:mod:`messaging.relay.auth`), retries on a lost connection with a fresh
+signature (the relay refuses a replayed nonce, so a retry is a new request),
+and turns refusals into :class:`~messaging.relay.errors.RelayError`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from messaging.clock import Clock, SystemClock
+from messaging.errors import HandshakeError, MessagingError
+from messaging.identity import IdentityKeyPair, IdentityPublic
+from messaging.pqxdh import PrekeyBundle, PrekeyUpload
+from messaging.relay.api import RelayRequest, RelayResponse, dispatch
+from messaging.relay.auth import link_signing_input, sign_request
+from messaging.relay.errors import RelayError
+from messaging.relay.service import RelayService
+
+
+class RelayUnavailableError(MessagingError):
+    """The relay could not be reached (connection refused, reset or timed out)."""
+
+
+class Transport(Protocol):
+    def request(self, request: RelayRequest) -> RelayResponse:
+        """Deliver one request; raise :class:`RelayUnavailableError` if the relay is unreachable."""
+        ...
+
+
+class InProcessTransport:
+    """Calls the relay in this process (no sockets)."""
+
+    def __init__(self, service: RelayService) -> None:
+        self.service = service
+
+    def request(self, request: RelayRequest) -> RelayResponse:
+        return dispatch(self.service, request)
+
+
+class HttpTransport:
+    """HTTP/1.1 to ``base_url`` (``http://127.0.0.1:8470``), keep-alive, a connection per thread."""
+
+    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError("the relay URL is http://HOST:PORT")
+        self.host = parts.hostname
+        self.port = parts.port or 80
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def request(self, request: RelayRequest) -> RelayResponse:
+        conn = self._connection()
+        headers = dict(request.headers)
+        if request.body:
+            headers["Content-Type"] = "application/json"
+        try:
+            conn.request(request.method, request.path, body=request.body or None,
+                         headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            raise RelayUnavailableError(
+                f"relay at {self.host}:{self.port} unreachable: {type(exc).__name__}") from exc
+        try:
+            body = json.loads(data) if data else {}
+        except json.JSONDecodeError:
+            body = {"error": "bad-response", "message": "the relay answered with non-JSON"}
+        return RelayResponse(response.status, body if isinstance(body, dict) else {})
+
+
+@dataclass(frozen=True)
+class QueuedEnvelope:
+    """One envelope waiting in this device's queue on the relay."""
+
+    id: int
+    envelope: bytes
+    received_at: float
+
+
+class RelayClient:
+    """The relay API for one device: every request signed by the device's identity key."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        address: str,
+        identity: IdentityKeyPair,
+        clock: Clock | None = None,
+        *,
+        retry_for: float = 0.0,
+    ) -> None:
+        self.transport = transport
+        self.address = address
+        self.identity = identity
+        self.clock = clock or SystemClock()
+        self.retry_for = retry_for
+
+    def call(self, method: str, path: str, payload: dict | None = None) -> dict:
+        """Sign and send one request; return the JSON answer or raise ``RelayError``."""
+        body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        deadline = time.monotonic() + self.retry_for
+        delay = 0.05
+        while True:
+            headers = sign_request(self.identity, self.address, method, path, body,
+                                   self.clock.now())
+            try:
+                response = self.transport.request(RelayRequest(method, path, headers, body))
+                break
+            except RelayUnavailableError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        if response.status != 200:
+            extra = {k: v for k, v in response.body.items() if k not in ("error", "message")}
+            raise RelayError(response.status, str(response.body.get("error", "error")),
+                             str(response.body.get("message", f"HTTP {response.status}")), extra)
+        return response.body
+
+    # -- devices ---------------------------------------------------------------------------
+
+    def register(self, linked_by: tuple[str, IdentityKeyPair] | None = None) -> dict:
+        """Register this device; a further device of an existing user needs ``linked_by``."""
+        link = None
+        if linked_by is not None:
+            by, key = linked_by
+            signature = key.sign(link_signing_input(self.address, self.identity.public))
+            link = {"by": by, "signature": signature.hex()}
+        return self.call("POST", "/v1/devices",
+                         {"identity": self.identity.public.encode().hex(), "link": link})
+
+    def devices(self, user: str) -> dict[str, IdentityPublic]:
+        """The active devices of ``user`` and their identities, as the relay claims them."""
+        answer = self.call("GET", f"/v1/users/{user}/devices")
+        try:
+            return {d["address"]: IdentityPublic.decode(bytes.fromhex(d["identity"]))
+                    for d in answer["devices"]}
+        except (KeyError, TypeError, ValueError, HandshakeError) as exc:
+            raise RelayError(502, "bad-response", "the relay sent a malformed device list") \
+                from exc
+
+    def remove_device(self, address: str) -> dict:
+        return self.call("DELETE", f"/v1/devices/{address}")
+
+    # -- prekeys ---------------------------------------------------------------------------
+
+    def upload_prekeys(self, upload: PrekeyUpload) -> dict:
+        return self.call("PUT", "/v1/keys", upload.to_json())
+
+    def prekey_counts(self) -> dict:
+        return self.call("GET", "/v1/keys")
+
+    def fetch_bundle(self, address: str) -> PrekeyBundle:
+        """One verified prekey bundle of ``address`` (``HandshakeError`` if it fails to verify)."""
+        return PrekeyBundle.from_json(self.call("GET", f"/v1/keys/{address}"))
+
+    # -- envelopes -------------------------------------------------------------------------
+
+    def send(self, envelopes: list[bytes], require_complete: bool = True) -> list[int]:
+        answer = self.call("POST", "/v1/messages", {
+            "envelopes": [e.hex() for e in envelopes], "require_complete": require_complete})
+        return list(answer["accepted"])
+
+    def fetch(self, limit: int = 100) -> tuple[list[QueuedEnvelope], bool]:
+        """Up to ``limit`` envelopes of this device's queue and whether more are waiting."""
+        answer = self.call("GET", f"/v1/messages?limit={int(limit)}")
+        items = [QueuedEnvelope(int(m["id"]), bytes.fromhex(m["envelope"]),
+                                float(m["received_at"])) for m in answer["messages"]]
+        return items, bool(answer["more"])
+
+    def ack(self, ids: list[int]) -> int:
+        if not ids:
+            return 0
+        return int(self.call("POST", "/v1/messages/ack", {"ids": list(ids)})["acknowledged"])
