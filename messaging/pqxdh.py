@@ -356,6 +356,7 @@ class DevicePrekeys:
         the responder's first ratchet key pair (Double Ratchet section 7.1).
         Raises ``HandshakeError`` for an unknown or already-used prekey id.
         """
+        IdentityPublic.decode(block.identity.encode())  # verifies the key binding
         spk_id, spk = self._signed_prekey
         if block.signed_prekey_id != spk_id:
             raise HandshakeError(f"unknown signed prekey id {block.signed_prekey_id}")

@@ -36,7 +36,7 @@ import hashlib
 import struct
 from dataclasses import dataclass
 
-from messaging.errors import HandshakeError, WireFormatError
+from messaging.errors import WireFormatError
 from messaging.identity import IDENTITY_PUBLIC_LENGTH, IdentityPublic
 from messaging.limits import (
     AEAD_TAG_LENGTH,
@@ -122,91 +122,90 @@ def _encode_prekey(block: PrekeyBlock) -> bytes:
             + one_time + _U32.pack(block.kem_prekey_id) + block.kem_ciphertext)
 
 
-class _Reader:
-    """A bounds-checked cursor over the envelope bytes."""
+def _need(data: bytes, end: int, what: str) -> None:
+    if end > len(data):
+        raise WireFormatError(f"envelope truncated in {what}")
 
-    __slots__ = ("data", "pos")
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def take(self, n: int, what: str) -> bytes:
-        end = self.pos + n
-        if end > len(self.data):
-            raise WireFormatError(f"envelope truncated in {what}")
-        chunk = self.data[self.pos:end]
-        self.pos = end
-        return chunk
-
-    def u8(self, what: str) -> int:
-        return self.take(1, what)[0]
-
-    def u32(self, what: str) -> int:
-        return _U32.unpack(self.take(4, what))[0]
-
-    def short_text(self, what: str, limit: int = MAX_ID_LENGTH, ascii_only: bool = False) -> str:
-        n = self.u8(what)
-        if not 1 <= n <= limit:
-            raise WireFormatError(f"{what} length {n} is outside 1..{limit}")
-        raw = self.take(n, what)
-        try:
-            text = raw.decode("ascii" if ascii_only else "utf-8")
-        except UnicodeDecodeError as exc:
-            raise WireFormatError(f"{what} is not valid {'ASCII' if ascii_only else 'UTF-8'}") \
-                from exc
-        if not text.isprintable():
-            raise WireFormatError(f"{what} contains control characters")
-        return text
+def _short_at(data: bytes, pos: int, what: str, limit: int = MAX_ID_LENGTH,
+              ascii_only: bool = False) -> tuple[str, int]:
+    """Read a u8-length-prefixed text field at ``pos``; return it and the next offset."""
+    _need(data, pos + 1, what)
+    n = data[pos]
+    if not 1 <= n <= limit:
+        raise WireFormatError(f"{what} length {n} is outside 1..{limit}")
+    end = pos + 1 + n
+    _need(data, end, what)
+    try:
+        text = data[pos + 1:end].decode("ascii" if ascii_only else "utf-8")
+    except UnicodeDecodeError as exc:
+        kind = "ASCII" if ascii_only else "UTF-8"
+        raise WireFormatError(f"{what} is not valid {kind}") from exc
+    if not text.isprintable():
+        raise WireFormatError(f"{what} contains control characters")
+    return text, end
 
 
 def parse_envelope(data: bytes) -> Envelope:
     """Parse ``data`` strictly into an :class:`Envelope` (layout in the module docstring)."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise WireFormatError("an envelope is bytes")
-    reader = _Reader(bytes(data))
-    version = reader.u8("version")
+    data = bytes(data)
+    _need(data, 2, "version and type")
+    version, kind = data[0], data[1]
     if version != WIRE_VERSION:
         raise WireFormatError(f"unknown envelope version {version} (this build reads 1)")
-    kind = reader.u8("type")
     if kind not in (TYPE_MESSAGE, TYPE_PREKEY_MESSAGE):
         raise WireFormatError(f"unknown envelope type {kind}")
-    conversation_id = reader.short_text("conversation id")
-    sender = reader.short_text("sender address")
-    recipient = reader.short_text("recipient address")
-    prekey = _parse_prekey(reader) if kind == TYPE_PREKEY_MESSAGE else None
-    mode = reader.short_text("escrow mode", MAX_MODE_ID_LENGTH, ascii_only=True)
-    chain_number, chain_time, ratchet_key, previous, number = _HEADER_FIXED.unpack(
-        reader.take(_HEADER_FIXED.size, "header")
-    )
-    record_length = reader.u32("record length")
+    conversation_id, pos = _short_at(data, 2, "conversation id")
+    sender, pos = _short_at(data, pos, "sender address")
+    recipient, pos = _short_at(data, pos, "recipient address")
+    prekey = None
+    if kind == TYPE_PREKEY_MESSAGE:
+        prekey, pos = _parse_prekey(data, pos)
+    mode, pos = _short_at(data, pos, "escrow mode", MAX_MODE_ID_LENGTH, ascii_only=True)
+    end = pos + _HEADER_FIXED.size + 4
+    _need(data, end, "header")
+    chain_number, chain_time, ratchet_key, previous, number = _HEADER_FIXED.unpack_from(data, pos)
+    record_length = _U32.unpack_from(data, end - 4)[0]
     if record_length > MAX_RECORD_LENGTH:
         raise WireFormatError(f"escrow record of {record_length} bytes exceeds {MAX_RECORD_LENGTH}")
-    record = reader.take(record_length, "escrow record")
-    ciphertext_length = reader.u32("ciphertext length")
+    pos, end = end, end + record_length
+    _need(data, end + 4, "escrow record")
+    record = data[pos:end]
+    ciphertext_length = _U32.unpack_from(data, end)[0]
     if not AEAD_TAG_LENGTH <= ciphertext_length <= MAX_CIPHERTEXT_LENGTH:
         raise WireFormatError(
             f"ciphertext length {ciphertext_length} is outside "
             f"{AEAD_TAG_LENGTH}..{MAX_CIPHERTEXT_LENGTH}"
         )
-    ciphertext = reader.take(ciphertext_length, "ciphertext")
-    if reader.pos != len(reader.data):
-        raise WireFormatError(f"{len(reader.data) - reader.pos} trailing bytes after the envelope")
+    pos, end = end + 4, end + 4 + ciphertext_length
+    _need(data, end, "ciphertext")
+    if end != len(data):
+        raise WireFormatError(f"{len(data) - end} trailing bytes after the envelope")
     header = Header(mode, chain_number, chain_time, ratchet_key, previous, number, record)
-    return Envelope(version, conversation_id, sender, recipient, prekey, header, ciphertext)
+    return Envelope(version, conversation_id, sender, recipient, prekey, header, data[pos:end])
 
 
-def _parse_prekey(reader: _Reader) -> PrekeyBlock:
-    try:
-        identity = IdentityPublic.decode(reader.take(IDENTITY_PUBLIC_LENGTH, "identity"))
-    except HandshakeError as exc:
-        raise WireFormatError(f"initiator identity is invalid: {exc}") from exc
-    ephemeral = reader.take(RATCHET_KEY_LENGTH, "ephemeral key")
-    signed_prekey_id = reader.u32("signed prekey id")
-    flag = reader.u8("one-time prekey flag")
+_PREKEY_FIXED = struct.Struct(f">{IDENTITY_PUBLIC_LENGTH}s{RATCHET_KEY_LENGTH}sIB")
+
+
+def _parse_prekey(data: bytes, pos: int) -> tuple[PrekeyBlock, int]:
+    """The PQXDH block. The identity's binding signature is checked by the responder
+    (``DevicePrekeys.respond``), not here: parsing stays cheap and side-effect free."""
+    end = pos + _PREKEY_FIXED.size
+    _need(data, end, "prekey block")
+    identity, ephemeral, signed_prekey_id, flag = _PREKEY_FIXED.unpack_from(data, pos)
     if flag not in (0, 1):
         raise WireFormatError(f"one-time prekey flag must be 0 or 1, not {flag}")
-    one_time_id = reader.u32("one-time prekey id") if flag else None
-    kem_id = reader.u32("ML-KEM prekey id")
-    kem_ciphertext = reader.take(MLKEM768_CIPHERTEXT_LENGTH, "ML-KEM ciphertext")
-    return PrekeyBlock(identity, ephemeral, signed_prekey_id, one_time_id, kem_id, kem_ciphertext)
+    one_time_id = None
+    if flag:
+        _need(data, end + 4, "one-time prekey id")
+        one_time_id = _U32.unpack_from(data, end)[0]
+        end += 4
+    _need(data, end + 4 + MLKEM768_CIPHERTEXT_LENGTH, "ML-KEM prekey")
+    kem_id = _U32.unpack_from(data, end)[0]
+    kem_ciphertext = data[end + 4:end + 4 + MLKEM768_CIPHERTEXT_LENGTH]
+    block = PrekeyBlock(IdentityPublic(identity[:32], identity[32:64], identity[64:]),
+                        ephemeral, signed_prekey_id, one_time_id, kem_id, kem_ciphertext)
+    return block, end + 4 + MLKEM768_CIPHERTEXT_LENGTH

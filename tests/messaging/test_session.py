@@ -268,3 +268,41 @@ def test_wrong_envelope_bytes_are_wire_errors():
     _, bob, _, _ = make_pair()
     with pytest.raises(WireFormatError):
         bob.decrypt(b"")
+
+
+def test_prekey_message_with_broken_identity_binding_rejected():
+    hook, clock = NoEscrow(), ManualClock()
+    alice, bob = IdentityKeyPair.generate(), IdentityKeyPair.generate()
+    prekeys = DevicePrekeys.generate(bob, "none", 1, 1)
+    upload = prekeys.upload()
+    bundle = upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0])
+    envelope = parse_envelope(
+        Session.initiate(alice, "alice:1", bundle, "bob:1", "C1", hook, clock).encrypt(b"x"))
+    from dataclasses import replace
+
+    impostor = IdentityKeyPair.generate().public
+    forged_identity = replace(envelope.prekey.identity, dh_key=impostor.dh_key)
+    forged = replace(envelope, prekey=replace(envelope.prekey, identity=forged_identity))
+    before = prekeys.serialize()
+    with pytest.raises(HandshakeError):
+        Session.respond(bob, prekeys, "bob:1", forged.encode(), hook, clock)
+    assert prekeys.serialize() == before
+
+
+def test_every_single_byte_mutation_of_a_prekey_message_is_rejected():
+    hook, clock = NoEscrow(), ManualClock()
+    alice, bob = IdentityKeyPair.generate(), IdentityKeyPair.generate()
+    prekeys = DevicePrekeys.generate(bob, "none", 1, 1)
+    upload = prekeys.upload()
+    bundle = upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0])
+    envelope = Session.initiate(alice, "alice:1", bundle, "bob:1", "C1", hook,
+                                clock).encrypt(b"hello")
+    before = prekeys.serialize()
+    for position in range(0, len(envelope), 3):
+        mutated = bytearray(envelope)
+        mutated[position] ^= 0x20
+        with pytest.raises(MessagingError):
+            Session.respond(bob, prekeys, "bob:1", bytes(mutated), hook, clock)
+        assert prekeys.serialize() == before
+    _, plaintext = Session.respond(bob, prekeys, "bob:1", envelope, hook, clock)
+    assert plaintext == b"hello"
