@@ -1,0 +1,68 @@
+"""C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint): the body of a signed tree head.
+
+The body is three lines, then optional extension lines, each ending in a newline::
+
+    <origin>
+    <tree size, decimal, no leading zeros>
+    <base64 root hash>
+
+It is the text of a C2SP signed note (:mod:`audit.note`): signed by the log's key, whose
+name is the origin, and cosigned by witnesses (cosignature/v1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from audit.errors import NoteError
+from audit.note import b64, check_text, unb64
+from audit.rfc9162 import HASH_SIZE
+
+MAX_TREE_SIZE = (1 << 63) - 1
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A tree head: origin, size and RFC 9162 root hash (plus opaque extension lines)."""
+
+    origin: str
+    size: int
+    root: bytes
+    extensions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.origin or any(ch.isspace() for ch in self.origin):
+            raise NoteError("checkpoint origin must be non-empty with no whitespace")
+        if not isinstance(self.size, int) or not 0 <= self.size <= MAX_TREE_SIZE:
+            raise NoteError("checkpoint tree size out of range")
+        if len(self.root) != HASH_SIZE:
+            raise NoteError("checkpoint root hash must be 32 bytes")
+        for ext in self.extensions:
+            if not ext or "\n" in ext:
+                raise NoteError("checkpoint extension lines must be non-empty single lines")
+
+    def body(self) -> str:
+        lines = [self.origin, str(self.size), b64(self.root), *self.extensions]
+        text = "\n".join(lines) + "\n"
+        check_text(text)
+        return text
+
+    @classmethod
+    def parse(cls, text: str) -> Checkpoint:
+        """Parse a checkpoint body strictly; raises :class:`NoteError`."""
+        check_text(text)
+        lines = text[:-1].split("\n")
+        if len(lines) < 3:
+            raise NoteError("checkpoint needs origin, size and root lines")
+        origin, size_text, root_text, *extensions = lines
+        if not size_text.isascii() or not size_text.isdigit() or (
+            len(size_text) > 1 and size_text[0] == "0"
+        ):
+            raise NoteError("checkpoint tree size must be a decimal without leading zeros")
+        if len(size_text) > 19:
+            raise NoteError("checkpoint tree size out of range")
+        root = unb64(root_text, "checkpoint root hash")
+        checkpoint = cls(origin, int(size_text), root, tuple(extensions))
+        if checkpoint.body() != text:
+            raise NoteError("checkpoint is not in canonical form")
+        return checkpoint

@@ -1,0 +1,140 @@
+"""The audit log: appends entries, signs checkpoints, gets them witnessed, hands out receipts.
+
+``AuditLog`` ties the pieces together: :mod:`audit.storage` (leaves and nodes),
+:mod:`audit.entries` (canonical events), :mod:`audit.checkpoint` / :mod:`audit.note`
+(C2SP signed checkpoints) and :mod:`audit.quorum` (witness cosignatures).
+
+The log never signs two inconsistent checkpoints: before signing it checks that the
+last checkpoint it signed (kept in the database) is a prefix of the current tree, by
+recomputing that checkpoint's root from the stored nodes; a smaller tree (rollback) or
+a different root (fork) raises :class:`LogSigningError` and nothing is signed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from audit.checkpoint import Checkpoint
+from audit.clock import Clock, SystemClock
+from audit.entries import Entry
+from audit.errors import LogSigningError, StorageError
+from audit.note import SIG_TYPE_ED25519, SignedNote, Signer, parse_note
+from audit.quorum import WitnessQuorum
+from audit.receipt import Receipt
+from audit.storage import LogStore
+
+
+class AuditLog:
+    """A signed, optionally witnessed, append-only log of :class:`Entry` events."""
+
+    def __init__(self, store: LogStore, signer: Signer, *, clock: Clock | None = None,
+                 quorum: WitnessQuorum | None = None) -> None:
+        if signer.sig_type != SIG_TYPE_ED25519:
+            raise LogSigningError("a log signs checkpoints with an Ed25519 note key")
+        origin = store.get_meta("origin")
+        if origin is None:
+            store.set_meta("origin", signer.name)
+            store.set_meta("log_key", signer.vkey)
+        elif origin != signer.name or store.get_meta("log_key") != signer.vkey:
+            raise StorageError(f"log {store.path} belongs to {origin!r}, not this key")
+        if quorum is not None:
+            store.set_meta("witness_keys", "\n".join(v.vkey for v in quorum.verifiers))
+            store.set_meta("quorum", str(quorum.threshold))
+        self.store = store
+        self.signer = signer
+        self.clock = clock or SystemClock()
+        self.quorum = quorum
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], signer: Signer, *, create: bool = True,
+             durability: str = "process", clock: Clock | None = None,
+             quorum: WitnessQuorum | None = None) -> AuditLog:
+        return cls(LogStore(path, create=create, durability=durability), signer,
+                   clock=clock, quorum=quorum)
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def origin(self) -> str:
+        return self.signer.name
+
+    @property
+    def size(self) -> int:
+        return self.store.size
+
+    # -- appends -------------------------------------------------------------
+
+    def event(self, type: str, actor: str, payload: Mapping[str, Any]) -> Entry:
+        """An entry stamped with the log's clock (milliseconds)."""
+        return Entry(type, actor, int(self.clock.now() * 1000), payload)
+
+    def append_event(self, type: str, actor: str, payload: Mapping[str, Any]) -> Receipt:
+        """Append one event durably, sign (and witness) a checkpoint, return its receipt."""
+        return self.append_events([(type, actor, payload)])[0]
+
+    def append_events(
+        self, events: Iterable[tuple[str, str, Mapping[str, Any]]]
+    ) -> list[Receipt]:
+        """Append events in one atomic transaction; one checkpoint covers them all."""
+        data = [self.event(t, a, p).encode() for t, a, p in events]
+        first = self.store.append_batch(data)
+        note = self.checkpoint()
+        size = Checkpoint.parse(note.text).size
+        return [self.receipt(first + i, note, size) for i in range(len(data))]
+
+    def receipt(self, index: int, note: SignedNote | None = None,
+                size: int | None = None) -> Receipt:
+        """A receipt for entry ``index`` under ``note`` (default: the latest checkpoint)."""
+        if note is None:
+            latest = self.store.latest_checkpoint()
+            if latest is None or latest[0] <= index:
+                note = self.checkpoint()
+            else:
+                note = parse_note(latest[2])
+        size = Checkpoint.parse(note.text).size if size is None else size
+        return Receipt(index, self.store.leaf(index),
+                       tuple(self.store.inclusion_proof(index, size)), note.encode())
+
+    # -- checkpoints -----------------------------------------------------------
+
+    def sign_checkpoint(self) -> SignedNote:
+        """Sign the current tree head, refusing one inconsistent with the last signed."""
+        size = self.store.size
+        root = self.store.root()
+        latest = self.store.latest_checkpoint()
+        if latest is not None:
+            old_size, old_root, old_note = latest
+            if old_size > size:
+                raise LogSigningError(
+                    f"refusing to sign size {size}: already signed the larger size {old_size}"
+                )
+            if self.store.root(old_size) != old_root:
+                raise LogSigningError(
+                    f"refusing to sign size {size}: the tree no longer extends the signed "
+                    f"checkpoint of size {old_size}"
+                )
+            if old_size == size:
+                return parse_note(old_note)
+        body = Checkpoint(self.origin, size, root).body()
+        note = SignedNote(body, (self.signer.sign(body),))
+        self.store.save_checkpoint(size, root, note.encode())
+        return note
+
+    def checkpoint(self) -> SignedNote:
+        """The signed checkpoint of the current tree, cosigned by the quorum if any."""
+        note = self.sign_checkpoint()
+        if self.quorum is not None:
+            note = self.quorum.cosign(note.encode(), self.store.consistency_proof)
+            cp = Checkpoint.parse(note.text)
+            self.store.save_checkpoint(cp.size, cp.root, note.encode())
+        return note
+
+    def append(self, data: bytes) -> int:
+        """Append one raw leaf (already-encoded entry bytes); return its index."""
+        return self.store.append(data)
+
+    def append_batch(self, items: Sequence[bytes]) -> int:
+        return self.store.append_batch(items)

@@ -1,0 +1,312 @@
+"""SQLite storage for the log: leaves and every complete interior node, by (level, index).
+
+Layout (format ``escrowlab-audit-log/1``)::
+
+    meta(key, value)                      format, origin, key material that is public
+    leaves(idx PRIMARY KEY, data, hash)   leaf ``idx``: entry bytes and RFC 9162 leaf hash
+    nodes(level, idx, hash)               complete subtree of 2**level leaves starting at
+                                          leaf idx * 2**level (level >= 1), WITHOUT ROWID
+    checkpoints(size PRIMARY KEY, root, note)   every checkpoint the log signed
+
+Interior nodes are written in the same transaction as the leaf that completes them, so
+a root or proof is O(log n) reads (:mod:`audit.proof`) and a restart reads only the
+O(log n) nodes of the right edge (the "compact range"), never the leaves.
+
+Durability, precisely. The database runs in WAL mode. An append is acknowledged when
+its transaction has committed; it is atomic (leaf and nodes together or not at all).
+``durability="process"`` (the default, ``synchronous=NORMAL``): a committed append has
+been written to the WAL through the OS, so it survives the process being killed at any
+instant (SIGKILL included); an OS crash or power loss may lose the last commits since
+the previous WAL sync, but never leaves a torn or inconsistent log.
+``durability="power"`` (``synchronous=FULL``): every commit is fsync'ed before it is
+acknowledged, so it also survives power loss on a disk that honours flushes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from audit import proof
+from audit.errors import LogSigningError, ProofShapeError, StorageError
+from audit.rfc9162 import EMPTY_ROOT, HASH_SIZE, hash_children, hash_leaf
+
+FORMAT = "escrowlab-audit-log/1"
+MAX_LEAF_BYTES = 1 << 20
+DURABILITY = {"process": "NORMAL", "power": "FULL"}
+
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE leaves(idx INTEGER PRIMARY KEY, data BLOB NOT NULL, hash BLOB NOT NULL);
+CREATE TABLE nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+                   PRIMARY KEY(level, idx)) WITHOUT ROWID;
+CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL);
+"""
+
+
+@contextlib.contextmanager
+def _sqlite_errors(path: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StorageError(f"audit log {path}: database error ({exc})") from None
+
+
+def frontier_positions(size: int) -> list[tuple[int, int]]:
+    """(level, index) of the perfect subtrees that make up a tree of ``size`` leaves."""
+    out, start = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            out.append((level, start >> level))
+            start += 1 << level
+    return out
+
+
+class LogStore:
+    """A Merkle log in one SQLite file. Thread-safe; one writer at a time per file."""
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = False,
+                 durability: str = "process") -> None:
+        if durability not in DURABILITY:
+            raise StorageError(f"durability must be one of {sorted(DURABILITY)}")
+        self.path = str(path)
+        self.durability = durability
+        self._lock = threading.RLock()
+        exists = self.path == ":memory:" or Path(self.path).exists()
+        if not exists and not create:
+            raise StorageError(f"no audit log at {self.path}")
+        if exists and self.path != ":memory:" and Path(self.path).is_dir():
+            raise StorageError(f"audit log {self.path} is a directory")
+        with _sqlite_errors(self.path):
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            with _sqlite_errors(self.path):
+                self._db.execute("PRAGMA journal_mode=WAL").fetchone()
+                self._db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
+                tables = {
+                    row[0]
+                    for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                }
+                if not tables and create:
+                    self._db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+                    self._db.execute("INSERT INTO meta VALUES('format', ?)", (FORMAT,))
+                elif not {"meta", "leaves", "nodes", "checkpoints"} <= tables:
+                    raise StorageError(f"{self.path} is not an escrowlab audit log")
+                fmt = self.get_meta("format")
+                if fmt != FORMAT:
+                    raise StorageError(f"{self.path}: unsupported log format {fmt!r}")
+                self._load()
+        except BaseException:
+            self._db.close()
+            raise
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> LogStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _load(self) -> None:
+        """Read the tree size and its right-edge nodes (O(log n) reads)."""
+        (last,) = self._db.execute("SELECT max(idx) FROM leaves").fetchone()
+        size = 0 if last is None else last + 1
+        frontier = []
+        for level, index in frontier_positions(size):
+            value = self._node(level, index)
+            if value is None or len(value) != HASH_SIZE:
+                raise StorageError(
+                    f"audit log {self.path} is corrupt: missing node ({level}, {index}) "
+                    f"of a tree of size {size}"
+                )
+            frontier.append((level, value))
+        self._size = size
+        self._frontier = frontier
+
+    # -- meta --------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock, _sqlite_errors(self.path):
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock, _sqlite_errors(self.path):
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (key, value))
+
+    # -- appends -----------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def append(self, data: bytes) -> int:
+        """Append one leaf durably and atomically; return its index."""
+        return self.append_batch([data])
+
+    def append_batch(self, items: Sequence[bytes]) -> int:
+        """Append leaves in one atomic, durable transaction; return the first index."""
+        for data in items:
+            if not isinstance(data, bytes | bytearray) or len(data) > MAX_LEAF_BYTES:
+                raise StorageError(f"a leaf is bytes of at most {MAX_LEAF_BYTES} bytes")
+        with self._lock, _sqlite_errors(self.path):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._sync_size()
+                first = self._size
+                frontier = list(self._frontier)
+                leaves, nodes = [], []
+                index = first
+                for data in items:
+                    value = hash_leaf(data)
+                    leaves.append((index, bytes(data), value))
+                    level, pos = 0, index
+                    while frontier and frontier[-1][0] == level:
+                        value = hash_children(frontier.pop()[1], value)
+                        level += 1
+                        pos >>= 1
+                        nodes.append((level, pos, value))
+                    frontier.append((level, value))
+                    index += 1
+                self._db.executemany("INSERT INTO leaves VALUES(?, ?, ?)", leaves)
+                self._db.executemany("INSERT INTO nodes VALUES(?, ?, ?)", nodes)
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._size, self._frontier = index, frontier
+            return first
+
+    def _sync_size(self) -> None:
+        """Reload the right edge if another connection appended since we last looked."""
+        (last,) = self._db.execute("SELECT max(idx) FROM leaves").fetchone()
+        if (0 if last is None else last + 1) != self._size:
+            self._load()
+
+    # -- reads -------------------------------------------------------------
+
+    def _node(self, level: int, index: int) -> bytes | None:
+        if level == 0:
+            row = self._db.execute("SELECT hash FROM leaves WHERE idx=?", (index,)).fetchone()
+        else:
+            row = self._db.execute(
+                "SELECT hash FROM nodes WHERE level=? AND idx=?", (level, index)
+            ).fetchone()
+        return None if row is None else row[0]
+
+    def node(self, level: int, index: int) -> bytes:
+        """The stored hash of a complete subtree; raises StorageError if it is missing."""
+        with self._lock, _sqlite_errors(self.path):
+            value = self._node(level, index)
+        if value is None or len(value) != HASH_SIZE:
+            raise StorageError(f"audit log {self.path} is corrupt: node ({level}, {index})")
+        return value
+
+    def _check_size(self, size: int) -> None:
+        if not isinstance(size, int) or not 0 <= size <= self._size:
+            raise ProofShapeError(f"tree size {size} is not in [0, {self._size}]")
+
+    def root(self, size: int | None = None) -> bytes:
+        """RFC 9162 root of the first ``size`` leaves (default: all of them)."""
+        if size is None or size == self._size:
+            frontier = self._frontier
+            if not frontier:
+                return EMPTY_ROOT
+            value = frontier[-1][1]
+            for _, left in reversed(frontier[:-1]):
+                value = hash_children(left, value)
+            return value
+        self._check_size(size)
+        return EMPTY_ROOT if size == 0 else proof.subtree_hash(self.node, 0, size)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        size = self._size if size is None else size
+        self._check_size(size)
+        return proof.inclusion_proof(self.node, index, size)
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        size2 = self._size if size2 is None else size2
+        self._check_size(size2)
+        return proof.consistency_proof(self.node, size1, size2)
+
+    def leaf(self, index: int) -> bytes:
+        if not isinstance(index, int) or not 0 <= index < self._size:
+            raise StorageError(f"leaf index {index} is not in [0, {self._size})")
+        with self._lock, _sqlite_errors(self.path):
+            row = self._db.execute("SELECT data FROM leaves WHERE idx=?", (index,)).fetchone()
+        if row is None:
+            raise StorageError(f"audit log {self.path} is corrupt: leaf {index} is missing")
+        return bytes(row[0])
+
+    def leaves(self, start: int, end: int) -> list[bytes]:
+        """Leaves ``[start, end)``; requires ``0 <= start <= end <= size``."""
+        if not 0 <= start <= end <= self._size:
+            raise StorageError(f"leaf range [{start}, {end}) is not within [0, {self._size})")
+        with self._lock, _sqlite_errors(self.path):
+            rows = self._db.execute(
+                "SELECT idx, data FROM leaves WHERE idx>=? AND idx<? ORDER BY idx", (start, end)
+            ).fetchall()
+        if [row[0] for row in rows] != list(range(start, end)):
+            raise StorageError(f"audit log {self.path} is corrupt: leaves missing in range")
+        return [bytes(row[1]) for row in rows]
+
+    # -- full scans (the verifier) -------------------------------------------
+
+    def scan_leaves(self, batch: int = 65536) -> Iterator[tuple[int, bytes, bytes]]:
+        """Every stored leaf row (idx, data, hash) in index order, read in batches."""
+        last = -1
+        while True:
+            with self._lock, _sqlite_errors(self.path):
+                rows = self._db.execute(
+                    "SELECT idx, data, hash FROM leaves WHERE idx>? ORDER BY idx LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1][0]
+
+    def scan_nodes(self) -> Iterator[tuple[int, int, bytes]]:
+        """Every stored interior node (level, idx, hash) ordered by level then index."""
+        with self._lock, _sqlite_errors(self.path):
+            cursor = self._db.execute("SELECT level, idx, hash FROM nodes ORDER BY level, idx")
+            while rows := cursor.fetchmany(65536):
+                yield from rows
+
+    # -- signed checkpoints --------------------------------------------------
+
+    def save_checkpoint(self, size: int, root: bytes, note: str) -> None:
+        """Record (or replace the note of) the checkpoint the log signed at ``size``."""
+        with self._lock, _sqlite_errors(self.path):
+            self._db.execute(
+                "INSERT INTO checkpoints VALUES(?, ?, ?) ON CONFLICT(size) DO UPDATE "
+                "SET note=excluded.note WHERE root=excluded.root",
+                (size, root, note),
+            )
+            (stored,) = self._db.execute(
+                "SELECT root FROM checkpoints WHERE size=?", (size,)
+            ).fetchone()
+        if stored != root:
+            raise LogSigningError(f"a different checkpoint of size {size} is already recorded")
+
+    def latest_checkpoint(self) -> tuple[int, bytes, str] | None:
+        with self._lock, _sqlite_errors(self.path):
+            row = self._db.execute(
+                "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else (row[0], bytes(row[1]), row[2])
+
+    def checkpoints(self) -> list[tuple[int, bytes, str]]:
+        with self._lock, _sqlite_errors(self.path):
+            rows = self._db.execute("SELECT size, root, note FROM checkpoints ORDER BY size")
+            return [(r[0], bytes(r[1]), r[2]) for r in rows.fetchall()]
