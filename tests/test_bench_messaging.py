@@ -1,0 +1,67 @@
+"""Smoke test of ``escrowlab bench messaging``: tiny N, every figure present and positive."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from escrowlab.benchmarks import messaging
+from escrowlab.cli import main
+
+FIGURES = [f"{impl}_{mode}_msgs_per_s" for impl in ("ours", "peer", "floor")
+           for mode in ("burst", "pingpong")]
+RATIOS = ["ours_over_peer_burst", "ours_over_peer_pingpong",
+          "ours_over_floor_burst", "ours_over_floor_pingpong"]
+
+
+def test_json_has_every_figure_and_ratio_as_positive_numbers(capsys):
+    assert main(["bench", "messaging", "--json", "--messages", "6", "--rounds", "1"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    for key in FIGURES + RATIOS:
+        assert isinstance(result[key], float) and result[key] > 0, key
+    assert result["ours_over_peer_burst"] == pytest.approx(
+        result["ours_burst_msgs_per_s"] / result["peer_burst_msgs_per_s"])
+    assert result["messages"] == 6 and result["message_size"] == 1024
+    assert isinstance(result["targets_met"], bool)
+
+
+def test_human_output_names_every_implementation_and_target(capsys):
+    assert main(["bench", "messaging", "--messages", "4", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    for word in ("ours", "peer", "floor", "burst", "pingpong", "target"):
+        assert word in out
+
+
+def test_default_args_run_the_module_handler():
+    args = messaging.default_args()
+    assert args.func is messaging.run and args.messages > 0 and args.json is False
+
+
+@pytest.mark.parametrize("count", ["0", "-3", "many"])
+def test_a_bad_message_count_is_a_usage_error(count, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "messaging", "--messages", count])
+    assert exit_info.value.code == 2
+    assert "--messages" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("impl", [messaging._time_ours, messaging._time_peer,
+                                  messaging._time_floor])
+@pytest.mark.parametrize("mode", messaging.MODES)
+def test_every_timed_loop_checks_each_decryption(impl, mode, monkeypatch):
+    checked = []
+    real_check = messaging._check
+
+    def counting_check(plaintext, expected, who):
+        checked.append(who)
+        real_check(plaintext, expected, who)
+
+    monkeypatch.setattr(messaging, "_check", counting_check)
+    assert impl(mode, 7) > 0
+    assert len(checked) >= 7
+
+
+def test_a_wrong_plaintext_stops_the_benchmark():
+    with pytest.raises(RuntimeError, match="differs"):
+        messaging._check(b"sent", b"received", "ours")
