@@ -1,0 +1,506 @@
+"""Devices: the client side of the messenger, with Sesame multi-device fan-out.
+
+A :class:`Device` holds its identity, its prekeys and its sessions in a
+:class:`~messaging.store.DeviceStore` (in memory by default; the encrypted
+SQLite store for real use) and talks to the relay through a
+:class:`~messaging.transport.RelayClient`.
+
+- Sesame (Signal, "The Sesame Algorithm", sections 2-3): a message to a user
+  is encrypted once per device of the recipient *and* once per other device
+  of the sender, each over its own pairwise session, and sent in one request.
+  The relay refuses a request that misses a device (409 with the current
+  lists); the device then updates its lists, emitting
+  :class:`DeviceListChanged`, encrypts for the new devices and resends.
+- One session per (conversation, local device, peer device): a direct chat's
+  conversation id is :func:`direct_conversation_id`, a group's is its own.
+- Prekeys: the device publishes a ``PrekeyUpload`` at registration and
+  replenishes its one-time prekeys on the relay when fewer than
+  ``prekey_low_water`` remain.
+- Identities: the identity each peer device registered is recorded in the
+  store; a different identity later raises :class:`IdentityChanged` (compare
+  safety numbers, :func:`messaging.safety.safety_number_for`).
+- Delivery: envelopes are acknowledged only after their session state was
+  stored, so a crash re-delivers instead of losing; a re-delivered envelope
+  fails as a replay (its message key is gone) and is acknowledged as a
+  duplicate. Envelopes the relay did not accept stay in the outbox and are
+  resent by :meth:`Device.flush`.
+
+The plaintext inside every envelope is a small JSON object (:func:`encode_content`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from messaging.clock import Clock, SystemClock
+from messaging.errors import HandshakeError, MessagingError, ReplayError, WireFormatError
+from messaging.groups import GroupChanged, GroupManager
+from messaging.hooks import EscrowHook, NoEscrow
+from messaging.identity import IdentityKeyPair, IdentityPublic
+from messaging.pqxdh import DevicePrekeys
+from messaging.relay.addresses import make_address, parse_address
+from messaging.relay.errors import RelayError
+from messaging.session import Session
+from messaging.store import DeviceStore, InMemoryDeviceStore
+from messaging.transport import RelayClient, Transport
+from messaging.wire import parse_envelope
+
+CONTENT_VERSION = 1
+CONTENT_KINDS = ("text", "group-update", "group-text")
+MAX_BODY_CHARS = 64 * 1024
+MAX_SEND_ATTEMPTS = 4
+
+
+def direct_conversation_id(user_a: str, user_b: str) -> str:
+    """The conversation id of the direct chat between two users (same for both)."""
+    first, second = sorted((user_a, user_b))
+    return f"dm:{first}:{second}"
+
+
+def encode_content(kind: str, body: str, sent_at: float, to: str | None = None,
+                   group: dict | None = None) -> bytes:
+    """The plaintext of one message: canonical JSON ``{v, kind, body, to, group, sent_at}``."""
+    if kind not in CONTENT_KINDS:
+        raise ValueError(f"content kind is one of {CONTENT_KINDS}")
+    if not isinstance(body, str) or len(body) > MAX_BODY_CHARS:
+        raise ValueError(f"a message body is text of at most {MAX_BODY_CHARS} characters")
+    return json.dumps({"v": CONTENT_VERSION, "kind": kind, "body": body, "to": to,
+                       "group": group, "sent_at": sent_at},
+                      sort_keys=True, separators=(",", ":")).encode()
+
+
+def decode_content(plaintext: bytes) -> dict:
+    """Parse a decrypted plaintext; raise ``WireFormatError`` if it is not valid content."""
+    try:
+        content = json.loads(plaintext)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WireFormatError("decrypted content is not JSON") from exc
+    if not isinstance(content, dict) or set(content) != {"v", "kind", "body", "to", "group",
+                                                         "sent_at"}:
+        raise WireFormatError("decrypted content does not have the content fields")
+    if content["v"] != CONTENT_VERSION or content["kind"] not in CONTENT_KINDS:
+        raise WireFormatError("decrypted content has an unknown version or kind")
+    if not isinstance(content["body"], str) or not isinstance(content["sent_at"], int | float):
+        raise WireFormatError("decrypted content has a malformed body or time")
+    if content["to"] is not None and not isinstance(content["to"], str):
+        raise WireFormatError("decrypted content has a malformed recipient")
+    if content["group"] is not None and not isinstance(content["group"], dict):
+        raise WireFormatError("decrypted content has a malformed group")
+    return content
+
+
+@dataclass(frozen=True)
+class Message:
+    """A decrypted message as this device received it."""
+
+    envelope_id: int
+    conversation_id: str
+    sender: str
+    sender_user: str
+    kind: str
+    body: str
+    to: str | None
+    group: dict | None
+    sent_at: float
+    received_at: float
+    own_copy: bool
+    """True when another device of this user sent it (Sesame's copy to own devices)."""
+
+
+@dataclass(frozen=True)
+class DeviceListChanged:
+    """The relay's device list of ``user`` differs from what this device knew."""
+
+    user: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IdentityChanged:
+    """A peer device now presents a different identity key: compare safety numbers."""
+
+    address: str
+    old_identity: IdentityPublic
+    new_identity: IdentityPublic
+
+
+@dataclass(frozen=True)
+class ReceiveFailed:
+    """An envelope that could not be opened (it was acknowledged and dropped)."""
+
+    envelope_id: int
+    sender: str
+    reason: str
+
+
+Event = DeviceListChanged | IdentityChanged | ReceiveFailed | GroupChanged
+
+
+@dataclass
+class _Pending:
+    """A message encrypted for some devices, not yet accepted by the relay."""
+
+    conversation_id: str
+    users: tuple[str, ...]
+    plaintext: bytes = field(repr=False)
+    envelopes: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+
+class Device:
+    """One device of a user. Not thread-safe: use one thread per device."""
+
+    def __init__(
+        self,
+        address: str,
+        identity: IdentityKeyPair,
+        prekeys: DevicePrekeys,
+        relay: RelayClient,
+        store: DeviceStore,
+        hook: EscrowHook,
+        clock: Clock,
+        *,
+        prekey_low_water: int = 5,
+        prekey_batch: int = 20,
+    ) -> None:
+        self.address = address
+        self.user = parse_address(address)[0]
+        self.identity = identity
+        self.relay = relay
+        self.store = store
+        self.hook = hook
+        self.clock = clock
+        self.prekey_low_water = prekey_low_water
+        self.prekey_batch = prekey_batch
+        self._prekeys = prekeys
+        self._sessions: dict[tuple[str, str], Session] = {}
+        self._devices: dict[str, dict[str, IdentityPublic]] = {}
+        self._outbox: list[_Pending] = []
+        self._listeners: list[Callable[[Event], None]] = []
+        self.events: list[Event] = []
+        self.duplicates = 0
+        for peer in store.list_peer_identities():
+            record = store.load_peer_identity(peer)
+            self._devices.setdefault(parse_address(peer)[0], {})[peer] = \
+                IdentityPublic.decode(record)
+        self.groups = GroupManager(self)
+
+    def __repr__(self) -> str:
+        return f"Device({self.address!r}, mode={self.hook.mode!r})"
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        user: str,
+        device_id: int,
+        transport: Transport,
+        *,
+        hook: EscrowHook | None = None,
+        clock: Clock | None = None,
+        store: DeviceStore | None = None,
+        linked_by: Device | None = None,
+        one_time_prekeys: int = 20,
+        kem_prekeys: int = 10,
+        retry_for: float = 0.0,
+    ) -> Device:
+        """Make a new device, register it (linked by ``linked_by`` if the user exists), publish
+        its prekeys and learn its own user's device list."""
+        hook = hook or NoEscrow()
+        clock = clock or SystemClock()
+        store = store if store is not None else InMemoryDeviceStore()
+        address = make_address(user, device_id)
+        identity = IdentityKeyPair.generate()
+        prekeys = DevicePrekeys.generate(identity, hook.mode, one_time_prekeys, kem_prekeys)
+        relay = RelayClient(transport, address, identity, clock, retry_for=retry_for)
+        link = (linked_by.address, linked_by.identity) if linked_by is not None else None
+        if linked_by is not None and linked_by.user != user:
+            raise ValueError("a device can only be linked by a device of the same user")
+        relay.register(link)
+        store.store_local_identity(identity.private_bytes())
+        store.store_prekeys(prekeys.serialize())
+        relay.upload_prekeys(prekeys.upload())
+        device = cls(address, identity, prekeys, relay, store, hook, clock,
+                     prekey_low_water=min(5, one_time_prekeys), prekey_batch=one_time_prekeys)
+        device.refresh_devices(user)
+        return device
+
+    @classmethod
+    def restore(
+        cls,
+        address: str,
+        transport: Transport,
+        store: DeviceStore,
+        *,
+        hook: EscrowHook | None = None,
+        clock: Clock | None = None,
+        retry_for: float = 0.0,
+    ) -> Device:
+        """Reopen a device from its store (after a restart)."""
+        hook = hook or NoEscrow()
+        clock = clock or SystemClock()
+        private = store.load_local_identity()
+        stored_prekeys = store.load_prekeys()
+        if private is None or stored_prekeys is None:
+            raise MessagingError(f"the store holds no device {address}")
+        identity = IdentityKeyPair.from_private_bytes(private)
+        prekeys = DevicePrekeys.deserialize(stored_prekeys)
+        relay = RelayClient(transport, address, identity, clock, retry_for=retry_for)
+        return cls(address, identity, prekeys, relay, store, hook, clock)
+
+    def link_device(self, device_id: int, transport: Transport | None = None, **kwargs) -> Device:
+        """Create and register another device of this user, linked by this one."""
+        return Device.create(self.user, device_id, transport or self.relay.transport,
+                             hook=kwargs.pop("hook", self.hook),
+                             clock=kwargs.pop("clock", self.clock), linked_by=self, **kwargs)
+
+    def remove_device(self, address: str) -> None:
+        """Remove a device of this user from the relay (e.g. a lost phone)."""
+        self.relay.remove_device(address)
+        self.refresh_devices(self.user)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        """Call ``listener`` for every future event (device-list and identity changes, ...)."""
+        self._listeners.append(listener)
+
+    def drain_events(self) -> list[Event]:
+        """The events since the last drain, oldest first."""
+        events, self.events = self.events, []
+        return events
+
+    def emit(self, event: Event) -> None:
+        """Record ``event`` and hand it to every listener."""
+        self.events.append(event)
+        for listener in self._listeners:
+            listener(event)
+
+    # -- device lists ----------------------------------------------------------------------
+
+    def known_devices(self, user: str) -> dict[str, IdentityPublic]:
+        """The devices of ``user`` as this device last saw them (fetched on first use)."""
+        if user not in self._devices:
+            self.refresh_devices(user)
+        return dict(self._devices[user])
+
+    def refresh_devices(self, user: str) -> dict[str, IdentityPublic]:
+        """Fetch ``user``'s device list from the relay; emit events for what changed."""
+        current = self.relay.devices(user)
+        known = self._devices.get(user)
+        if known is not None and set(known) != set(current):
+            self.emit(DeviceListChanged(user, tuple(sorted(set(current) - set(known))),
+                                         tuple(sorted(set(known) - set(current)))))
+        for address, identity in current.items():
+            record = self.store.load_peer_identity(address)
+            if record is not None and record != identity.encode():
+                self.emit(IdentityChanged(address, IdentityPublic.decode(record), identity))
+            if record != identity.encode():
+                self.store.store_peer_identity(address, identity.encode())
+        self._devices[user] = dict(current)
+        return dict(current)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send_text(self, to_user: str, text: str) -> list[int]:
+        """Send ``text`` to every device of ``to_user`` and to this user's other devices."""
+        content = encode_content("text", text, self.clock.now(), to=to_user)
+        return self.send_content(direct_conversation_id(self.user, to_user), (to_user,), content)
+
+    def send_content(
+        self, conversation_id: str, users: tuple[str, ...], plaintext: bytes
+    ) -> list[int]:
+        """Fan ``plaintext`` out to every device of ``users`` and of this user (Sesame).
+
+        Returns the relay's archive ids. If the relay cannot be reached the
+        encrypted envelopes stay in the outbox (:meth:`flush` resends them)
+        and :class:`~messaging.transport.RelayUnavailableError` propagates.
+        """
+        pending = _Pending(conversation_id, tuple(sorted(set(users))), plaintext)
+        self._outbox.append(pending)
+        return self.flush()[-1]
+
+    def flush(self) -> list[list[int]]:
+        """Send every message in the outbox, oldest first; return each one's archive ids."""
+        results = []
+        while self._outbox:
+            results.append(self._deliver(self._outbox[0]))
+            self._outbox.pop(0)
+        return results
+
+    @property
+    def outbox_size(self) -> int:
+        return len(self._outbox)
+
+    def _targets(self, users: tuple[str, ...]) -> set[str]:
+        targets: set[str] = set()
+        for user in set(users) | {self.user}:
+            targets |= set(self.known_devices(user))
+        return targets - {self.address}
+
+    def _deliver(self, pending: _Pending) -> list[int]:
+        for _ in range(MAX_SEND_ATTEMPTS):
+            targets = self._targets(pending.users)
+            for address in list(pending.envelopes):
+                if address not in targets:
+                    del pending.envelopes[address]
+            for address in sorted(targets - set(pending.envelopes)):
+                pending.envelopes[address] = self._encrypt(pending.conversation_id, address,
+                                                           pending.plaintext)
+            if not pending.envelopes:
+                return []
+            try:
+                return self.relay.send(list(pending.envelopes.values()))
+            except RelayError as exc:
+                if exc.code != "device-list-mismatch":
+                    raise
+                for user in exc.extra.get("devices", {}):
+                    self.refresh_devices(user)
+        raise MessagingError("the device lists kept changing; message not sent")
+
+    def _encrypt(self, conversation_id: str, address: str, plaintext: bytes) -> bytes:
+        session = self._session(conversation_id, address)
+        if session is None:
+            bundle = self.relay.fetch_bundle(address)
+            expected = self.known_devices(parse_address(address)[0]).get(address)
+            if expected is None or bundle.identity.encode() != expected.encode():
+                raise HandshakeError(
+                    f"the prekey bundle of {address} is not signed by its registered identity")
+            session = Session.initiate(self.identity, self.address, bundle, address,
+                                       conversation_id, self.hook, self.clock)
+        envelope = session.encrypt(plaintext)
+        self._save_session(session)
+        return envelope
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def receive(self, limit: int = 100) -> list[Message]:
+        """Fetch, open and acknowledge one batch of this device's queue."""
+        messages, _ = self._receive_batch(limit)
+        return messages
+
+    def receive_all(self, limit: int = 100) -> list[Message]:
+        """Drain this device's queue."""
+        messages: list[Message] = []
+        more = True
+        while more:
+            batch, more = self._receive_batch(limit)
+            messages += batch
+        return messages
+
+    def _receive_batch(self, limit: int) -> tuple[list[Message], bool]:
+        items, more = self.relay.fetch(limit)
+        messages: list[Message] = []
+        handshakes = 0
+        for item in items:
+            try:
+                message, handshake = self._open(item.id, item.envelope, item.received_at)
+            except ReplayError:
+                self.duplicates += 1
+                continue
+            except MessagingError as exc:
+                sender = _sender_of(item.envelope)
+                self.emit(ReceiveFailed(item.id, sender, str(exc)))
+                continue
+            handshakes += handshake
+            messages.append(message)
+        self.relay.ack([item.id for item in items])
+        if handshakes:
+            self.replenish_prekeys()
+        accepted = []
+        for message in messages:
+            if message.group is not None:
+                reason = self.groups.apply(message)
+                if reason is not None:
+                    self.emit(ReceiveFailed(message.envelope_id, message.sender, reason))
+                    continue
+            accepted.append(message)
+        return accepted, more
+
+    def _open(self, envelope_id: int, data: bytes, received_at: float) -> tuple[Message, bool]:
+        envelope = parse_envelope(data)
+        if envelope.recipient != self.address:
+            raise WireFormatError(f"envelope is addressed to {envelope.recipient}")
+        sender_user = parse_address(envelope.sender)[0]
+        registered = self._devices.get(sender_user, {}).get(envelope.sender)
+        if registered is None:
+            registered = self.refresh_devices(sender_user).get(envelope.sender)
+            if registered is None:
+                raise HandshakeError(f"{envelope.sender} is not a registered device")
+        key = (envelope.conversation_id, envelope.sender)
+        session = self._session(*key)
+        plaintext = None
+        handshake = False
+        if session is not None:
+            try:
+                plaintext = session.decrypt(data)
+            except ReplayError:
+                raise
+            except MessagingError:
+                if envelope.prekey is None:
+                    raise
+        if plaintext is None:
+            if envelope.prekey is None:
+                raise HandshakeError(f"no session with {envelope.sender} in this conversation")
+            if envelope.prekey.identity.encode() != registered.encode():
+                raise HandshakeError(
+                    f"{envelope.sender} used an identity other than the one it registered")
+            session, plaintext = Session.respond(self.identity, self._prekeys, self.address,
+                                                 data, self.hook, self.clock)
+            self.store.store_prekeys(self._prekeys.serialize())
+            handshake = True
+        self._save_session(session)
+        content = decode_content(plaintext)
+        message = Message(
+            envelope_id=envelope_id, conversation_id=envelope.conversation_id,
+            sender=envelope.sender, sender_user=sender_user, kind=content["kind"],
+            body=content["body"], to=content["to"], group=content["group"],
+            sent_at=float(content["sent_at"]), received_at=received_at,
+            own_copy=sender_user == self.user)
+        return message, handshake
+
+    # -- sessions and prekeys --------------------------------------------------------------
+
+    def _session(self, conversation_id: str, address: str) -> Session | None:
+        key = (conversation_id, address)
+        session = self._sessions.get(key)
+        if session is None:
+            data = self.store.load_session(conversation_id, address)
+            if data is not None:
+                session = Session.deserialize(data, self.hook, self.clock)
+                self._sessions[key] = session
+        return session
+
+    def _save_session(self, session: Session) -> None:
+        key = (session.conversation_id, session.peer_address)
+        self.store.store_session(*key, session.serialize())
+        self._sessions[key] = session
+
+    def session_with(self, conversation_id: str, address: str) -> Session | None:
+        """This device's session with ``address`` in ``conversation_id``, if any."""
+        return self._session(conversation_id, address)
+
+    def replenish_prekeys(self) -> int:
+        """Top up the relay's one-time prekeys when fewer than ``prekey_low_water`` remain;
+        return how many X25519 one-time prekeys were uploaded."""
+        counts = self.relay.prekey_counts()
+        kem_batch = max(1, self.prekey_batch // 2)
+        kem_low_water = max(1, self.prekey_low_water // 2)
+        if counts["one_time"] >= self.prekey_low_water and \
+                counts["kem_one_time"] >= kem_low_water:
+            return 0
+        upload = self._prekeys.replenish(max(self.prekey_batch - counts["one_time"], 0),
+                                         max(kem_batch - counts["kem_one_time"], 0))
+        self.store.store_prekeys(self._prekeys.serialize())
+        self.relay.upload_prekeys(upload)
+        return len(upload.one_time_prekeys)
+
+
+def _sender_of(data: bytes) -> str:
+    try:
+        return parse_envelope(data).sender
+    except WireFormatError:
+        return "?"
