@@ -9,6 +9,7 @@ recipient, and lawful recovery of that chain fails.
 
 If the family key can be read out of the module (software has no tamper
 resistance), forgery costs one computation: :func:`forge_with_family_key`.
+:class:`ForgingLeafSender` is the rogue sender's hook, doing either per chain.
 
 :func:`search_random_records` runs the same random search against any
 recipient check (e.g. the ``threshold`` and ``crumple`` hooks, which never
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from escrow.leaf16.errors import Leaf16Error, LeafFormatError
+from escrow.leaf16.hook import MODE, Leaf16Escrow
 from escrow.leaf16.leaf import (
     BODY_LENGTH,
     IV_LENGTH,
@@ -122,6 +124,40 @@ def forge_with_family_key(
         rng.getrandbits(UNIT_ID_BITS),
         rng.randbytes(WRAPPED_KEY_LENGTH),
     )
+
+
+class ForgingLeafSender(Leaf16Escrow):
+    """A rogue sender's hook: every sending chain carries a forged LEAF that escrows nothing.
+
+    With only its ``module`` it runs Blaze's search per chain; given an extracted
+    ``family_key`` it forges with one computation. ``queries`` lists the oracle
+    queries each chain's forgery cost (0 with the family key). Receiving chains
+    are checked honestly.
+    """
+
+    mode = MODE
+
+    def __init__(
+        self,
+        module: LeafModule,
+        *,
+        family_key: FamilyKey | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(module)
+        self._family_key = family_key
+        self._rng = rng or random.Random(os.urandom(16))
+        self.queries: list[int] = []
+
+    def record_for_chain(self, context: ChainContext) -> bytes:
+        if self._family_key is not None:
+            self.queries.append(0)
+            return forge_with_family_key(
+                self._family_key, context, self._module.width, rng=self._rng
+            )
+        result = search_forgery(self._module, context, rng=self._rng)
+        self.queries.append(result.queries)
+        return result.record
 
 
 def accepts_with(module: LeafModule, context: ChainContext) -> Callable[[bytes], bool]:
