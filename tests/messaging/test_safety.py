@@ -72,3 +72,12 @@ def test_bad_arguments_are_rejected(key, stable_id, iterations):
 def test_short_fingerprint_is_rejected():
     with pytest.raises(ValueError):
         safety.displayable_digits(b"\x00" * 29)
+
+
+def test_identity_convenience_uses_the_128_byte_encoding():
+    from messaging.identity import IdentityKeyPair
+
+    alice, bob = IdentityKeyPair.generate().public, IdentityKeyPair.generate().public
+    number = safety.safety_number_for(alice, "alice:1", bob, "bob:1")
+    assert number == safety.safety_number(alice.encode(), "alice:1", bob.encode(), "bob:1")
+    assert number.digits == safety.safety_number_for(bob, "bob:1", alice, "alice:1").digits
