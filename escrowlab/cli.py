@@ -15,7 +15,9 @@ import sys
 from escrowlab import __version__
 
 COMMAND_MODULES = (
+    "escrowlab.commands.audit",
     "escrowlab.commands.bench",
+    "escrowlab.commands.relay",
 )
 
 

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -50,6 +50,24 @@ from messaging.relay.limits import RelayLimits
 from messaging.wire import Envelope, parse_envelope
 
 PURGE_EVERY = 512
+IDENTITY_CACHE_SIZE = 10_000
+
+# Statements on the hot path, built once (SQLAlchemy caches their compiled form).
+_SELECT_IDENTITY = select(schema.devices.c.identity).where(
+    schema.devices.c.address == bindparam("address"), schema.devices.c.removed_at.is_(None))
+_SELECT_ACTIVE_ADDRESSES = select(schema.devices.c.address).where(
+    schema.devices.c.user == bindparam("user"), schema.devices.c.removed_at.is_(None))
+_INSERT_NONCE = insert(schema.nonces)
+_COUNT_QUEUE = select(func.count()).select_from(schema.queue).where(
+    schema.queue.c.recipient == bindparam("recipient"))
+_INSERT_ARCHIVE = insert(schema.archive)
+_INSERT_QUEUE = insert(schema.queue)
+_SELECT_QUEUE = (
+    select(schema.queue.c.id, schema.archive.c.envelope, schema.archive.c.received_at)
+    .join(schema.archive, schema.archive.c.id == schema.queue.c.archive_id)
+    .where(schema.queue.c.recipient == bindparam("recipient"))
+    .order_by(schema.queue.c.id).limit(bindparam("limit"))
+)
 
 
 class RelayService:
@@ -72,6 +90,7 @@ class RelayService:
         is_sqlite = self.engine.dialect.name == "sqlite"
         self._lock = threading.Lock() if is_sqlite else nullcontext()
         self._requests = 0
+        self._identities: dict[bytes, IdentityPublic] = {}
 
     @property
     def archive(self) -> RelayArchive:
@@ -98,20 +117,27 @@ class RelayService:
 
     def device_identity(self, conn: Connection, address: str) -> IdentityPublic | None:
         """The identity of an *active* device, or ``None``."""
-        row = conn.execute(
-            select(schema.devices.c.identity).where(
-                schema.devices.c.address == address, schema.devices.c.removed_at.is_(None))
-        ).first()
-        return IdentityPublic.decode(row.identity) if row else None
+        row = conn.execute(_SELECT_IDENTITY, {"address": address}).first()
+        return self._decode_identity(row.identity) if row else None
+
+    def _decode_identity(self, raw: bytes) -> IdentityPublic:
+        """``IdentityPublic.decode`` (which verifies the binding), memoised by exact bytes."""
+        raw = bytes(raw)
+        identity = self._identities.get(raw)
+        if identity is None:
+            if len(self._identities) >= IDENTITY_CACHE_SIZE:
+                self._identities.clear()
+            identity = self._identities[raw] = IdentityPublic.decode(raw)
+        return identity
 
     def remember_nonce(self, conn: Connection, address: str, nonce: str) -> None:
         """Record a request nonce; a second use raises a 401 ``RelayError`` (replay)."""
-        exists = conn.execute(select(schema.nonces.c.nonce).where(
-            schema.nonces.c.address == address, schema.nonces.c.nonce == nonce)).first()
-        if exists:
-            raise RelayError(401, "replayed", "replayed request: this nonce was already used")
-        conn.execute(insert(schema.nonces).values(
-            address=address, nonce=nonce, seen_at=self.clock.now()))
+        try:
+            conn.execute(_INSERT_NONCE, {"address": address, "nonce": nonce,
+                                         "seen_at": self.clock.now()})
+        except IntegrityError as exc:
+            raise RelayError(401, "replayed",
+                             "replayed request: this nonce was already used") from exc
 
     def register_device(
         self, conn: Connection, address: str, identity: IdentityPublic,
@@ -175,7 +201,7 @@ class RelayService:
             .where(schema.devices.c.user == user, schema.devices.c.removed_at.is_(None))
             .order_by(schema.devices.c.device_id)
         ).all()
-        return [(r.address, IdentityPublic.decode(r.identity)) for r in rows]
+        return [(r.address, self._decode_identity(r.identity)) for r in rows]
 
     def list_devices(self, conn: Connection, user: str) -> dict:
         try:
@@ -325,7 +351,8 @@ class RelayService:
             per_user.setdefault(_parse(caller)[0], set())
         mismatched: dict[str, list[str]] = {}
         for user, addressed in per_user.items():
-            active = {a for a, _ in self._active_devices(conn, user)} - {caller}
+            active = {r.address for r in conn.execute(_SELECT_ACTIVE_ADDRESSES,
+                                                      {"user": user})} - {caller}
             missing = addressed - active
             if missing:
                 if not active and user != _parse(caller)[0]:
@@ -338,8 +365,7 @@ class RelayService:
                              "the device list changed; update it and resend",
                              {"devices": mismatched})
         for recipient in set(recipients):
-            queued = conn.execute(select(func.count()).select_from(schema.queue)
-                                  .where(schema.queue.c.recipient == recipient)).scalar_one()
+            queued = conn.execute(_COUNT_QUEUE, {"recipient": recipient}).scalar_one()
             if queued + recipients.count(recipient) > self.limits.max_queue_per_device:
                 raise queue_full(
                     f"the queue of {recipient} is full "
@@ -347,24 +373,19 @@ class RelayService:
         now = self.clock.now()
         ids = []
         for data, envelope in zip(envelopes, parsed, strict=True):
-            archive_id = conn.execute(insert(schema.archive).values(
-                received_at=now, sender=envelope.sender, recipient=envelope.recipient,
-                conversation_id=envelope.conversation_id, envelope=bytes(data),
-                record=envelope.header.record)).inserted_primary_key[0]
-            conn.execute(insert(schema.queue).values(
-                recipient=envelope.recipient, archive_id=archive_id))
+            archive_id = conn.execute(_INSERT_ARCHIVE, {
+                "received_at": now, "sender": envelope.sender, "recipient": envelope.recipient,
+                "conversation_id": envelope.conversation_id, "envelope": bytes(data),
+                "record": envelope.header.record}).inserted_primary_key[0]
+            conn.execute(_INSERT_QUEUE, {"recipient": envelope.recipient,
+                                         "archive_id": archive_id})
             ids.append(archive_id)
         return {"accepted": ids, "received_at": now}
 
     def fetch_queue(self, conn: Connection, caller: str, limit: int) -> dict:
         """Up to ``limit`` queued envelopes of the caller's own queue, oldest first."""
         limit = max(1, min(limit, self.limits.max_fetch_batch))
-        rows = conn.execute(
-            select(schema.queue.c.id, schema.archive.c.envelope, schema.archive.c.received_at)
-            .join(schema.archive, schema.archive.c.id == schema.queue.c.archive_id)
-            .where(schema.queue.c.recipient == caller)
-            .order_by(schema.queue.c.id).limit(limit + 1)
-        ).all()
+        rows = conn.execute(_SELECT_QUEUE, {"recipient": caller, "limit": limit + 1}).all()
         return {
             "messages": [{"id": r.id, "envelope": r.envelope.hex(), "received_at": r.received_at}
                          for r in rows[:limit]],

@@ -1,0 +1,113 @@
+"""``escrowlab relay``: run the relay (the provider) and read its archive.
+
+- ``escrowlab relay serve [--db URL] [--host 127.0.0.1] [--port N]`` serves the
+  relay's HTTP API with waitress, a production WSGI server. ``--port 0`` picks
+  a free port; the first line on stdout says where it listens (JSON with
+  ``--json``), so scripts and tests can start it as a subprocess.
+- ``escrowlab relay archive --db URL [--conversation ID] [--json]`` prints what
+  the provider holds: every archived envelope's metadata (what a lawful-access
+  order would be served on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from escrowlab.cli import CommandError
+
+DEFAULT_DB = "sqlite:///relay.sqlite"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8470
+DEFAULT_THREADS = 8
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "relay", help="run the relay (the untrusted provider) or read its archive",
+        description="Run the relay over HTTP, or print the metadata of its archive.")
+    sub = parser.add_subparsers(dest="relay_command", metavar="ACTION", required=True)
+
+    serve = sub.add_parser(
+        "serve", help="serve the relay's HTTP API with waitress",
+        description="Serve the relay's HTTP API (signed requests, see messaging.relay.api).")
+    serve.add_argument("--db", default=DEFAULT_DB, metavar="URL",
+                       help=f"SQLAlchemy database URL (default {DEFAULT_DB})")
+    serve.add_argument("--host", default=DEFAULT_HOST,
+                       help=f"address to listen on (default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT,
+                       help=f"TCP port, 0 for any free port (default {DEFAULT_PORT})")
+    serve.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                       help=f"waitress worker threads (default {DEFAULT_THREADS})")
+    serve.add_argument("--sqlite-synchronous", default="NORMAL",
+                       choices=("NORMAL", "FULL"),
+                       help="SQLite durability: NORMAL survives a killed relay, FULL also "
+                            "power loss (default NORMAL)")
+    serve.add_argument("--json", action="store_true",
+                       help="print the listening address as one JSON line")
+    serve.set_defaults(func=serve_command)
+
+    archive = sub.add_parser(
+        "archive", help="print the metadata of every archived envelope",
+        description="Print what the provider's archive holds (no plaintext: it has none).")
+    archive.add_argument("--db", default=DEFAULT_DB, metavar="URL",
+                         help=f"SQLAlchemy database URL (default {DEFAULT_DB})")
+    archive.add_argument("--conversation", metavar="ID", help="only this conversation")
+    archive.add_argument("--json", action="store_true", help="print one JSON object")
+    archive.set_defaults(func=archive_command)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from waitress import create_server
+
+    from messaging.relay import RelayService, create_relay_app
+
+    if not 0 <= args.port <= 65535:
+        raise CommandError("--port is 0..65535")
+    if args.threads < 1:
+        raise CommandError("--threads is at least 1")
+    try:
+        service = RelayService(args.db, sqlite_synchronous=args.sqlite_synchronous)
+    except Exception as exc:  # SQLAlchemy raises many types for a bad URL or database
+        raise CommandError(f"cannot open the relay database {args.db!r}: {exc}") from exc
+    server = create_server(create_relay_app(service), host=args.host, port=args.port,
+                           threads=args.threads, connection_limit=1000, channel_timeout=120,
+                           ident="escrowlab-relay")
+    url = f"http://{args.host}:{server.effective_port}"
+    if args.json:
+        print(json.dumps({"url": url, "db": args.db, "threads": args.threads}), flush=True)
+    else:
+        print(f"relay listening on {url} (database {args.db}, {args.threads} threads)",
+              flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        print("relay stopped", file=sys.stderr)
+    finally:
+        server.close()
+    return 0
+
+
+def archive_command(args: argparse.Namespace) -> int:
+    from messaging.relay import RelayArchive
+    from messaging.relay.schema import open_engine
+
+    try:
+        archive = RelayArchive(open_engine(args.db))
+    except Exception as exc:  # SQLAlchemy raises many types for a bad URL or database
+        raise CommandError(f"cannot open the relay database {args.db!r}: {exc}") from exc
+    entries = archive.entries(conversation_id=args.conversation)
+    rows = [{"id": e.id, "received_at": e.received_at, "sender": e.sender,
+             "recipient": e.recipient, "conversation_id": e.conversation_id,
+             "envelope_bytes": len(e.envelope), "record_bytes": len(e.record)}
+            for e in entries]
+    if args.json:
+        print(json.dumps({"entries": rows}, indent=2))
+        return 0
+    print(f"{len(rows)} archived envelopes")
+    for r in rows:
+        print(f"  #{r['id']:<5} t={r['received_at']:.3f} {r['conversation_id']:<28} "
+              f"{r['sender']} -> {r['recipient']}  {r['envelope_bytes']} B, "
+              f"record {r['record_bytes']} B")
+    return 0
