@@ -101,7 +101,7 @@ class Verifier:
     @classmethod
     def from_vkey(cls, vkey: str) -> Verifier:
         """Parse ``<name>+<hex key id>+<base64(type || public key)>``."""
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
             raise NoteError("verifier key must be <name>+<hex id>+<base64 key>")
         name, hex_id, encoded = parts
@@ -176,7 +176,7 @@ class Signer:
     @classmethod
     def from_skey(cls, skey: str, now: Callable[[], float] | None = None) -> Signer:
         """Parse ``PRIVATE+KEY+<name>+<hex id>+<base64(type || seed)>``."""
-        parts = skey.strip().split("+")
+        parts = skey.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("signer key must be PRIVATE+KEY+<name>+<hex id>+<base64 key>")
         raw = unb64(parts[4], "signer key")

@@ -244,9 +244,9 @@ class LogStore:
             raise StorageError(f"leaf index {index} is not in [0, {self._size})")
         with self._lock, _sqlite_errors(self.path):
             row = self._db.execute("SELECT data FROM leaves WHERE idx=?", (index,)).fetchone()
-        if row is None:
-            raise StorageError(f"audit log {self.path} is corrupt: leaf {index} is missing")
-        return bytes(row[0])
+        if row is None or not isinstance(row[0], bytes):
+            raise StorageError(f"audit log {self.path} is corrupt: leaf {index}")
+        return row[0]
 
     def leaves(self, start: int, end: int) -> list[bytes]:
         """Leaves ``[start, end)``; requires ``0 <= start <= end <= size``."""
@@ -256,9 +256,11 @@ class LogStore:
             rows = self._db.execute(
                 "SELECT idx, data FROM leaves WHERE idx>=? AND idx<? ORDER BY idx", (start, end)
             ).fetchall()
-        if [row[0] for row in rows] != list(range(start, end)):
-            raise StorageError(f"audit log {self.path} is corrupt: leaves missing in range")
-        return [bytes(row[1]) for row in rows]
+        if [row[0] for row in rows] != list(range(start, end)) or not all(
+            isinstance(row[1], bytes) for row in rows
+        ):
+            raise StorageError(f"audit log {self.path} is corrupt: leaves [{start}, {end})")
+        return [row[1] for row in rows]
 
     # -- full scans (the verifier) -------------------------------------------
 
@@ -304,9 +306,14 @@ class LogStore:
             row = self._db.execute(
                 "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1"
             ).fetchone()
-        return None if row is None else (row[0], bytes(row[1]), row[2])
+        if row is not None and not (isinstance(row[1], bytes) and isinstance(row[2], str)):
+            raise StorageError(f"audit log {self.path} is corrupt: checkpoints table")
+        return None if row is None else (row[0], row[1], row[2])
 
     def checkpoints(self) -> list[tuple[int, bytes, str]]:
         with self._lock, _sqlite_errors(self.path):
             rows = self._db.execute("SELECT size, root, note FROM checkpoints ORDER BY size")
-            return [(r[0], bytes(r[1]), r[2]) for r in rows.fetchall()]
+            out = rows.fetchall()
+        if not all(isinstance(r[1], bytes) and isinstance(r[2], str) for r in out):
+            raise StorageError(f"audit log {self.path} is corrupt: checkpoints table")
+        return [(r[0], r[1], r[2]) for r in out]

@@ -1,0 +1,388 @@
+"""``escrowlab audit``: create, append to, inspect, prove and verify an audit log; serve a witness.
+
+- ``init --log PATH --origin ORIGIN --key-file FILE``: a new log and its Ed25519 key
+  (C2SP signer key, written 0600); prints the verifier key auditors should pin.
+- ``append --log PATH --key-file FILE --type T --actor A [--payload JSON]``: append one
+  event, sign a checkpoint, print the receipt.
+- ``show --log PATH [--start S] [--count C]``: origin, size, root, latest checkpoint and
+  entries.
+- ``prove --log PATH --index I`` (inclusion) or ``--old M`` (consistency), against the
+  latest signed checkpoint.
+- ``verify --log PATH [--checkpoint FILE] [--log-key VKEY] [--witness-key VKEY ...]
+  [--quorum T]``: recompute and check everything (see ``audit.verifier``); exit 1 with a
+  precise message on any problem, writing a proof of misbehaviour on inconsistency.
+- ``witness serve --state PATH --key-file FILE --log-key VKEY``: a C2SP tlog-witness over
+  HTTP with waitress; the first stdout line says where it listens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from escrowlab.cli import CommandError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_WITNESS_PORT = 8480
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "audit", help="the tamper-evident audit log: inspect, prove, verify, witness",
+        description="Work with an RFC 9162 audit log with C2SP signed checkpoints.")
+    sub = parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+
+    init = sub.add_parser("init", help="create a log and its signing key",
+                          description="Create an empty log and an Ed25519 checkpoint key.")
+    init.add_argument("--log", required=True, metavar="PATH", help="log database to create")
+    init.add_argument("--origin", required=True, help="log origin, e.g. example.org/audit")
+    init.add_argument("--key-file", required=True, metavar="FILE",
+                      help="where to write the private signer key (mode 0600)")
+    init.add_argument("--json", action="store_true", help="print one JSON object")
+    init.set_defaults(func=init_command)
+
+    append = sub.add_parser("append", help="append one event and print its receipt",
+                            description="Append an event, sign a checkpoint, print the "
+                                        "receipt (index, inclusion proof, checkpoint).")
+    append.add_argument("--log", required=True, metavar="PATH")
+    append.add_argument("--key-file", required=True, metavar="FILE", help="log signer key")
+    append.add_argument("--type", required=True, help="event type, e.g. warrant.filed")
+    append.add_argument("--actor", required=True, help="who acted, e.g. officer:7")
+    append.add_argument("--payload", default="{}", metavar="JSON", help="a JSON object")
+    append.add_argument("--json", action="store_true", help="print the receipt as JSON")
+    append.set_defaults(func=append_command)
+
+    show = sub.add_parser("show", help="print the log's head and entries",
+                          description="Print origin, size, root, latest checkpoint, entries.")
+    show.add_argument("--log", required=True, metavar="PATH")
+    show.add_argument("--start", type=int, default=None, help="first entry (default: last 10)")
+    show.add_argument("--count", type=int, default=10, help="entries to print (default 10)")
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.set_defaults(func=show_command)
+
+    prove = sub.add_parser("prove", help="print an inclusion or consistency proof",
+                           description="Prove entry --index is in the log, or that the "
+                                       "tree of size --old is a prefix of the latest "
+                                       "checkpoint's tree.")
+    prove.add_argument("--log", required=True, metavar="PATH")
+    what = prove.add_mutually_exclusive_group(required=True)
+    what.add_argument("--index", type=int, help="entry index (inclusion proof)")
+    what.add_argument("--old", type=int, help="older tree size (consistency proof)")
+    prove.add_argument("--json", action="store_true", help="print one JSON object")
+    prove.set_defaults(func=prove_command)
+
+    verify = sub.add_parser(
+        "verify", help="verify the whole log offline",
+        description="Recompute every leaf hash and interior node, check every signed "
+                    "checkpoint, the witness quorum and consistency with a trusted "
+                    "checkpoint. Exit 0 if all holds, 1 with a precise message otherwise.")
+    verify.add_argument("--log", required=True, metavar="PATH")
+    verify.add_argument("--checkpoint", metavar="FILE",
+                        help="a signed checkpoint you trusted earlier")
+    verify.add_argument("--log-key", metavar="VKEY",
+                        help="the log's verifier key (default: the one recorded in the log)")
+    verify.add_argument("--witness-key", action="append", metavar="VKEY",
+                        help="a witness's cosignature key, repeatable (default: recorded)")
+    verify.add_argument("--quorum", type=int, help="cosignatures required (default: recorded)")
+    verify.add_argument("--evidence", metavar="FILE",
+                        help="where to write a proof of misbehaviour (default "
+                             "<log>.misbehaviour.json)")
+    verify.add_argument("--entries", action="store_true",
+                        help="also parse every entry strictly (slower)")
+    verify.add_argument("--json", action="store_true", help="print one JSON object")
+    verify.set_defaults(func=verify_command)
+
+    witness = sub.add_parser("witness", help="run a witness",
+                             description="Witness commands.")
+    wsub = witness.add_subparsers(dest="witness_command", metavar="ACTION", required=True)
+    serve = wsub.add_parser("serve", help="serve a C2SP tlog-witness over HTTP",
+                            description="Serve POST /add-checkpoint with waitress. The key "
+                                        "file is created if missing.")
+    serve.add_argument("--state", required=True, metavar="PATH", help="witness state database")
+    serve.add_argument("--key-file", required=True, metavar="FILE",
+                       help="the witness's cosigning key (created if missing)")
+    serve.add_argument("--name", default="witness.local",
+                       help="key name when creating the key (default witness.local)")
+    serve.add_argument("--log-key", required=True, action="append", metavar="VKEY",
+                       help="verifier key of a log to witness, repeatable")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
+    serve.add_argument("--port", type=int, default=DEFAULT_WITNESS_PORT,
+                       help=f"TCP port, 0 for any free port (default {DEFAULT_WITNESS_PORT})")
+    serve.add_argument("--json", action="store_true",
+                       help="print the listening address and key as one JSON line")
+    serve.set_defaults(func=witness_serve_command)
+
+
+# -- helpers -----------------------------------------------------------------
+
+
+def _write_secret(path: str, text: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CommandError(f"{path} exists; refusing to overwrite a key") from None
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text + "\n")
+
+
+def _read_signer(path: str, now=None):  # type: ignore[no-untyped-def]
+    from audit.errors import AuditError
+    from audit.note import Signer
+
+    try:
+        return Signer.from_skey(Path(path).read_text(), now)
+    except OSError as exc:
+        raise CommandError(f"cannot read key file {path}: {exc.strerror}") from None
+    except AuditError as exc:
+        raise CommandError(f"{path}: {exc}") from None
+
+
+def _open_store(path: str, create: bool = False):  # type: ignore[no-untyped-def]
+    from audit.errors import AuditError
+    from audit.storage import LogStore
+
+    try:
+        return LogStore(path, create=create)
+    except AuditError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _emit(args: argparse.Namespace, obj: dict, human: list[str]) -> None:
+    if args.json:
+        print(json.dumps(obj, indent=2))
+    else:
+        print("\n".join(human))
+
+
+# -- commands ----------------------------------------------------------------
+
+
+def init_command(args: argparse.Namespace) -> int:
+    from audit.errors import AuditError
+    from audit.log import AuditLog
+    from audit.note import Signer
+
+    if Path(args.log).exists():
+        raise CommandError(f"{args.log} exists")
+    try:
+        signer = Signer.generate(args.origin)
+    except AuditError as exc:
+        raise CommandError(f"origin: {exc}") from None
+    _write_secret(args.key_file, signer.skey)
+    log = AuditLog(_open_store(args.log, create=True), signer)
+    log.sign_checkpoint()
+    log.close()
+    _emit(args, {"log": args.log, "origin": args.origin, "log_key": signer.vkey},
+          [f"created log {args.log} for origin {args.origin}",
+           f"log verifier key (pin this): {signer.vkey}"])
+    return 0
+
+
+def append_command(args: argparse.Namespace) -> int:
+    from audit.errors import AuditError
+    from audit.log import AuditLog
+
+    try:
+        payload = json.loads(args.payload)
+    except ValueError as exc:
+        raise CommandError(f"--payload is not JSON: {exc}") from None
+    signer = _read_signer(args.key_file)
+    store = _open_store(args.log)
+    try:
+        receipt = AuditLog(store, signer).append_event(args.type, args.actor, payload)
+    except AuditError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        store.close()
+    _emit(args, receipt.to_json(),
+          [f"appended entry {receipt.index}", receipt.entry.decode(),
+           "checkpoint:", receipt.checkpoint.rstrip()])
+    return 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    from audit.entries import Entry
+    from audit.errors import AuditError
+    from audit.note import b64
+
+    store = _open_store(args.log)
+    try:
+        size = store.size
+        start = max(0, size - args.count) if args.start is None else args.start
+        end = min(size, start + max(0, args.count))
+        if not 0 <= start <= size:
+            raise CommandError(f"--start must be in 0..{size}")
+        latest = store.latest_checkpoint()
+        rows = []
+        for i, data in enumerate(store.leaves(start, end), start):
+            try:
+                rows.append({"index": i, **Entry.decode(data).to_json()})
+            except AuditError as exc:
+                rows.append({"index": i, "error": str(exc), "raw": b64(data)})
+        obj = {"origin": store.get_meta("origin"), "size": size, "root": b64(store.root()),
+               "latest_checkpoint": latest[2] if latest else None, "entries": rows}
+    except AuditError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        store.close()
+    human = [f"log {args.log}: origin {obj['origin']}, {size} entries, root {obj['root']}"]
+    human.append("latest checkpoint:" if latest else "no signed checkpoint")
+    if latest:
+        human += ["  " + line for line in latest[2].rstrip("\n").split("\n")]
+    for row in rows:
+        if "error" in row:
+            human.append(f"  #{row['index']}: unreadable entry ({row['error']})")
+        else:
+            human.append(f"  #{row['index']} t={row['time']} {row['type']} by {row['actor']} "
+                         f"{json.dumps(row['payload'], sort_keys=True)}")
+    _emit(args, obj, human)
+    return 0
+
+
+def prove_command(args: argparse.Namespace) -> int:
+    from audit.checkpoint import Checkpoint
+    from audit.errors import AuditError
+    from audit.note import b64, parse_note
+    from audit.rfc9162 import hash_leaf
+
+    store = _open_store(args.log)
+    try:
+        latest = store.latest_checkpoint()
+        if latest is None:
+            raise CommandError("the log has no signed checkpoint to prove against")
+        size, note = latest[0], latest[2]
+        Checkpoint.parse(parse_note(note).text)
+        if args.index is not None:
+            if not 0 <= args.index < size:
+                raise CommandError(f"--index must be in 0..{size - 1} (the checkpoint's size)")
+            proof = store.inclusion_proof(args.index, size)
+            obj = {"index": args.index, "size": size,
+                   "leaf_hash": b64(hash_leaf(store.leaf(args.index))),
+                   "entry": b64(store.leaf(args.index)),
+                   "proof": [b64(p) for p in proof], "checkpoint": note}
+        else:
+            if not 0 < args.old <= size:
+                raise CommandError(f"--old must be in 1..{size} (the checkpoint's size)")
+            proof = store.consistency_proof(args.old, size)
+            obj = {"old": args.old, "old_root": b64(store.root(args.old)), "size": size,
+                   "proof": [b64(p) for p in proof], "checkpoint": note}
+    except AuditError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        store.close()
+    kind = f"inclusion of entry {args.index}" if args.index is not None else (
+        f"consistency from size {args.old}")
+    _emit(args, obj, [f"{kind} in the tree of size {size}:",
+                      *(f"  {b64(p)}" for p in proof), "checkpoint:", note.rstrip()])
+    return 0
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    from audit.errors import AuditError, VerificationError
+    from audit.note import Verifier
+    from audit.verifier import verify_log
+
+    store = _open_store(args.log)
+    try:
+        keys_source = "command line"
+        try:
+            log_vkey = args.log_key or store.get_meta("log_key")
+            witness_vkeys = args.witness_key
+            if witness_vkeys is None:
+                recorded = store.get_meta("witness_keys") or ""
+                witness_vkeys = [k for k in recorded.split("\n") if k]
+            quorum = args.quorum
+            if quorum is None:
+                quorum = int(store.get_meta("quorum") or 0) if args.witness_key is None else 2
+            if not args.log_key:
+                keys_source = "recorded in the log file (pass --log-key to pin your own)"
+            if not log_vkey:
+                raise CommandError("no --log-key given and none recorded in the log")
+            log_key = Verifier.from_vkey(log_vkey)
+            witness_keys = [Verifier.from_vkey(k) for k in witness_vkeys]
+            trusted = None
+            if args.checkpoint:
+                try:
+                    trusted = Path(args.checkpoint).read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise CommandError(f"cannot read {args.checkpoint}: {exc}") from None
+            evidence = args.evidence or f"{args.log}.misbehaviour.json"
+            progress = (lambda msg: print(f"  {msg}", file=sys.stderr)) \
+                if sys.stderr.isatty() and not args.json else None
+            report = verify_log(store, log_key, witness_keys, quorum, trusted, evidence,
+                                check_entries=args.entries, progress=progress)
+        except VerificationError as exc:
+            if args.json:
+                print(json.dumps({"ok": False, "error": str(exc), "keys": keys_source}))
+            else:
+                print(f"escrowlab: audit log {args.log} FAILED verification: {exc}",
+                      file=sys.stderr)
+            return 1
+        except AuditError as exc:
+            raise CommandError(str(exc)) from None
+    finally:
+        store.close()
+    obj = {"ok": True, "keys": keys_source, "quorum": quorum, **report.to_json()}
+    human = [f"audit log {args.log}: OK",
+             f"  {report.size} entries, {report.nodes_checked} interior nodes recomputed and "
+             f"matched, root {report.root}",
+             f"  {report.checkpoints_checked} signed checkpoints match the entries; latest "
+             f"size {report.latest_checkpoint_size}, cosigned by "
+             f"{', '.join(report.cosigners) or 'no witness'} (quorum {quorum})",
+             f"  keys: {keys_source}"]
+    if report.unwitnessed_entries:
+        human.append(f"  {report.unwitnessed_entries} entries are not yet under a checkpoint")
+    if report.trusted_checkpoint_size is not None:
+        human.append(f"  consistent with your checkpoint of size "
+                     f"{report.trusted_checkpoint_size}")
+    _emit(args, obj, human)
+    return 0
+
+
+def witness_serve_command(args: argparse.Namespace) -> int:
+    from flask import Flask
+    from waitress import create_server
+
+    from audit.clock import SystemClock
+    from audit.errors import AuditError
+    from audit.http.witness_api import witness_blueprint
+    from audit.note import SIG_TYPE_COSIGNATURE_V1, Signer, Verifier
+    from audit.witness import Witness
+
+    if not 0 <= args.port <= 65535:
+        raise CommandError("--port is 0..65535")
+    clock = SystemClock()
+    if not Path(args.key_file).exists():
+        try:
+            created = Signer.generate(args.name, SIG_TYPE_COSIGNATURE_V1, clock.now)
+        except AuditError as exc:
+            raise CommandError(f"--name: {exc}") from None
+        _write_secret(args.key_file, created.skey)
+    signer = _read_signer(args.key_file, clock.now)
+    if signer.sig_type != SIG_TYPE_COSIGNATURE_V1:
+        raise CommandError(f"{args.key_file} is not a cosignature/v1 witness key")
+    try:
+        logs = [Verifier.from_vkey(k) for k in args.log_key]
+        witness = Witness(signer, logs, args.state, clock)
+    except AuditError as exc:
+        raise CommandError(str(exc)) from None
+    app = Flask("escrowlab-witness")
+    app.register_blueprint(witness_blueprint(witness))
+    server = create_server(app, host=args.host, port=args.port, threads=4,
+                           ident="escrowlab-witness")
+    url = f"http://{args.host}:{server.effective_port}"
+    if args.json:
+        print(json.dumps({"url": url, "witness_key": signer.vkey}), flush=True)
+    else:
+        print(f"witness listening on {url}, key {signer.vkey}", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        print("witness stopped", file=sys.stderr)
+    finally:
+        server.close()
+        witness.close()
+    return 0
