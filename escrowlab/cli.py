@@ -17,6 +17,7 @@ from escrowlab import __version__
 COMMAND_MODULES = (
     "escrowlab.commands.audit",
     "escrowlab.commands.bench",
+    "escrowlab.commands.demo",
     "escrowlab.commands.relay",
 )
 
