@@ -6,6 +6,7 @@ import argparse
 import importlib
 
 BENCHMARK_MODULES: tuple[str, ...] = (
+    "escrowlab.benchmarks.audit",
     "escrowlab.benchmarks.messaging",
 )
 

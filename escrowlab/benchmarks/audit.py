@@ -1,0 +1,205 @@
+"""``escrowlab bench audit``: the audit log at scale (default 1,000,000 entries).
+
+Builds a log of N canonical entries with batched appends, then measures at size N:
+durable single appends (one transaction each), restart (reopen the store), RFC 9162
+inclusion and consistency proof generation (p95 over random queries), inclusion proof
+verification, and a full offline verification (every leaf and node recomputed,
+checkpoint signatures and 2-of-3 witness quorum checked).
+
+JSON keys: ``single_appends_per_s``, ``batch_appends_per_s``, ``inclusion_p95_ms``,
+``consistency_p95_ms``, ``verify_us``, ``restart_ms``, ``full_verify_s`` (plus context:
+``entries``, ``durability``, ``single_appends_per_s_power`` for fsync-per-commit mode,
+``entry_encode_us`` for RFC 8785 encoding, which the append figures exclude).
+Anchors: Tessera about 2,900 entries/s on a local disk; pymerkle (SQLite) about 1.9 s to
+restart and up to 241 ms p95 per inclusion proof at 1M entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from escrowlab.cli import CommandError
+
+DEFAULT_ENTRIES = 1_000_000
+BATCH = 10_000
+PROOF_QUERIES = 2000
+TARGETS = {
+    "single_appends_per_s": (">=", 5000),
+    "batch_appends_per_s": (">=", 50_000),
+    "inclusion_p95_ms": ("<", 1.0),
+    "consistency_p95_ms": ("<", 1.0),
+    "restart_ms": ("<", 100.0),
+    "full_verify_s": ("<", 30.0),
+}
+
+
+def register(bench_subparsers: argparse._SubParsersAction) -> None:
+    parser = bench_subparsers.add_parser(
+        "audit", help="audit log appends, proofs, restart and full verification at N entries",
+        description=__doc__.split("\n\n")[1])
+    parser.add_argument("--entries", type=int, default=DEFAULT_ENTRIES,
+                        help=f"log size N (default {DEFAULT_ENTRIES:,})")
+    parser.add_argument("--singles", type=int, default=5000,
+                        help="durable single appends to time (default 5000)")
+    parser.add_argument("--dir", metavar="DIR", help="where to build the log (default: a "
+                                                     "temporary directory, removed after)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+def default_args() -> argparse.Namespace:
+    return argparse.Namespace(entries=DEFAULT_ENTRIES, singles=5000, dir=None, json=False,
+                              func=run)
+
+
+def _entry_bytes(i: int) -> bytes:
+    # Byte-identical to Entry(...).encode() (RFC 8785) for these simple fields; checked below.
+    return (
+        f'{{"actor":"officer:{i % 97}","payload":{{"case":"case-{i // 10}","warrant":"w-{i}"}},'
+        f'"time":{1_700_000_000_000 + i},"type":"warrant.filed","v":1}}'
+    ).encode()
+
+
+def _p95(samples: list[float]) -> float:
+    samples = sorted(samples)
+    return samples[min(len(samples) - 1, int(0.95 * len(samples)))]
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.entries < 2 or args.singles < 1:
+        raise CommandError("--entries must be at least 2 and --singles at least 1")
+    if args.dir:
+        Path(args.dir).mkdir(parents=True, exist_ok=True)
+        return _run(args, Path(args.dir))
+    with tempfile.TemporaryDirectory(prefix="escrowlab-bench-audit-") as tmp:
+        return _run(args, Path(tmp))
+
+
+def _run(args: argparse.Namespace, workdir: Path) -> int:
+    from audit.entries import Entry
+    from audit.log import AuditLog
+    from audit.note import Signer
+    from audit.proof import verify_inclusion
+    from audit.quorum import WitnessQuorum
+    from audit.rfc9162 import hash_leaf
+    from audit.storage import LogStore
+    from audit.verifier import verify_log
+    from audit.witness import Witness
+
+    show = sys.stderr.isatty() and not args.json
+
+    def say(msg: str) -> None:
+        if show:
+            print(f"  {msg}", file=sys.stderr, flush=True)
+
+    sample = Entry("warrant.filed", "officer:5", 1_700_000_000_005,
+                   {"case": "case-0", "warrant": "w-5"})
+    if sample.encode() != _entry_bytes(5):
+        raise CommandError("internal: benchmark entry template is not canonical")
+    t0 = time.perf_counter()
+    for i in range(1000):
+        Entry("warrant.filed", "officer:1", i, {"case": "c", "warrant": str(i)}).encode()
+    encode_us = (time.perf_counter() - t0) * 1000
+
+    path = workdir / f"bench-{args.entries}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    n = args.entries
+    store = LogStore(path, create=True)
+    say(f"building a log of {n:,} entries in {path}")
+    t0 = time.perf_counter()
+    for start in range(0, n, BATCH):
+        store.append_batch([_entry_bytes(i) for i in range(start, min(n, start + BATCH))])
+        if start and start % 200_000 == 0:
+            say(f"{start:,} appended")
+    batch_rate = n / (time.perf_counter() - t0)
+
+    singles = args.singles
+    t0 = time.perf_counter()
+    for i in range(n, n + singles):
+        store.append(_entry_bytes(i))
+    single_rate = singles / (time.perf_counter() - t0)
+    store.close()
+    power = LogStore(path, durability="power")
+    t0 = time.perf_counter()
+    for i in range(n + singles, n + singles + 500):
+        power.append(_entry_bytes(i))
+    power_rate = 500 / (time.perf_counter() - t0)
+    power.close()
+
+    restarts = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        store = LogStore(path)
+        root = store.root()
+        restarts.append((time.perf_counter() - t0) * 1000)
+        if _ != 4:
+            store.close()
+    size = store.size
+    say(f"log has {size:,} entries; restart {min(restarts):.1f} ms; timing proofs")
+
+    rng = random.Random(9162)
+    incl, cons, proofs = [], [], []
+    for _ in range(PROOF_QUERIES):
+        index = rng.randrange(size)
+        t0 = time.perf_counter()
+        proof = store.inclusion_proof(index, size)
+        incl.append((time.perf_counter() - t0) * 1000)
+        proofs.append((index, proof))
+        old = rng.randrange(1, size)
+        t0 = time.perf_counter()
+        store.consistency_proof(old, size)
+        cons.append((time.perf_counter() - t0) * 1000)
+    leaf_hashes = [hash_leaf(store.leaf(i)) for i, _ in proofs]
+    t0 = time.perf_counter()
+    for (index, proof), leaf_hash in zip(proofs, leaf_hashes, strict=True):
+        verify_inclusion(index, size, leaf_hash, proof, root)
+    verify_us = (time.perf_counter() - t0) / len(proofs) * 1e6
+
+    signer = Signer.generate("bench.escrowlab.example/audit")
+    witnesses = [Witness.generate(f"witness-{i}.example", [signer.verifier]) for i in range(3)]
+    quorum = WitnessQuorum(witnesses, 2)
+    log = AuditLog(store, signer, quorum=quorum)
+    log.checkpoint()
+    say("full verification")
+    t0 = time.perf_counter()
+    verify_log(store, signer.verifier, quorum.verifiers, 2)
+    full_verify_s = time.perf_counter() - t0
+    store.close()
+
+    figures = {
+        "single_appends_per_s": round(single_rate),
+        "batch_appends_per_s": round(batch_rate),
+        "inclusion_p95_ms": round(_p95(incl), 4),
+        "consistency_p95_ms": round(_p95(cons), 4),
+        "verify_us": round(verify_us, 2),
+        "restart_ms": round(sorted(restarts)[len(restarts) // 2], 3),
+        "full_verify_s": round(full_verify_s, 2),
+        "entries": size,
+        "durability": "process (WAL, synchronous=NORMAL)",
+        "single_appends_per_s_power": round(power_rate),
+        "entry_encode_us": round(encode_us, 2),
+    }
+    if args.json:
+        print(json.dumps({"benchmark": "audit", **figures}, indent=2))
+        return 0
+    print(f"audit log benchmark at {size:,} entries ({figures['durability']})")
+    for key, value in figures.items():
+        if key in ("entries", "durability"):
+            continue
+        target = TARGETS.get(key)
+        note = ""
+        if target:
+            op, bound = target
+            met = value >= bound if op == ">=" else value < bound
+            note = f"  (target {op} {bound:,}: {'met' if met else 'MISSED'})"
+        print(f"  {key:<28} {value:>14,}{note}")
+    print("  anchors: Tessera ~2,900 entries/s; pymerkle (SQLite, 1M) ~1.9 s restart, "
+          "241 ms p95 inclusion proof")
+    return 0
