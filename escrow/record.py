@@ -1,0 +1,109 @@
+"""The threshold escrow record: its binary layout and strict parser (issue 5, "The threshold
+mode"). All integers are big-endian::
+
+    u8   record version            (1)
+    u8   n, n bytes                mode id (ASCII, 1..32): "threshold", or a subclass's
+    32   bytes                     custodian set fingerprint
+    u32                            custodian set epoch
+    u8                             threshold t
+    u8                             number of shares n (= the set's size)
+    u16                            SLIP-39 identifier (15 bits)
+    u8                             secret length L (16..32, even)
+    n times, in custodian order:
+      32 bytes                     ephemeral X25519 public key
+      L + 16 bytes                 AES-256-GCM ciphertext of the share value
+
+Nothing may follow. :func:`parse_record` rejects anything else with a
+:class:`~escrow.errors.RecordFormatError`. The share's custodian index is its
+position, and is bound in the share's associated data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+
+from escrow.errors import RecordFormatError
+from escrow.shares import MAX_SECRET_LENGTH, MAX_SHARES, MIN_SECRET_LENGTH
+
+RECORD_VERSION = 1
+FINGERPRINT_LENGTH = 32
+EPHEMERAL_LENGTH = 32
+TAG_LENGTH = 16
+MAX_MODE_LENGTH = 32
+_FIXED = struct.Struct(">32sIBBHB")
+
+
+@dataclass(frozen=True)
+class EncryptedShare:
+    ephemeral_public: bytes
+    ciphertext: bytes
+
+
+@dataclass(frozen=True)
+class EscrowRecord:
+    version: int
+    mode: str
+    set_fingerprint: bytes
+    set_epoch: int
+    threshold: int
+    identifier: int
+    secret_length: int
+    shares: tuple[EncryptedShare, ...]
+
+    def encode(self) -> bytes:
+        mode = self.mode.encode("ascii")
+        parts = [bytes((self.version, len(mode))), mode,
+                 _FIXED.pack(self.set_fingerprint, self.set_epoch, self.threshold,
+                             len(self.shares), self.identifier, self.secret_length)]
+        for share in self.shares:
+            parts += [share.ephemeral_public, share.ciphertext]
+        return b"".join(parts)
+
+
+def record_digest(record: bytes) -> bytes:
+    """How authorisations and releases name a record: SHA-256 of its bytes."""
+    return hashlib.sha256(record).digest()
+
+
+def parse_record(data: bytes) -> EscrowRecord:
+    """Parse ``data`` strictly (layout in the module docstring)."""
+    if not isinstance(data, bytes):
+        raise RecordFormatError("an escrow record is bytes")
+    if not data:
+        raise RecordFormatError("the escrow record is missing (empty)")
+    if data[0] != RECORD_VERSION:
+        raise RecordFormatError(f"unknown escrow record version {data[0]}")
+    if len(data) < 2 or not 1 <= data[1] <= MAX_MODE_LENGTH:
+        raise RecordFormatError("escrow record mode id is missing or too long")
+    mode_end = 2 + data[1]
+    if len(data) < mode_end + _FIXED.size:
+        raise RecordFormatError("escrow record is truncated")
+    try:
+        mode = data[2:mode_end].decode("ascii")
+    except UnicodeDecodeError:
+        raise RecordFormatError("escrow record mode id is not ASCII") from None
+    if not mode.isprintable():
+        raise RecordFormatError("escrow record mode id has control characters")
+    fingerprint, epoch, threshold, count, identifier, length = _FIXED.unpack_from(data, mode_end)
+    if not 2 <= threshold <= count <= MAX_SHARES:
+        raise RecordFormatError(f"escrow record has t={threshold}, n={count}: need 2 <= t <= n "
+                                f"<= {MAX_SHARES}")
+    if identifier >> 15:
+        raise RecordFormatError("escrow record identifier exceeds 15 bits")
+    if not MIN_SECRET_LENGTH <= length <= MAX_SECRET_LENGTH or length % 2:
+        raise RecordFormatError(f"escrow record secret length {length} is not allowed")
+    share_size = EPHEMERAL_LENGTH + length + TAG_LENGTH
+    body = mode_end + _FIXED.size
+    if len(data) != body + count * share_size:
+        raise RecordFormatError(
+            f"escrow record is {len(data)} bytes; {count} shares need {body + count * share_size}"
+        )
+    shares = tuple(
+        EncryptedShare(data[off:off + EPHEMERAL_LENGTH], data[off + EPHEMERAL_LENGTH:off +
+                                                              share_size])
+        for off in range(body, len(data), share_size)
+    )
+    return EscrowRecord(RECORD_VERSION, mode, fingerprint, epoch, threshold, identifier, length,
+                        shares)

@@ -1,0 +1,225 @@
+"""Lawful recovery: archived envelopes + at least t releases -> exactly the requested
+messages (issue 5, "Release and recovery"; DESIGN.md, "Data flow" 5).
+
+:func:`recover` takes the relay's archive entries of one conversation (each
+the envelope bytes and the relay's receipt time), a window ``[start, end)``
+judged by receipt time only (never by the time a sender claims), and the
+custodians' :class:`~escrow.release.ShareRelease` objects. For every chain
+with a message in the window it:
+
+1. keeps the releases that the named custodian of the pinned set signed and
+   that open under the one-time recovery key;
+2. combines exactly t of them with SLIP-39's recovery (:mod:`escrow.shares`),
+   trying other t-subsets when the digest or the record check fails, so it
+   never needs more than t good shares;
+3. accepts a chain key only if it recomputes the archived record byte for
+   byte, then recomputes every share and names each custodian whose released
+   share differs (the culprits);
+4. decrypts the in-window messages with :func:`messaging.hooks.open_message`.
+
+It also measures over-collection: how many archived messages outside the
+window the recovered chain keys open (chain granularity), without returning
+their plaintext. Fewer than t good shares for any chain in scope raises
+:class:`~escrow.errors.InsufficientSharesError` naming the chain.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from escrow import shares
+from escrow.context import RecordContext
+from escrow.errors import InsufficientSharesError, RecoveryError, ShareError
+from escrow.record import parse_record, record_digest
+from escrow.release import ShareRelease
+from escrow.threshold import ThresholdEscrow
+from messaging.errors import DecryptionError, WireFormatError
+from messaging.hooks import open_message
+from messaging.wire import Envelope, parse_envelope
+
+
+class ArchivedEnvelope(Protocol):
+    """What recovery reads of one relay archive entry."""
+
+    envelope: bytes
+    received_at: float
+
+
+@dataclass(frozen=True)
+class RecoveredMessage:
+    received_at: float
+    sender: str
+    recipient: str
+    chain_number: int
+    message_number: int
+    plaintext: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    """What one recovery read and what it could have read."""
+
+    conversation_id: str
+    start: float
+    end: float
+    messages: tuple[RecoveredMessage, ...] = field(repr=False)
+    messages_in_scope: int
+    out_of_scope_recoverable: int
+    chains_recovered: int
+    custodians_used: tuple[str, ...]
+    culprits: tuple[str, ...]
+    ignored_releases: int
+
+    @property
+    def messages_recovered(self) -> int:
+        return len(self.messages)
+
+    def to_json(self) -> dict:
+        return {
+            "conversation_id": self.conversation_id,
+            "window": [self.start, self.end],
+            "messages_in_scope": self.messages_in_scope,
+            "messages_recovered": self.messages_recovered,
+            "out_of_scope_recoverable": self.out_of_scope_recoverable,
+            "chains_recovered": self.chains_recovered,
+            "custodians_used": list(self.custodians_used),
+            "culprits": list(self.culprits),
+            "ignored_releases": self.ignored_releases,
+        }
+
+
+@dataclass
+class _Chain:
+    context: RecordContext
+    record: bytes
+    in_window: list[tuple[float, Envelope]] = field(default_factory=list)
+    outside: list[Envelope] = field(default_factory=list)
+
+
+def _chains(entries: Iterable[ArchivedEnvelope], conversation_id: str, start: float,
+            end: float) -> tuple[dict[bytes, _Chain], int]:
+    """Group the conversation's archived envelopes by escrow record (one record per chain)."""
+    chains: dict[bytes, _Chain] = {}
+    in_scope = 0
+    for entry in entries:
+        try:
+            envelope = parse_envelope(entry.envelope)
+        except WireFormatError as exc:
+            raise RecoveryError(f"archive entry at {entry.received_at} does not parse: {exc}") \
+                from None
+        if envelope.conversation_id != conversation_id:
+            continue
+        digest = record_digest(envelope.header.record)
+        chain = chains.setdefault(digest, _Chain(RecordContext.of_envelope(envelope),
+                                                 envelope.header.record))
+        if start <= entry.received_at < end:
+            chain.in_window.append((entry.received_at, envelope))
+            in_scope += 1
+        else:
+            chain.outside.append(envelope)
+    return {d: c for d, c in chains.items() if c.in_window}, in_scope
+
+
+def _good_releases(hook: ThresholdEscrow, releases: Sequence[ShareRelease],
+                   recovery_key: X25519PrivateKey) -> tuple[dict[bytes, dict[int, bytes]], int]:
+    """{record digest: {custodian index: share}} of authentic releases; count of ignored."""
+    cset = hook.custodian_set
+    good: dict[bytes, dict[int, bytes]] = {}
+    ignored = 0
+    for release in releases:
+        index = release.custodian_index
+        member = cset.members[index] if 0 <= index < cset.n else None
+        value = None
+        if (member is not None and member.custodian_id == release.custodian_id
+                and release.set_fingerprint == cset.fingerprint and release.verify(member)):
+            value = release.open(recovery_key)
+        if value is None or index in good.get(release.record_digest, {}):
+            ignored += 1
+            continue
+        good.setdefault(release.record_digest, {})[index] = value
+    return good, ignored
+
+
+def _recover_chain(hook: ThresholdEscrow, chain: _Chain, released: dict[int, bytes]
+                   ) -> tuple[bytes, tuple[int, ...], tuple[int, ...]]:
+    """(chain key, indices used, indices whose share was wrong) for one chain."""
+    t = hook.custodian_set.threshold
+    where = chain.context.describe()
+    if len(released) < t:
+        raise InsufficientSharesError(
+            f"{where}: {len(released)} authentic release(s), {t} needed"
+        )
+    identifier = parse_record(chain.record).identifier
+    for subset in itertools.combinations(sorted(released), t):
+        try:
+            secret = shares.combine(identifier, t,
+                                    {i: released[i] for i in subset})
+        except ShareError:
+            continue
+        chain_key = hook.chain_key_from_secret(secret, chain.context)
+        built = hook.build(chain.context.with_chain_key(chain_key))
+        if built.record != chain.record:
+            continue
+        wrong = tuple(i for i, v in released.items() if v != built.share_values[i])
+        return chain_key, subset, wrong
+    raise InsufficientSharesError(
+        f"{where}: no {t} of the {len(released)} released shares combine to the chain key "
+        f"(fewer than {t} good shares)"
+    )
+
+
+def recover(hook: ThresholdEscrow, entries: Iterable[ArchivedEnvelope], conversation_id: str,
+            start: float, end: float, releases: Sequence[ShareRelease],
+            recovery_key: X25519PrivateKey, identity_of: Callable[[str], Any]
+            ) -> RecoveryReport:
+    """Recover the messages of ``conversation_id`` received in ``[start, end)``.
+
+    ``identity_of(address)`` returns the ``IdentityPublic`` the relay holds for a
+    device (the message AEAD binds both identities).
+    """
+    if not start < end:
+        raise RecoveryError("the window [start, end) is empty")
+    chains, in_scope = _chains(entries, conversation_id, start, end)
+    good, ignored = _good_releases(hook, releases, recovery_key)
+    cset = hook.custodian_set
+    used: set[int] = set()
+    wrong: set[int] = set()
+    messages: list[RecoveredMessage] = []
+    over = 0
+    for digest, chain in chains.items():
+        chain_key, subset, bad = _recover_chain(hook, chain, good.get(digest, {}))
+        used.update(subset)
+        wrong.update(bad)
+        for received_at, envelope in chain.in_window:
+            plaintext = _open(chain_key, envelope, identity_of)
+            messages.append(RecoveredMessage(received_at, envelope.sender, envelope.recipient,
+                                             envelope.header.chain_number,
+                                             envelope.header.message_number, plaintext))
+        for envelope in chain.outside:
+            try:
+                _open(chain_key, envelope, identity_of)
+            except RecoveryError:
+                continue
+            over += 1
+    messages.sort(key=lambda m: m.received_at)
+    return RecoveryReport(
+        conversation_id, start, end, tuple(messages), in_scope, over, len(chains),
+        tuple(cset.members[i].custodian_id for i in sorted(used)),
+        tuple(cset.members[i].custodian_id for i in sorted(wrong)), ignored,
+    )
+
+
+def _open(chain_key: bytes, envelope: Envelope, identity_of: Callable[[str], Any]) -> bytes:
+    try:
+        return open_message(chain_key, envelope, identity_of(envelope.sender),
+                            identity_of(envelope.recipient))
+    except DecryptionError as exc:
+        raise RecoveryError(
+            f"{RecordContext.of_envelope(envelope).describe()} message "
+            f"{envelope.header.message_number}: does not decrypt with the recovered key ({exc})"
+        ) from None

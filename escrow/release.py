@@ -1,0 +1,176 @@
+"""Share release: the one path by which a custodian's share of a record leaves it (issue 5,
+"Release and recovery"; DESIGN.md, "Data flow" 5).
+
+:func:`release_share` checks, in order and before touching any key: the
+authorisation (through the custodian's own :class:`AuthorisationVerifier`);
+that the custodian belongs to the set it holds keys for; that the record was
+made for that set and epoch; that the authorisation names this exact record
+(by SHA-256) and that the context the archived envelope carries matches the
+one the authorisation names. Only then does it open its share, which
+succeeds only under the context the sender bound in, re-encrypt it to the
+authorisation's one-time recovery key (:mod:`escrow.sealing`, fresh
+ephemeral key) and sign the result with its Ed25519 key. Every refusal is a
+:class:`ReleaseRefusedError` (or :class:`AuthorisationError`) naming the
+reason; nothing is released.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from escrow import sealing
+from escrow.authorisation import AuthorisationVerifier, RecordRef, ReleaseAuthorisation
+from escrow.context import RecordContext
+from escrow.custodian import Custodian, CustodianPublic
+from escrow.custodian_set import CustodianSet
+from escrow.errors import CustodianSetError, RecordFormatError, ReleaseRefusedError
+from escrow.record import EncryptedShare, parse_record, record_digest
+from escrow.threshold import SHARE_LABEL, share_associated_data
+from messaging.clock import Clock
+from messaging.errors import WireFormatError
+from messaging.wire import parse_envelope
+
+RELEASE_FORMAT = "escrowlab-share-release-v1"
+RELEASE_LABEL = b"escrowlab share release v1\x00"
+
+
+@dataclass(frozen=True)
+class ShareRelease:
+    """One custodian's share of one record, encrypted to the recovery key and signed."""
+
+    authorisation_id: str
+    custodian_id: str
+    custodian_index: int
+    set_fingerprint: bytes
+    set_epoch: int
+    record_digest: bytes
+    sealed: EncryptedShare
+    signature: bytes
+
+    def binding(self) -> bytes:
+        """The associated data of the sealed share: everything but the ciphertext."""
+        return (RELEASE_LABEL + self.authorisation_id.encode() + b"\x00"
+                + self.custodian_id.encode() + b"\x00"
+                + struct.pack(">BI", self.custodian_index, self.set_epoch)
+                + self.set_fingerprint + self.record_digest)
+
+    def signed_bytes(self) -> bytes:
+        return rfc8785.dumps({
+            "format": RELEASE_FORMAT,
+            "authorisation_id": self.authorisation_id,
+            "custodian_id": self.custodian_id,
+            "custodian_index": self.custodian_index,
+            "set_fingerprint": self.set_fingerprint.hex(),
+            "set_epoch": self.set_epoch,
+            "record_sha256": self.record_digest.hex(),
+            "ephemeral_public": self.sealed.ephemeral_public.hex(),
+            "ciphertext": self.sealed.ciphertext.hex(),
+        })
+
+    def verify(self, custodian: CustodianPublic) -> bool:
+        """True when ``custodian`` signed exactly this release."""
+        return custodian.verify(self.signature, self.signed_bytes())
+
+    def open(self, recovery_private: X25519PrivateKey) -> bytes | None:
+        """The share value, or ``None`` if it was not sealed to this key under this binding."""
+        recovery_public = recovery_private.public_key().public_bytes_raw()
+
+        def exchange(peer: bytes) -> bytes:
+            return recovery_private.exchange(X25519PublicKey.from_public_bytes(peer))
+
+        return sealing.open_sealed(self.sealed, exchange, recovery_public, self.binding(),
+                                   RELEASE_LABEL)
+
+
+def _member(custodian: Custodian, custodian_set: CustodianSet) -> int:
+    try:
+        index = custodian_set.index_of(custodian.custodian_id)
+    except CustodianSetError:
+        raise ReleaseRefusedError(
+            f"custodian {custodian.custodian_id} is not a member of set epoch "
+            f"{custodian_set.epoch}"
+        ) from None
+    if custodian_set.members[index] != custodian.public:
+        raise ReleaseRefusedError(
+            f"custodian {custodian.custodian_id} holds no key of set epoch {custodian_set.epoch}"
+        )
+    return index
+
+
+def _matching_ref(authorisation: ReleaseAuthorisation, digest: bytes) -> RecordRef | None:
+    for ref in authorisation.records:
+        if ref.record_digest == digest:
+            return ref
+    return None
+
+
+def release_share(custodian: Custodian, custodian_set: CustodianSet,
+                  authorisation: ReleaseAuthorisation, verifier: AuthorisationVerifier,
+                  envelope: bytes, clock: Clock) -> ShareRelease:
+    """Release ``custodian``'s share of the record in archived ``envelope`` (module docstring)."""
+    verifier.verify(authorisation, clock.now())
+    index = _member(custodian, custodian_set)
+    try:
+        parsed_envelope = parse_envelope(envelope)
+        record_bytes = parsed_envelope.header.record
+        record = parse_record(record_bytes)
+    except (WireFormatError, RecordFormatError) as exc:
+        raise ReleaseRefusedError(f"not an escrowed envelope: {exc}") from None
+    context = RecordContext.of_envelope(parsed_envelope)
+    where = context.describe()
+    if record.set_fingerprint != custodian_set.fingerprint or record.set_epoch != \
+            custodian_set.epoch:
+        raise ReleaseRefusedError(
+            f"{where}: record was made for set {record.set_fingerprint.hex()[:16]} epoch "
+            f"{record.set_epoch}, custodian {custodian.custodian_id} serves "
+            f"{custodian_set.describe()}"
+        )
+    digest = record_digest(record_bytes)
+    ref = _matching_ref(authorisation, digest)
+    if ref is None:
+        raise ReleaseRefusedError(f"{where}: record {digest.hex()[:16]} is not named by "
+                                  f"authorisation {authorisation.authorisation_id}")
+    if (ref.conversation_id, ref.sender, ref.recipient, ref.chain_number) != (
+            context.conversation_id, context.sender, context.recipient, context.chain_number):
+        raise ReleaseRefusedError(
+            f"{where}: context does not match the authorisation's ({ref.conversation_id} "
+            f"{ref.sender}->{ref.recipient} chain {ref.chain_number})"
+        )
+    value = sealing.open_sealed(record.shares[index], custodian.keys.exchange,
+                                custodian.public.share_key,
+                                share_associated_data(record, context, index), SHARE_LABEL)
+    if value is None:
+        raise ReleaseRefusedError(
+            f"{where}: share {index} does not open under this context (altered record, "
+            "mismatched context, or a key of another set)"
+        )
+    return seal_release(custodian, custodian_set, authorisation, digest, index, value)
+
+
+def seal_release(custodian: Custodian, custodian_set: CustodianSet,
+                 authorisation: ReleaseAuthorisation, digest: bytes, index: int,
+                 value: bytes) -> ShareRelease:
+    """Encrypt ``value`` to the recovery key and sign it: the custodian's final step.
+
+    Exposed so that the attack suite can model a custodian that signs a wrong
+    share (SCENARIOS.md S05); an honest custodian reaches it only through
+    :func:`release_share`.
+    """
+    try:
+        recovery = X25519PublicKey.from_public_bytes(authorisation.recovery_key)
+    except ValueError:
+        raise ReleaseRefusedError("the authorisation's recovery key is not an X25519 key") \
+            from None
+    unsigned = ShareRelease(authorisation.authorisation_id, custodian.custodian_id, index,
+                            custodian_set.fingerprint, custodian_set.epoch, digest,
+                            EncryptedShare(b"", b""), b"")
+    sealed = sealing.seal(X25519PrivateKey.generate(), recovery,
+                          authorisation.recovery_key, value, unsigned.binding(), RELEASE_LABEL)
+    body = ShareRelease(unsigned.authorisation_id, unsigned.custodian_id, index,
+                        unsigned.set_fingerprint, unsigned.set_epoch, digest, sealed, b"")
+    return ShareRelease(body.authorisation_id, body.custodian_id, index, body.set_fingerprint,
+                        body.set_epoch, digest, sealed, custodian.keys.sign(body.signed_bytes()))

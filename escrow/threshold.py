@@ -1,0 +1,179 @@
+"""The ``threshold`` escrow mode: every sending chain key split t-of-n among custodians
+(DESIGN.md, "Escrow modes"; issue 5, "The threshold mode").
+
+For each new sending chain, :meth:`ThresholdEscrow.record_for_chain` takes the
+escrowed secret (the chain key CK_0), splits it into SLIP-39 shares
+(:mod:`escrow.shares`) and encrypts share i to custodian i
+(:mod:`escrow.sealing`) with associated data binding the whole context: record
+version, mode, set fingerprint and epoch, t, n, SLIP-39 identifier, protocol
+version, conversation, sender, recipient, chain number, time, ratchet key and
+the custodian index. Layout in :mod:`escrow.record`.
+
+Determinism. Every random choice -- the SLIP-39 identifier, the polynomial's
+random coefficients and digest salt, each share's ephemeral X25519 key (and so
+each AEAD key and nonce) -- is one HKDF-SHA256 output keyed by the chain key,
+with the mode, the set fingerprint and the canonical context as ``info``. The
+recipient, who derives the same CK_0, recomputes the record byte for byte in
+:meth:`ThresholdEscrow.check_chain` and refuses the chain if anything differs;
+so a sender cannot hand custodians garbage while the recipient accepts.
+
+Why this does not weaken the shares: (1) every derived value is a PRF output
+under the chain key, so it is exactly as hard to predict as the chain key
+itself; whoever can compute it already holds the secret the shares protect.
+(2) Nothing derived is ever published unencrypted except ephemeral public keys,
+which are as good as random to anyone without CK_0. (3) The shares travel
+encrypted to their custodians, so a reader of the archive sees none of them, and
+t-1 custodians see t-1 points of a polynomial whose other coefficients are
+unpredictable PRF outputs: the information-theoretic secrecy of Shamir sharing
+becomes computational secrecy under HKDF keyed by a 256-bit key, the same
+assumption the Double Ratchet already makes for every message key. (4) Chain
+keys never repeat, so deterministic encryption reveals no equalities.
+
+Extension point (for modes that escrow something other than the bare chain
+key, such as a puzzle-locked chain key): subclass, set ``mode``, and override
+
+- :meth:`ThresholdEscrow.escrowed_secret` ``(context) -> bytes``: the secret to
+  share for this chain (16..32 bytes, even); it must be a deterministic
+  function of the context, chain key included, or the recipient's check fails;
+- :meth:`ThresholdEscrow.chain_key_from_secret` ``(secret, record_context) ->
+  bytes``: undo it at recovery time.
+
+The record carries the mode id, so a record of one mode never verifies in
+another; everything else (record layout, release, recovery) is shared.
+"""
+
+from __future__ import annotations
+
+import hmac
+import struct
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from escrow import sealing, shares
+from escrow.context import RecordContext
+from escrow.custodian_set import CustodianSet
+from escrow.errors import RecordFormatError, RecordRefusedError, ShareError
+from escrow.record import RECORD_VERSION, EncryptedShare, EscrowRecord, parse_record
+from messaging.hooks import ChainContext, validate_mode_id
+
+SHARE_LABEL = b"escrowlab threshold share v1\x00"
+_RANDOMNESS_SALT = b"escrowlab threshold record randomness v1"
+_EPHEMERAL_LENGTH = 32
+_IDENTIFIER_LENGTH = 2
+
+
+@dataclass(frozen=True)
+class BuiltRecord:
+    """A record and the share values in it (secret: no ``repr``)."""
+
+    record: bytes
+    share_values: tuple[bytes, ...] = field(repr=False)
+
+
+def share_associated_data(record: EscrowRecord, context: RecordContext, index: int) -> bytes:
+    """What share ``index`` of ``record`` is bound to: the record's header and the context."""
+    header = EscrowRecord(record.version, record.mode, record.set_fingerprint, record.set_epoch,
+                          record.threshold, record.identifier, record.secret_length, ()).encode()
+    return header + struct.pack(">I", len(header)) + context.encode() + bytes((index,))
+
+
+class ThresholdEscrow:
+    """The escrow hook of mode ``threshold`` for the pinned ``custodian_set``."""
+
+    mode = "threshold"
+
+    def __init__(self, custodian_set: CustodianSet) -> None:
+        if not isinstance(custodian_set, CustodianSet):
+            raise TypeError("ThresholdEscrow needs a CustodianSet")
+        validate_mode_id(self.mode)
+        self.custodian_set = custodian_set
+        self._recipients = [
+            (X25519PublicKey.from_public_bytes(m.share_key), m.share_key)
+            for m in custodian_set.members
+        ]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.custodian_set.describe()})"
+
+    # -- extension points -----------------------------------------------------------------
+
+    def escrowed_secret(self, context: ChainContext) -> bytes:
+        """The secret shared among the custodians for this chain: here, CK_0 itself."""
+        return context.chain_key
+
+    def chain_key_from_secret(self, secret: bytes, record_context: RecordContext) -> bytes:
+        """The chain key a recovered ``secret`` stands for: here, the secret itself."""
+        return secret
+
+    # -- the hook ---------------------------------------------------------------------------
+
+    def record_for_chain(self, context: ChainContext) -> bytes:
+        return self.build(context).record
+
+    def check_chain(self, context: ChainContext, record: bytes) -> None:
+        """Recompute the record from the chain key and context; refuse any difference."""
+        where = RecordContext.of_chain(context).describe()
+        if context.mode != self.mode:
+            raise RecordRefusedError(f"{where}: chain uses mode {context.mode!r}, this hook "
+                                     f"enforces {self.mode!r}")
+        try:
+            parsed = parse_record(record)
+        except RecordFormatError as exc:
+            raise RecordRefusedError(f"{where}: escrow record refused: {exc}") from None
+        if parsed.mode != self.mode:
+            raise RecordRefusedError(f"{where}: escrow record is of mode {parsed.mode!r}, "
+                                     f"expected {self.mode!r}")
+        if parsed.set_fingerprint != self.custodian_set.fingerprint:
+            raise RecordRefusedError(
+                f"{where}: escrow record was made for custodian set "
+                f"{parsed.set_fingerprint.hex()[:16]} (epoch {parsed.set_epoch}); this client "
+                f"pins {self.custodian_set.describe()}"
+            )
+        try:
+            expected = self.build(context).record
+        except ShareError as exc:
+            raise RecordRefusedError(f"{where}: cannot recompute the escrow record: {exc}") \
+                from None
+        if not hmac.compare_digest(expected, record):
+            raise RecordRefusedError(
+                f"{where}: escrow record does not match the chain key and context "
+                "(altered, forged or non-conforming)"
+            )
+
+    # -- construction -----------------------------------------------------------------------
+
+    def build(self, context: ChainContext) -> BuiltRecord:
+        """The record for ``context`` and its share values, all randomness from CK_0."""
+        cset = self.custodian_set
+        secret = self.escrowed_secret(context)
+        record_context = RecordContext.of_chain(context)
+        t, n = cset.threshold, cset.n
+        random_length = shares.random_length(t, len(secret))
+        stream = HKDF(
+            hashes.SHA256(),
+            _IDENTIFIER_LENGTH + n * _EPHEMERAL_LENGTH + random_length,
+            _RANDOMNESS_SALT,
+            self.mode.encode("ascii") + cset.fingerprint + record_context.encode(),
+        ).derive(context.chain_key)
+        identifier = int.from_bytes(stream[:_IDENTIFIER_LENGTH], "big") >> 1
+        ephemerals = stream[_IDENTIFIER_LENGTH:_IDENTIFIER_LENGTH + n * _EPHEMERAL_LENGTH]
+        values = shares.split(secret, t, n, stream[_IDENTIFIER_LENGTH + n * _EPHEMERAL_LENGTH:])
+        header = EscrowRecord(RECORD_VERSION, self.mode, cset.fingerprint, cset.epoch, t,
+                              identifier, len(secret), ())
+        sealed: list[EncryptedShare] = []
+        for index, ((recipient, recipient_raw), value) in enumerate(
+            zip(self._recipients, values, strict=True)
+        ):
+            ephemeral = X25519PrivateKey.from_private_bytes(
+                ephemerals[index * _EPHEMERAL_LENGTH:(index + 1) * _EPHEMERAL_LENGTH]
+            )
+            sealed.append(sealing.seal(
+                ephemeral, recipient, recipient_raw, value,
+                share_associated_data(header, record_context, index), SHARE_LABEL,
+            ))
+        record = EscrowRecord(RECORD_VERSION, self.mode, cset.fingerprint, cset.epoch, t,
+                              identifier, len(secret), tuple(sealed))
+        return BuiltRecord(record.encode(), tuple(values))

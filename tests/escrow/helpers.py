@@ -1,0 +1,146 @@
+"""Builders for the escrow tests: custodians, a pinned set, a recorded conversation between
+two real sessions under the threshold hook, an issuer and its authorisations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from escrow.authorisation import SignedAuthorisation, TrustedIssuers
+from escrow.custodian import Custodian
+from escrow.custodian_set import CustodianSet
+from escrow.release import release_share
+from escrow.scope import records_in_scope
+from escrow.threshold import ThresholdEscrow
+from messaging.clock import ManualClock
+from messaging.identity import IdentityKeyPair
+from messaging.pqxdh import DevicePrekeys
+from messaging.session import Session
+
+DAY = 86_400.0
+
+
+def make_custodians(n: int, prefix: str = "K") -> list[Custodian]:
+    return [Custodian.generate(f"{prefix}{i + 1}", f"Custodian {i + 1}", "JA")
+            for i in range(n)]
+
+
+def make_set(custodians: list[Custodian], threshold: int, epoch: int = 1) -> CustodianSet:
+    return CustodianSet(epoch, threshold, tuple(c.public for c in custodians))
+
+
+@dataclass
+class Entry:
+    """An archive entry as the relay keeps it: envelope bytes and receipt time."""
+
+    envelope: bytes
+    received_at: float
+
+
+@dataclass
+class Conversation:
+    """Alice and Bob talking through real sessions; every envelope archived on the way."""
+
+    alice: Session
+    bob: Session
+    clock: ManualClock
+    identities: dict
+    archive: list[Entry] = field(default_factory=list)
+    relay_delay: float = 1.0
+
+    def send(self, sender: str, text: bytes) -> bytes:
+        source, sink = (self.alice, self.bob) if sender == "alice" else (self.bob, self.alice)
+        envelope = source.encrypt(text)
+        self.archive.append(Entry(envelope, self.clock.now() + self.relay_delay))
+        assert sink.decrypt(envelope) == text
+        return envelope
+
+    def identity_of(self, address: str):
+        return self.identities[address]
+
+
+def conversation(hook, bob_hook=None, clock=None, conversation_id: str = "C1") -> Conversation:
+    """A started conversation; the first message (Alice's prekey message) is archived."""
+    clock = clock or ManualClock()
+    alice, bob = IdentityKeyPair.generate(), IdentityKeyPair.generate()
+    prekeys = DevicePrekeys.generate(bob, hook.mode, 1, 1)
+    upload = prekeys.upload()
+    bundle = upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0])
+    alice_session = Session.initiate(alice, "alice:1", bundle, "bob:1", conversation_id, hook,
+                                     clock)
+    first = alice_session.encrypt(b"hello")
+    bob_session, plaintext = Session.respond(bob, prekeys, "bob:1", first, bob_hook or hook,
+                                             clock)
+    assert plaintext == b"hello"
+    conv = Conversation(alice_session, bob_session, clock,
+                        {"alice:1": alice.public, "bob:1": bob.public})
+    conv.archive.append(Entry(first, clock.now() + conv.relay_delay))
+    return conv
+
+
+def chatter(conv: Conversation, days: int, per_day: int, ratchet_every: int) -> None:
+    """``per_day`` messages a day for ``days`` days, switching sender every
+    ``ratchet_every`` messages (each switch is a DH ratchet step: a new chain)."""
+    count = 0
+    for day in range(days):
+        for i in range(per_day):
+            sender = "alice" if (count // ratchet_every) % 2 == 0 else "bob"
+            conv.send(sender, f"day {day} message {i} from {sender}".encode())
+            count += 1
+            conv.clock.advance(DAY / per_day)
+
+
+@dataclass
+class Issuer:
+    name: str = "judge-1"
+    key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+
+    def verifier(self) -> TrustedIssuers:
+        return TrustedIssuers({self.name: self.key.public_key().public_bytes_raw()})
+
+    def authorise(self, scoped, recovery_key: X25519PrivateKey, not_after: float,
+                  authorisation_id: str = "A-1") -> SignedAuthorisation:
+        return SignedAuthorisation.issue(
+            self.name, self.key, authorisation_id, tuple(s.ref for s in scoped),
+            recovery_key.public_key().public_bytes_raw(), not_after)
+
+
+@dataclass
+class Case:
+    """A recorded conversation, its scope, an authorisation and the recovery key."""
+
+    conv: Conversation
+    hook: ThresholdEscrow
+    custodians: list[Custodian]
+    issuer: Issuer
+    scoped: list
+    recovery_key: X25519PrivateKey
+    authorisation: SignedAuthorisation
+    start: float
+    end: float
+
+    def releases(self, custodians=None):
+        out = []
+        for custodian in self.custodians if custodians is None else custodians:
+            for scoped in self.scoped:
+                out.append(release_share(custodian, self.hook.custodian_set,
+                                         self.authorisation, self.issuer.verifier(),
+                                         scoped.envelope, self.conv.clock))
+        return out
+
+
+def case(n: int = 5, t: int = 3, days: int = 6, per_day: int = 4, ratchet_every: int = 3,
+         window: tuple[int, int] = (3, 5), hook_class=ThresholdEscrow) -> Case:
+    custodians = make_custodians(n)
+    hook = hook_class(make_set(custodians, t))
+    conv = conversation(hook)
+    day0 = conv.clock.now()
+    chatter(conv, days, per_day, ratchet_every)
+    start, end = day0 + window[0] * DAY, day0 + window[1] * DAY
+    scoped = records_in_scope(conv.archive, "C1", start, end)
+    issuer = Issuer()
+    recovery_key = X25519PrivateKey.generate()
+    authorisation = issuer.authorise(scoped, recovery_key, conv.clock.now() + 10 * DAY)
+    return Case(conv, hook, custodians, issuer, scoped, recovery_key, authorisation, start, end)
