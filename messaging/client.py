@@ -16,9 +16,11 @@ SQLite store for real use) and talks to the relay through a
 - Prekeys: the device publishes a ``PrekeyUpload`` at registration and
   replenishes its one-time prekeys on the relay when fewer than
   ``prekey_low_water`` remain.
-- Identities: the identity each peer device registered is recorded in the
-  store; a different identity later raises :class:`IdentityChanged` (compare
-  safety numbers, :func:`messaging.safety.safety_number_for`).
+- Identities: every peer device's identity goes through the device's
+  :class:`~messaging.trust.TrustStore` (trust on first use); a different
+  identity later emits :class:`~messaging.trust.IdentityChanged`, or raises
+  :class:`~messaging.errors.IdentityChangedError` for a peer the user had
+  verified (compare safety numbers with :meth:`Device.safety_number`).
 - Delivery: envelopes are acknowledged only after their session state was
   stored, so a crash re-delivers instead of losing; a re-delivered envelope
   fails as a replay (its message key is gone) and is acknowledged as a
@@ -42,9 +44,11 @@ from messaging.identity import IdentityKeyPair, IdentityPublic
 from messaging.pqxdh import DevicePrekeys
 from messaging.relay.addresses import make_address, parse_address
 from messaging.relay.errors import RelayError
+from messaging.safety import SafetyNumber
 from messaging.session import Session
 from messaging.store import DeviceStore, InMemoryDeviceStore
 from messaging.transport import RelayClient, Transport
+from messaging.trust import IdentityChanged, TrustRecord, TrustStore
 from messaging.wire import parse_envelope
 
 CONTENT_VERSION = 1
@@ -119,15 +123,6 @@ class DeviceListChanged:
 
 
 @dataclass(frozen=True)
-class IdentityChanged:
-    """A peer device now presents a different identity key: compare safety numbers."""
-
-    address: str
-    old_identity: IdentityPublic
-    new_identity: IdentityPublic
-
-
-@dataclass(frozen=True)
 class ReceiveFailed:
     """An envelope that could not be opened (it was acknowledged and dropped)."""
 
@@ -181,10 +176,10 @@ class Device:
         self._listeners: list[Callable[[Event], None]] = []
         self.events: list[Event] = []
         self.duplicates = 0
+        self.trust = TrustStore(store, identity.public, address, clock)
         for peer in store.list_peer_identities():
-            record = store.load_peer_identity(peer)
-            self._devices.setdefault(parse_address(peer)[0], {})[peer] = \
-                IdentityPublic.decode(record)
+            record = TrustRecord.decode(store.load_peer_identity(peer))
+            self._devices.setdefault(parse_address(peer)[0], {})[peer] = record.identity
         self.groups = GroupManager(self)
 
     def __repr__(self) -> str:
@@ -288,20 +283,28 @@ class Device:
         return dict(self._devices[user])
 
     def refresh_devices(self, user: str) -> dict[str, IdentityPublic]:
-        """Fetch ``user``'s device list from the relay; emit events for what changed."""
+        """Fetch ``user``'s device list from the relay; emit events for what changed.
+
+        Raises :class:`~messaging.errors.IdentityChangedError` (changing nothing)
+        when a device the user verified presents a new identity.
+        """
         current = self.relay.devices(user)
         known = self._devices.get(user)
         if known is not None and set(known) != set(current):
             self.emit(DeviceListChanged(user, tuple(sorted(set(current) - set(known))),
                                          tuple(sorted(set(known) - set(current)))))
         for address, identity in current.items():
-            record = self.store.load_peer_identity(address)
-            if record is not None and record != identity.encode():
-                self.emit(IdentityChanged(address, IdentityPublic.decode(record), identity))
-            if record != identity.encode():
-                self.store.store_peer_identity(address, identity.encode())
+            if address == self.address:
+                continue
+            change = self.trust.observe(address, identity)
+            if change is not None:
+                self.emit(change)
         self._devices[user] = dict(current)
         return dict(current)
+
+    def safety_number(self, address: str) -> SafetyNumber:
+        """The safety number of this device and the recorded identity of ``address``."""
+        return self.trust.safety_number(address)
 
     # -- sending ---------------------------------------------------------------------------
 
