@@ -65,3 +65,13 @@ def test_every_timed_loop_checks_each_decryption(impl, mode, monkeypatch):
 def test_a_wrong_plaintext_stops_the_benchmark():
     with pytest.raises(RuntimeError, match="differs"):
         messaging._check(b"sent", b"received", "ours")
+
+
+def test_a_failed_round_trip_is_a_clear_command_error(monkeypatch, capsys):
+    def broken(mode, messages):
+        raise RuntimeError("ours: a decrypted message differs from what was sent")
+
+    monkeypatch.setattr(messaging, "_time_ours", broken)
+    assert main(["bench", "messaging", "--messages", "2", "--rounds", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "escrowlab: bench messaging: ours: a decrypted message differs" in err

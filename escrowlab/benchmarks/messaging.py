@@ -37,9 +37,11 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from escrowlab.cli import CommandError
+
 MESSAGE_SIZE = 1024
 DEFAULT_MESSAGES = 2000
-DEFAULT_ROUNDS = 3
+DEFAULT_ROUNDS = 5
 MODES = ("burst", "pingpong")
 IMPLEMENTATIONS = ("ours", "peer", "floor")
 TARGETS = {
@@ -90,7 +92,10 @@ def _positive_int(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    results = measure(args.messages, args.rounds, progress=_progress_printer())
+    try:
+        results = measure(args.messages, args.rounds, progress=_progress_printer())
+    except RuntimeError as exc:  # the peer is not installed, or a round trip failed
+        raise CommandError(f"bench messaging: {exc}") from None
     if args.json:
         print(json.dumps(results, indent=2, sort_keys=True))
     else:
