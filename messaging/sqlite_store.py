@@ -19,7 +19,9 @@ At rest (DESIGN.md, "Storage" and "Bind the whole context"):
   file all raise :class:`messaging.errors.StateError` and write nothing.
 
 Durability: WAL journal with ``synchronous=FULL``, so a write that returned
-survives a crash or power loss; ``secure_delete`` overwrites replaced records.
+survives a crash or power loss. For forward secrecy, replaced records (older
+ratchet states) should not linger: ``secure_delete`` overwrites freed pages and
+:meth:`SqliteDeviceStore.close` checkpoints and truncates the WAL.
 """
 
 from __future__ import annotations
@@ -208,6 +210,9 @@ class SqliteDeviceStore:
         return store
 
     def close(self) -> None:
+        """Checkpoint the WAL into the file (so superseded sealed records do not linger in
+        it, as far as no other connection still reads them) and close."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()
 
     def __enter__(self) -> SqliteDeviceStore:

@@ -247,3 +247,18 @@ def test_out_of_range_argon2_parameters_are_refused(kwargs):
 def test_repr_names_the_path_only(filled):
     with SqliteDeviceStore.open(filled, "correct horse") as store:
         assert repr(store) == f"SqliteDeviceStore(path={str(filled)!r})"
+
+
+def test_deleted_and_replaced_records_do_not_linger_in_the_files_after_close(path):
+    store = SqliteDeviceStore.create(path, "pw", CHEAP)
+    store.store_session("c", "bob:1", b"ratchet state 1" * 400)
+    store.store_session("c", "carol:1", b"other state" * 400)
+    raw = _raw(path)
+    old = [value for (value,) in raw.execute("SELECT value FROM records")]
+    raw.close()
+    assert all(value[100:200] in _all_bytes(path) for value in old)
+    store.store_session("c", "bob:1", b"ratchet state 2" * 400)
+    store.delete_session("c", "carol:1")
+    store.close()
+    data = _all_bytes(path)
+    assert not any(value[100:200] in data for value in old)
