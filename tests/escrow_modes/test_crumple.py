@@ -1,0 +1,108 @@
+"""The crumple mode: puzzle lock, solver, hook (byte-for-byte check) and recovery with work."""
+
+import functools
+import os
+
+import pytest
+
+from escrow.crumple.hook import CrumpleEscrow
+from escrow.crumple.puzzle import PuzzleError, answer_of, lock, puzzle_for
+from escrow.crumple.recovery import recover
+from escrow.crumple.solver import SolverPool
+from escrow.errors import InsufficientSharesError, RecoveryError
+from escrow.record import parse_record
+from escrow.recovery import recover as threshold_recover
+from messaging.errors import HookRefusedError
+from messaging.wire import parse_envelope
+from tests.escrow.helpers import case, conversation, make_custodians, make_set
+
+BITS = 8
+
+
+def crumple_case(bits=BITS, **kwargs):
+    return case(hook_class=functools.partial(CrumpleEscrow, puzzle_bits=bits), **kwargs)
+
+
+def test_the_lock_is_deterministic_and_bound_to_key_size_and_context():
+    key = os.urandom(32)
+    assert lock(key, 12, b"ctx") == lock(key, 12, b"ctx")
+    assert lock(key, 12, b"ctx") != lock(key, 13, b"ctx")
+    assert lock(key, 12, b"ctx") != lock(key, 12, b"other")
+    assert lock(key, 12, b"ctx") != key
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_solver_finds_the_key_and_sequential_work_is_answer_plus_false_trials(workers):
+    key, binding = os.urandom(32), b"chain"
+    puzzle = puzzle_for(lock(key, 12, binding), 12, binding)
+    with SolverPool(workers, chunk=512) as pool:
+        solution = pool.solve(puzzle, lambda candidate: candidate == key)
+    assert solution.chain_key == key
+    if workers == 1:
+        assert solution.work == answer_of(key, 12, binding) + 1
+    assert solution.work <= 1 << 12
+
+
+def test_a_locked_key_under_another_context_never_solves():
+    key = os.urandom(32)
+    puzzle = puzzle_for(lock(key, 8, b"chain A"), 8, b"chain B")
+    with pytest.raises(PuzzleError, match="no answer"):
+        SolverPool(1).solve(puzzle, lambda candidate: candidate == key)
+
+
+@pytest.mark.parametrize("bits", [0, 33, True, "8"])
+def test_puzzle_sizes_out_of_range_are_refused(bits):
+    custodians = make_custodians(3)
+    with pytest.raises(PuzzleError):
+        CrumpleEscrow(make_set(custodians, 2), puzzle_bits=bits)
+
+
+def test_records_have_the_threshold_layout_with_mode_crumple_and_a_32_byte_secret():
+    c = crumple_case(days=4)
+    record = parse_record(parse_envelope(c.conv.archive[0].envelope).header.record)
+    assert record.mode == "crumple"
+    assert record.secret_length == 32
+
+
+def test_a_recipient_with_another_puzzle_size_refuses_the_chain():
+    custodians = make_custodians(3)
+    cset = make_set(custodians, 2)
+    with pytest.raises(HookRefusedError):
+        conversation(CrumpleEscrow(cset, 8), CrumpleEscrow(cset, 9))
+
+
+def test_recovery_reads_exactly_the_window_and_reports_work_per_chain():
+    c = crumple_case()
+    report = recover(c.hook, c.conv.archive, "C1", c.start, c.end, c.releases(),
+                     c.recovery_key, c.conv.identity_of)
+    assert report.messages_recovered == report.messages_in_scope > 0
+    assert all(c.start <= m.received_at < c.end for m in report.messages)
+    assert len(report.chain_work) == len({s.ref.record_digest for s in c.scoped})
+    assert all(1 <= w.work <= 1 << BITS for w in report.chain_work)
+    assert report.to_json()["expected_work_per_chain"] == 1 << (BITS - 1)
+    assert report.culprits == ()
+
+
+def test_recovery_with_two_worker_processes_reads_the_same_messages():
+    c = crumple_case(days=4)
+    one = recover(c.hook, c.conv.archive, "C1", c.start, c.end, c.releases(), c.recovery_key,
+                  c.conv.identity_of)
+    with SolverPool(2, chunk=64) as pool:
+        two = recover(c.hook, c.conv.archive, "C1", c.start, c.end, c.releases(),
+                      c.recovery_key, c.conv.identity_of, pool=pool)
+    assert [m.plaintext for m in one.messages] == [m.plaintext for m in two.messages]
+    assert two.workers == 2
+
+
+def test_recovery_with_fewer_than_t_releases_fails_clearly():
+    c = crumple_case(days=4)
+    with pytest.raises(InsufficientSharesError):
+        recover(c.hook, c.conv.archive, "C1", c.start, c.end,
+                c.releases(c.custodians[:2]), c.recovery_key, c.conv.identity_of)
+
+
+def test_the_threshold_recovery_refuses_a_crumple_secret_instead_of_guessing():
+    c = crumple_case(days=4)
+    with pytest.raises(RecoveryError, match="puzzle"):
+        threshold_recover(c.hook, c.conv.archive, "C1", c.start, c.end, c.releases(),
+                          c.recovery_key, c.conv.identity_of)
