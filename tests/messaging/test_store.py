@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from messaging.sqlite_store import Argon2Params, SqliteDeviceStore
 from messaging.store import (
@@ -115,3 +117,36 @@ def test_non_bytes_values_are_rejected_and_change_nothing(store):
         store.store_prekeys(None)
     assert store.load_session("c1", "bob:1") is None
     assert store.load_prekeys() is None
+
+
+_ids = st.sampled_from(["c1", "c2", "bob:1", "bob:2", "ü:1"])
+_values = st.binary(max_size=64)
+_operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("store_session"), _ids, _ids, _values),
+        st.tuples(st.just("delete_session"), _ids, _ids),
+        st.tuples(st.just("store_peer_identity"), _ids, _values),
+        st.tuples(st.just("store_local_identity"), _values),
+        st.tuples(st.just("store_prekeys"), _values),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(operations=_operations)
+def test_sqlite_store_behaves_like_the_in_memory_store(tmp_path_factory, operations):
+    memory = InMemoryDeviceStore()
+    path = tmp_path_factory.mktemp("model") / "device.db"
+    with SqliteDeviceStore.create(path, "pw", CHEAP) as sqlite:
+        for name, *args in operations:
+            assert getattr(memory, name)(*args) == getattr(sqlite, name)(*args)
+    with SqliteDeviceStore.open(path, "pw") as sqlite:
+        assert sqlite.list_sessions() == memory.list_sessions()
+        assert sqlite.list_peer_identities() == memory.list_peer_identities()
+        for key in memory.list_sessions():
+            assert sqlite.load_session(*key) == memory.load_session(*key)
+        for address in memory.list_peer_identities():
+            assert sqlite.load_peer_identity(address) == memory.load_peer_identity(address)
+        assert sqlite.load_local_identity() == memory.load_local_identity()
+        assert sqlite.load_prekeys() == memory.load_prekeys()
