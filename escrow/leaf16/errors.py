@@ -1,10 +1,13 @@
 """Error types of the ``leaf16`` escrow mode (DESIGN.md, "Conventions": one error type per package).
 
-Messages name fields and unit ids, never key material.
+Every error is an :class:`escrow.errors.EscrowError`. Messages name fields and
+unit ids, never key material.
 """
 
+from escrow.errors import EscrowError, RecoveryError
 
-class Leaf16Error(Exception):
+
+class Leaf16Error(EscrowError):
     """Base class of every error raised by :mod:`escrow.leaf16`."""
 
 
@@ -16,5 +19,5 @@ class EscrowAgentError(Leaf16Error):
     """An escrow agent that does not hold, or refuses to release, a unit-key component."""
 
 
-class LeafRecoveryError(Leaf16Error):
+class LeafRecoveryError(Leaf16Error, RecoveryError):
     """Lawful recovery of a chain key from a LEAF failed (unknown unit, forged escrowed key)."""

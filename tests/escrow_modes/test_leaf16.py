@@ -226,3 +226,35 @@ def test_the_interval_for_the_mean_contains_theory_and_narrows_with_more_forgeri
     lo1000, hi1000 = mean_queries_interval(16, 1000)
     assert lo8 < lo1000 < 2**16 < hi1000 < hi8
     assert hi1000 / lo1000 < 1.5
+
+
+def test_archive_recovery_reads_exactly_the_window_and_names_both_units():
+    from escrow.leaf16.recovery import recover
+    from tests.escrow.helpers import DAY, chatter, conversation
+
+    world = ees_world()
+    conv = conversation(world.hook(0xA11CE), world.hook(0xB0B))
+    day0 = conv.clock.now()
+    chatter(conv, days=6, per_day=4, ratchet_every=3)
+    start, end = day0 + 3 * DAY, day0 + 5 * DAY
+    report = recover(world.decryptor(), world.agents, conv.archive, "C1", start, end, "W-5",
+                     conv.identity_of)
+    expected = sum(start <= e.received_at < end for e in conv.archive)
+    assert report.messages_recovered == report.messages_in_scope == expected
+    assert all(start <= m.received_at < end for m in report.messages)
+    assert set(report.unit_ids) == {0xA11CE, 0xB0B}
+    assert report.to_json()["chains_recovered"] == report.chains_recovered >= 2
+
+
+def test_archive_recovery_names_the_chain_whose_leaf_is_forged():
+    from escrow.leaf16.forgery import ForgingLeafSender, extract_family_key
+    from escrow.leaf16.recovery import recover
+    from tests.escrow.helpers import conversation
+
+    world = ees_world()
+    module = world.module()
+    conv = conversation(ForgingLeafSender(module, family_key=extract_family_key(module)),
+                        world.hook())
+    with pytest.raises(LeafRecoveryError, match="C1 alice:1->bob:1 chain 0"):
+        recover(world.decryptor(), world.agents, conv.archive, "C1", 0, 2e9, "W-6",
+                conv.identity_of)
