@@ -54,13 +54,20 @@ class KdfParams:
                 raise KeystoreError(f"argon2id {name} must be an integer in {low}..{high}")
 
 
+# RFC 9106's second recommended option: the default for real custodians.
+DEFAULT_KDF = KdfParams()
 # Cheap parameters for tests and the narrated demo only; never for a real custodian.
 FAST_KDF = KdfParams(time_cost=1, memory_kib=8 * 1024, parallelism=1)
 
 
-def _derive_key(passphrase: str, salt: bytes, params: KdfParams) -> bytes:
+def check_passphrase(passphrase: str) -> None:
+    """Refuse passphrases shorter than :data:`MIN_PASSPHRASE_LENGTH`."""
     if not isinstance(passphrase, str) or len(passphrase) < MIN_PASSPHRASE_LENGTH:
         raise KeystoreError(f"a passphrase has at least {MIN_PASSPHRASE_LENGTH} characters")
+
+
+def _derive_key(passphrase: str, salt: bytes, params: KdfParams) -> bytes:
+    check_passphrase(passphrase)
     try:
         return hash_secret_raw(passphrase.encode("utf-8"), salt, params.time_cost,
                                params.memory_kib, params.parallelism, 32, Type.ID)
@@ -79,7 +86,7 @@ def _header(public: CustodianPublic, params: KdfParams, salt: bytes, nonce: byte
     }
 
 
-def seal(custodian: Custodian, passphrase: str, params: KdfParams = KdfParams()) -> bytes:
+def seal(custodian: Custodian, passphrase: str, params: KdfParams = DEFAULT_KDF) -> bytes:
     """The keystore file contents for ``custodian`` under ``passphrase``."""
     salt = os.urandom(SALT_LENGTH)
     nonce = os.urandom(NONCE_LENGTH)
@@ -132,7 +139,7 @@ def open_keystore(data: bytes, passphrase: str) -> Custodian:
 
 
 def save(path: Path, custodian: Custodian, passphrase: str,
-         params: KdfParams = KdfParams()) -> None:
+         params: KdfParams = DEFAULT_KDF) -> None:
     """Write the keystore to ``path`` (mode 0600, refusing to overwrite)."""
     data = seal(custodian, passphrase, params)
     try:

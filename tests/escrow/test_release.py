@@ -1,0 +1,101 @@
+"""Release: one function, checks before keys, refuses other sets, unnamed records and
+mismatched contexts; the result is signed and opens only under the recovery key."""
+
+import dataclasses
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from escrow.authorisation import RecordRef
+from escrow.custodian import Custodian
+from escrow.errors import AuthorisationError, ReleaseRefusedError
+from escrow.release import release_share
+from messaging.wire import parse_envelope
+from tests.escrow.helpers import DAY, Issuer, case, make_set
+
+
+@pytest.fixture(scope="module")
+def c():
+    return case(days=3, window=(1, 2))
+
+
+def release(c, custodian=None, authorisation=None, envelope=None, cset=None):
+    return release_share(custodian or c.custodians[0], cset or c.hook.custodian_set,
+                         authorisation or c.authorisation, c.issuer.verifier(),
+                         envelope or c.scoped[0].envelope, c.conv.clock)
+
+
+def test_a_release_is_signed_and_opens_only_under_the_recovery_key(c):
+    result = release(c)
+    assert result.verify(c.custodians[0].public)
+    assert not result.verify(c.custodians[1].public)
+    assert result.open(c.recovery_key) is not None
+    assert result.open(X25519PrivateKey.generate()) is None
+    forged = dataclasses.replace(result, custodian_index=1)
+    assert not forged.verify(c.custodians[0].public)
+    assert forged.open(c.recovery_key) is None
+
+
+def test_an_expired_or_forged_authorisation_releases_nothing(c):
+    expired = c.issuer.authorise(c.scoped, c.recovery_key, c.conv.clock.now() - 1)
+    with pytest.raises(AuthorisationError, match="expired"):
+        release(c, authorisation=expired)
+    rogue = Issuer("judge-1").authorise(c.scoped, c.recovery_key, c.conv.clock.now() + DAY)
+    with pytest.raises(AuthorisationError, match="does not verify"):
+        release(c, authorisation=rogue)
+
+
+def test_a_record_the_authorisation_does_not_name_is_refused(c):
+    outside = next(e.envelope for e in c.conv.archive if e.received_at < c.start)
+    with pytest.raises(ReleaseRefusedError, match="not named"):
+        release(c, envelope=outside)
+
+
+def test_a_context_that_does_not_match_the_authorisation_is_refused(c):
+    ref = c.scoped[0].ref
+    lying = dataclasses.replace(ref, chain_number=ref.chain_number + 1)
+    other_conv = dataclasses.replace(ref, conversation_id="C2")
+    for bad in (lying, other_conv):
+        auth = c.issuer.authorise([type(c.scoped[0])(bad, c.scoped[0].envelope)],
+                                  c.recovery_key, c.conv.clock.now() + DAY)
+        with pytest.raises(ReleaseRefusedError, match="context does not match"):
+            release(c, authorisation=auth)
+
+
+def test_an_envelope_whose_header_was_edited_does_not_open_the_share(c):
+    envelope = parse_envelope(c.scoped[0].envelope)
+    edited = dataclasses.replace(envelope, header=dataclasses.replace(
+        envelope.header, chain_time=envelope.header.chain_time + 3600)).encode()
+    with pytest.raises(ReleaseRefusedError, match="does not open"):
+        release(c, envelope=edited)
+
+
+def test_a_custodian_of_another_epoch_refuses(c):
+    fresh = [Custodian.generate(f"K{i + 1}", "New", "JA") for i in range(5)]
+    next_set = make_set(fresh, 3, epoch=2)
+    with pytest.raises(ReleaseRefusedError, match="epoch 1.*serves epoch 2"):
+        release(c, custodian=fresh[0], cset=next_set)
+
+
+def test_a_non_member_and_a_member_without_its_key_refuse(c):
+    outsider = Custodian.generate("K9", "Outsider", "JA")
+    with pytest.raises(ReleaseRefusedError, match="not a member"):
+        release(c, custodian=outsider)
+    impostor = Custodian.generate("K1", "Impostor", "JA")
+    with pytest.raises(ReleaseRefusedError, match="holds no key"):
+        release(c, custodian=impostor)
+
+
+def test_an_envelope_without_a_record_is_refused(c):
+    envelope = parse_envelope(c.scoped[0].envelope)
+    stripped = dataclasses.replace(envelope, header=dataclasses.replace(
+        envelope.header, record=b"")).encode()
+    with pytest.raises(ReleaseRefusedError, match="missing"):
+        release(c, envelope=stripped)
+    with pytest.raises(ReleaseRefusedError, match="not an escrowed envelope"):
+        release(c, envelope=b"garbage")
+
+
+def test_record_refs_are_checked():
+    with pytest.raises(AuthorisationError):
+        RecordRef("C1", "a", "b", -1, bytes(32))
