@@ -22,6 +22,12 @@ Cases RFC 9162 leaves open, decided here (and pinned by the shared test vectors)
   byte-for-byte equal; nothing else about them is checked.
 * ``size1 > size2`` is always rejected.
 * Hashes other than 32 bytes are rejected everywhere else (leaf hash, roots, proof items).
+
+What a proof binds: the leaf index and the old size are bound by the proof; the tree
+size (inclusion) and the new size (consistency) are bound only up to sizes that give the
+verifier exactly the same hashing schedule. That is inherent to RFC 9162 proofs; the
+size is bound by the signed checkpoint that carries the root, so always verify against a
+checkpoint's (size, root) pair, never a size taken from elsewhere.
 """
 
 from __future__ import annotations

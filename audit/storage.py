@@ -147,6 +147,7 @@ class LogStore:
 
     @property
     def size(self) -> int:
+        """The tree size as of this handle's last append, open or :meth:`refresh`."""
         return self._size
 
     def append(self, data: bytes) -> int:
@@ -212,7 +213,15 @@ class LogStore:
             raise StorageError(f"audit log {self.path} is corrupt: node ({level}, {index})")
         return value
 
+    def refresh(self) -> int:
+        """Pick up appends made through another connection; return the size."""
+        with self._lock, _sqlite_errors(self.path):
+            self._sync_size()
+        return self._size
+
     def _check_size(self, size: int) -> None:
+        if isinstance(size, int) and size > self._size:
+            self.refresh()
         if not isinstance(size, int) or not 0 <= size <= self._size:
             raise ProofShapeError(f"tree size {size} is not in [0, {self._size}]")
 
@@ -240,6 +249,8 @@ class LogStore:
         return proof.consistency_proof(self.node, size1, size2)
 
     def leaf(self, index: int) -> bytes:
+        if isinstance(index, int) and index >= self._size:
+            self.refresh()
         if not isinstance(index, int) or not 0 <= index < self._size:
             raise StorageError(f"leaf index {index} is not in [0, {self._size})")
         with self._lock, _sqlite_errors(self.path):
@@ -250,6 +261,8 @@ class LogStore:
 
     def leaves(self, start: int, end: int) -> list[bytes]:
         """Leaves ``[start, end)``; requires ``0 <= start <= end <= size``."""
+        if end > self._size:
+            self.refresh()
         if not 0 <= start <= end <= self._size:
             raise StorageError(f"leaf range [{start}, {end}) is not within [0, {self._size})")
         with self._lock, _sqlite_errors(self.path):

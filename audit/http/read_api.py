@@ -33,6 +33,10 @@ def _int_arg(name: str, default: int | None = None) -> int:
 def read_api_blueprint(store: LogStore, name: str = "audit_read") -> Blueprint:
     bp = Blueprint(name, __name__)
 
+    @bp.before_request
+    def refresh() -> None:
+        store.refresh()
+
     @bp.errorhandler(AuditError)
     def bad_request(exc: AuditError):  # type: ignore[no-untyped-def]
         return jsonify(error=str(exc)), 400
