@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "escrowlab.commands.audit",
     "escrowlab.commands.bench",
     "escrowlab.commands.demo",
+    "escrowlab.commands.escrow",
     "escrowlab.commands.relay",
 )
 
