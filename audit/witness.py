@@ -120,8 +120,6 @@ class Witness:
             raise WitnessError(f"checkpoint signature: {exc}") from None
         if log_key.vkey not in verified:
             raise WitnessError(f"checkpoint is not signed by the log {checkpoint.origin!r}")
-        if old_size > checkpoint.size:
-            raise WitnessError(f"old size {old_size} exceeds checkpoint size {checkpoint.size}")
         with self._lock:
             self._advance(checkpoint, old_size, proof, signed.encode())
         return self.signer.sign(signed.text)

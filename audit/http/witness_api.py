@@ -11,7 +11,7 @@ Responses: ``200`` with the cosignature line; ``409`` with the witness's latest 
 (``text/x.tlog.size``) when ``old`` is stale; ``422`` for an inconsistent checkpoint;
 ``400`` for a malformed request or a rollback (``X-Witness-Error: rollback`` marks the
 latter); ``403`` when the witness refuses for any other reason (unknown log, bad
-signature, old size beyond the checkpoint).
+signature).
 """
 
 from __future__ import annotations

@@ -1,0 +1,157 @@
+"""Witnesses: cosign only consistent checkpoints, refuse rollback and forks distinctly,
+commit state before answering; quorums of 2 of 3."""
+
+from __future__ import annotations
+
+import pytest
+
+from audit.checkpoint import Checkpoint
+from audit.errors import (
+    QuorumError,
+    WitnessConflictError,
+    WitnessError,
+    WitnessInconsistencyError,
+    WitnessRollbackError,
+)
+from audit.log import AuditLog
+from audit.note import SignedNote, Signer, parse_note
+from audit.quorum import WitnessQuorum, verify_checkpoint
+from audit.storage import LogStore
+from audit.witness import Witness
+
+
+@pytest.fixture
+def plain_log(tmp_path, log_signer, clock):
+    log = AuditLog.open(tmp_path / "plain.db", log_signer, clock=clock)
+    yield log
+    log.close()
+
+
+def _grow(log, n):
+    log.append_batch([b"leaf %d" % (log.size + i) for i in range(n)])
+    return log.sign_checkpoint()
+
+
+def _forked_note(signer, size, salt=b"fork"):
+    """A checkpoint the log key signed for a different tree of the same origin."""
+    with LogStore(":memory:", create=True) as other:
+        other.append_batch([salt + b"%d" % i for i in range(size)])
+        body = Checkpoint(signer.name, size, other.root()).body()
+    return SignedNote(body, (signer.sign(body),)).encode()
+
+
+def test_first_checkpoint_is_trusted_then_only_consistent_ones(plain_log, witnesses):
+    w = witnesses[0]
+    note = _grow(plain_log, 5)
+    sig = w.add_checkpoint(0, [], note.encode())
+    w.verifier.verify(note.text, sig)
+    assert w.latest(plain_log.origin) == (5, plain_log.store.root())
+    note2 = _grow(plain_log, 8)
+    w.add_checkpoint(5, plain_log.store.consistency_proof(5, 13), note2.encode())
+    assert w.latest(plain_log.origin)[0] == 13
+    w.add_checkpoint(13, [], note2.encode())  # the same checkpoint again: idempotent
+
+
+def test_rollback_is_refused_with_its_own_error(plain_log, witnesses, log_signer):
+    w = witnesses[0]
+    w.add_checkpoint(0, [], _grow(plain_log, 10).encode())
+    smaller = Checkpoint(log_signer.name, 6, plain_log.store.root(6)).body()
+    note = SignedNote(smaller, (log_signer.sign(smaller),)).encode()
+    with pytest.raises(WitnessRollbackError) as info:
+        w.add_checkpoint(10, [], note)
+    assert (info.value.latest_size, info.value.offered_size) == (10, 6)
+    assert w.latest(log_signer.name)[0] == 10
+
+
+def test_fork_is_refused_as_inconsistent_and_state_is_unchanged(plain_log, witnesses,
+                                                                log_signer):
+    w = witnesses[0]
+    w.add_checkpoint(0, [], _grow(plain_log, 7).encode())
+    before = w.latest(log_signer.name)
+    fork = _forked_note(log_signer, 12)
+    with LogStore(":memory:", create=True) as other:  # a proof from the fork's own tree
+        other.append_batch([b"fork%d" % i for i in range(12)])
+        proof = other.consistency_proof(7, 12)
+    with pytest.raises(WitnessInconsistencyError):
+        w.add_checkpoint(7, proof, fork)
+    with pytest.raises(WitnessInconsistencyError):
+        w.add_checkpoint(7, [], _forked_note(log_signer, 7))
+    assert w.latest(log_signer.name) == before
+
+
+def test_stale_old_size_gets_a_conflict_with_the_real_size(plain_log, witnesses):
+    w = witnesses[0]
+    w.add_checkpoint(0, [], _grow(plain_log, 4).encode())
+    note = _grow(plain_log, 4)
+    with pytest.raises(WitnessConflictError) as info:
+        w.add_checkpoint(0, [], note.encode())
+    assert info.value.latest_size == 4
+
+
+def test_unknown_logs_and_bad_signatures_are_refused(plain_log, witnesses, log_signer):
+    w = witnesses[0]
+    stranger = Signer.generate("other.test/log")
+    body = Checkpoint(stranger.name, 1, b"\x00" * 32).body()
+    with pytest.raises(WitnessError, match="unknown log"):
+        w.add_checkpoint(0, [], SignedNote(body, (stranger.sign(body),)).encode())
+    impostor = Signer.generate(log_signer.name)
+    body = Checkpoint(log_signer.name, 1, b"\x00" * 32).body()
+    with pytest.raises(WitnessError, match="not signed by the log"):
+        w.add_checkpoint(0, [], SignedNote(body, (impostor.sign(body),)).encode())
+    with pytest.raises(WitnessError, match="malformed"):
+        w.add_checkpoint(0, [], "garbage")
+    assert w.latest(log_signer.name) is None
+
+
+def test_state_survives_a_restart(tmp_path, plain_log, log_signer, clock):
+    signer = Signer.generate("w.test", 0x04, clock.now)
+    w = Witness(signer, [log_signer.verifier], tmp_path / "w.db", clock)
+    w.add_checkpoint(0, [], _grow(plain_log, 9).encode())
+    w.close()
+    again = Witness(signer, [log_signer.verifier], tmp_path / "w.db", clock)
+    assert again.latest(log_signer.name)[0] == 9
+    with pytest.raises(WitnessRollbackError):
+        again.add_checkpoint(9, [], _forked_note(log_signer, 3))
+    again.close()
+
+
+def test_quorum_collects_two_of_three_and_checkpoint_verification_needs_them(
+        plain_log, witnesses, log_signer):
+    quorum = WitnessQuorum(witnesses, 2)
+    note = quorum.cosign(_grow(plain_log, 3).encode(), plain_log.store.consistency_proof)
+    assert len(note.signatures) == 4
+    verify_checkpoint(note.encode(), log_signer.verifier, quorum.verifiers, 3)
+    only_log = SignedNote(note.text, note.signatures[:1])
+    with pytest.raises(QuorumError):
+        verify_checkpoint(only_log.encode(), log_signer.verifier, quorum.verifiers, 2)
+    one = SignedNote(note.text, note.signatures[:2])
+    with pytest.raises(QuorumError):
+        verify_checkpoint(one.encode(), log_signer.verifier, quorum.verifiers, 2)
+    twice = SignedNote(note.text, (note.signatures[0], note.signatures[1], note.signatures[1]))
+    with pytest.raises(QuorumError):  # one witness twice is still one cosigner
+        verify_checkpoint(twice.encode(), log_signer.verifier, quorum.verifiers, 2)
+
+
+def test_quorum_retries_a_conflict_and_extends_from_the_witness_state(plain_log, witnesses):
+    witnesses[0].add_checkpoint(0, [], _grow(plain_log, 5).encode())
+    quorum = WitnessQuorum(witnesses, 3)  # knows nothing of witness 0's state
+    note = quorum.cosign(_grow(plain_log, 6).encode(), plain_log.store.consistency_proof)
+    assert len(parse_note(note.encode()).signatures) == 4
+
+
+def test_quorum_fails_below_threshold_and_names_each_refusal(plain_log, witnesses,
+                                                             log_signer):
+    for w in witnesses[:2]:
+        w.add_checkpoint(0, [], _forked_note(log_signer, 4))
+    quorum = WitnessQuorum(witnesses, 2)
+    with pytest.raises(QuorumError) as info:
+        quorum.cosign(_grow(plain_log, 4).encode(), plain_log.store.consistency_proof)
+    assert set(info.value.refusals) == {witnesses[0].name, witnesses[1].name}
+    assert all("Inconsistency" in why for why in info.value.refusals.values())
+
+
+def test_quorum_parameters_are_checked(witnesses):
+    with pytest.raises(QuorumError):
+        WitnessQuorum(witnesses, 4)
+    with pytest.raises(QuorumError):
+        WitnessQuorum(witnesses, 0)
