@@ -23,6 +23,7 @@ from escrow.leaf16.forgery import (
     search_forgery,
 )
 from escrow.leaf16.recovery import recover_chain_key
+from messaging.errors import HookRefusedError
 from messaging.wire import parse_envelope
 from tests.escrow_modes.helpers import chain_context, ees_world, session_pair
 
@@ -90,3 +91,36 @@ def test_with_the_family_key_extracted_forgery_costs_one_computation():
     record = parse_envelope(pair.first_envelope).header.record
     with pytest.raises(LeafRecoveryError):
         recover_chain_key(world.decryptor(), record, world.agents, "W-S15")
+
+
+def _threshold_hooks():
+    from escrow.crumple.hook import CrumpleEscrow
+    from escrow.threshold import ThresholdEscrow
+    from tests.escrow.helpers import make_custodians, make_set
+
+    custodian_set = make_set(make_custodians(5), 3)
+    return [ThresholdEscrow(custodian_set), CrumpleEscrow(custodian_set, 8)]
+
+
+@pytest.mark.parametrize("hook", _threshold_hooks(), ids=lambda h: h.mode)
+def test_the_same_search_never_succeeds_against_threshold_and_crumple(hook):
+    from escrow.leaf16.forgery import search_random_records
+
+    context = chain_context(mode=hook.mode)
+    genuine = hook.record_for_chain(context)
+    header = len(genuine) - 5 * (32 + 32 + 16)  # mode, set, t, n, identifier, length
+
+    def accepts(record: bytes) -> bool:
+        try:
+            hook.check_chain(context, record)
+        except HookRefusedError:
+            return False
+        return True
+
+    assert accepts(genuine)
+    random_bytes = search_random_records(accepts, len(genuine), 1 << 16)
+    assert not random_bytes.found and random_bytes.queries == 1 << 16
+    rng = random.Random()
+    well_formed = search_random_records(
+        lambda tail: accepts(genuine[:header] + tail), len(genuine) - header, 1 << 11, rng=rng)
+    assert not well_formed.found
