@@ -1,0 +1,137 @@
+"""HTTP forms: the log's read API blueprint, witnesses over loopback (waitress), and
+``escrowlab audit witness serve`` as a subprocess."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+from flask import Flask
+from waitress import create_server
+
+from audit.errors import QuorumError, WitnessInconsistencyError, WitnessRollbackError
+from audit.http.read_api import read_api_blueprint
+from audit.http.witness_api import witness_blueprint
+from audit.http.witness_client import HttpWitness
+from audit.log import AuditLog
+from audit.note import SignedNote, Verifier
+from audit.proof import verify_consistency, verify_inclusion
+from audit.quorum import WitnessQuorum, verify_checkpoint
+from audit.rfc9162 import hash_leaf
+from audit.storage import LogStore
+from audit.witness import Witness
+from tests.audit.test_witness import _forked_note
+from tests.conftest import PROJECT_ROOT
+
+
+def _b(s):
+    return base64.b64decode(s)
+
+
+@pytest.fixture
+def plain_log(tmp_path, log_signer, clock):
+    log = AuditLog.open(tmp_path / "plain.db", log_signer, clock=clock)
+    log.append_batch([b"entry %d" % i for i in range(12)])
+    log.sign_checkpoint()
+    yield log
+    log.close()
+
+
+def test_read_api(plain_log):
+    app = Flask("t")
+    reader = LogStore(plain_log.store.path)
+    app.register_blueprint(read_api_blueprint(reader), url_prefix="/log")
+    client = app.test_client()
+    note = client.get("/log/checkpoint").get_data(as_text=True)
+    cp = verify_checkpoint(note, plain_log.signer.verifier)
+    entries = client.get("/log/entries?start=2&end=5").get_json()["entries"]
+    assert [_b(e) for e in entries] == [b"entry 2", b"entry 3", b"entry 4"]
+    proof = client.get("/log/proof/inclusion?index=7&size=12").get_json()["proof"]
+    verify_inclusion(7, 12, hash_leaf(b"entry 7"), [_b(p) for p in proof], cp.root)
+    plain_log.append(b"entry 12")  # another handle appends: the API sees it
+    plain_log.sign_checkpoint()
+    new = verify_checkpoint(client.get("/log/checkpoint").get_data(as_text=True),
+                            plain_log.signer.verifier)
+    proof = client.get("/log/proof/consistency?old=12&new=13").get_json()["proof"]
+    verify_consistency(12, 13, cp.root, new.root, [_b(p) for p in proof])
+    for bad in ["/log/entries?start=x", "/log/entries?start=0&end=5000",
+                "/log/proof/inclusion?index=13", "/log/proof/consistency?old=0&new=3",
+                "/log/proof/consistency?old=5&new=99", "/log/entries?start=-1"]:
+        resp = client.get(bad)
+        assert resp.status_code == 400 and "error" in resp.get_json()
+    reader.close()
+
+
+@pytest.fixture
+def served_witnesses(tmp_path, log_signer, clock):
+    servers, witnesses = [], []
+    for i in range(3):
+        w = Witness.generate(f"http-witness-{i}.test", [log_signer.verifier],
+                             tmp_path / f"hw{i}.db", clock)
+        app = Flask(f"w{i}")
+        app.register_blueprint(witness_blueprint(w))
+        server = create_server(app, host="127.0.0.1", port=0, threads=2)
+        threading.Thread(target=server.run, daemon=True).start()
+        servers.append(server)
+        witnesses.append((w, f"http://127.0.0.1:{server.effective_port}"))
+    yield witnesses
+    for server in servers:
+        server.close()
+    for w, _ in witnesses:
+        w.close()
+
+
+def test_quorum_over_http_on_loopback(plain_log, served_witnesses, log_signer):
+    clients = [HttpWitness(url, w.verifier) for w, url in served_witnesses]
+    quorum = WitnessQuorum(clients, 2)
+    note = quorum.cosign(plain_log.sign_checkpoint().encode(), plain_log.store.consistency_proof)
+    verify_checkpoint(note, log_signer.verifier, quorum.verifiers, 3)
+    plain_log.append_batch([b"x", b"y"])
+    note = quorum.cosign(plain_log.sign_checkpoint().encode(), plain_log.store.consistency_proof)
+    verify_checkpoint(note, log_signer.verifier, quorum.verifiers, 3)
+    assert served_witnesses[0][0].latest(log_signer.name)[0] == 14
+
+    with pytest.raises(WitnessRollbackError):
+        clients[0].add_checkpoint(14, [], _forked_note(log_signer, 3))
+    with pytest.raises(WitnessInconsistencyError):
+        clients[0].add_checkpoint(14, [], _forked_note(log_signer, 14))
+    fork = _forked_note(log_signer, 20)
+    with pytest.raises(QuorumError):
+        WitnessQuorum(clients, 2).cosign(fork, lambda m, n: [b"\x00" * 32])
+
+
+def test_malformed_witness_requests_get_400(served_witnesses):
+    import urllib.error
+    import urllib.request
+
+    url = served_witnesses[0][1] + "/add-checkpoint"
+    for body in [b"nonsense", b"old x\n\nnote", b"\xff\xfe", b"old 1\n!!!\n\nnote"]:
+        req = urllib.request.Request(url, data=body, method="POST")  # noqa: S310
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(req, timeout=5)  # noqa: S310 - loopback test server
+        assert info.value.code == 400
+
+
+def test_witness_serve_command(tmp_path, plain_log, log_signer):
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "escrowlab", "audit", "witness", "serve", "--state",
+         str(tmp_path / "ws.db"), "--key-file", str(tmp_path / "ws.key"), "--name",
+         "cli-witness.test", "--log-key", log_signer.vkey, "--port", "0", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        hello = json.loads(proc.stdout.readline())
+        client = HttpWitness(hello["url"], Verifier.from_vkey(hello["witness_key"]))
+        note = plain_log.sign_checkpoint()
+        sig = client.add_checkpoint(0, [], note.encode())
+        verify_checkpoint(SignedNote(note.text, (*note.signatures, sig)).encode(),
+                          log_signer.verifier, [client.verifier], 1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert oct((tmp_path / "ws.key").stat().st_mode & 0o777) == "0o600"
