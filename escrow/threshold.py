@@ -75,9 +75,13 @@ class BuiltRecord:
 
 def share_associated_data(record: EscrowRecord, context: RecordContext, index: int) -> bytes:
     """What share ``index`` of ``record`` is bound to: the record's header and the context."""
+    return _associated_prefix(record, context.encode()) + bytes((index,))
+
+
+def _associated_prefix(record: EscrowRecord, encoded_context: bytes) -> bytes:
     header = EscrowRecord(record.version, record.mode, record.set_fingerprint, record.set_epoch,
                           record.threshold, record.identifier, record.secret_length, ()).encode()
-    return header + struct.pack(">I", len(header)) + context.encode() + bytes((index,))
+    return header + struct.pack(">I", len(header)) + encoded_context
 
 
 class ThresholdEscrow:
@@ -149,20 +153,21 @@ class ThresholdEscrow:
         """The record for ``context`` and its share values, all randomness from CK_0."""
         cset = self.custodian_set
         secret = self.escrowed_secret(context)
-        record_context = RecordContext.of_chain(context)
+        encoded_context = RecordContext.of_chain(context).encode()
         t, n = cset.threshold, cset.n
         random_length = shares.random_length(t, len(secret))
         stream = HKDF(
             hashes.SHA256(),
             _IDENTIFIER_LENGTH + n * _EPHEMERAL_LENGTH + random_length,
             _RANDOMNESS_SALT,
-            self.mode.encode("ascii") + cset.fingerprint + record_context.encode(),
+            self.mode.encode("ascii") + cset.fingerprint + encoded_context,
         ).derive(context.chain_key)
         identifier = int.from_bytes(stream[:_IDENTIFIER_LENGTH], "big") >> 1
         ephemerals = stream[_IDENTIFIER_LENGTH:_IDENTIFIER_LENGTH + n * _EPHEMERAL_LENGTH]
         values = shares.split(secret, t, n, stream[_IDENTIFIER_LENGTH + n * _EPHEMERAL_LENGTH:])
         header = EscrowRecord(RECORD_VERSION, self.mode, cset.fingerprint, cset.epoch, t,
                               identifier, len(secret), ())
+        prefix = _associated_prefix(header, encoded_context)
         sealed: list[EncryptedShare] = []
         for index, ((recipient, recipient_raw), value) in enumerate(
             zip(self._recipients, values, strict=True)
@@ -171,8 +176,7 @@ class ThresholdEscrow:
                 ephemerals[index * _EPHEMERAL_LENGTH:(index + 1) * _EPHEMERAL_LENGTH]
             )
             sealed.append(sealing.seal(
-                ephemeral, recipient, recipient_raw, value,
-                share_associated_data(header, record_context, index), SHARE_LABEL,
+                ephemeral, recipient, recipient_raw, value, prefix + bytes((index,)), SHARE_LABEL,
             ))
         record = EscrowRecord(RECORD_VERSION, self.mode, cset.fingerprint, cset.epoch, t,
                               identifier, len(secret), tuple(sealed))

@@ -7,6 +7,7 @@ import importlib
 
 BENCHMARK_MODULES: tuple[str, ...] = (
     "escrowlab.benchmarks.audit",
+    "escrowlab.benchmarks.escrow",
     "escrowlab.benchmarks.messaging",
 )
 

@@ -1,0 +1,285 @@
+"""``escrowlab bench escrow``: the cost of threshold escrow (issue 5, "Benchmark").
+
+All figures for a t-of-n custodian set (default 3-of-5) and 1 KiB messages,
+best of ``--rounds``, timed in one run:
+
+* ``record_create_us`` / ``record_verify_us``: one record made by
+  :meth:`ThresholdEscrow.record_for_chain` / checked by ``check_chain``;
+* ``floor_record_us``: the bare primitive calls one record needs, with
+  nothing else: one HKDF for the randomness, SLIP-39's digest HMAC and
+  ``shamir_mnemonic``'s interpolation for the shares, and per custodian one
+  X25519 key from bytes, its public key, one exchange, one HKDF and one
+  AES-256-GCM encryption. Targets: create and verify within 1.5x of it;
+* ``burst_ratio`` / ``pingpong_ratio``: messages/s of two real sessions with
+  the threshold hook divided by the same with ``NoEscrow`` (burst: one chain;
+  ping-pong: a new chain, so a new record made and checked, every message).
+  Target: ``burst_ratio`` >= 0.9. The ping-pong ratio is a finding: a record
+  per chain costs what a handshake-sized computation costs;
+* ``recovery_msgs_per_s``: messages read per second by
+  :func:`escrow.recovery.recover` from t releases (shares combined, every
+  chain key checked by recomputing its record, every message decrypted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from shamir_mnemonic.shamir import RawShare, _create_digest, _interpolate
+
+from escrow.authorisation import SignedAuthorisation, TrustedIssuers
+from escrow.custodian import Custodian
+from escrow.custodian_set import CustodianSet
+from escrow.errors import EscrowError
+from escrow.recovery import recover
+from escrow.release import release_share
+from escrow.scope import records_in_scope
+from escrow.threshold import ThresholdEscrow
+from escrowlab.cli import CommandError
+from messaging.clock import ManualClock
+from messaging.hooks import PROTOCOL_VERSION, ChainContext, NoEscrow
+from messaging.identity import IdentityKeyPair
+from messaging.pqxdh import DevicePrekeys
+from messaging.session import Session
+
+MESSAGE_SIZE = 1024
+DEFAULT_CUSTODIANS = 5
+DEFAULT_THRESHOLD = 3
+DEFAULT_RECORDS = 300
+DEFAULT_MESSAGES = 1000
+DEFAULT_ROUNDS = 3
+CHUNK = 20
+RECOVERY_RATCHET_EVERY = 10
+RECORD_TARGET = 1.5
+BURST_TARGET = 0.9
+
+
+def register(bench_subparsers: argparse._SubParsersAction) -> None:
+    parser = bench_subparsers.add_parser(
+        "escrow", help="threshold escrow: record cost vs the primitive floor, session ratios, "
+                       "recovery speed",
+        description="Time threshold escrow records against the bare primitive calls they need, "
+                    "sessions with and without escrow (burst and ping-pong), and recovery.")
+    parser.add_argument("--custodians", type=_positive_int, default=DEFAULT_CUSTODIANS,
+                        metavar="N", help=f"custodians n (default {DEFAULT_CUSTODIANS})")
+    parser.add_argument("--threshold", type=_positive_int, default=DEFAULT_THRESHOLD,
+                        metavar="T", help=f"threshold t (default {DEFAULT_THRESHOLD})")
+    parser.add_argument("--records", type=_positive_int, default=DEFAULT_RECORDS, metavar="K",
+                        help=f"records per timing (default {DEFAULT_RECORDS})")
+    parser.add_argument("--messages", type=_positive_int, default=DEFAULT_MESSAGES,
+                        metavar="M", help=f"messages per session timing and recovery "
+                                          f"(default {DEFAULT_MESSAGES})")
+    parser.add_argument("--rounds", type=_positive_int, default=DEFAULT_ROUNDS, metavar="R",
+                        help=f"best of R rounds (default {DEFAULT_ROUNDS})")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+def default_args() -> argparse.Namespace:
+    return argparse.Namespace(custodians=DEFAULT_CUSTODIANS, threshold=DEFAULT_THRESHOLD,
+                              records=DEFAULT_RECORDS, messages=DEFAULT_MESSAGES,
+                              rounds=DEFAULT_ROUNDS, json=False, func=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        custodians = [Custodian.generate(f"K{i + 1}", f"Custodian {i + 1}", "JA")
+                      for i in range(args.custodians)]
+        cset = CustodianSet(1, args.threshold, tuple(c.public for c in custodians))
+    except EscrowError as exc:
+        raise CommandError(f"bench escrow: {exc}") from None
+    results = measure(cset, custodians, args.records, args.messages, args.rounds,
+                      _progress_printer())
+    print(json.dumps(results, indent=2, sort_keys=True) if args.json else _human(results))
+    return 0
+
+
+def measure(cset: CustodianSet, custodians: list[Custodian], records: int, messages: int,
+            rounds: int, progress: Callable[[str], None] | None = None) -> dict:
+    hook = ThresholdEscrow(cset)
+    contexts = [_context(i) for i in range(records)]
+    built = [hook.record_for_chain(c) for c in contexts]
+    best: dict = {}
+
+    def keep(name, value: float) -> None:
+        best[name] = min(value, best.get(name, value))
+
+    chunks = [range(i, min(i + CHUNK, records)) for i in range(0, records, CHUNK)]
+    for number in range(1, rounds + 1):
+        if progress:
+            progress(f"round {number}/{rounds}")
+        # small interleaved chunks, best per chunk: a load spike hits one chunk of one kind
+        for j, chunk in enumerate(chunks):
+            batch = [contexts[i] for i in chunk]
+            pairs = [(contexts[i], built[i]) for i in chunk]
+            keep(("floor", j), _time_floor(cset, batch))
+            keep(("create", j), _timed(lambda b=batch: [hook.record_for_chain(c) for c in b]))
+            keep(("verify", j), _timed(lambda p=pairs: [hook.check_chain(c, r) for c, r in p]))
+        for mode in ("burst", "pingpong"):
+            keep(f"{mode}_escrow", _time_session(hook, mode, messages))
+            keep(f"{mode}_none", _time_session(NoEscrow(), mode, messages))
+        keep("recovery", _time_recovery(hook, custodians, messages))
+    for kind in ("floor", "create", "verify"):
+        best[kind] = sum(best[kind, j] for j in range(len(chunks)))
+    results = {
+        "custodians": cset.n, "threshold": cset.threshold, "records": records,
+        "messages": messages, "rounds": rounds, "message_size": MESSAGE_SIZE,
+        "record_bytes": len(built[0]),
+        "record_create_us": best["create"] / records * 1e6,
+        "record_verify_us": best["verify"] / records * 1e6,
+        "floor_record_us": best["floor"] / records * 1e6,
+        "burst_ratio": best["burst_none"] / best["burst_escrow"],
+        "pingpong_ratio": best["pingpong_none"] / best["pingpong_escrow"],
+        "recovery_msgs_per_s": messages / best["recovery"],
+    }
+    results["create_over_floor"] = results["record_create_us"] / results["floor_record_us"]
+    results["verify_over_floor"] = results["record_verify_us"] / results["floor_record_us"]
+    results["targets_met"] = (results["create_over_floor"] <= RECORD_TARGET
+                              and results["verify_over_floor"] <= RECORD_TARGET
+                              and results["burst_ratio"] >= BURST_TARGET)
+    return results
+
+
+def _timed(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def _context(i: int) -> ChainContext:
+    return ChainContext(PROTOCOL_VERSION, "threshold", "bench", "alice:1", "bob:1", i,
+                        os.urandom(32), os.urandom(32), 1_700_000_000 + i)
+
+
+def _time_floor(cset: CustodianSet, contexts: list[ChainContext]) -> float:
+    """The primitive calls of one record each, for every context (module docstring)."""
+    recipients = [X25519PublicKey.from_public_bytes(m.share_key) for m in cset.members]
+    t, n = cset.threshold, cset.n
+    randomness = 2 + 32 * n + 32 * (t - 2) + 28
+    start = time.perf_counter()
+    for context in contexts:
+        stream = HKDF(hashes.SHA256(), randomness, b"salt", b"info").derive(context.chain_key)
+        random_part = stream[-28:]
+        points = [RawShare(i, stream[2 + 32 * n + 32 * i:2 + 32 * n + 32 * (i + 1)])
+                  for i in range(t - 2)]
+        points += [RawShare(254, _create_digest(random_part, context.chain_key) + random_part),
+                   RawShare(255, context.chain_key)]
+        values = [p.data for p in points[:t - 2]] + [_interpolate(points, x)
+                                                    for x in range(t - 2, n)]
+        for i, recipient in enumerate(recipients):
+            ephemeral = X25519PrivateKey.from_private_bytes(stream[2 + 32 * i:34 + 32 * i])
+            ephemeral.public_key().public_bytes_raw()
+            okm = HKDF(hashes.SHA256(), 44, None, b"info").derive(ephemeral.exchange(recipient))
+            AESGCM(okm[:32]).encrypt(okm[32:], values[i], b"associated data")
+    return time.perf_counter() - start
+
+
+def _pair(hook, clock):
+    alice_identity, bob_identity = IdentityKeyPair.generate(), IdentityKeyPair.generate()
+    prekeys = DevicePrekeys.generate(bob_identity, hook.mode, one_time=1, kem_one_time=1)
+    upload = prekeys.upload()
+    bundle = upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0])
+    alice = Session.initiate(alice_identity, "alice:1", bundle, "bob:1", "bench", hook, clock)
+    first = alice.encrypt(b"hello")
+    bob, _ = Session.respond(bob_identity, prekeys, "bob:1", first, hook, clock)
+    alice.decrypt(bob.encrypt(b"hello"))
+    return alice, bob, first, {"alice:1": alice_identity.public, "bob:1": bob_identity.public}
+
+
+def _time_session(hook, mode: str, messages: int) -> float:
+    alice, bob, _, _ = _pair(hook, ManualClock())
+    plaintexts = [os.urandom(MESSAGE_SIZE) for _ in range(messages)]
+    pingpong = mode == "pingpong"
+    start = time.perf_counter()
+    for i, plaintext in enumerate(plaintexts):
+        if pingpong and i % 2:
+            received = alice.decrypt(bob.encrypt(plaintext))
+        else:
+            received = bob.decrypt(alice.encrypt(plaintext))
+        if received != plaintext:
+            raise CommandError("bench escrow: a decrypted message differs from what was sent")
+    return time.perf_counter() - start
+
+
+class _Entry:
+    __slots__ = ("envelope", "received_at")
+
+    def __init__(self, envelope: bytes, received_at: float) -> None:
+        self.envelope = envelope
+        self.received_at = received_at
+
+
+def _time_recovery(hook: ThresholdEscrow, custodians: list[Custodian], messages: int) -> float:
+    """Recover ``messages`` archived messages (a new chain every few); release untimed."""
+    clock = ManualClock()
+    alice, bob, first, identities = _pair(hook, clock)
+    archive = [_Entry(first, clock.now())]
+    for i in range(messages - 1):
+        clock.advance(1)
+        sender, receiver = (alice, bob) if (i // RECOVERY_RATCHET_EVERY) % 2 else (bob, alice)
+        envelope = sender.encrypt(os.urandom(MESSAGE_SIZE))
+        receiver.decrypt(envelope)
+        archive.append(_Entry(envelope, clock.now()))
+    end = clock.now() + 1
+    scoped = records_in_scope(archive, "bench", 0, end)
+    judge, recovery_key = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
+    authorisation = SignedAuthorisation.issue(
+        "judge", judge, "bench", tuple(s.ref for s in scoped),
+        recovery_key.public_key().public_bytes_raw(), end + 86_400)
+    verifier = TrustedIssuers({"judge": judge.public_key().public_bytes_raw()})
+    releases = [release_share(c, hook.custodian_set, authorisation, verifier, s.envelope, clock)
+                for c in custodians[:hook.custodian_set.threshold] for s in scoped]
+    start = time.perf_counter()
+    report = recover(hook, archive, "bench", 0, end, releases, recovery_key, identities.get)
+    elapsed = time.perf_counter() - start
+    if report.messages_recovered != messages:
+        raise CommandError("bench escrow: recovery read fewer messages than archived")
+    return elapsed
+
+
+def _progress_printer() -> Callable[[str], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    return lambda what: print(f"bench escrow: timing {what} ...", file=sys.stderr)
+
+
+def _human(r: dict) -> str:
+    def verdict(ok: bool) -> str:
+        return "ok" if ok else "MISSED"
+
+    return "\n".join([
+        f"threshold escrow, {r['threshold']}-of-{r['custodians']} custodians, "
+        f"{r['record_bytes']}-byte records, best of {r['rounds']} rounds",
+        f"  record create   {r['record_create_us']:8.1f} us  "
+        f"({r['create_over_floor']:.2f}x floor, target <= {RECORD_TARGET}x) "
+        f"{verdict(r['create_over_floor'] <= RECORD_TARGET)}",
+        f"  record verify   {r['record_verify_us']:8.1f} us  "
+        f"({r['verify_over_floor']:.2f}x floor, target <= {RECORD_TARGET}x) "
+        f"{verdict(r['verify_over_floor'] <= RECORD_TARGET)}",
+        f"  primitive floor {r['floor_record_us']:8.1f} us",
+        f"  burst ratio     {r['burst_ratio']:8.2f}     (messages/s with escrow / without, "
+        f"target >= {BURST_TARGET}) {verdict(r['burst_ratio'] >= BURST_TARGET)}",
+        f"  ping-pong ratio {r['pingpong_ratio']:8.2f}     (finding: a record made and "
+        "checked per message)",
+        f"  recovery        {r['recovery_msgs_per_s']:8,.0f} messages/s "
+        f"({r['messages']} messages, {r['messages'] // RECOVERY_RATCHET_EVERY + 1} chains)",
+    ])

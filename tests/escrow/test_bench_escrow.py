@@ -1,0 +1,34 @@
+"""``escrowlab bench escrow`` prints every figure the issue names (no timed assertions)."""
+
+import json
+
+from escrowlab.benchmarks import escrow as bench
+from escrowlab.cli import main
+
+KEYS = {"record_create_us", "record_verify_us", "floor_record_us", "burst_ratio",
+        "pingpong_ratio", "recovery_msgs_per_s", "create_over_floor", "verify_over_floor",
+        "targets_met"}
+
+
+def test_the_benchmark_prints_its_figures_as_json(capsys):
+    assert main(["bench", "escrow", "--records", "5", "--messages", "12", "--rounds", "1",
+                 "--custodians", "3", "--threshold", "2", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert set(results) >= KEYS
+    assert (results["custodians"], results["threshold"]) == (3, 2)
+    assert all(results[k] > 0 for k in KEYS - {"targets_met"})
+
+
+def test_the_human_output_and_the_defaults(capsys):
+    assert main(["bench", "escrow", "--records", "3", "--messages", "11", "--rounds",
+                 "1"]) == 0
+    out = capsys.readouterr().out
+    assert "record create" in out and "ping-pong ratio" in out and "recovery" in out
+    defaults = bench.default_args()
+    assert (defaults.custodians, defaults.threshold) == (5, 3)
+    assert defaults.func is bench.run
+
+
+def test_a_refused_set_is_a_clear_error(capsys):
+    assert main(["bench", "escrow", "--threshold", "1"]) == 2
+    assert "t=1 refused" in capsys.readouterr().err
