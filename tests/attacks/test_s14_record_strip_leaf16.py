@@ -7,7 +7,7 @@ once in 2^16 (scenario S15 finds them on purpose).
 """
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -66,8 +66,7 @@ def test_a_valid_leaf_of_another_chain_is_refused():
     other = {}
 
     def from_another_chain(record, context):
-        other["leaf"] = world.module().make_leaf(context.__class__(
-            **{**context.__dict__, "chain_key": bytes(32)}))
+        other["leaf"] = world.module().make_leaf(replace(context, chain_key=bytes(32)))
         return other["leaf"]
 
     _, pair, envelope = new_chain_with(from_another_chain, width=32)
