@@ -168,6 +168,8 @@ def verify_log(
                 f"entries give {b64(tree.root(size))} (log tampered)")
         report.checkpoints_checked += 1
         latest_note = note
+    if trusted_checkpoint is not None:
+        _check_trusted(tree, trusted_checkpoint, latest_note, log_key, evidence_path, report)
     if latest_note is None:
         if threshold or tree.size:
             raise VerificationError("the log holds no signed checkpoint")
@@ -180,8 +182,6 @@ def verify_log(
         report.unwitnessed_entries = tree.size - latest.size
         verified = parse_note(latest_note).verify(list(witness_keys))
         report.cosigners = sorted(v.name for v in witness_keys if v.vkey in verified)
-    if trusted_checkpoint is not None:
-        _check_trusted(tree, trusted_checkpoint, latest_note, log_key, evidence_path, report)
     return report
 
 

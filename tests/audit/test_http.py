@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import subprocess
@@ -67,6 +68,12 @@ def test_read_api(plain_log):
     reader.close()
 
 
+def _run_until_closed(server) -> None:
+    # the fixture closes the listening socket under select()
+    with contextlib.suppress(OSError, ValueError):
+        server.run()
+
+
 @pytest.fixture
 def served_witnesses(tmp_path, log_signer, clock):
     servers, witnesses = [], []
@@ -76,7 +83,7 @@ def served_witnesses(tmp_path, log_signer, clock):
         app = Flask(f"w{i}")
         app.register_blueprint(witness_blueprint(w))
         server = create_server(app, host="127.0.0.1", port=0, threads=2)
-        threading.Thread(target=server.run, daemon=True).start()
+        threading.Thread(target=_run_until_closed, args=(server,), daemon=True).start()
         servers.append(server)
         witnesses.append((w, f"http://127.0.0.1:{server.effective_port}"))
     yield witnesses
