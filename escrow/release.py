@@ -28,7 +28,7 @@ from escrow.context import RecordContext
 from escrow.custodian import Custodian, CustodianPublic
 from escrow.custodian_set import CustodianSet
 from escrow.errors import CustodianSetError, RecordFormatError, ReleaseRefusedError
-from escrow.record import EncryptedShare, parse_record, record_digest
+from escrow.record import EncryptedShare, EscrowRecord, parse_record, record_digest
 from escrow.threshold import SHARE_LABEL, share_associated_data
 from messaging.clock import Clock
 from messaging.errors import WireFormatError
@@ -140,15 +140,42 @@ def release_share(custodian: Custodian, custodian_set: CustodianSet,
             f"{where}: context does not match the authorisation's ({ref.conversation_id} "
             f"{ref.sender}->{ref.recipient} chain {ref.chain_number})"
         )
+    value = _open_share(custodian, index, record, context)
+    return seal_release(custodian, custodian_set, authorisation, digest, index, value)
+
+
+def _open_share(custodian: Custodian, index: int, record: EscrowRecord,
+                context: RecordContext) -> bytes:
     value = sealing.open_sealed(record.shares[index], custodian.keys.exchange,
                                 custodian.public.share_key,
                                 share_associated_data(record, context, index), SHARE_LABEL)
     if value is None:
         raise ReleaseRefusedError(
-            f"{where}: share {index} does not open under this context (altered record, "
-            "mismatched context, or a key of another set)"
+            f"{context.describe()}: share {index} does not open under this context (altered "
+            "record, mismatched context, or a key of another set)"
         )
-    return seal_release(custodian, custodian_set, authorisation, digest, index, value)
+    return value
+
+
+def open_own_share(custodian: Custodian, custodian_set: CustodianSet, envelope: bytes
+                   ) -> tuple[bytes, int, bytes]:
+    """(record digest, custodian index, share value) of ``envelope``'s record: what the
+    custodian's private key alone can do, with no authorisation at all.
+
+    :func:`release_share` does this only after its checks. The checks are the
+    custodian's own policy, not cryptography: whoever holds the key (the
+    custodian, a thief, a coalition) can do it to every archived record, which
+    the attack suite measures (SCENARIOS.md S01-S03, S21).
+    """
+    index = _member(custodian, custodian_set)
+    try:
+        parsed_envelope = parse_envelope(envelope)
+        record = parse_record(parsed_envelope.header.record)
+    except (WireFormatError, RecordFormatError) as exc:
+        raise ReleaseRefusedError(f"not an escrowed envelope: {exc}") from None
+    context = RecordContext.of_envelope(parsed_envelope)
+    value = _open_share(custodian, index, record, context)
+    return record_digest(parsed_envelope.header.record), index, value
 
 
 def seal_release(custodian: Custodian, custodian_set: CustodianSet,

@@ -11,13 +11,17 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from escrow.authorisation import SignedAuthorisation, TrustedIssuers
 from escrow.custodian import Custodian
 from escrow.custodian_set import CustodianSet
-from escrow.release import release_share
+from escrow.recovery import recover
+from escrow.release import open_own_share, release_share, seal_release
 from escrow.scope import records_in_scope
 from escrow.threshold import ThresholdEscrow
+from messaging.client import Device, direct_conversation_id
 from messaging.clock import ManualClock
 from messaging.identity import IdentityKeyPair
 from messaging.pqxdh import DevicePrekeys
+from messaging.relay import RelayService
 from messaging.session import Session
+from messaging.transport import InProcessTransport
 
 DAY = 86_400.0
 
@@ -144,3 +148,59 @@ def case(n: int = 5, t: int = 3, days: int = 6, per_day: int = 4, ratchet_every:
     recovery_key = X25519PrivateKey.generate()
     authorisation = issuer.authorise(scoped, recovery_key, conv.clock.now() + 10 * DAY)
     return Case(conv, hook, custodians, issuer, scoped, recovery_key, authorisation, start, end)
+
+
+# -- the relay-backed world of the attack scenarios (SCENARIOS.md, "Common fixture") --------
+
+@dataclass
+class RelayWorld:
+    """Real devices talking through a real (in-process) relay that keeps its archive."""
+
+    relay: object
+    clock: ManualClock
+    devices: dict
+
+    def entries(self, conversation_id: str | None = None):
+        return self.relay.archive.entries(conversation_id)
+
+    def identity_of(self, address: str):
+        return self.relay.archive.identity(address)
+
+    def talk(self, first: str, second: str, messages: int, ratchet_every: int,
+             seconds_between: float = 600.0) -> str:
+        """``messages`` texts between two users, switching sender every ``ratchet_every``."""
+        for i in range(messages):
+            sender, receiver = (first, second) if (i // ratchet_every) % 2 == 0 \
+                else (second, first)
+            self.clock.advance(seconds_between)
+            self.devices[sender].send_text(receiver, f"{sender} to {receiver} #{i}")
+            self.devices[receiver].receive_all()
+        return direct_conversation_id(first, second)
+
+
+def relay_world(hook, users=("alice", "bob", "carol", "dave")) -> RelayWorld:
+    clock = ManualClock()
+    relay = RelayService("sqlite://", clock=clock)
+    transport = InProcessTransport(relay)
+    devices = {user: Device.create(user, 1, transport, hook=hook, clock=clock,
+                                   one_time_prekeys=4, kem_prekeys=2) for user in users}
+    return RelayWorld(relay, clock, devices)
+
+
+def coalition_read(hook: ThresholdEscrow, custodians: list[Custodian], entries, identity_of,
+                   conversation_id: str):
+    """Custodians acting on their own, no warrant: each opens its share of every archived
+    record with its key, signs a release to the coalition's own key, and the real recovery
+    combines them. Raises ``InsufficientSharesError`` when the coalition is below t."""
+    entries = list(entries)
+    scoped = records_in_scope(entries, conversation_id, 0.0, 1e12)
+    recovery_key = X25519PrivateKey.generate()
+    own = Issuer("coalition").authorise(scoped, recovery_key, 1e12, "no-warrant")
+    releases = []
+    for custodian in custodians:
+        for item in scoped:
+            digest, index, value = open_own_share(custodian, hook.custodian_set, item.envelope)
+            releases.append(seal_release(custodian, hook.custodian_set, own, digest, index,
+                                         value))
+    return recover(hook, entries, conversation_id, 0.0, 1e12, releases, recovery_key,
+                   identity_of)

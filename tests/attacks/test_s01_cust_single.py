@@ -1,0 +1,67 @@
+"""S01 cust-single (SCENARIOS.md): one custodian's key and store stolen; also t-1 custodians.
+
+Expected: 0 messages exposed below t; t = 1 configurations refused. The thief
+runs the real code with the stolen keys: it opens its shares of every archived
+record and hands them to the real recovery.
+"""
+
+import pytest
+
+from escrow import ceremony, keystore
+from escrow.errors import CeremonyError, CustodianSetError, InsufficientSharesError
+from escrow.release import open_own_share
+from escrow.threshold import ThresholdEscrow
+from tests.escrow.helpers import coalition_read, make_custodians, make_set, relay_world
+
+N, T = 5, 3
+
+
+@pytest.fixture(scope="module")
+def world():
+    custodians = make_custodians(N)
+    hook = ThresholdEscrow(make_set(custodians, T))
+    w = relay_world(hook)
+    conversations = [w.talk("alice", "bob", 12, 3), w.talk("alice", "carol", 8, 2),
+                     w.talk("carol", "dave", 6, 3)]
+    return hook, custodians, w, conversations
+
+
+def exposed(hook, stolen, w, conversations) -> int:
+    total = 0
+    for conversation in conversations:
+        try:
+            total += coalition_read(hook, stolen, w.entries(), w.identity_of,
+                                    conversation).messages_recovered
+        except InsufficientSharesError:
+            continue
+    return total
+
+
+@pytest.mark.parametrize("stolen", range(1, T))
+def test_fewer_than_t_stolen_custodians_expose_nothing(world, stolen):
+    hook, custodians, w, conversations = world
+    assert exposed(hook, custodians[:stolen], w, conversations) == 0
+
+
+def test_a_stolen_share_is_not_the_chain_key(world):
+    hook, custodians, w, _ = world
+    entry = w.entries()[0]
+    _, index, value = open_own_share(custodians[0], hook.custodian_set, entry.envelope)
+    assert index == 0 and len(value) == 32
+    # the thief has its share, yet the real recovery with it alone reads nothing
+    with pytest.raises(InsufficientSharesError, match="1 authentic release"):
+        coalition_read(hook, custodians[:1], w.entries(), w.identity_of,
+                       w.entries()[0].conversation_id)
+
+
+def test_the_threshold_is_exactly_t(world):
+    hook, custodians, w, conversations = world
+    assert exposed(hook, custodians[:T], w, conversations) == len(w.entries())
+
+
+def test_t_equal_one_is_refused_everywhere(tmp_path):
+    with pytest.raises(CustodianSetError, match="t=1 refused"):
+        make_set(make_custodians(3), 1)
+    with pytest.raises(CeremonyError, match="t=1 refused"):
+        ceremony.run_ceremony(tmp_path / "c", 3, 1, ["passphrase"] * 3, kdf=keystore.FAST_KDF)
+    assert not (tmp_path / "c").exists()
