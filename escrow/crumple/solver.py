@@ -93,26 +93,22 @@ class SolverPool:
 
     def _parallel(self, puzzle: Puzzle, confirm, space: int):
         assert self._executor is not None
-        pending: set[Future] = set()
-        ranges: list[tuple[int, int]] = []
+        pending: dict[Future, int] = {}  # future -> the end of its range
+        resume: list[tuple[int, int]] = []  # rest of a range after a false candidate
         next_start, work, false, key = 0, 0, 0, None
-
-        def submit(start: int, stop: int) -> None:
-            future = self._executor.submit(try_range, puzzle, start, stop)
-            future.stop = stop  # type: ignore[attr-defined]
-            pending.add(future)
-
         while True:
-            while ranges and key is None:
-                submit(*ranges.pop())
+            while resume and key is None:
+                start, stop = resume.pop()
+                pending[self._executor.submit(try_range, puzzle, start, stop)] = stop
             while key is None and next_start < space and len(pending) < 2 * self.workers:
                 stop = min(space, next_start + self.chunk)
-                submit(next_start, stop)
+                pending[self._executor.submit(try_range, puzzle, next_start, stop)] = stop
                 next_start = stop
             if not pending:
                 return key, work, false
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
+                stop = pending.pop(future)
                 answer, candidate, tried = future.result()
                 work += tried
                 if answer is None or key is not None:
@@ -121,5 +117,5 @@ class SolverPool:
                     key = candidate
                 else:
                     false += 1
-                    if answer + 1 < future.stop:  # type: ignore[attr-defined]
-                        ranges.append((answer + 1, future.stop))  # type: ignore[attr-defined]
+                    if answer + 1 < stop:
+                        resume.append((answer + 1, stop))

@@ -106,3 +106,16 @@ def test_the_threshold_recovery_refuses_a_crumple_secret_instead_of_guessing():
     with pytest.raises(RecoveryError, match="puzzle"):
         threshold_recover(c.hook, c.conv.archive, "C1", c.start, c.end, c.releases(),
                           c.recovery_key, c.conv.identity_of)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_self_consistent_wrong_answers_are_skipped_until_the_key_is_confirmed(workers):
+    false = 0
+    with SolverPool(workers, chunk=3) as pool:
+        for i in range(60):
+            key, binding = os.urandom(32), b"tiny %d" % i
+            puzzle = puzzle_for(lock(key, 4, binding), 4, binding)
+            solution = pool.solve(puzzle, lambda candidate, k=key: candidate == k)
+            assert solution.chain_key == key
+            false += solution.false_candidates
+    assert false > 0  # at 4 bits a wrong answer is self-consistent 1 time in 16
