@@ -53,6 +53,7 @@ class Conversation:
     identities: dict
     archive: list[Entry] = field(default_factory=list)
     relay_delay: float = 1.0
+    identity_keys: dict = field(default_factory=dict, repr=False)
 
     def send(self, sender: str, text: bytes) -> bytes:
         source, sink = (self.alice, self.bob) if sender == "alice" else (self.bob, self.alice)
@@ -79,7 +80,8 @@ def conversation(hook, bob_hook=None, clock=None, conversation_id: str = "C1") -
                                              clock)
     assert plaintext == b"hello"
     conv = Conversation(alice_session, bob_session, clock,
-                        {"alice:1": alice.public, "bob:1": bob.public})
+                        {"alice:1": alice.public, "bob:1": bob.public},
+                        identity_keys={"alice:1": alice, "bob:1": bob})
     conv.archive.append(Entry(first, clock.now() + conv.relay_delay))
     return conv
 
