@@ -16,6 +16,7 @@ reason; nothing is released.
 
 from __future__ import annotations
 
+import json
 import struct
 from dataclasses import dataclass
 
@@ -70,6 +71,37 @@ class ShareRelease:
             "ephemeral_public": self.sealed.ephemeral_public.hex(),
             "ciphertext": self.sealed.ciphertext.hex(),
         })
+
+    def to_json(self) -> dict:
+        return {**json.loads(self.signed_bytes()), "signature": self.signature.hex()}
+
+    @classmethod
+    def from_json(cls, data: object) -> ShareRelease:
+        """Parse a release strictly (its signature is checked by :meth:`verify`)."""
+        keys = {"format", "authorisation_id", "custodian_id", "custodian_index",
+                "set_fingerprint", "set_epoch", "record_sha256", "ephemeral_public",
+                "ciphertext", "signature"}
+        if not isinstance(data, dict) or set(data) != keys:
+            raise ReleaseRefusedError("a share release has exactly: " + ", ".join(sorted(keys)))
+        if data["format"] != RELEASE_FORMAT:
+            raise ReleaseRefusedError(f"unknown share release format {data['format']!r}")
+        try:
+            fields = {name: bytes.fromhex(data[name]) for name in (
+                "set_fingerprint", "record_sha256", "ephemeral_public", "ciphertext",
+                "signature")}
+        except (TypeError, ValueError):
+            raise ReleaseRefusedError("share release keys and ciphertext must be hex") from None
+        for name in ("custodian_index", "set_epoch"):
+            if not isinstance(data[name], int) or isinstance(data[name], bool) \
+                    or data[name] < 0:
+                raise ReleaseRefusedError(f"share release {name} must be a natural number")
+        for name in ("authorisation_id", "custodian_id"):
+            if not isinstance(data[name], str) or not data[name]:
+                raise ReleaseRefusedError(f"share release {name} must be a string")
+        return cls(data["authorisation_id"], data["custodian_id"], data["custodian_index"],
+                   fields["set_fingerprint"], data["set_epoch"], fields["record_sha256"],
+                   EncryptedShare(fields["ephemeral_public"], fields["ciphertext"]),
+                   fields["signature"])
 
     def verify(self, custodian: CustodianPublic) -> bool:
         """True when ``custodian`` signed exactly this release."""

@@ -2,6 +2,7 @@
 mismatched contexts; the result is signed and opens only under the recovery key."""
 
 import dataclasses
+import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -9,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from escrow.authorisation import RecordRef
 from escrow.custodian import Custodian
 from escrow.errors import AuthorisationError, ReleaseRefusedError
-from escrow.release import release_share
+from escrow.release import ShareRelease, release_share
 from messaging.wire import parse_envelope
 from tests.escrow.helpers import DAY, Issuer, case, make_set
 
@@ -99,3 +100,16 @@ def test_an_envelope_without_a_record_is_refused(c):
 def test_record_refs_are_checked():
     with pytest.raises(AuthorisationError):
         RecordRef("C1", "a", "b", -1, bytes(32))
+
+
+def test_a_release_round_trips_through_json_and_bad_json_is_refused(c):
+    result = release(c)
+    again = ShareRelease.from_json(json.loads(json.dumps(result.to_json())))
+    assert again == result and again.verify(c.custodians[0].public)
+    for edit in (lambda d: d.update(extra=1), lambda d: d.update(format="v0"),
+                 lambda d: d.update(ciphertext="zz"), lambda d: d.update(set_epoch=-1),
+                 lambda d: d.update(custodian_index=True), lambda d: d.update(custodian_id="")):
+        data = result.to_json()
+        edit(data)
+        with pytest.raises(ReleaseRefusedError):
+            ShareRelease.from_json(data)
