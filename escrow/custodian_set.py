@@ -46,7 +46,8 @@ class CustodianSet:
         ):
             raise CustodianSetError("members must be a tuple of CustodianPublic")
         n = len(self.members)
-        if not isinstance(self.epoch, int) or not 0 <= self.epoch <= MAX_EPOCH:
+        if not isinstance(self.epoch, int) or isinstance(self.epoch, bool) \
+                or not 0 <= self.epoch <= MAX_EPOCH:
             raise CustodianSetError(f"the epoch must be an integer in 0..{MAX_EPOCH}")
         if not isinstance(self.threshold, int) or isinstance(self.threshold, bool):
             raise CustodianSetError("the threshold must be an integer")

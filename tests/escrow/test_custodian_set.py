@@ -76,6 +76,12 @@ def test_malformed_descriptors_are_refused(custodians, edit):
         CustodianSet.from_json(data)
 
 
+def test_an_epoch_must_be_a_natural_number(custodians):
+    for epoch in (-1, True, 2**32, "1"):
+        with pytest.raises(CustodianSetError, match="epoch"):
+            make_set(custodians, 3, epoch=epoch)
+
+
 def test_not_json_is_refused():
     with pytest.raises(CustodianSetError, match="JSON"):
         CustodianSet.loads(b"\xff{")
