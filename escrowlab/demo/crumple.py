@@ -20,8 +20,6 @@ from escrow.crumple.hook import CrumpleEscrow
 from escrow.crumple.puzzle import MAX_PUZZLE_BITS, MIN_PUZZLE_BITS
 from escrow.crumple.recovery import recover
 from escrow.crumple.solver import SolverPool
-from escrow.custodian import Custodian
-from escrow.custodian_set import CustodianSet
 from escrow.record import record_digest
 from escrow.release import release_share
 from escrow.scope import records_in_scope
@@ -34,6 +32,7 @@ from escrowlab.demo import (
     run_direct_chat,
     run_group_chat,
 )
+from escrowlab.demo.threshold import make_custodians
 from messaging.client import decode_content, direct_conversation_id
 
 DESCRIPTION = "crypto crumple zones: threshold escrow of chain keys locked by a k-bit puzzle"
@@ -74,15 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, narrator: Narrator) -> dict:
     bits = getattr(args, "puzzle_bits", DEMO_PUZZLE_BITS)
-    n = getattr(args, "custodians", DEFAULT_CUSTODIANS)
-    t = getattr(args, "threshold", DEFAULT_THRESHOLD)
     workers = getattr(args, "puzzle_workers", 1)
+    args.custodians = getattr(args, "custodians", DEFAULT_CUSTODIANS)
+    args.threshold = getattr(args, "threshold", DEFAULT_THRESHOLD)
+    n, t = args.custodians, args.threshold
     narrator.say(f"escrowlab demo, escrow mode 'crumple' ({t}-of-{n} custodians, {bits}-bit "
                  "puzzle per chain)")
-    narrator.section("Custodians")
-    custodians = [Custodian.generate(f"K{i + 1}", f"Custodian {i + 1}", "JA") for i in range(n)]
-    custodian_set = CustodianSet(1, t, tuple(c.public for c in custodians))
-    narrator.say(f"Custodian set {custodian_set.describe()}; every device pins it.")
+    custodians, custodian_set = make_custodians(args, narrator)
     hook = CrumpleEscrow(custodian_set, bits)
     world = build_world(args, narrator, lambda address: CrumpleEscrow(custodian_set, bits))
     try:
