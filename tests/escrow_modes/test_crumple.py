@@ -2,6 +2,7 @@
 
 import functools
 import os
+from dataclasses import replace
 
 import pytest
 
@@ -119,3 +120,43 @@ def test_self_consistent_wrong_answers_are_skipped_until_the_key_is_confirmed(wo
             assert solution.chain_key == key
             false += solution.false_candidates
     assert false > 0  # at 4 bits a wrong answer is self-consistent 1 time in 16
+
+
+class _Tampering(CrumpleEscrow):
+    """A modified crumple sender: the real record, then ``tamper`` once it is set."""
+
+    def __init__(self, custodian_set, puzzle_bits):
+        super().__init__(custodian_set, puzzle_bits)
+        self.tamper = None
+
+    def record_for_chain(self, context):
+        record = super().record_for_chain(context)
+        return self.tamper(record, context) if self.tamper else record
+
+
+@pytest.mark.parametrize("variant", ["missing", "zeroed", "truncated", "random", "other chain",
+                                     "other k"])
+def test_s14_stripped_or_altered_crumple_records_are_refused_with_state_unchanged(variant):
+    custodian_set = make_set(make_custodians(3), 2)
+    other_k = CrumpleEscrow(custodian_set, 9)
+
+    def tamper(record, context):
+        return {
+            "missing": lambda: b"",
+            "zeroed": lambda: bytes(len(record)),
+            "truncated": lambda: record[:-1],
+            "random": lambda: os.urandom(len(record)),
+            "other chain": lambda: CrumpleEscrow(custodian_set, 8).record_for_chain(
+                replace(context, chain_key=os.urandom(32))),
+            "other k": lambda: other_k.record_for_chain(context),
+        }[variant]()
+
+    sender = _Tampering(custodian_set, 8)
+    conv = conversation(sender, CrumpleEscrow(custodian_set, 8))
+    conv.send("bob", b"reply")
+    sender.tamper = tamper
+    envelope = conv.alice.encrypt(b"next chain")
+    before = conv.bob.serialize()
+    with pytest.raises(HookRefusedError):
+        conv.bob.decrypt(envelope)
+    assert conv.bob.serialize() == before
