@@ -5,10 +5,12 @@ import dataclasses
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from escrow import sealing
 from escrow.context import RecordContext
-from escrow.errors import RecordRefusedError
+from escrow.errors import RecordRefusedError, ShareError
 from escrow.record import parse_record
 from escrow.recovery import recover
 from escrow.release import release_share
@@ -17,6 +19,8 @@ from messaging.errors import HookRefusedError
 from messaging.hooks import ChainContext, EscrowHook
 from messaging.wire import parse_envelope
 from tests.escrow.helpers import case, make_custodians, make_set
+
+CUSTODIANS = make_custodians(3)
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +132,26 @@ def test_a_record_of_one_mode_is_refused_by_another(custodians, context):
     with pytest.raises(RecordRefusedError, match="mode 'masked'"):
         plain.check_chain(context, masked.record_for_chain(
             dataclasses.replace(context, mode="masked")))
+
+
+@settings(max_examples=20, deadline=None)
+@given(conversation_id=st.text(min_size=1, max_size=20).filter(str.isprintable),
+       chain_number=st.integers(0, 2**32 - 1), time=st.integers(0, 2**40),
+       chain_key=st.binary(min_size=32, max_size=32))
+def test_any_context_round_trips_through_the_recipients_check(conversation_id, chain_number,
+                                                              time, chain_key):
+    hook = ThresholdEscrow(make_set(CUSTODIANS, 2))
+    context = ChainContext(1, "threshold", conversation_id, "alice:1", "bob:1", chain_number,
+                           chain_key, bytes(32), time)
+    record = hook.record_for_chain(context)
+    assert parse_record(record).encode() == record
+    hook.check_chain(context, record)
+
+
+def test_a_chain_key_that_cannot_be_shared_is_refused_not_crashed(hook, context):
+    record = hook.record_for_chain(context)
+    odd = dataclasses.replace(context, chain_key=bytes(33))
+    with pytest.raises(RecordRefusedError, match="cannot recompute"):
+        hook.check_chain(odd, record)
+    with pytest.raises(ShareError):
+        hook.record_for_chain(odd)
