@@ -173,6 +173,7 @@ class Device:
         self._sessions: dict[tuple[str, str], Session] = {}
         self._devices: dict[str, dict[str, IdentityPublic]] = {}
         self._outbox: list[_Pending] = []
+        self._pending_acks: list[int] = []
         self._listeners: list[Callable[[Event], None]] = []
         self.events: list[Event] = []
         self.duplicates = 0
@@ -380,10 +381,23 @@ class Device:
 
     # -- receiving -------------------------------------------------------------------------
 
-    def receive(self, limit: int = 100) -> list[Message]:
-        """Fetch, open and acknowledge one batch of this device's queue."""
-        messages, _ = self._receive_batch(limit)
+    def receive(self, limit: int = 100, wait: int = 0, defer_ack: bool = False) -> list[Message]:
+        """Fetch, open and acknowledge one batch of this device's queue.
+
+        With ``wait`` > 0 the relay holds an empty fetch open up to that many
+        seconds (long polling). With ``defer_ack`` the batch is acknowledged by
+        the next receive's request instead of a request of its own (a receive
+        loop then costs one round trip per batch); :meth:`flush_acks` sends
+        deferred acknowledgements explicitly.
+        """
+        messages, _ = self._receive_batch(limit, wait, defer_ack)
         return messages
+
+    def flush_acks(self) -> None:
+        """Send acknowledgements deferred by ``receive(defer_ack=True)``."""
+        if self._pending_acks:
+            self.relay.ack(self._pending_acks)
+            self._pending_acks = []
 
     def receive_all(self, limit: int = 100) -> list[Message]:
         """Drain this device's queue."""
@@ -394,8 +408,13 @@ class Device:
             messages += batch
         return messages
 
-    def _receive_batch(self, limit: int) -> tuple[list[Message], bool]:
-        items, more = self.relay.fetch(limit)
+    def _receive_batch(self, limit: int, wait: int = 0, defer_ack: bool = False
+                       ) -> tuple[list[Message], bool]:
+        if self._pending_acks:
+            items, more = self.relay.sync(self._pending_acks, limit, wait)
+            self._pending_acks = []
+        else:
+            items, more = self.relay.fetch(limit, wait)
         messages: list[Message] = []
         handshakes = 0
         for item in items:
@@ -410,7 +429,10 @@ class Device:
                 continue
             handshakes += handshake
             messages.append(message)
-        self.relay.ack([item.id for item in items])
+        if defer_ack:
+            self._pending_acks = [item.id for item in items]
+        else:
+            self.relay.ack([item.id for item in items])
         if handshakes:
             self.replenish_prekeys()
         accepted = []

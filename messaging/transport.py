@@ -194,9 +194,22 @@ class RelayClient:
             "envelopes": [e.hex() for e in envelopes], "require_complete": require_complete})
         return list(answer["accepted"])
 
-    def fetch(self, limit: int = 100) -> tuple[list[QueuedEnvelope], bool]:
-        """Up to ``limit`` envelopes of this device's queue and whether more are waiting."""
-        answer = self.call("GET", f"/v1/messages?limit={int(limit)}")
+    def fetch(self, limit: int = 100, wait: int = 0) -> tuple[list[QueuedEnvelope], bool]:
+        """Up to ``limit`` envelopes of this device's queue and whether more are waiting;
+        with ``wait`` > 0 an empty queue is held open up to ``wait`` seconds (long polling)."""
+        path = f"/v1/messages?limit={int(limit)}"
+        if wait:
+            path += f"&wait={int(wait)}"
+        answer = self.call("GET", path)
+        items = [QueuedEnvelope(int(m["id"]), bytes.fromhex(m["envelope"]),
+                                float(m["received_at"])) for m in answer["messages"]]
+        return items, bool(answer["more"])
+
+    def sync(self, ack: list[int], limit: int = 100, wait: int = 0
+             ) -> tuple[list[QueuedEnvelope], bool]:
+        """Acknowledge ``ack`` and fetch the next batch in one round trip (see :meth:`fetch`)."""
+        answer = self.call("POST", "/v1/messages/sync",
+                           {"ack": list(ack), "limit": int(limit), "wait": int(wait)})
         items = [QueuedEnvelope(int(m["id"]), bytes.fromhex(m["envelope"]),
                                 float(m["received_at"])) for m in answer["messages"]]
         return items, bool(answer["more"])

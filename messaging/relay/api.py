@@ -12,8 +12,11 @@ does. Routes (all requests signed, see :mod:`messaging.relay.auth`)::
     GET    /v1/keys                    the caller's remaining one-time prekeys on the relay
     GET    /v1/keys/<address>          one PrekeyBundle (one-time prekeys handed out once)
     POST   /v1/messages                {"envelopes": [hex, ...], "require_complete": bool}
-    GET    /v1/messages?limit=N        the caller's own queue, oldest first
+    GET    /v1/messages?limit=N&wait=S the caller's own queue, oldest first; with S > 0
+                                       an empty queue is held open up to S seconds
     POST   /v1/messages/ack            {"ids": [int, ...]}
+    POST   /v1/messages/sync           {"ack": [int, ...], "limit": N, "wait": S}: acknowledge,
+                                       then fetch as above (one round trip per batch)
 
 Order of checks: body size (413), authentication headers and freshness (401),
 then in one transaction: signature (401), nonce replay (401), the operation.
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -86,13 +89,33 @@ def _handle(service: RelayService, request: RelayRequest) -> dict:
             _authenticate(service, conn, auth, identity, method, request.path, body)
             return service.register_device(conn, auth.address, identity, linked_by, signature)
 
-    operation = _route(method, route, query, body)
+    operation = _route(method, route, query, body, service.limits.max_poll_wait)
+    version = service.queue_version(auth.address) if operation.wait else 0
     with service.transaction() as conn:
         identity = service.device_identity(conn, auth.address)
         if identity is None:
             raise unauthorized(f"unknown device {auth.address!r}: register it first")
         _authenticate(service, conn, auth, identity, method, request.path, body)
-        return operation(service, conn, auth.address)
+        result = operation.run(service, conn, auth.address)
+    if operation.wait and not result["messages"] and \
+            service.wait_for_queue(auth.address, version, operation.wait):
+        with service.transaction() as conn:
+            result = operation.refetch(service, conn, auth.address)
+    return result
+
+
+@dataclass(frozen=True)
+class _Operation:
+    """A parsed request, ready to run inside a transaction.
+
+    A queue fetch with ``wait`` > 0 that finds nothing is held open until an
+    envelope is queued for the caller (or ``wait`` seconds pass), then
+    ``refetch`` runs in a new transaction.
+    """
+
+    run: Callable
+    wait: float = 0.0
+    refetch: Callable | None = None
 
 
 def _authenticate(service, conn, auth: RequestAuth, identity, method, path, body) -> None:
@@ -100,29 +123,29 @@ def _authenticate(service, conn, auth: RequestAuth, identity, method, path, body
     service.remember_nonce(conn, auth.address, auth.nonce)
 
 
-def _route(method: str, route: str, query: dict, body: bytes):
+def _route(method: str, route: str, query: dict, body: bytes, max_wait: float) -> _Operation:
     """Parse the request fully, before any transaction; return the operation to run."""
     if method == "GET" and (m := _USER_DEVICES.fullmatch(route)):
         _empty(body)
         user = m.group(1)
-        return lambda s, c, caller: s.list_devices(c, user)
+        return _Operation(lambda s, c, caller: s.list_devices(c, user))
     if method == "DELETE" and (m := _DEVICE.fullmatch(route)):
         _empty(body)
         address = m.group(1)
-        return lambda s, c, caller: s.remove_device(c, caller, address)
+        return _Operation(lambda s, c, caller: s.remove_device(c, caller, address))
     if method == "PUT" and route == "/v1/keys":
         try:
             upload = PrekeyUpload.from_json(_json_object(body))
         except HandshakeError as exc:
             raise bad_request(f"malformed prekey upload: {exc}") from exc
-        return lambda s, c, caller: s.upload_prekeys(c, caller, upload)
+        return _Operation(lambda s, c, caller: s.upload_prekeys(c, caller, upload))
     if method == "GET" and route == "/v1/keys":
         _empty(body)
-        return lambda s, c, caller: s.prekey_counts(c, caller)
+        return _Operation(lambda s, c, caller: s.prekey_counts(c, caller))
     if method == "GET" and (m := _KEYS_FOR.fullmatch(route)):
         _empty(body)
         address = m.group(1)
-        return lambda s, c, caller: s.fetch_bundle(c, caller, address)
+        return _Operation(lambda s, c, caller: s.fetch_bundle(c, caller, address))
     if method == "POST" and route == "/v1/messages":
         data = _json(body, required={"envelopes"}, optional={"require_complete"})
         if not isinstance(data["envelopes"], list):
@@ -131,22 +154,43 @@ def _route(method: str, route: str, query: dict, body: bytes):
         complete = data.get("require_complete", True)
         if not isinstance(complete, bool):
             raise bad_request("'require_complete' is a boolean")
-        return lambda s, c, caller: s.send(c, caller, envelopes, complete)
+        return _Operation(lambda s, c, caller: s.send(c, caller, envelopes, complete))
     if method == "GET" and route == "/v1/messages":
         _empty(body)
-        limit = _limit(query)
-        return lambda s, c, caller: s.fetch_queue(c, caller, limit)
+        limit = _limit(query.get("limit", ["100"]))
+        wait = _wait(query.get("wait", ["0"]), max_wait)
+        fetch = lambda s, c, caller: s.fetch_queue(c, caller, limit)  # noqa: E731
+        return _Operation(fetch, wait, fetch)
+    if method == "POST" and route == "/v1/messages/sync":
+        data = _json(body, required={"ack", "limit", "wait"})
+        ids = _ids(data["ack"])
+        limit = _limit([str(data["limit"])])
+        wait = _wait([str(data["wait"])], max_wait)
+
+        def sync(s, c, caller):
+            s.acknowledge(c, caller, ids)
+            return s.fetch_queue(c, caller, limit)
+
+        return _Operation(sync, wait, lambda s, c, caller: s.fetch_queue(c, caller, limit))
     if method == "POST" and route == "/v1/messages/ack":
-        data = _json(body, required={"ids"})
-        ids = data["ids"]
-        if not isinstance(ids, list) or not all(type(i) is int for i in ids):
-            raise bad_request("'ids' is a list of integers")
-        return lambda s, c, caller: s.acknowledge(c, caller, ids)
+        ids = _ids(_json(body, required={"ids"})["ids"])
+        return _Operation(lambda s, c, caller: s.acknowledge(c, caller, ids))
     raise not_found(f"no route {method} {route}")
 
 
-def _limit(query: dict) -> int:
-    values = query.get("limit", ["100"])
+def _ids(ids: object) -> list[int]:
+    if not isinstance(ids, list) or not all(type(i) is int for i in ids):
+        raise bad_request("acknowledged ids are a list of integers")
+    return ids
+
+
+def _wait(values: list[str], maximum: float) -> float:
+    if len(values) != 1 or not values[0].isdigit() or len(values[0]) > 3:
+        raise bad_request("'wait' is a whole number of seconds")
+    return min(float(values[0]), maximum)
+
+
+def _limit(values: list[str]) -> int:
     if len(values) != 1 or not values[0].isdigit() or len(values[0]) > 6:
         raise bad_request("'limit' is a positive integer")
     return int(values[0])

@@ -29,5 +29,7 @@ class RelayLimits:
     """One-time prekeys (X25519 and KEM, each) a device may keep on the relay."""
     max_devices_per_user: int = 16
     """Devices one user may register."""
+    max_poll_wait: float = 25.0
+    """Longest a queue fetch may wait for an envelope (long polling), in seconds."""
     clock_skew: float = 300.0
     """A signed request's timestamp may differ from the relay's clock by this much."""

@@ -55,8 +55,9 @@ IDENTITY_CACHE_SIZE = 10_000
 # Statements on the hot path, built once (SQLAlchemy caches their compiled form).
 _SELECT_IDENTITY = select(schema.devices.c.identity).where(
     schema.devices.c.address == bindparam("address"), schema.devices.c.removed_at.is_(None))
-_SELECT_ACTIVE_ADDRESSES = select(schema.devices.c.address).where(
-    schema.devices.c.user == bindparam("user"), schema.devices.c.removed_at.is_(None))
+_SELECT_ACTIVE_ADDRESSES = select(schema.devices.c.user, schema.devices.c.address).where(
+    schema.devices.c.user.in_(bindparam("users", expanding=True)),
+    schema.devices.c.removed_at.is_(None))
 _INSERT_NONCE = insert(schema.nonces)
 _COUNT_QUEUE = select(func.count()).select_from(schema.queue).where(
     schema.queue.c.recipient == bindparam("recipient"))
@@ -91,6 +92,11 @@ class RelayService:
         self._lock = threading.Lock() if is_sqlite else nullcontext()
         self._requests = 0
         self._identities: dict[bytes, IdentityPublic] = {}
+        # Long polling: per-device queue versions and the fetches waiting on them.
+        self._local = threading.local()
+        self._notify_lock = threading.Lock()
+        self._versions: dict[str, int] = {}
+        self._waiters: dict[str, list[threading.Event]] = {}
 
     @property
     def archive(self) -> RelayArchive:
@@ -100,11 +106,50 @@ class RelayService:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One atomic unit of work: committed on success, rolled back on any exception."""
+        self._local.queued = set()
         with self._lock, self.engine.begin() as conn:
             yield conn
             self._requests += 1
             if self._requests % PURGE_EVERY == 0:
                 self._purge(conn)
+        self._notify(self._local.queued)
+
+    # -- long polling ----------------------------------------------------------------------
+
+    def queue_version(self, address: str) -> int:
+        """A counter that moves whenever this process queues an envelope for ``address``."""
+        with self._notify_lock:
+            return self._versions.get(address, 0)
+
+    def wait_for_queue(self, address: str, version: int, timeout: float) -> bool:
+        """Block until an envelope is queued for ``address`` after ``version`` or ``timeout``.
+
+        Only envelopes queued through this process wake the waiter; with several
+        relay processes on one database a fetch simply waits out its timeout.
+        """
+        event = threading.Event()
+        with self._notify_lock:
+            if self._versions.get(address, 0) != version:
+                return True
+            self._waiters.setdefault(address, []).append(event)
+        try:
+            return event.wait(timeout)
+        finally:
+            with self._notify_lock:
+                waiting = self._waiters.get(address, [])
+                if event in waiting:
+                    waiting.remove(event)
+                if not waiting:
+                    self._waiters.pop(address, None)
+
+    def _notify(self, addresses: set[str]) -> None:
+        if not addresses:
+            return
+        with self._notify_lock:
+            for address in addresses:
+                self._versions[address] = self._versions.get(address, 0) + 1
+                for event in self._waiters.pop(address, ()):
+                    event.set()
 
     def _purge(self, conn: Connection) -> None:
         now = self.clock.now()
@@ -349,10 +394,12 @@ class RelayService:
             per_user.setdefault(user, set()).add(recipient)
         if require_complete:
             per_user.setdefault(_parse(caller)[0], set())
+        registered: dict[str, set[str]] = {user: set() for user in per_user}
+        for row in conn.execute(_SELECT_ACTIVE_ADDRESSES, {"users": sorted(per_user)}):
+            registered[row.user].add(row.address)
         mismatched: dict[str, list[str]] = {}
         for user, addressed in per_user.items():
-            active = {r.address for r in conn.execute(_SELECT_ACTIVE_ADDRESSES,
-                                                      {"user": user})} - {caller}
+            active = registered[user] - {caller}
             missing = addressed - active
             if missing:
                 if not active and user != _parse(caller)[0]:
@@ -380,6 +427,7 @@ class RelayService:
             conn.execute(_INSERT_QUEUE, {"recipient": envelope.recipient,
                                          "archive_id": archive_id})
             ids.append(archive_id)
+        self._local.queued.update(recipients)
         return {"accepted": ids, "received_at": now}
 
     def fetch_queue(self, conn: Connection, caller: str, limit: int) -> dict:

@@ -1,0 +1,233 @@
+"""``escrowlab bench relay``: end-to-end messages per second through the relay (issue 3).
+
+One message = encrypt (Double Ratchet), HTTP POST to the relay (signed request,
+SQLite insert of archive and queue rows, commit), fetch by the recipient
+(long-polling GET), decrypt, acknowledge. For 1, 10 and 50 concurrent pairs
+each sender thread sends its messages back to back, one message per request,
+while its receiver long-polls; the rate is all messages over the wall time
+from the first encrypt to the last decrypt, and the latency of a message runs
+from just before its encryption to just after its decryption.
+
+The relay is ``escrowlab relay serve`` in its own process on 127.0.0.1 (a
+fresh SQLite file in WAL mode, ``synchronous=NORMAL``), so client and server
+do not share an interpreter lock. The clients run as threads of this process.
+Sessions are set up before the clock starts (no PQXDH in the timed part).
+``inprocess_msgs_per_s`` is the same loop for one pair without sockets.
+
+JSON keys: ``http_msgs_per_s_{1,10,50}``, ``http_p50_ms_{1,10,50}``,
+``http_p99_ms_{1,10,50}``, ``inprocess_msgs_per_s``. Target: at least 800
+messages/s with 50 pairs and p99 under 250 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from messaging.client import Device
+from messaging.relay import RelayService
+from messaging.transport import HttpTransport, InProcessTransport, Transport
+
+PAIR_COUNTS = (1, 10, 50)
+DEFAULT_MESSAGES = 200
+DEFAULT_THREADS = 64
+MESSAGE_TEXT = "x" * 100
+TARGET_MSGS_PER_S = 800.0
+TARGET_P99_MS = 250.0
+POLL_WAIT = 2
+
+
+def register(bench_subparsers: argparse._SubParsersAction) -> None:
+    parser = bench_subparsers.add_parser(
+        "relay", help="end-to-end messages/s and latency through the HTTP relay on loopback",
+        description=("Encrypt, send over HTTP, fetch, decrypt and acknowledge messages for 1, "
+                     "10 and 50 concurrent client pairs against `escrowlab relay serve` on "
+                     "127.0.0.1; print messages/s and p50/p99 latency, plus the in-process "
+                     "rate."))
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--messages", type=int, default=DEFAULT_MESSAGES, metavar="N",
+                        help=f"messages per pair (default {DEFAULT_MESSAGES}, at most 1000)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help=f"waitress threads of the relay (default {DEFAULT_THREADS}; "
+                             "long-polling receivers each hold one)")
+    parser.add_argument("--pairs", default=",".join(map(str, PAIR_COUNTS)), metavar="LIST",
+                        help="comma-separated pair counts (default 1,10,50)")
+    parser.set_defaults(func=run_command)
+
+
+def default_args() -> argparse.Namespace:
+    return argparse.Namespace(json=False, messages=DEFAULT_MESSAGES, threads=DEFAULT_THREADS,
+                              pairs=",".join(map(str, PAIR_COUNTS)), func=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from escrowlab.cli import CommandError
+
+    try:
+        pairs = tuple(int(p) for p in args.pairs.split(","))
+    except ValueError:
+        raise CommandError("--pairs is a comma-separated list of integers") from None
+    if not 1 <= args.messages <= 1000 or any(p < 1 or p > 200 for p in pairs):
+        raise CommandError("--messages is 1..1000 and each pair count 1..200")
+    if args.threads < max(pairs) + 4:
+        raise CommandError(f"--threads must be at least the largest pair count + 4 "
+                           f"({max(pairs) + 4}): each long-polling receiver holds a thread")
+    progress = sys.stderr.isatty() and not args.json
+    figures = run(pairs, args.messages, args.threads, progress)
+    if args.json:
+        print(json.dumps(figures, indent=2, sort_keys=True))
+    else:
+        _print_human(figures, pairs)
+    return 0
+
+
+def run(pairs: tuple[int, ...], messages: int, threads: int, progress: bool = False) -> dict:
+    """Measure and return the figures (keys in the module docstring)."""
+    figures: dict = {"messages_per_pair": messages, "relay_threads": threads,
+                     "sqlite": "WAL, synchronous=NORMAL", "cpu_count": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="escrowlab-bench-relay-") as tmp:
+        process, url = _start_relay(f"sqlite:///{Path(tmp) / 'relay.sqlite'}", threads)
+        try:
+            for count in pairs:
+                if progress:
+                    print(f"bench relay: {count} pairs over HTTP...", file=sys.stderr)
+                rate, latencies = _measure(HttpTransport(url), count, messages, f"h{count}")
+                figures[f"http_msgs_per_s_{count}"] = round(rate, 1)
+                figures[f"http_p50_ms_{count}"] = round(_percentile(latencies, 50), 2)
+                figures[f"http_p99_ms_{count}"] = round(_percentile(latencies, 99), 2)
+        finally:
+            process.kill()
+            process.wait(timeout=10)
+            process.stdout.close()
+        if progress:
+            print("bench relay: in process...", file=sys.stderr)
+        service = RelayService(f"sqlite:///{Path(tmp) / 'inprocess.sqlite'}")
+        rate, _ = _measure(InProcessTransport(service), 1, messages, "i")
+        figures["inprocess_msgs_per_s"] = round(rate, 1)
+        service.engine.dispose()
+    return figures
+
+
+def _start_relay(db_url: str, threads: int) -> tuple[subprocess.Popen, str]:
+    project_root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(project_root))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "escrowlab", "relay", "serve", "--db", db_url, "--port", "0",
+         "--threads", str(threads), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    line = process.stdout.readline()
+    if not line:
+        process.kill()
+        raise RuntimeError("the relay did not start")
+    return process, json.loads(line)["url"]
+
+
+def _measure(transport: Transport, count: int, messages: int, tag: str
+             ) -> tuple[float, list[float]]:
+    """Run ``count`` pairs of ``messages`` each; return msgs/s and latencies in seconds."""
+    pairs = []
+    for i in range(count):
+        sender = Device.create(f"{tag}s{i}", 1, transport, one_time_prekeys=2, kem_prekeys=1)
+        receiver = Device.create(f"{tag}r{i}", 1, transport, one_time_prekeys=2,
+                                 kem_prekeys=1)
+        sender.send_text(receiver.user, "hello")
+        receiver.receive_all()
+        receiver.send_text(sender.user, "hello")
+        sender.receive_all()
+        pairs.append((sender, receiver))
+    sent_at: dict[tuple[int, int], float] = {}
+    latencies: list[float] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+    start_gate = threading.Barrier(2 * count + 1)
+    polling = transport if isinstance(transport, HttpTransport) else None
+
+    def send(index: int, device: Device, peer: str) -> None:
+        try:
+            start_gate.wait()
+            for n in range(messages):
+                sent_at[(index, n)] = time.perf_counter()
+                device.send_text(peer, f"{n}:{MESSAGE_TEXT}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    def receive(index: int, device: Device) -> None:
+        try:
+            start_gate.wait()
+            got = 0
+            while got < messages and not errors:
+                batch = device.receive(limit=200, wait=POLL_WAIT, defer_ack=True)
+                now = time.perf_counter()
+                with lock:
+                    for message in batch:
+                        n = int(message.body.split(":", 1)[0])
+                        latencies.append(now - sent_at[(index, n)])
+                got += len(batch)
+            device.flush_acks()
+        except BaseException as exc:
+            errors.append(exc)
+
+    if polling is None:
+        return _measure_sequential(pairs, messages)
+    threads = []
+    for index, (sender, receiver) in enumerate(pairs):
+        threads.append(threading.Thread(target=send, args=(index, sender, receiver.user)))
+        threads.append(threading.Thread(target=receive, args=(index, receiver)))
+    for t in threads:
+        t.start()
+    start_gate.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise RuntimeError(f"benchmark failed: {errors[0]!r}") from errors[0]
+    return count * messages / elapsed, latencies
+
+
+def _measure_sequential(pairs, messages: int) -> tuple[float, list[float]]:
+    """In process there is nothing to overlap: send and receive in turns of 10."""
+    sender, receiver = pairs[0]
+    began = time.perf_counter()
+    got = 0
+    for n in range(messages):
+        sender.send_text(receiver.user, f"{n}:{MESSAGE_TEXT}")
+        if n % 10 == 9 or n == messages - 1:
+            got += len(receiver.receive_all())
+    elapsed = time.perf_counter() - began
+    if got != messages:
+        raise RuntimeError(f"in-process benchmark lost messages: {got} of {messages}")
+    return messages / elapsed, []
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0] * 1000
+    return statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1] * 1000 \
+        if pct < 100 else max(values) * 1000
+
+
+def _print_human(figures: dict, pairs: tuple[int, ...]) -> None:
+    print(f"relay benchmark: {figures['messages_per_pair']} messages per pair, "
+          f"{figures['relay_threads']} relay threads, SQLite {figures['sqlite']}, "
+          f"{figures['cpu_count']} CPUs")
+    print(f"{'pairs':>6} {'msgs/s':>10} {'p50 ms':>9} {'p99 ms':>9}")
+    for count in pairs:
+        print(f"{count:>6} {figures[f'http_msgs_per_s_{count}']:>10.1f} "
+              f"{figures[f'http_p50_ms_{count}']:>9.2f} {figures[f'http_p99_ms_{count}']:>9.2f}")
+    print(f"in-process (1 pair): {figures['inprocess_msgs_per_s']:.1f} msgs/s")
+    if 50 in pairs:
+        rate, p99 = figures["http_msgs_per_s_50"], figures["http_p99_ms_50"]
+        verdict = "meets" if rate >= TARGET_MSGS_PER_S and p99 < TARGET_P99_MS else "misses"
+        print(f"target (50 pairs: >= {TARGET_MSGS_PER_S:.0f} msgs/s, p99 < "
+              f"{TARGET_P99_MS:.0f} ms): {verdict}")
