@@ -25,7 +25,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from escrow.leaf16.errors import Leaf16Error, LeafFormatError
+from escrow.leaf16.errors import Leaf16Error
 from escrow.leaf16.hook import MODE, Leaf16Escrow
 from escrow.leaf16.leaf import (
     BODY_LENGTH,
@@ -158,18 +158,6 @@ class ForgingLeafSender(Leaf16Escrow):
         result = search_forgery(self._module, context, rng=self._rng)
         self.queries.append(result.queries)
         return result.record
-
-
-def accepts_with(module: LeafModule, context: ChainContext) -> Callable[[bytes], bool]:
-    """``module.validate_leaf`` as a yes/no oracle that answers no to malformed records."""
-
-    def accepts(record: bytes) -> bool:
-        try:
-            return module.validate_leaf(record, context)
-        except LeafFormatError:
-            return False
-
-    return accepts
 
 
 def mean_queries_interval(width: int, forgeries: int, alpha: float = 1e-6) -> tuple[float, float]:
