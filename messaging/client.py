@@ -205,17 +205,40 @@ class Device:
     ) -> Device:
         """Make a new device, register it (linked by ``linked_by`` if the user exists), publish
         its prekeys and learn its own user's device list."""
+        address = make_address(user, device_id)
+        if linked_by is not None and linked_by.user != user:
+            raise ValueError("a device can only be linked by a device of the same user")
+        identity = IdentityKeyPair.generate()
+        relay = RelayClient(transport, address, identity, clock or SystemClock(),
+                            retry_for=retry_for)
+        relay.register((linked_by.address, linked_by.identity) if linked_by else None)
+        return cls.attach(address, identity, transport, hook=hook, clock=clock, store=store,
+                          one_time_prekeys=one_time_prekeys, kem_prekeys=kem_prekeys,
+                          retry_for=retry_for)
+
+    @classmethod
+    def attach(
+        cls,
+        address: str,
+        identity: IdentityKeyPair,
+        transport: Transport,
+        *,
+        hook: EscrowHook | None = None,
+        clock: Clock | None = None,
+        store: DeviceStore | None = None,
+        one_time_prekeys: int = 20,
+        kem_prekeys: int = 10,
+        retry_for: float = 0.0,
+    ) -> Device:
+        """Set up a device the relay already registered under ``identity``: store the
+        identity, publish fresh prekeys and learn the user's device list. :meth:`create`
+        ends here; a provider that registered a device itself (scenario S20) starts here."""
         hook = hook or NoEscrow()
         clock = clock or SystemClock()
         store = store if store is not None else InMemoryDeviceStore()
-        address = make_address(user, device_id)
-        identity = IdentityKeyPair.generate()
+        user = parse_address(address)[0]
         prekeys = DevicePrekeys.generate(identity, hook.mode, one_time_prekeys, kem_prekeys)
         relay = RelayClient(transport, address, identity, clock, retry_for=retry_for)
-        link = (linked_by.address, linked_by.identity) if linked_by is not None else None
-        if linked_by is not None and linked_by.user != user:
-            raise ValueError("a device can only be linked by a device of the same user")
-        relay.register(link)
         store.store_local_identity(identity.private_bytes())
         store.store_prekeys(prekeys.serialize())
         relay.upload_prekeys(prekeys.upload())
@@ -249,9 +272,11 @@ class Device:
 
     def link_device(self, device_id: int, transport: Transport | None = None, **kwargs) -> Device:
         """Create and register another device of this user, linked by this one."""
-        return Device.create(self.user, device_id, transport or self.relay.transport,
-                             hook=kwargs.pop("hook", self.hook),
-                             clock=kwargs.pop("clock", self.clock), linked_by=self, **kwargs)
+        device = Device.create(self.user, device_id, transport or self.relay.transport,
+                               hook=kwargs.pop("hook", self.hook),
+                               clock=kwargs.pop("clock", self.clock), linked_by=self, **kwargs)
+        self.refresh_devices(self.user)
+        return device
 
     def remove_device(self, address: str) -> None:
         """Remove a device of this user from the relay (e.g. a lost phone)."""

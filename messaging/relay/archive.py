@@ -10,10 +10,11 @@ is read-only from here.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from messaging.identity import IdentityPublic
 from messaging.relay import schema
@@ -41,8 +42,16 @@ class ArchiveEntry:
 class RelayArchive:
     """Read access to a relay's archive (any engine the relay writes to)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, lock: AbstractContextManager | None = None) -> None:
         self.engine = engine
+        self._lock = lock or nullcontext()
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        # The relay's own lock, when given, keeps reads of an in-memory SQLite
+        # database (one shared connection) out of the relay's open transactions.
+        with self._lock, self.engine.connect() as conn:
+            yield conn
 
     def entries(
         self,
@@ -67,7 +76,7 @@ class RelayArchive:
             query = query.where(table.c.received_at >= start)
         if end is not None:
             query = query.where(table.c.received_at < end)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(query).all()
         for r in rows:
             yield ArchiveEntry(r.id, r.received_at, r.sender, r.recipient, r.conversation_id,
@@ -75,7 +84,7 @@ class RelayArchive:
 
     def entry(self, entry_id: int) -> ArchiveEntry:
         """One entry by id; raises a 404 ``RelayError`` if there is none."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             r = conn.execute(select(schema.archive)
                              .where(schema.archive.c.id == entry_id)).first()
         if r is None:
@@ -85,13 +94,13 @@ class RelayArchive:
 
     def conversations(self) -> list[str]:
         """Every conversation id the archive holds, sorted."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(select(schema.archive.c.conversation_id).distinct()).all()
         return sorted(r.conversation_id for r in rows)
 
     def identity(self, address: str) -> IdentityPublic:
         """The identity key the relay registered for ``address`` (removed devices included)."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(select(schema.devices.c.identity)
                                .where(schema.devices.c.address == address)).first()
         if row is None:

@@ -101,7 +101,7 @@ class RelayService:
     @property
     def archive(self) -> RelayArchive:
         """Read access to everything this relay archived."""
-        return RelayArchive(self.engine)
+        return RelayArchive(self.engine, self._lock)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
