@@ -169,8 +169,17 @@ def build_world(
 def close_world(world: DemoWorld) -> None:
     """Stop the HTTP relay if one was started."""
     if world._server is not None:
-        world._server.close()
+        if isinstance(world.transport, HttpTransport):
+            world.transport.close()
+        server = world._server
+
+        def shutdown() -> None:  # runs in the server's own loop thread
+            for channel in list(server._map.values()):
+                channel.close()
+
+        server.trigger.pull_trigger(shutdown)
         world._thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
 
 
 def _deliver_all(world: DemoWorld) -> dict[str, list]:
