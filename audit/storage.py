@@ -38,6 +38,9 @@ from audit.rfc9162 import EMPTY_ROOT, HASH_SIZE, hash_children, hash_leaf
 FORMAT = "escrowlab-audit-log/1"
 MAX_LEAF_BYTES = 1 << 20
 DURABILITY = {"process": "NORMAL", "power": "FULL"}
+WAL_AUTOCHECKPOINT_PAGES = 4000  # fewer, larger WAL checkpoints: less write amplification
+CACHE_KIB = 32 * 1024
+_ZERO = bytes(HASH_SIZE)
 
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -66,6 +69,10 @@ def frontier_positions(size: int) -> list[tuple[int, int]]:
     return out
 
 
+def _subtree_list(node: proof.NodeGetter, size: int) -> list[bytes]:
+    return [proof.subtree_hash(node, 0, size)]
+
+
 class LogStore:
     """A Merkle log in one SQLite file. Thread-safe; one writer at a time per file."""
 
@@ -87,6 +94,8 @@ class LogStore:
             with _sqlite_errors(self.path):
                 self._db.execute("PRAGMA journal_mode=WAL").fetchone()
                 self._db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
+                self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+                self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
                 tables = {
                     row[0]
                     for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
@@ -178,8 +187,14 @@ class LogStore:
                         nodes.append((level, pos, value))
                     frontier.append((level, value))
                     index += 1
-                self._db.executemany("INSERT INTO leaves VALUES(?, ?, ?)", leaves)
-                self._db.executemany("INSERT INTO nodes VALUES(?, ?, ?)", nodes)
+                if len(leaves) == 1:
+                    self._db.execute("INSERT INTO leaves VALUES(?, ?, ?)", leaves[0])
+                else:
+                    self._db.executemany("INSERT INTO leaves VALUES(?, ?, ?)", leaves)
+                if len(nodes) == 1:
+                    self._db.execute("INSERT INTO nodes VALUES(?, ?, ?)", nodes[0])
+                elif nodes:
+                    self._db.executemany("INSERT INTO nodes VALUES(?, ?, ?)", nodes)
                 self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
@@ -236,17 +251,48 @@ class LogStore:
                 value = hash_children(left, value)
             return value
         self._check_size(size)
-        return EMPTY_ROOT if size == 0 else proof.subtree_hash(self.node, 0, size)
+        return EMPTY_ROOT if size == 0 else self._prove(_subtree_list, size)[0]
+
+    def _nodes(self, positions: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """Fetch many nodes in (at most) two statements of indexed point lookups."""
+        leaves = [i for level, i in positions if level == 0]
+        inner = [(level, i) for level, i in positions if level]
+        found: dict[tuple[int, int], bytes] = {}
+        with self._lock, _sqlite_errors(self.path):
+            if leaves:
+                marks = ",".join("?" * len(leaves))
+                for i, value in self._db.execute(
+                    f"SELECT idx, hash FROM leaves WHERE idx IN ({marks})", leaves
+                ):
+                    found[(0, i)] = value
+            if inner:
+                query = " UNION ALL ".join(
+                    ["SELECT level, idx, hash FROM nodes WHERE level=? AND idx=?"] * len(inner)
+                )
+                for level, i, value in self._db.execute(query, [x for p in inner for x in p]):
+                    found[(level, i)] = value
+        for position in positions:
+            value = found.get(position)
+            if not isinstance(value, bytes) or len(value) != HASH_SIZE:
+                raise StorageError(f"audit log {self.path} is corrupt: node {position}")
+        return found
+
+    def _prove(self, generate, *args: int) -> list[bytes]:
+        """Run a proof generator twice: once to learn its nodes, once on one batched read."""
+        wanted: list[tuple[int, int]] = []
+        generate(lambda level, index: wanted.append((level, index)) or _ZERO, *args)
+        found = self._nodes(wanted)
+        return generate(lambda level, index: found[(level, index)], *args)
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         size = self._size if size is None else size
         self._check_size(size)
-        return proof.inclusion_proof(self.node, index, size)
+        return self._prove(proof.inclusion_proof, index, size)
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         size2 = self._size if size2 is None else size2
         self._check_size(size2)
-        return proof.consistency_proof(self.node, size1, size2)
+        return self._prove(proof.consistency_proof, size1, size2)
 
     def leaf(self, index: int) -> bytes:
         if isinstance(index, int) and index >= self._size:
