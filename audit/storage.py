@@ -175,16 +175,17 @@ class LogStore:
                 first = self._size
                 frontier = list(self._frontier)
                 leaves, nodes = [], []
+                add_leaf, add_node = leaves.append, nodes.append
                 index = first
                 for data in items:
                     value = hash_leaf(data)
-                    leaves.append((index, bytes(data), value))
+                    add_leaf((index, bytes(data), value))
                     level, pos = 0, index
                     while frontier and frontier[-1][0] == level:
                         value = hash_children(frontier.pop()[1], value)
                         level += 1
                         pos >>= 1
-                        nodes.append((level, pos, value))
+                        add_node((level, pos, value))
                     frontier.append((level, value))
                     index += 1
                 if len(leaves) == 1:
