@@ -185,7 +185,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         "consistency_p95_ms": round(_p95(cons), 4),
         "verify_us": round(verify_us, 2),
         "restart_ms": round(sorted(restarts)[len(restarts) // 2], 3),
-        "full_verify_s": round(full_verify_s, 2),
+        "full_verify_s": round(full_verify_s, 3),
         "entries": size,
         "durability": "process (WAL, synchronous=NORMAL)",
         "single_appends_per_s_power": round(power_rate),

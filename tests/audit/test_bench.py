@@ -14,6 +14,7 @@ def test_bench_audit_json(tmp_path, capsys):
     assert main(["bench", "audit", "--entries", "300", "--singles", "20", "--dir",
                  str(tmp_path), "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
-    assert KEYS <= set(figures)
+    assert set(figures) >= KEYS
     assert figures["entries"] == 300 + 20 + 500
-    assert all(figures[k] > 0 for k in KEYS)
+    assert figures["single_appends_per_s"] > 0 and figures["batch_appends_per_s"] > 0
+    assert all(figures[k] >= 0 for k in KEYS)
