@@ -20,7 +20,7 @@ from escrowlab.cli import CommandError
 DEFAULT_DB = "sqlite:///relay.sqlite"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8470
-DEFAULT_THREADS = 8
+DEFAULT_THREADS = 16
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT,
                        help=f"TCP port, 0 for any free port (default {DEFAULT_PORT})")
     serve.add_argument("--threads", type=int, default=DEFAULT_THREADS,
-                       help=f"waitress worker threads (default {DEFAULT_THREADS})")
+                       help=f"waitress worker threads (default {DEFAULT_THREADS}); a "
+                            "long-polling client holds one while it waits")
     serve.add_argument("--sqlite-synchronous", default="NORMAL",
                        choices=("NORMAL", "FULL"),
                        help="SQLite durability: NORMAL survives a killed relay, FULL also "
@@ -59,9 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from waitress import create_server
-
-    from messaging.relay import RelayService, create_relay_app
+    from messaging.relay import RelayService
+    from messaging.relay.server import make_server
 
     if not 0 <= args.port <= 65535:
         raise CommandError("--port is 0..65535")
@@ -71,9 +71,10 @@ def serve_command(args: argparse.Namespace) -> int:
         service = RelayService(args.db, sqlite_synchronous=args.sqlite_synchronous)
     except Exception as exc:  # SQLAlchemy raises many types for a bad URL or database
         raise CommandError(f"cannot open the relay database {args.db!r}: {exc}") from exc
-    server = create_server(create_relay_app(service), host=args.host, port=args.port,
-                           threads=args.threads, connection_limit=1000, channel_timeout=120,
-                           ident="escrowlab-relay")
+    try:
+        server = make_server(service, host=args.host, port=args.port, threads=args.threads)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
     url = f"http://{args.host}:{server.effective_port}"
     if args.json:
         print(json.dumps({"url": url, "db": args.db, "threads": args.threads}), flush=True)

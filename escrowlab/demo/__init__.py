@@ -137,11 +137,9 @@ def build_world(
     server = thread = None
     url = None
     if getattr(args, "http", False):
-        from waitress import create_server
+        from messaging.relay.server import make_server
 
-        from messaging.relay import create_relay_app
-
-        server = create_server(create_relay_app(relay), host="127.0.0.1", port=0, threads=4)
+        server = make_server(relay, host="127.0.0.1", port=0, threads=4)
         url = f"http://127.0.0.1:{server.effective_port}"
         thread = threading.Thread(target=server.run, name="demo-relay", daemon=True)
         thread.start()

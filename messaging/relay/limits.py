@@ -21,6 +21,8 @@ class RelayLimits:
     """Undelivered envelopes kept for one device (HTTP 507 beyond)."""
     max_fetch_batch: int = 500
     """Envelopes returned by one queue fetch."""
+    max_fetch_bytes: int = 4 * 1024 * 1024
+    """Envelope bytes returned by one queue fetch (at least one envelope is always returned)."""
     bundle_fetches_per_window: int = 120
     """Prekey bundles one device may fetch per window (HTTP 429 beyond)."""
     bundle_fetch_window: float = 60.0

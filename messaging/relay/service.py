@@ -434,11 +434,15 @@ class RelayService:
         """Up to ``limit`` queued envelopes of the caller's own queue, oldest first."""
         limit = max(1, min(limit, self.limits.max_fetch_batch))
         rows = conn.execute(_SELECT_QUEUE, {"recipient": caller, "limit": limit + 1}).all()
-        return {
-            "messages": [{"id": r.id, "envelope": r.envelope.hex(), "received_at": r.received_at}
-                         for r in rows[:limit]],
-            "more": len(rows) > limit,
-        }
+        messages = []
+        size = 0
+        for r in rows[:limit]:
+            size += len(r.envelope)
+            if messages and size > self.limits.max_fetch_bytes:
+                break
+            messages.append({"id": r.id, "envelope": r.envelope.hex(),
+                             "received_at": r.received_at})
+        return {"messages": messages, "more": len(rows) > len(messages)}
 
     def acknowledge(self, conn: Connection, caller: str, ids: list[int]) -> dict:
         """Delete acknowledged entries of the caller's own queue (ids of others are ignored)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from messaging.relay import RelayError
+from messaging.relay import RelayError, RelayLimits
 from messaging.wire import parse_envelope
 from tests.relay.conftest import call, signed, table_counts
 from tests.relay.helpers import session_to
@@ -117,3 +117,31 @@ def test_unknown_route_is_404(relay, register):
     alice = register("alice:1")
     response = call(relay, signed(relay, alice.identity, "alice:1", "GET", "/v1/everything"))
     assert response.status == 404
+
+
+@pytest.mark.parametrize("limits", [RelayLimits(max_fetch_bytes=1)])
+def test_fetch_is_bounded_in_bytes_but_always_makes_progress(relay, register):
+    alice = register("alice:1")
+    bob = register("bob:1")
+    session = session_to(alice, bob)
+    for i in range(3):
+        alice.client.send([session.encrypt(b"m%d" % i)])
+    items, more = bob.client.fetch(limit=10)
+    assert len(items) == 1 and more
+
+
+def test_sync_acknowledges_then_fetches(relay, register):
+    alice = register("alice:1")
+    bob = register("bob:1")
+    session = session_to(alice, bob)
+    alice.client.send([session.encrypt(b"one")])
+    [first], _ = bob.client.sync([], limit=10)
+    alice.client.send([session.encrypt(b"two")])
+    [second], more = bob.client.sync([first.id], limit=10)
+    assert second.id != first.id and not more
+    assert [i.id for i in bob.client.fetch()[0]] == [second.id]
+    for bad in ({"ack": "x", "limit": 1, "wait": 0}, {"ack": [], "limit": -1, "wait": 0},
+                {"ack": [], "limit": 1}):
+        with pytest.raises(RelayError) as caught:
+            bob.client.call("POST", "/v1/messages/sync", bad)
+        assert caught.value.status == 400
