@@ -24,8 +24,10 @@ SQLite store for real use) and talks to the relay through a
 - Delivery: envelopes are acknowledged only after their session state was
   stored, so a crash re-delivers instead of losing; a re-delivered envelope
   fails as a replay (its message key is gone) and is acknowledged as a
-  duplicate. Envelopes the relay did not accept stay in the outbox and are
-  resent by :meth:`Device.flush`.
+  duplicate. A decrypted message is always returned: if the relay becomes
+  unreachable mid-batch, the rest stays queued and the acknowledgement rides
+  on the next receive. Envelopes the relay did not accept stay in the outbox
+  and are resent by :meth:`Device.flush`.
 
 The plaintext inside every envelope is a small JSON object (:func:`encode_content`).
 """
@@ -47,7 +49,7 @@ from messaging.relay.errors import RelayError
 from messaging.safety import SafetyNumber
 from messaging.session import Session
 from messaging.store import DeviceStore, InMemoryDeviceStore
-from messaging.transport import RelayClient, Transport
+from messaging.transport import RelayClient, RelayUnavailableError, Transport
 from messaging.trust import IdentityChanged, TrustRecord, TrustStore
 from messaging.wire import parse_envelope
 
@@ -174,6 +176,7 @@ class Device:
         self._devices: dict[str, dict[str, IdentityPublic]] = {}
         self._outbox: list[_Pending] = []
         self._pending_acks: list[int] = []
+        self._replenish_due = False
         self._listeners: list[Callable[[Event], None]] = []
         self.events: list[Event] = []
         self.duplicates = 0
@@ -429,7 +432,12 @@ class Device:
         messages: list[Message] = []
         more = True
         while more:
-            batch, more = self._receive_batch(limit)
+            try:
+                batch, more = self._receive_batch(limit)
+            except RelayUnavailableError:
+                if not messages:
+                    raise
+                break  # keep what was decrypted; the rest stays queued on the relay
             messages += batch
         return messages
 
@@ -442,24 +450,34 @@ class Device:
             items, more = self.relay.fetch(limit, wait)
         messages: list[Message] = []
         handshakes = 0
+        done: list[int] = []
         for item in items:
             try:
                 message, handshake = self._open(item.id, item.envelope, item.received_at)
             except ReplayError:
                 self.duplicates += 1
-                continue
+            except RelayUnavailableError:
+                more = True  # transient: this envelope and the rest stay queued
+                break
             except MessagingError as exc:
-                sender = _sender_of(item.envelope)
-                self.emit(ReceiveFailed(item.id, sender, str(exc)))
-                continue
-            handshakes += handshake
-            messages.append(message)
+                self.emit(ReceiveFailed(item.id, _sender_of(item.envelope), str(exc)))
+            else:
+                handshakes += handshake
+                messages.append(message)
+            done.append(item.id)
         if defer_ack:
-            self._pending_acks = [item.id for item in items]
+            self._pending_acks = done
         else:
-            self.relay.ack([item.id for item in items])
-        if handshakes:
-            self.replenish_prekeys()
+            try:
+                self.relay.ack(done)
+            except RelayUnavailableError:
+                self._pending_acks = done  # acknowledged by the next receive instead
+        if handshakes or self._replenish_due:
+            try:
+                self.replenish_prekeys()
+                self._replenish_due = False
+            except RelayUnavailableError:
+                self._replenish_due = True
         accepted = []
         for message in messages:
             if message.group is not None:
