@@ -92,19 +92,22 @@ class LogStore:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             with _sqlite_errors(self.path):
-                self._db.execute("PRAGMA journal_mode=WAL").fetchone()
-                self._db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
-                self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
-                self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
                 tables = {
                     row[0]
                     for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
                 }
-                if not tables and create:
-                    self._db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
-                    self._db.execute("INSERT INTO meta VALUES('format', ?)", (FORMAT,))
-                elif not {"meta", "leaves", "nodes", "checkpoints"} <= tables:
+                ours = {"meta", "leaves", "nodes", "checkpoints"} <= tables
+                if not ours and (tables or not create):  # never convert someone else's file
                     raise StorageError(f"{self.path} is not an escrowlab audit log")
+                self._db.execute("PRAGMA journal_mode=WAL").fetchone()
+                self._db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
+                self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+                self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+                if not tables:
+                    self._db.executescript(
+                        f"BEGIN IMMEDIATE;{_SCHEMA}INSERT INTO meta VALUES('format', '{FORMAT}');"
+                        "COMMIT;"
+                    )
                 fmt = self.get_meta("format")
                 if fmt != FORMAT:
                     raise StorageError(f"{self.path}: unsupported log format {fmt!r}")
@@ -132,7 +135,7 @@ class LogStore:
         frontier = []
         for level, index in frontier_positions(size):
             value = self._node(level, index)
-            if value is None or len(value) != HASH_SIZE:
+            if not isinstance(value, bytes) or len(value) != HASH_SIZE:
                 raise StorageError(
                     f"audit log {self.path} is corrupt: missing node ({level}, {index}) "
                     f"of a tree of size {size}"
@@ -220,14 +223,6 @@ class LogStore:
                 "SELECT hash FROM nodes WHERE level=? AND idx=?", (level, index)
             ).fetchone()
         return None if row is None else row[0]
-
-    def node(self, level: int, index: int) -> bytes:
-        """The stored hash of a complete subtree; raises StorageError if it is missing."""
-        with self._lock, _sqlite_errors(self.path):
-            value = self._node(level, index)
-        if value is None or len(value) != HASH_SIZE:
-            raise StorageError(f"audit log {self.path} is corrupt: node ({level}, {index})")
-        return value
 
     def refresh(self) -> int:
         """Pick up appends made through another connection; return the size."""

@@ -137,3 +137,15 @@ def test_corrupt_files_give_a_clear_storage_error(tmp_path, damage):
         s.leaves(0, 300)
         s.close()
     assert str(path) in str(info.value)
+
+
+def test_a_foreign_database_is_refused_and_left_unchanged(tmp_path):
+    path = tmp_path / "foreign.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t(x)")
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match="not an escrowlab audit log"):
+        LogStore(path)
+    assert path.read_bytes() == before
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
