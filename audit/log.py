@@ -78,7 +78,12 @@ class AuditLog:
     def append_events(
         self, events: Iterable[tuple[str, str, Mapping[str, Any]]]
     ) -> list[Receipt]:
-        """Append events in one atomic transaction; one checkpoint covers them all."""
+        """Append events in one atomic transaction; one checkpoint covers them all.
+
+        The entries are durable once appended ("log, then act"): if the witnesses then
+        refuse a quorum, :class:`QuorumError` is raised with the entries in the log but
+        no receipt, and :meth:`receipt` can be retried later.
+        """
         data = [self.event(t, a, p).encode() for t, a, p in events]
         first = self.store.append_batch(data)
         note = self.checkpoint()

@@ -197,7 +197,7 @@ def _check_trusted(tree: _Tree, trusted_note: str, latest_note: str | None,
         raise VerificationError(
             f"log rolled back: a checkpoint of size {trusted.size} was signed but the log "
             f"holds {tree.size} entries")
-    if trusted.size and tree.root(trusted.size) == trusted.root:
+    if tree.root(trusted.size) == trusted.root:
         return
     message = (f"log is inconsistent with the trusted checkpoint of size {trusted.size}: "
                f"it signed root {b64(trusted.root)}, the log's entries give "

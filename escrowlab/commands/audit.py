@@ -2,8 +2,9 @@
 
 - ``init --log PATH --origin ORIGIN --key-file FILE``: a new log and its Ed25519 key
   (C2SP signer key, written 0600); prints the verifier key auditors should pin.
-- ``append --log PATH --key-file FILE --type T --actor A [--payload JSON]``: append one
-  event, sign a checkpoint, print the receipt.
+- ``append --log PATH --key-file FILE --type T --actor A [--payload JSON]
+  [--witness-url URL --witness-key VKEY ...] [--quorum T]``: append one event, sign a
+  checkpoint (cosigned by HTTP witnesses, if given), print the receipt.
 - ``show --log PATH [--start S] [--count C]``: origin, size, root, latest checkpoint and
   entries.
 - ``prove --log PATH --index I`` (inclusion) or ``--old M`` (consistency), against the
@@ -52,6 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     append.add_argument("--type", required=True, help="event type, e.g. warrant.filed")
     append.add_argument("--actor", required=True, help="who acted, e.g. officer:7")
     append.add_argument("--payload", default="{}", metavar="JSON", help="a JSON object")
+    append.add_argument("--witness-url", action="append", default=[], metavar="URL",
+                        help="an HTTP witness to cosign the checkpoint, repeatable")
+    append.add_argument("--witness-key", action="append", default=[], metavar="VKEY",
+                        help="that witness's cosignature key, one per --witness-url, in order")
+    append.add_argument("--quorum", type=int, default=2,
+                        help="cosignatures required when witnesses are given (default 2)")
     append.add_argument("--json", action="store_true", help="print the receipt as JSON")
     append.set_defaults(func=append_command)
 
@@ -189,10 +196,25 @@ def append_command(args: argparse.Namespace) -> int:
         payload = json.loads(args.payload)
     except ValueError as exc:
         raise CommandError(f"--payload is not JSON: {exc}") from None
+    if len(args.witness_url) != len(args.witness_key):
+        raise CommandError("give one --witness-key per --witness-url")
     signer = _read_signer(args.key_file)
+    quorum = None
+    if args.witness_url:
+        from audit.http.witness_client import HttpWitness
+        from audit.note import Verifier
+        from audit.quorum import WitnessQuorum
+
+        try:
+            quorum = WitnessQuorum([HttpWitness(url, Verifier.from_vkey(key)) for url, key in
+                                    zip(args.witness_url, args.witness_key, strict=True)],
+                                   args.quorum)
+        except AuditError as exc:
+            raise CommandError(str(exc)) from None
     store = _open_store(args.log)
     try:
-        receipt = AuditLog(store, signer).append_event(args.type, args.actor, payload)
+        receipt = AuditLog(store, signer, quorum=quorum).append_event(args.type, args.actor,
+                                                                      payload)
     except AuditError as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -299,6 +321,8 @@ def verify_command(args: argparse.Namespace) -> int:
                 quorum = int(store.get_meta("quorum") or 0) if args.witness_key is None else 2
             if not args.log_key:
                 keys_source = "recorded in the log file (pass --log-key to pin your own)"
+            elif args.witness_key is None and witness_vkeys:
+                keys_source = "log key from the command line, witness keys recorded in the log"
             if not log_vkey:
                 raise CommandError("no --log-key given and none recorded in the log")
             log_key = Verifier.from_vkey(log_vkey)

@@ -23,9 +23,11 @@ from audit.log import AuditLog
 from audit.note import SignedNote, Verifier
 from audit.proof import verify_consistency, verify_inclusion
 from audit.quorum import WitnessQuorum, verify_checkpoint
+from audit.receipt import Receipt, verify_receipt
 from audit.rfc9162 import hash_leaf
 from audit.storage import LogStore
 from audit.witness import Witness
+from escrowlab.cli import main
 from tests.audit.test_witness import _forked_note
 from tests.conftest import PROJECT_ROOT
 
@@ -124,12 +126,18 @@ def test_malformed_witness_requests_get_400(served_witnesses):
         assert info.value.code == 400
 
 
-def test_witness_serve_command(tmp_path, plain_log, log_signer):
+def test_witness_serve_command_and_cli_append_through_it(tmp_path, plain_log, log_signer,
+                                                          capsys):
+    log, key = str(tmp_path / "cli.db"), str(tmp_path / "cli.key")
+    assert main(["audit", "init", "--log", log, "--origin", "cli.test/log", "--key-file", key,
+                 "--json"]) == 0
+    cli_log_key = json.loads(capsys.readouterr().out)["log_key"]
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "escrowlab", "audit", "witness", "serve", "--state",
          str(tmp_path / "ws.db"), "--key-file", str(tmp_path / "ws.key"), "--name",
-         "cli-witness.test", "--log-key", log_signer.vkey, "--port", "0", "--json"],
+         "cli-witness.test", "--log-key", log_signer.vkey, "--log-key", cli_log_key,
+         "--port", "0", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         hello = json.loads(proc.stdout.readline())
@@ -138,6 +146,16 @@ def test_witness_serve_command(tmp_path, plain_log, log_signer):
         sig = client.add_checkpoint(0, [], note.encode())
         verify_checkpoint(SignedNote(note.text, (*note.signatures, sig)).encode(),
                           log_signer.verifier, [client.verifier], 1)
+        witness = ["--witness-url", hello["url"], "--witness-key", hello["witness_key"]]
+        for i in range(3):
+            assert main(["audit", "append", "--log", log, "--key-file", key, "--type", "a.b",
+                         "--actor", f"x{i}", *witness, "--quorum", "1", "--json"]) == 0
+            receipt = Receipt.from_json(json.loads(capsys.readouterr().out))
+            assert receipt.index == i
+            verify_receipt(receipt, Verifier.from_vkey(cli_log_key), [client.verifier], 1)
+        assert main(["audit", "verify", "--log", log, "--log-key", cli_log_key,
+                     "--witness-key", hello["witness_key"], "--quorum", "1"]) == 0
+        assert "cosigned by cli-witness.test" in capsys.readouterr().out
     finally:
         proc.terminate()
         proc.wait(timeout=10)
