@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     append = sub.add_parser("append", help="append one event and print its receipt",
                             description="Append an event, sign a checkpoint, print the "
                                         "receipt (index, inclusion proof, checkpoint).")
-    append.add_argument("--log", required=True, metavar="PATH")
+    append.add_argument("--log", required=True, metavar="PATH", help="the log database file")
     append.add_argument("--key-file", required=True, metavar="FILE", help="log signer key")
     append.add_argument("--type", required=True, help="event type, e.g. warrant.filed")
     append.add_argument("--actor", required=True, help="who acted, e.g. officer:7")
@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     show = sub.add_parser("show", help="print the log's head and entries",
                           description="Print origin, size, root, latest checkpoint, entries.")
-    show.add_argument("--log", required=True, metavar="PATH")
+    show.add_argument("--log", required=True, metavar="PATH", help="the log database file")
     show.add_argument("--start", type=int, default=None, help="first entry (default: last 10)")
     show.add_argument("--count", type=int, default=10, help="entries to print (default 10)")
     show.add_argument("--json", action="store_true", help="print one JSON object")
@@ -74,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            description="Prove entry --index is in the log, or that the "
                                        "tree of size --old is a prefix of the latest "
                                        "checkpoint's tree.")
-    prove.add_argument("--log", required=True, metavar="PATH")
+    prove.add_argument("--log", required=True, metavar="PATH", help="the log database file")
     what = prove.add_mutually_exclusive_group(required=True)
     what.add_argument("--index", type=int, help="entry index (inclusion proof)")
     what.add_argument("--old", type=int, help="older tree size (consistency proof)")
@@ -86,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Recompute every leaf hash and interior node, check every signed "
                     "checkpoint, the witness quorum and consistency with a trusted "
                     "checkpoint. Exit 0 if all holds, 1 with a precise message otherwise.")
-    verify.add_argument("--log", required=True, metavar="PATH")
+    verify.add_argument("--log", required=True, metavar="PATH", help="the log database file")
     verify.add_argument("--checkpoint", metavar="FILE",
                         help="a signed checkpoint you trusted earlier")
     verify.add_argument("--log-key", metavar="VKEY",
