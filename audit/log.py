@@ -107,7 +107,7 @@ class AuditLog:
 
     def sign_checkpoint(self) -> SignedNote:
         """Sign the current tree head, refusing one inconsistent with the last signed."""
-        size = self.store.size
+        size = self.store.refresh()
         root = self.store.root()
         latest = self.store.latest_checkpoint()
         if latest is not None:
