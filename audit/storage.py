@@ -10,7 +10,7 @@ Layout (format ``escrowlab-audit-log/1``)::
 
 Interior nodes are written in the same transaction as the leaf that completes them, so
 a root or proof is O(log n) reads (:mod:`audit.proof`) and a restart reads only the
-O(log n) nodes of the right edge (the "compact range"), never the leaves.
+O(log n) nodes of the right edge (:mod:`audit.compact`), never the leaves.
 
 Durability, precisely. The database runs in WAL mode. An append is acknowledged when
 its transaction has committed; it is atomic (leaf and nodes together or not at all).
@@ -31,9 +31,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from audit import proof
+from audit import compact, proof
 from audit.errors import LogSigningError, ProofShapeError, StorageError
-from audit.rfc9162 import EMPTY_ROOT, HASH_SIZE, hash_children, hash_leaf
+from audit.rfc9162 import EMPTY_ROOT, HASH_SIZE, hash_leaf
 
 FORMAT = "escrowlab-audit-log/1"
 MAX_LEAF_BYTES = 1 << 20
@@ -57,16 +57,6 @@ def _sqlite_errors(path: str) -> Iterator[None]:
         yield
     except sqlite3.Error as exc:
         raise StorageError(f"audit log {path}: database error ({exc})") from None
-
-
-def frontier_positions(size: int) -> list[tuple[int, int]]:
-    """(level, index) of the perfect subtrees that make up a tree of ``size`` leaves."""
-    out, start = [], 0
-    for level in range(size.bit_length() - 1, -1, -1):
-        if size >> level & 1:
-            out.append((level, start >> level))
-            start += 1 << level
-    return out
 
 
 def _subtree_list(node: proof.NodeGetter, size: int) -> list[bytes]:
@@ -133,7 +123,7 @@ class LogStore:
         (last,) = self._db.execute("SELECT max(idx) FROM leaves").fetchone()
         size = 0 if last is None else last + 1
         frontier = []
-        for level, index in frontier_positions(size):
+        for level, index in compact.frontier_positions(size):
             value = self._node(level, index)
             if not isinstance(value, bytes) or len(value) != HASH_SIZE:
                 raise StorageError(
@@ -177,19 +167,13 @@ class LogStore:
                 self._sync_size()
                 first = self._size
                 frontier = list(self._frontier)
-                leaves, nodes = [], []
-                add_leaf, add_node = leaves.append, nodes.append
+                leaves: list[tuple[int, bytes, bytes]] = []
+                nodes: list[tuple[int, int, bytes]] = []
                 index = first
                 for data in items:
                     value = hash_leaf(data)
-                    add_leaf((index, bytes(data), value))
-                    level, pos = 0, index
-                    while frontier and frontier[-1][0] == level:
-                        value = hash_children(frontier.pop()[1], value)
-                        level += 1
-                        pos >>= 1
-                        add_node((level, pos, value))
-                    frontier.append((level, value))
+                    leaves.append((index, bytes(data), value))
+                    compact.append(frontier, index, value, nodes.append)
                     index += 1
                 if len(leaves) == 1:
                     self._db.execute("INSERT INTO leaves VALUES(?, ?, ?)", leaves[0])
@@ -239,13 +223,7 @@ class LogStore:
     def root(self, size: int | None = None) -> bytes:
         """RFC 9162 root of the first ``size`` leaves (default: all of them)."""
         if size is None or size == self._size:
-            frontier = self._frontier
-            if not frontier:
-                return EMPTY_ROOT
-            value = frontier[-1][1]
-            for _, left in reversed(frontier[:-1]):
-                value = hash_children(left, value)
-            return value
+            return compact.root(self._frontier)
         self._check_size(size)
         return EMPTY_ROOT if size == 0 else self._prove(_subtree_list, size)[0]
 
