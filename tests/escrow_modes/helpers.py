@@ -77,18 +77,3 @@ def session_pair(alice_hook, bob_hook, first: bytes = b"hello", clock=None) -> P
     bob_session, plaintext = Session.respond(bob, prekeys, "bob:1", envelope, bob_hook, clock)
     assert plaintext == first
     return Pair(alice_session, bob_session, alice, bob, envelope, clock)
-
-
-def responder_session(alice_hook, bob_hook, clock=None):
-    """Alice's session and Bob's not-yet-started side: (alice_session, respond(envelope))."""
-    clock = clock or ManualClock()
-    alice, bob = IdentityKeyPair.generate(), IdentityKeyPair.generate()
-    prekeys = DevicePrekeys.generate(bob, bob_hook.mode, 2, 2)
-    upload = prekeys.upload()
-    bundle = upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0])
-    alice_session = Session.initiate(alice, "alice:1", bundle, "bob:1", "C1", alice_hook, clock)
-
-    def respond(envelope: bytes):
-        return Session.respond(bob, prekeys, "bob:1", envelope, bob_hook, clock)
-
-    return alice_session, respond, alice, bob
