@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audit.errors import AuditError, StorageError
 from audit.proof import verify_consistency, verify_inclusion
@@ -149,3 +151,18 @@ def test_a_foreign_database_is_refused_and_left_unchanged(tmp_path):
     assert path.read_bytes() == before
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=12))
+def test_any_split_into_batches_gives_the_same_tree(batches):
+    data = [b"leaf %d" % i for i in range(sum(batches))]
+    with LogStore(":memory:", create=True) as s:
+        start = 0
+        for size in batches:
+            assert s.append_batch(data[start:start + size]) == start
+            start += size
+        hashes = [hash_leaf(d) for d in data]
+        assert s.root() == root_from_leaf_hashes(hashes)
+        for n in {1, len(data) // 2 or 1, len(data)}:
+            assert s.root(n) == root_from_leaf_hashes(hashes[:n])

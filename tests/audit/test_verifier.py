@@ -54,6 +54,18 @@ def test_every_stored_value_is_checked(filled, quorum, sql, expect):
         _verify(filled, quorum)
 
 
+def test_strict_entry_parsing_is_optional_and_catches_non_canonical_entries(tmp_path,
+                                                                            log_signer):
+    log = AuditLog.open(tmp_path / "raw.db", log_signer)
+    log.append_event("a.b", "x", {})
+    log.append(b'{"v":1,"type":"a.b","actor":"x","time":1,"payload":{}}')  # not canonical
+    log.sign_checkpoint()
+    assert verify_log(log.store, log_signer.verifier).size == 2
+    with pytest.raises(VerificationError, match="leaf 1: entry is not in canonical"):
+        verify_log(log.store, log_signer.verifier, check_entries=True)
+    log.close()
+
+
 def test_missing_quorum_on_the_latest_checkpoint_fails(filled, quorum):
     stranger = Signer.generate("w.stranger", SIG_TYPE_COSIGNATURE_V1, lambda: 0.0).verifier
     with LogStore(filled.store.path) as store, pytest.raises(VerificationError, match="quorum"):
