@@ -57,6 +57,7 @@ CONTENT_VERSION = 1
 CONTENT_KINDS = ("text", "group-update", "group-text")
 MAX_BODY_CHARS = 64 * 1024
 MAX_SEND_ATTEMPTS = 4
+MAX_ENVELOPES_PER_SEND = 64
 
 
 def direct_conversation_id(user_a: str, user_b: str) -> str:
@@ -351,17 +352,58 @@ class Device:
         encrypted envelopes stay in the outbox (:meth:`flush` resends them)
         and :class:`~messaging.transport.RelayUnavailableError` propagates.
         """
-        pending = _Pending(conversation_id, tuple(sorted(set(users))), plaintext)
-        self._outbox.append(pending)
+        self.queue_content(conversation_id, users, plaintext)
         return self.flush()[-1]
 
+    def queue_text(self, to_user: str, text: str) -> None:
+        """Like :meth:`send_text`, but only encrypt and queue; :meth:`flush` sends."""
+        content = encode_content("text", text, self.clock.now(), to=to_user)
+        self.queue_content(direct_conversation_id(self.user, to_user), (to_user,), content)
+
+    def queue_content(self, conversation_id: str, users: tuple[str, ...],
+                      plaintext: bytes) -> None:
+        """Encrypt ``plaintext`` for every current target device and put it in the outbox."""
+        pending = _Pending(conversation_id, tuple(sorted(set(users))), plaintext)
+        self._prepare(pending)
+        self._outbox.append(pending)
+
     def flush(self) -> list[list[int]]:
-        """Send every message in the outbox, oldest first; return each one's archive ids."""
-        results = []
+        """Send every message in the outbox, oldest first; return each one's archive ids.
+
+        Queued messages go out together, up to :data:`MAX_ENVELOPES_PER_SEND`
+        envelopes per request (a client that falls behind catches up in fewer
+        round trips); a device-list change falls back to one message at a time.
+        """
+        results: list[list[int]] = []
         while self._outbox:
+            batch = self._next_batch()
+            if len(batch) > 1:
+                try:
+                    ids = self.relay.send([e for p in batch for e in p.envelopes.values()])
+                except RelayError as exc:
+                    if exc.code != "device-list-mismatch":
+                        raise
+                    for user in exc.extra.get("devices", {}):
+                        self.refresh_devices(user)
+                else:
+                    for pending in batch:
+                        results.append(ids[:len(pending.envelopes)])
+                        ids = ids[len(pending.envelopes):]
+                    del self._outbox[:len(batch)]
+                    continue
             results.append(self._deliver(self._outbox[0]))
             self._outbox.pop(0)
         return results
+
+    def _next_batch(self) -> list[_Pending]:
+        batch: list[_Pending] = []
+        envelopes = 0
+        for pending in self._outbox:
+            if batch and envelopes + len(pending.envelopes) > MAX_ENVELOPES_PER_SEND:
+                break
+            batch.append(pending)
+            envelopes += len(pending.envelopes)
+        return batch
 
     @property
     def outbox_size(self) -> int:
@@ -373,15 +415,19 @@ class Device:
             targets |= set(self.known_devices(user))
         return targets - {self.address}
 
+    def _prepare(self, pending: _Pending) -> None:
+        """Bring ``pending``'s envelopes in line with the known device lists."""
+        targets = self._targets(pending.users)
+        for address in list(pending.envelopes):
+            if address not in targets:
+                del pending.envelopes[address]
+        for address in sorted(targets - set(pending.envelopes)):
+            pending.envelopes[address] = self._encrypt(pending.conversation_id, address,
+                                                       pending.plaintext)
+
     def _deliver(self, pending: _Pending) -> list[int]:
         for _ in range(MAX_SEND_ATTEMPTS):
-            targets = self._targets(pending.users)
-            for address in list(pending.envelopes):
-                if address not in targets:
-                    del pending.envelopes[address]
-            for address in sorted(targets - set(pending.envelopes)):
-                pending.envelopes[address] = self._encrypt(pending.conversation_id, address,
-                                                           pending.plaintext)
+            self._prepare(pending)
             if not pending.envelopes:
                 return []
             try:
