@@ -18,6 +18,13 @@ best of ``--rounds``, timed in one run:
 * ``recovery_msgs_per_s``: messages read per second by
   :func:`escrow.recovery.recover` from t releases (shares combined, every
   chain key checked by recomputing its record, every message decrypted).
+
+The same run adds the ``leaf16`` and ``crumple`` figures of issue 6
+(``leaf_oracle_queries_per_s``, ``leaf_forgery_mean_queries``,
+``crumple_work_per_chain_k20``, ``crumple_seconds_per_chain_k20`` and their
+companions) from :func:`escrowlab.benchmarks.escrow_modes.measure`; ``--full``
+runs at least 50 forgeries. ``escrowlab bench escrow-modes`` runs those alone,
+with more options.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from escrow.recovery import recover
 from escrow.release import release_share
 from escrow.scope import records_in_scope
 from escrow.threshold import ThresholdEscrow
+from escrowlab.benchmarks import escrow_modes
 from escrowlab.cli import CommandError
 from messaging.clock import ManualClock
 from messaging.hooks import PROTOCOL_VERSION, ChainContext, NoEscrow
@@ -80,14 +88,24 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
                                           f"(default {DEFAULT_MESSAGES})")
     parser.add_argument("--rounds", type=_positive_int, default=DEFAULT_ROUNDS, metavar="R",
                         help=f"best of R rounds (default {DEFAULT_ROUNDS})")
+    parser.add_argument("--full", action="store_true",
+                        help="the full leaf16/crumple run (64 forgeries, 16 chains at k=20)")
+    parser.add_argument("--forgeries", type=_positive_int, metavar="N",
+                        help="leaf16 forgeries at 16 bits (default 8, or 64 with --full)")
+    parser.add_argument("--chains", type=_positive_int, metavar="N",
+                        help="crumple chains at k=20 (default 2, or 16 with --full)")
+    parser.add_argument("--threshold-only", action="store_true",
+                        help="skip the leaf16 and crumple figures")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
+    escrow_modes.register(bench_subparsers)
 
 
 def default_args() -> argparse.Namespace:
     return argparse.Namespace(custodians=DEFAULT_CUSTODIANS, threshold=DEFAULT_THRESHOLD,
                               records=DEFAULT_RECORDS, messages=DEFAULT_MESSAGES,
-                              rounds=DEFAULT_ROUNDS, json=False, func=run)
+                              rounds=DEFAULT_ROUNDS, full=False, forgeries=None,
+                              chains=None, threshold_only=False, json=False, func=run)
 
 
 def _positive_int(text: str) -> int:
@@ -107,9 +125,17 @@ def run(args: argparse.Namespace) -> int:
         cset = CustodianSet(1, args.threshold, tuple(c.public for c in custodians))
     except EscrowError as exc:
         raise CommandError(f"bench escrow: {exc}") from None
-    results = measure(cset, custodians, args.records, args.messages, args.rounds,
-                      _progress_printer())
-    print(json.dumps(results, indent=2, sort_keys=True) if args.json else _human(results))
+    progress = _progress_printer()
+    results = measure(cset, custodians, args.records, args.messages, args.rounds, progress)
+    if not args.threshold_only:
+        results.update(escrow_modes.measure(args.full, forgeries=args.forgeries,
+                                            chains=args.chains, progress=progress))
+    if args.json:
+        print(json.dumps(results, indent=2, sort_keys=True))
+    else:
+        print(_human(results))
+        if not args.threshold_only:
+            escrow_modes.print_figures(results)
     return 0
 
 

@@ -15,8 +15,8 @@ Every figure is measured on the real code, in this run:
   of real crumple records (k = 20) solved by :class:`escrow.crumple.solver.SolverPool`,
   against 2^19 expected; ``--puzzle-bits`` adds other k, ``--workers`` processes.
 
-The lead merges these keys into ``escrowlab bench escrow``; :func:`measure` is
-the entry point for that.
+``escrowlab bench escrow`` includes these figures (it calls :func:`measure`
+and :func:`print_figures`) and registers this command beside itself.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(results, indent=2, sort_keys=True))
     else:
-        _print(results)
+        print_figures(results)
     return 0
 
 
@@ -220,7 +220,7 @@ def _p95(values: list[int]) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
 
 
-def _print(r: dict) -> None:
+def print_figures(r: dict) -> None:
     print("leaf16 (Clipper/EES LEAF, Blaze 1994)")
     print(f"  validation oracle        {r['leaf_oracle_queries_per_s']:>14,.0f} queries/s")
     print(f"  forgery queries, mean    {r['leaf_forgery_mean_queries']:>14,.0f}   "

@@ -8,7 +8,6 @@ import importlib
 BENCHMARK_MODULES: tuple[str, ...] = (
     "escrowlab.benchmarks.audit",
     "escrowlab.benchmarks.escrow",
-    "escrowlab.benchmarks.escrow_modes",
     "escrowlab.benchmarks.messaging",
     "escrowlab.benchmarks.relay",
 )

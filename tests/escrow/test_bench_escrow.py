@@ -8,20 +8,23 @@ from escrowlab.cli import main
 KEYS = {"record_create_us", "record_verify_us", "floor_record_us", "burst_ratio",
         "pingpong_ratio", "recovery_msgs_per_s", "create_over_floor", "verify_over_floor",
         "targets_met"}
+MODE_KEYS = {"leaf_oracle_queries_per_s", "leaf_forgery_mean_queries",
+             "crumple_work_per_chain_k20", "crumple_seconds_per_chain_k20"}
 
 
 def test_the_benchmark_prints_its_figures_as_json(capsys):
     assert main(["bench", "escrow", "--records", "5", "--messages", "12", "--rounds", "1",
-                 "--custodians", "3", "--threshold", "2", "--json"]) == 0
+                 "--custodians", "3", "--threshold", "2", "--forgeries", "1", "--chains", "1",
+                 "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
-    assert set(results) >= KEYS
+    assert set(results) >= KEYS | MODE_KEYS
     assert (results["custodians"], results["threshold"]) == (3, 2)
-    assert all(results[k] > 0 for k in KEYS - {"targets_met"})
+    assert all(results[k] > 0 for k in (KEYS | MODE_KEYS) - {"targets_met"})
 
 
 def test_the_human_output_and_the_defaults(capsys):
     assert main(["bench", "escrow", "--records", "3", "--messages", "11", "--rounds",
-                 "1"]) == 0
+                 "1", "--threshold-only"]) == 0
     out = capsys.readouterr().out
     assert "record create" in out and "ping-pong ratio" in out and "recovery" in out
     defaults = bench.default_args()
