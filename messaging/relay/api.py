@@ -97,10 +97,14 @@ def _handle(service: RelayService, request: RelayRequest) -> dict:
             raise unauthorized(f"unknown device {auth.address!r}: register it first")
         _authenticate(service, conn, auth, identity, method, request.path, body)
         result = operation.run(service, conn, auth.address)
-    if operation.wait and not result["messages"] and \
-            service.wait_for_queue(auth.address, version, operation.wait):
-        with service.transaction() as conn:
-            result = operation.refetch(service, conn, auth.address)
+    if operation.wait and not result["messages"]:
+        arrived = service.wait_for_queue(auth.address, version, operation.wait)
+        if arrived and len(arrived) <= operation.limit and \
+                sum(len(m["envelope"]) for m in arrived) <= 2 * service.limits.max_fetch_bytes:
+            result = {"messages": arrived, "more": False}
+        elif arrived is not None:
+            with service.transaction() as conn:
+                result = operation.refetch(service, conn, auth.address)
     return result
 
 
@@ -109,13 +113,15 @@ class _Operation:
     """A parsed request, ready to run inside a transaction.
 
     A queue fetch with ``wait`` > 0 that finds nothing is held open until an
-    envelope is queued for the caller (or ``wait`` seconds pass), then
-    ``refetch`` runs in a new transaction.
+    envelope is queued for the caller (or ``wait`` seconds pass); it answers
+    with the envelopes committed meanwhile (at most ``limit``), or runs
+    ``refetch`` in a new transaction when it cannot know them all.
     """
 
     run: Callable
     wait: float = 0.0
     refetch: Callable | None = None
+    limit: int = 0
 
 
 def _authenticate(service, conn, auth: RequestAuth, identity, method, path, body) -> None:
@@ -160,7 +166,7 @@ def _route(method: str, route: str, query: dict, body: bytes, max_wait: float) -
         limit = _limit(query.get("limit", ["100"]))
         wait = _wait(query.get("wait", ["0"]), max_wait)
         fetch = lambda s, c, caller: s.fetch_queue(c, caller, limit)  # noqa: E731
-        return _Operation(fetch, wait, fetch)
+        return _Operation(fetch, wait, fetch, limit)
     if method == "POST" and route == "/v1/messages/sync":
         data = _json(body, required={"ack", "limit", "wait"})
         ids = _ids(data["ack"])
@@ -171,7 +177,8 @@ def _route(method: str, route: str, query: dict, body: bytes, max_wait: float) -
             s.acknowledge(c, caller, ids)
             return s.fetch_queue(c, caller, limit)
 
-        return _Operation(sync, wait, lambda s, c, caller: s.fetch_queue(c, caller, limit))
+        return _Operation(sync, wait, lambda s, c, caller: s.fetch_queue(c, caller, limit),
+                          limit)
     if method == "POST" and route == "/v1/messages/ack":
         ids = _ids(_json(body, required={"ids"})["ids"])
         return _Operation(lambda s, c, caller: s.acknowledge(c, caller, ids))

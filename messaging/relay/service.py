@@ -91,12 +91,13 @@ class RelayService:
         is_sqlite = self.engine.dialect.name == "sqlite"
         self._lock = threading.Lock() if is_sqlite else nullcontext()
         self._requests = 0
+        self.purge_every = PURGE_EVERY
         self._identities: dict[bytes, IdentityPublic] = {}
         # Long polling: per-device queue versions and the fetches waiting on them.
         self._local = threading.local()
         self._notify_lock = threading.Lock()
         self._versions: dict[str, int] = {}
-        self._waiters: dict[str, list[threading.Event]] = {}
+        self._waiters: dict[str, list[_Waiter]] = {}
 
     @property
     def archive(self) -> RelayArchive:
@@ -106,13 +107,21 @@ class RelayService:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One atomic unit of work: committed on success, rolled back on any exception."""
-        self._local.queued = set()
+        self._local.queued = {}
         with self._lock, self.engine.begin() as conn:
             yield conn
             self._requests += 1
-            if self._requests % PURGE_EVERY == 0:
+            if self._requests % self.purge_every == 0:
                 self._purge(conn)
         self._notify(self._local.queued)
+
+    def _purge(self, conn: Connection) -> None:
+        """Forget nonces older than twice the clock skew and fetches outside the rate window."""
+        now = self.clock.now()
+        conn.execute(delete(schema.nonces).where(
+            schema.nonces.c.seen_at < now - 2 * self.limits.clock_skew))
+        conn.execute(delete(schema.bundle_fetches).where(
+            schema.bundle_fetches.c.fetched_at < now - self.limits.bundle_fetch_window))
 
     # -- long polling ----------------------------------------------------------------------
 
@@ -121,42 +130,43 @@ class RelayService:
         with self._notify_lock:
             return self._versions.get(address, 0)
 
-    def wait_for_queue(self, address: str, version: int, timeout: float) -> bool:
-        """Block until an envelope is queued for ``address`` after ``version`` or ``timeout``.
+    def wait_for_queue(self, address: str, version: int, timeout: float) -> list[dict] | None:
+        """Wait until this process commits an envelope for ``address`` or ``timeout`` passes.
 
-        Only envelopes queued through this process wake the waiter; with several
-        relay processes on one database a fetch simply waits out its timeout.
+        Call it after a fetch that found the queue empty, with the
+        :meth:`queue_version` read before that fetch. Returns the queue entries
+        committed since (the fetch's JSON form, oldest first), ``[]`` if
+        something may have been queued before the wait began (fetch again), or
+        ``None`` on timeout. Envelopes queued by other relay processes on the
+        same database do not wake the waiter; its fetch then times out.
         """
-        event = threading.Event()
+        waiter = _Waiter()
         with self._notify_lock:
             if self._versions.get(address, 0) != version:
-                return True
-            self._waiters.setdefault(address, []).append(event)
+                return []
+            self._waiters.setdefault(address, []).append(waiter)
         try:
-            return event.wait(timeout)
+            if not waiter.event.wait(timeout):
+                return None
+            return [{"id": queue_id, "envelope": envelope.hex(), "received_at": received_at}
+                    for queue_id, envelope, received_at in waiter.items]
         finally:
             with self._notify_lock:
                 waiting = self._waiters.get(address, [])
-                if event in waiting:
-                    waiting.remove(event)
+                if waiter in waiting:
+                    waiting.remove(waiter)
                 if not waiting:
                     self._waiters.pop(address, None)
 
-    def _notify(self, addresses: set[str]) -> None:
-        if not addresses:
+    def _notify(self, queued: dict[str, list[tuple[int, bytes, float]]]) -> None:
+        if not queued:
             return
         with self._notify_lock:
-            for address in addresses:
+            for address, items in queued.items():
                 self._versions[address] = self._versions.get(address, 0) + 1
-                for event in self._waiters.pop(address, ()):
-                    event.set()
-
-    def _purge(self, conn: Connection) -> None:
-        now = self.clock.now()
-        conn.execute(delete(schema.nonces).where(
-            schema.nonces.c.seen_at < now - 2 * self.limits.clock_skew))
-        conn.execute(delete(schema.bundle_fetches).where(
-            schema.bundle_fetches.c.fetched_at < now - self.limits.bundle_fetch_window))
+                for waiter in self._waiters.pop(address, ()):
+                    waiter.items.extend(items)
+                    waiter.event.set()
 
     # -- devices ---------------------------------------------------------------------------
 
@@ -424,10 +434,12 @@ class RelayService:
                 "received_at": now, "sender": envelope.sender, "recipient": envelope.recipient,
                 "conversation_id": envelope.conversation_id, "envelope": bytes(data),
                 "record": envelope.header.record}).inserted_primary_key[0]
-            conn.execute(_INSERT_QUEUE, {"recipient": envelope.recipient,
-                                         "archive_id": archive_id})
+            queue_id = conn.execute(_INSERT_QUEUE, {
+                "recipient": envelope.recipient,
+                "archive_id": archive_id}).inserted_primary_key[0]
             ids.append(archive_id)
-        self._local.queued.update(recipients)
+            self._local.queued.setdefault(envelope.recipient, []).append(
+                (queue_id, bytes(data), now))
         return {"accepted": ids, "received_at": now}
 
     def fetch_queue(self, conn: Connection, caller: str, limit: int) -> dict:
@@ -451,6 +463,16 @@ class RelayService:
         deleted = conn.execute(delete(schema.queue).where(
             schema.queue.c.recipient == caller, schema.queue.c.id.in_(ids))).rowcount
         return {"acknowledged": deleted}
+
+
+class _Waiter:
+    """A fetch waiting for its device's queue (long polling)."""
+
+    __slots__ = ("event", "items")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.items: list[tuple[int, bytes, float]] = []
 
 
 def _parse(address: str) -> tuple[str, int]:

@@ -112,3 +112,19 @@ def test_a_device_reads_and_acknowledges_only_its_own_queue(relay, register):
     assert len(bob.client.fetch()[0]) == 1
     assert bob.client.ack([bob_items[0].id]) == 1
     assert bob.client.fetch()[0] == []
+
+
+def test_old_nonces_are_purged_but_a_fresh_replay_is_still_refused(relay, register, clock):
+    from sqlalchemy import select
+
+    from messaging.relay import schema
+
+    alice = register("alice:1")
+    relay.purge_every = 1
+    clock.advance(2 * relay.limits.clock_skew + 1)
+    request = signed(relay, alice.identity, "alice:1", "GET", "/v1/keys")
+    assert call(relay, request).status == 200
+    with relay.engine.connect() as conn:
+        remaining = conn.execute(select(schema.nonces.c.nonce)).scalars().all()
+    assert remaining == [request.headers[HEADER_NONCE]]
+    assert call(relay, request).body["error"] == "replayed"
