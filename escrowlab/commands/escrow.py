@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import secrets
 import sys
 from pathlib import Path
@@ -54,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="SLIP-39 backup shares per custodian: K of M needed (default 2/3)")
     _passphrase_options(run)
     run.add_argument("--generate-passphrases", action="store_true",
-                     help="lab use only: random passphrases, written to DIR/Ki/passphrase.txt")
+                     help="lab use only: random passphrases, written to DIR/Ki/"
+                          f"{ceremony.LAB_PASSPHRASE_FILE}")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.set_defaults(func=ceremony_command)
 
@@ -125,15 +125,10 @@ def ceremony_command(args: argparse.Namespace) -> int:
     try:
         result = ceremony.run_ceremony(args.out, args.custodians, args.threshold, passphrases,
                                        epoch=args.epoch, jurisdictions=args.jurisdiction,
-                                       backup=backup, kdf=_kdf(args))
+                                       backup=backup, kdf=_kdf(args),
+                                       lab_passphrase_files=args.generate_passphrases)
     except EscrowError as exc:
         raise CommandError(str(exc)) from None
-    if args.generate_passphrases:
-        for custodian_id, passphrase in zip(ids, passphrases, strict=True):
-            path = args.out / custodian_id / "passphrase.txt"
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(passphrase + "\n")
     cset = result.custodian_set
     summary = {
         "set_file": str(args.out / ceremony.SET_FILE),
@@ -160,7 +155,8 @@ def ceremony_command(args: argparse.Namespace) -> int:
               + ", ".join(Path(p).name for p in member["backups"]))
     print("Hand each backup share to a different holder, then delete it from this machine.")
     if args.generate_passphrases:
-        print("Lab passphrases were written next to each keystore (passphrase.txt).")
+        print("Lab passphrases were written next to each keystore "
+              f"({ceremony.LAB_PASSPHRASE_FILE}).")
     return 0
 
 

@@ -95,3 +95,46 @@ def test_the_command_line_refuses_clearly(tmp_path, capsys):
     assert main(["escrow", "ceremony", "--custodians", "3", "--threshold", "2", "--out",
                  str(tmp_path / "y"), "--passphrase-file", str(tmp_path / "none")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_an_unwritable_destination_is_a_ceremony_error_and_writes_nothing(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(CeremonyError, match="cannot write"):
+        ceremony.run_ceremony(blocker / "set", 3, 2, PASSPHRASES, kdf=keystore.FAST_KDF)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_a_failure_half_way_leaves_no_partial_ceremony(tmp_path, monkeypatch):
+    calls = []
+
+    def failing_save(path, custodian, passphrase, kdf):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_save(path, custodian, passphrase, kdf)
+
+    real_save = keystore.save
+    monkeypatch.setattr(keystore, "save", failing_save)
+    out = tmp_path / "deep" / "set"
+    with pytest.raises(CeremonyError, match="No space left"):
+        ceremony.run_ceremony(out, 3, 2, PASSPHRASES, kdf=keystore.FAST_KDF)
+    assert len(calls) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_empty_directory_receives_the_ceremony(tmp_path):
+    out = tmp_path / "empty"
+    out.mkdir()
+    result = ceremony.run_ceremony(out, 2, 2, PASSPHRASES[:2], kdf=keystore.FAST_KDF)
+    assert CustodianSet.loads((out / ceremony.SET_FILE).read_bytes()) == result.custodian_set
+    assert keystore.load(result.keystore_path("K2"), PASSPHRASES[1]).custodian_id == "K2"
+    assert [p.name for p in tmp_path.iterdir()] == ["empty"]
+
+
+def test_the_command_line_reports_an_unwritable_destination(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(["escrow", "ceremony", "--custodians", "3", "--threshold", "2", "--out",
+                 str(tmp_path / "file" / "set"), "--generate-passphrases", "--lab-kdf"]) == 2
+    assert "escrowlab: cannot write" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
