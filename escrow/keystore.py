@@ -140,16 +140,23 @@ def open_keystore(data: bytes, passphrase: str) -> Custodian:
 
 def save(path: Path, custodian: Custodian, passphrase: str,
          params: KdfParams = DEFAULT_KDF) -> None:
-    """Write the keystore to ``path`` (mode 0600, refusing to overwrite)."""
+    """Write the keystore to ``path`` (mode 0600, refusing to overwrite); on any failure
+    no file is left behind."""
     data = seal(custodian, passphrase, params)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise KeystoreError(f"{path} already exists; refusing to overwrite a key") from None
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    except OSError as exc:
+        raise KeystoreError(f"cannot write keystore {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        Path(path).unlink(missing_ok=True)
+        raise KeystoreError(f"cannot write keystore {path}: {exc.strerror}") from None
 
 
 def load(path: Path, passphrase: str) -> Custodian:

@@ -160,12 +160,19 @@ def ceremony_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_mnemonics(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise CommandError(f"{path} is not a text file of SLIP-39 mnemonics") from None
+
+
 def restore_command(args: argparse.Namespace) -> int:
     try:
         cset = CustodianSet.loads(args.set_file.read_bytes())
         mnemonics = []
         for path in args.mnemonics:
-            mnemonics += path.read_text().splitlines()
+            mnemonics += _read_mnemonics(path)
     except OSError as exc:
         raise CommandError(f"cannot read {exc.filename}: {exc.strerror}") from None
     except EscrowError as exc:

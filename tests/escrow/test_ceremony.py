@@ -138,3 +138,27 @@ def test_the_command_line_reports_an_unwritable_destination(tmp_path, capsys):
                  str(tmp_path / "file" / "set"), "--generate-passphrases", "--lab-kdf"]) == 2
     assert "escrowlab: cannot write" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def _restore_args(result, tmp_path, *mnemonic_files, out=None):
+    passphrase_file = tmp_path / "pass.txt"
+    passphrase_file.write_text("restored passphrase\n")
+    files = mnemonic_files or [str(p) for p in result.backup_paths("K1")[:2]]
+    return ["escrow", "restore", "--set", str(result.directory / ceremony.SET_FILE),
+            "--custodian", "K1", "--mnemonics", *files, "--out",
+            str(out or tmp_path / "k1.json"), "--passphrase-file", str(passphrase_file),
+            "--lab-kdf"]
+
+
+def test_restore_into_a_missing_directory_is_a_clear_error(result, tmp_path, capsys):
+    assert main(_restore_args(result, tmp_path, out=tmp_path / "nodir" / "k1.json")) == 2
+    assert "escrowlab: cannot write keystore" in capsys.readouterr().err
+    assert not (tmp_path / "nodir").exists()
+
+
+def test_restore_refuses_a_binary_mnemonics_file(result, tmp_path, capsys):
+    binary = tmp_path / "random.bin"
+    binary.write_bytes(bytes(range(128, 256)))
+    assert main(_restore_args(result, tmp_path, str(binary))) == 2
+    assert "escrowlab: " in capsys.readouterr().err
+    assert not (tmp_path / "k1.json").exists()

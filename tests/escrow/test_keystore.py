@@ -86,3 +86,10 @@ def test_save_refuses_to_overwrite_and_destroy_deletes(tmp_path, custodian):
     assert not path.exists()
     with pytest.raises(KeystoreError, match="cannot read"):
         keystore.load(path, PASSPHRASE)
+
+
+def test_a_failed_write_is_a_keystore_error_and_leaves_no_file(custodian, tmp_path):
+    with pytest.raises(KeystoreError, match="cannot write keystore"):
+        keystore.save(tmp_path / "missing" / "k.json", custodian, PASSPHRASE, keystore.FAST_KDF)
+    assert list(tmp_path.iterdir()) == []
+
