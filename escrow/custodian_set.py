@@ -28,6 +28,7 @@ SET_FORMAT_VERSION = 1
 MAX_CUSTODIANS = 16  # SLIP-39 MAX_SHARE_COUNT
 MIN_THRESHOLD = 2
 MAX_EPOCH = 2**32 - 1
+MAX_SET_FILE_LENGTH = 64 * 1024  # 16 members take about 4 KiB
 _FINGERPRINT_LABEL = b"escrowlab custodian set v1\x00"
 _FIELDS = {"version", "epoch", "threshold", "members"}
 
@@ -123,10 +124,13 @@ class CustodianSet:
 
     @classmethod
     def loads(cls, text: str | bytes) -> CustodianSet:
+        if len(text) > MAX_SET_FILE_LENGTH:
+            raise CustodianSetError(f"a custodian set file is too large (over "
+                                    f"{MAX_SET_FILE_LENGTH} bytes)")
         try:
             data = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise CustodianSetError("a custodian set file is JSON") from exc
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise CustodianSetError("a custodian set file is JSON") from None
         return cls.from_json(data)
 
     def describe(self) -> str:

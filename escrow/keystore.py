@@ -103,8 +103,8 @@ def open_keystore(data: bytes, passphrase: str) -> Custodian:
         raise KeystoreError("keystore file is too large")
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise KeystoreError("keystore file is not JSON") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise KeystoreError("keystore file is not JSON") from None
     if not isinstance(doc, dict) or set(doc) != {"format", "custodian", "kdf", "nonce",
                                                  "ciphertext"}:
         raise KeystoreError("keystore file has missing or unknown fields")

@@ -101,3 +101,12 @@ def test_index_of_names_unknown_custodians(custodians):
     assert cset.index_of("K4") == 3
     with pytest.raises(CustodianSetError, match="K99"):
         cset.index_of("K99")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (b"[" * 30_000 + b"]" * 30_000, "JSON"),
+    (b'{"version": 1, "pad": "' + b"x" * 2_000_000 + b'"}', "too large"),
+])
+def test_hostile_set_files_are_refused_cleanly(text, message):
+    with pytest.raises(CustodianSetError, match=message):
+        CustodianSet.loads(text)

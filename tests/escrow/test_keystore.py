@@ -93,3 +93,7 @@ def test_a_failed_write_is_a_keystore_error_and_leaves_no_file(custodian, tmp_pa
         keystore.save(tmp_path / "missing" / "k.json", custodian, PASSPHRASE, keystore.FAST_KDF)
     assert list(tmp_path.iterdir()) == []
 
+
+def test_deeply_nested_json_is_refused_cleanly():
+    with pytest.raises(KeystoreError):
+        keystore.open_keystore(b"[" * 30_000 + b"]" * 30_000, PASSPHRASE)
