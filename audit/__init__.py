@@ -6,7 +6,7 @@ transparency-dev/merkle:
 - :mod:`audit.rfc9162` hashing (RFC 9162 section 2.1.1); :mod:`audit.proof` inclusion and
   consistency proofs (sections 2.1.3-2.1.4), generation and pure verification;
 - :mod:`audit.compact` the right edge of a tree; :mod:`audit.storage` the SQLite (WAL)
-  store of leaves and complete nodes;
+  store of leaves and complete nodes; :mod:`audit.sqlitefile` opens only files of ours;
 - :mod:`audit.entries` canonical (RFC 8785) typed events and ``salted_hash``;
 - :mod:`audit.note` C2SP signed notes and cosignatures; :mod:`audit.checkpoint` C2SP
   tlog-checkpoint bodies;

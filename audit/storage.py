@@ -26,24 +26,23 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from audit import compact, proof
 from audit.errors import LogSigningError, ProofShapeError, StorageError
 from audit.rfc9162 import EMPTY_ROOT, HASH_SIZE, hash_leaf
+from audit.sqlitefile import open_owned, sqlite_errors
 
 FORMAT = "escrowlab-audit-log/1"
 MAX_LEAF_BYTES = 1 << 20
 DURABILITY = {"process": "NORMAL", "power": "FULL"}
+DEFAULT_DURABILITY = "process"
 WAL_AUTOCHECKPOINT_PAGES = 4000  # fewer, larger WAL checkpoints: less write amplification
 CACHE_KIB = 32 * 1024
 _ZERO = bytes(HASH_SIZE)
 
 _SCHEMA = """
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE leaves(idx INTEGER PRIMARY KEY, data BLOB NOT NULL, hash BLOB NOT NULL);
 CREATE TABLE nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
                    PRIMARY KEY(level, idx)) WITHOUT ROWID;
@@ -51,12 +50,8 @@ CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT
 """
 
 
-@contextlib.contextmanager
-def _sqlite_errors(path: str) -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise StorageError(f"audit log {path}: database error ({exc})") from None
+def _sqlite_errors(path: str) -> contextlib.AbstractContextManager[None]:
+    return sqlite_errors(f"audit log {path}")
 
 
 def _subtree_list(node: proof.NodeGetter, size: int) -> list[bytes]:
@@ -67,40 +62,18 @@ class LogStore:
     """A Merkle log in one SQLite file. Thread-safe; one writer at a time per file."""
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = False,
-                 durability: str = "process") -> None:
+                 durability: str = DEFAULT_DURABILITY) -> None:
         if durability not in DURABILITY:
             raise StorageError(f"durability must be one of {sorted(DURABILITY)}")
         self.path = str(path)
         self.durability = durability
         self._lock = threading.RLock()
-        exists = self.path == ":memory:" or Path(self.path).exists()
-        if not exists and not create:
-            raise StorageError(f"no audit log at {self.path}")
-        if exists and self.path != ":memory:" and Path(self.path).is_dir():
-            raise StorageError(f"audit log {self.path} is a directory")
-        with _sqlite_errors(self.path):
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db = open_owned(self.path, FORMAT, _SCHEMA, what="audit log", create=create,
+                              pragmas={"synchronous": DURABILITY[durability],
+                                       "wal_autocheckpoint": WAL_AUTOCHECKPOINT_PAGES,
+                                       "cache_size": -CACHE_KIB})
         try:
             with _sqlite_errors(self.path):
-                tables = {
-                    row[0]
-                    for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
-                }
-                ours = {"meta", "leaves", "nodes", "checkpoints"} <= tables
-                if not ours and (tables or not create):  # never convert someone else's file
-                    raise StorageError(f"{self.path} is not an escrowlab audit log")
-                self._db.execute("PRAGMA journal_mode=WAL").fetchone()
-                self._db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
-                self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
-                self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-                if not tables:
-                    self._db.executescript(
-                        f"BEGIN IMMEDIATE;{_SCHEMA}INSERT INTO meta VALUES('format', '{FORMAT}');"
-                        "COMMIT;"
-                    )
-                fmt = self.get_meta("format")
-                if fmt != FORMAT:
-                    raise StorageError(f"{self.path}: unsupported log format {fmt!r}")
                 self._load()
         except BaseException:
             self._db.close()

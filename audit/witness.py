@@ -15,7 +15,6 @@ empty proof), as the protocol specifies.
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 
@@ -24,7 +23,6 @@ from audit.clock import Clock, SystemClock
 from audit.errors import (
     NoteError,
     ProofError,
-    StorageError,
     WitnessConflictError,
     WitnessError,
     WitnessInconsistencyError,
@@ -32,8 +30,12 @@ from audit.errors import (
 )
 from audit.note import SIG_TYPE_COSIGNATURE_V1, Signature, Signer, Verifier, parse_note
 from audit.proof import verify_consistency
+from audit.sqlitefile import open_owned, sqlite_errors
 
 MAX_PROOF_HASHES = 128
+STATE_FORMAT = "escrowlab-witness-state/1"
+_STATE_SCHEMA = ("CREATE TABLE witnessed(origin TEXT PRIMARY KEY, size INTEGER NOT NULL, "
+                 "root BLOB NOT NULL, note TEXT NOT NULL);")
 
 
 class Witness:
@@ -55,17 +57,8 @@ class Witness:
         self.clock = clock or SystemClock()
         self._lock = threading.Lock()
         self.state_path = str(state_path)
-        try:
-            self._db = sqlite3.connect(self.state_path, isolation_level=None,
-                                       check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL").fetchone()
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS witnessed(origin TEXT PRIMARY KEY, "
-                "size INTEGER NOT NULL, root BLOB NOT NULL, note TEXT NOT NULL)"
-            )
-        except sqlite3.Error as exc:
-            raise StorageError(f"witness state {self.state_path}: {exc}") from None
+        self._db = open_owned(self.state_path, STATE_FORMAT, _STATE_SCHEMA,
+                              what="witness state", create=True, pragmas={"synchronous": "FULL"})
 
     @classmethod
     def generate(cls, name: str, logs: Mapping[str, Verifier] | Sequence[Verifier],
@@ -126,7 +119,7 @@ class Witness:
 
     def _advance(self, cp: Checkpoint, old_size: int, proof: Sequence[bytes], note: str) -> None:
         db = self._db
-        try:
+        with sqlite_errors(f"witness state {self.state_path}"):
             db.execute("BEGIN IMMEDIATE")
             try:
                 row = db.execute(
@@ -158,5 +151,3 @@ class Witness:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
-            raise StorageError(f"witness state {self.state_path}: {exc}") from None

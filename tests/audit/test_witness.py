@@ -8,6 +8,7 @@ import pytest
 from audit.checkpoint import Checkpoint
 from audit.errors import (
     QuorumError,
+    StorageError,
     WitnessConflictError,
     WitnessError,
     WitnessInconsistencyError,
@@ -155,3 +156,34 @@ def test_quorum_parameters_are_checked(witnesses):
         WitnessQuorum(witnesses, 4)
     with pytest.raises(QuorumError):
         WitnessQuorum(witnesses, 0)
+
+
+@pytest.mark.parametrize("other", ["foreign", "audit_log", "not_sqlite"])
+def test_a_witness_never_adopts_another_file_as_its_state(tmp_path, log_signer, clock, other):
+    import sqlite3
+
+    path = tmp_path / "state.db"
+    if other == "foreign":
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE t(x)")
+    elif other == "audit_log":
+        AuditLog.open(path, log_signer, clock=clock).close()
+    else:
+        path.write_bytes(b"not a database at all" * 10)
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match="not an escrowlab witness state"
+                       if other != "not_sqlite" else "database"):
+        Witness.generate("w.test", [log_signer.verifier], path, clock)
+    assert path.read_bytes() == before
+
+
+def test_a_witness_state_survives_a_restart(tmp_path, log_signer, clock):
+    signer = Signer.generate("w.test", 0x04, clock.now)
+    w = Witness(signer, [log_signer.verifier], tmp_path / "w.db", clock)
+    w.add_checkpoint(0, [], SignedNote(Checkpoint(log_signer.name, 0, bytes(32)).body(), ())
+                     .with_signatures([log_signer.sign(Checkpoint(log_signer.name, 0,
+                                                                   bytes(32)).body())]).encode())
+    w.close()
+    w = Witness(signer, [log_signer.verifier], tmp_path / "w.db", clock)
+    assert w.latest(log_signer.name) == (0, bytes(32))
+    w.close()
