@@ -19,9 +19,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from escrowlab.cli import CommandError
@@ -126,11 +128,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # -- helpers -----------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _undo_created(*paths: str) -> Iterator[None]:
+    """If the block fails, remove those of ``paths`` (and SQLite's -wal, -shm) it created."""
+    new = [p for p in paths if not Path(p).exists()]
+    try:
+        yield
+    except BaseException:
+        for path in new:
+            for suffix in ("", "-wal", "-shm"):
+                Path(path + suffix).unlink(missing_ok=True)
+        raise
+
+
 def _write_secret(path: str, text: str) -> None:
+    """Write a key file readable by its owner only (0600), never replacing one."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise CommandError(f"{path} exists; refusing to overwrite a key") from None
+    except OSError as exc:
+        raise CommandError(f"cannot write key file {path}: {exc.strerror}") from None
     with os.fdopen(fd, "w") as fh:
         fh.write(text + "\n")
 
@@ -178,10 +196,15 @@ def init_command(args: argparse.Namespace) -> int:
         signer = Signer.generate(args.origin)
     except AuditError as exc:
         raise CommandError(f"origin: {exc}") from None
-    _write_secret(args.key_file, signer.skey)
-    log = AuditLog(_open_store(args.log, create=True), signer)
-    log.sign_checkpoint()
-    log.close()
+    with _undo_created(args.log, args.key_file):
+        _write_secret(args.key_file, signer.skey)
+        log = AuditLog(_open_store(args.log, create=True), signer)
+        try:
+            log.sign_checkpoint()
+        except AuditError as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            log.close()
     _emit(args, {"log": args.log, "origin": args.origin, "log_key": signer.vkey},
           [f"created log {args.log} for origin {args.origin}",
            f"log verifier key (pin this): {signer.vkey}"])
@@ -379,24 +402,33 @@ def witness_serve_command(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise CommandError("--port is 0..65535")
     clock = SystemClock()
-    if not Path(args.key_file).exists():
+    with _undo_created(args.key_file, args.state):
         try:
-            created = Signer.generate(args.name, SIG_TYPE_COSIGNATURE_V1, clock.now)
+            logs = [Verifier.from_vkey(k) for k in args.log_key]
         except AuditError as exc:
-            raise CommandError(f"--name: {exc}") from None
-        _write_secret(args.key_file, created.skey)
-    signer = _read_signer(args.key_file, clock.now)
-    if signer.sig_type != SIG_TYPE_COSIGNATURE_V1:
-        raise CommandError(f"{args.key_file} is not a cosignature/v1 witness key")
-    try:
-        logs = [Verifier.from_vkey(k) for k in args.log_key]
-        witness = Witness(signer, logs, args.state, clock)
-    except AuditError as exc:
-        raise CommandError(str(exc)) from None
-    app = Flask("escrowlab-witness")
-    app.register_blueprint(witness_blueprint(witness))
-    server = create_server(app, host=args.host, port=args.port, threads=4,
-                           ident="escrowlab-witness")
+            raise CommandError(f"--log-key: {exc}") from None
+        if not Path(args.key_file).exists():
+            try:
+                created = Signer.generate(args.name, SIG_TYPE_COSIGNATURE_V1, clock.now)
+            except AuditError as exc:
+                raise CommandError(f"--name: {exc}") from None
+            _write_secret(args.key_file, created.skey)
+        signer = _read_signer(args.key_file, clock.now)
+        if signer.sig_type != SIG_TYPE_COSIGNATURE_V1:
+            raise CommandError(f"{args.key_file} is not a cosignature/v1 witness key")
+        try:
+            witness = Witness(signer, logs, args.state, clock)
+        except AuditError as exc:
+            raise CommandError(str(exc)) from None
+        app = Flask("escrowlab-witness")
+        app.register_blueprint(witness_blueprint(witness))
+        try:
+            server = create_server(app, host=args.host, port=args.port, threads=4,
+                                   ident="escrowlab-witness")
+        except OSError as exc:
+            witness.close()
+            raise CommandError(f"cannot listen on {args.host}:{args.port}: "
+                               f"{exc.strerror or exc}") from None
     url = f"http://{args.host}:{server.effective_port}"
     if args.json:
         print(json.dumps({"url": url, "witness_key": signer.vkey}), flush=True)

@@ -1,0 +1,48 @@
+"""``escrowlab audit`` on bad input: a clear ``escrowlab: ...`` message, exit 2, no
+traceback, and no file created or changed."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from escrowlab.cli import main
+
+
+def _files(path):
+    return sorted(p.name for p in path.iterdir())
+
+
+def test_init_with_an_unwritable_key_path_creates_nothing(tmp_path, capsys):
+    code = main(["audit", "init", "--log", str(tmp_path / "a.db"), "--origin", "o.test/log",
+                 "--key-file", str(tmp_path / "missing-dir" / "log.key")])
+    assert code == 2
+    assert "escrowlab: cannot write key file" in capsys.readouterr().err
+    assert _files(tmp_path) == []
+
+
+def test_init_with_an_unusable_log_path_leaves_no_key_behind(tmp_path, capsys):
+    code = main(["audit", "init", "--log", str(tmp_path / "missing-dir" / "a.db"),
+                 "--origin", "o.test/log", "--key-file", str(tmp_path / "log.key")])
+    assert code == 2
+    assert "escrowlab: audit log" in capsys.readouterr().err
+    assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize("bad", ["port_in_use", "key_dir", "log_key"])
+def test_witness_serve_failures_create_nothing(tmp_path, capsys, log_signer, bad):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1] if bad == "port_in_use" else 0
+    key = tmp_path / ("no-dir/w.key" if bad == "key_dir" else "w.key")
+    vkey = "junk" if bad == "log_key" else log_signer.vkey
+    try:
+        code = main(["audit", "witness", "serve", "--state", str(tmp_path / "w.db"),
+                     "--key-file", str(key), "--log-key", vkey, "--port", str(port)])
+    finally:
+        taken.close()
+    assert code == 2
+    assert capsys.readouterr().err.startswith("escrowlab: ")
+    assert _files(tmp_path) == []
