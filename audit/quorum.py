@@ -37,6 +37,8 @@ def verify_checkpoint(
     Raises :class:`NoteError` for malformed notes or invalid known signatures and
     :class:`QuorumError` when the log's signature or enough cosignatures are missing.
     """
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
+        raise QuorumError(f"quorum must be a non-negative integer, not {threshold!r}")
     signed = parse_note(note) if isinstance(note, str) else note
     checkpoint = Checkpoint.parse(signed.text)
     if checkpoint.origin != log_key.name:

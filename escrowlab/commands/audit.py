@@ -341,7 +341,14 @@ def verify_command(args: argparse.Namespace) -> int:
                 witness_vkeys = [k for k in recorded.split("\n") if k]
             quorum = args.quorum
             if quorum is None:
-                quorum = int(store.get_meta("quorum") or 0) if args.witness_key is None else 2
+                recorded_quorum = store.get_meta("quorum") or "0"
+                if not recorded_quorum.isdigit():
+                    raise CommandError("the quorum recorded in the log is not a number; "
+                                       "pass --quorum")
+                quorum = int(recorded_quorum) if args.witness_key is None else 2
+            if not 0 <= quorum <= len(witness_vkeys):
+                raise CommandError(f"--quorum {quorum} is not in 0..{len(witness_vkeys)} (the "
+                                   "number of witness keys given or recorded)")
             if not args.log_key:
                 keys_source = "recorded in the log file (pass --log-key to pin your own)"
             elif args.witness_key is None and witness_vkeys:

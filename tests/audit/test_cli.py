@@ -46,3 +46,21 @@ def test_witness_serve_failures_create_nothing(tmp_path, capsys, log_signer, bad
     assert code == 2
     assert capsys.readouterr().err.startswith("escrowlab: ")
     assert _files(tmp_path) == []
+
+
+@pytest.fixture
+def cli_log(tmp_path):
+    log, key = str(tmp_path / "a.db"), str(tmp_path / "log.key")
+    assert main(["audit", "init", "--log", log, "--origin", "o.test/log", "--key-file", key]) == 0
+    for i in range(3):
+        assert main(["audit", "append", "--log", log, "--key-file", key, "--type", "a.b",
+                     "--actor", f"x:{i}"]) == 0
+    return log, key
+
+
+@pytest.mark.parametrize("quorum", ["-1", "1"])
+def test_verify_refuses_a_quorum_it_cannot_check_as_a_usage_error(cli_log, capsys, quorum):
+    log, _ = cli_log
+    capsys.readouterr()
+    assert main(["audit", "verify", "--log", log, "--quorum", quorum]) == 2
+    assert "escrowlab: --quorum" in capsys.readouterr().err

@@ -187,3 +187,11 @@ def test_a_witness_state_survives_a_restart(tmp_path, log_signer, clock):
     w = Witness(signer, [log_signer.verifier], tmp_path / "w.db", clock)
     assert w.latest(log_signer.name) == (0, bytes(32))
     w.close()
+
+
+@pytest.mark.parametrize("threshold", [-1, -5])
+def test_a_negative_or_non_integer_quorum_is_refused(plain_log, witnesses, threshold):
+    note = _grow(plain_log, 3)
+    with pytest.raises(QuorumError, match="quorum"):
+        verify_checkpoint(note.encode(), plain_log.signer.verifier,
+                          [w.verifier for w in witnesses], threshold)
