@@ -43,15 +43,13 @@ def verify_checkpoint(
     checkpoint = Checkpoint.parse(signed.text)
     if checkpoint.origin != log_key.name:
         raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not the log {log_key.name!r}")
-    if threshold > len({w.vkey for w in witness_keys}):
-        raise QuorumError(f"quorum {threshold} exceeds the {len(witness_keys)} known witnesses")
-    for key in witness_keys:
-        if key.sig_type != SIG_TYPE_COSIGNATURE_V1:
-            raise NoteError(f"witness key {key.name!r} is not a cosignature/v1 key")
+    distinct = _distinct_cosigners(witness_keys, log_key)
+    if threshold > distinct:
+        raise QuorumError(f"quorum {threshold} exceeds the {distinct} distinct known witnesses")
     verified = signed.verify([log_key, *witness_keys])
     if log_key.vkey not in verified:
         raise QuorumError(f"checkpoint is not signed by the log {log_key.name!r}")
-    cosigners = {w.vkey for w in witness_keys} & set(verified)
+    cosigners = {w.public_key for w in witness_keys if w.vkey in verified}
     if len(cosigners) < threshold:
         raise QuorumError(
             f"checkpoint of size {checkpoint.size} has {len(cosigners)} valid witness "
@@ -60,12 +58,30 @@ def verify_checkpoint(
     return checkpoint
 
 
+def _distinct_cosigners(witness_keys: Sequence[Verifier], log_key: Verifier | None) -> int:
+    """How many distinct cosigners the keys name, counted by public key.
+
+    A cosignature/v1 signature does not cover the cosigner's name (C2SP tlog-cosignature,
+    "Ed25519 signed message"), so one key listed under two names is one witness, and its
+    signature relabelled under the second name must not count twice. The log's own key
+    is never a witness.
+    """
+    for key in witness_keys:
+        if key.sig_type != SIG_TYPE_COSIGNATURE_V1:
+            raise QuorumError(f"witness key {key.name!r} is not a cosignature/v1 key")
+        if log_key is not None and key.public_key == log_key.public_key:
+            raise QuorumError(f"witness key {key.name!r} is the log's own key")
+    return len({key.public_key for key in witness_keys})
+
+
 class WitnessQuorum:
     """Collects cosignatures from witnesses until ``threshold`` of them have signed."""
 
     def __init__(self, witnesses: Sequence[WitnessClient], threshold: int = DEFAULT_THRESHOLD):
         if not 0 < threshold <= len(witnesses):
             raise QuorumError(f"quorum {threshold} is not in 1..{len(witnesses)}")
+        if _distinct_cosigners([w.verifier for w in witnesses], None) < len(witnesses):
+            raise QuorumError("witnesses must have distinct cosigning keys")
         self.witnesses = list(witnesses)
         self.threshold = threshold
         self._known_sizes: dict[str, int] = {}

@@ -195,3 +195,37 @@ def test_a_negative_or_non_integer_quorum_is_refused(plain_log, witnesses, thres
     with pytest.raises(QuorumError, match="quorum"):
         verify_checkpoint(note.encode(), plain_log.signer.verifier,
                           [w.verifier for w in witnesses], threshold)
+
+
+def test_one_cosigner_key_under_two_names_counts_once(plain_log, witnesses, log_signer):
+    """cosignature/v1 does not sign the cosigner's name (C2SP tlog-cosignature), so one key
+    configured under two names must not count twice towards a quorum."""
+    from audit.note import SIG_TYPE_COSIGNATURE_V1, Signature, Verifier
+
+    note = _grow(plain_log, 4)
+    sig = witnesses[0].add_checkpoint(0, [], note.encode())
+    alias = Verifier("alias.test", witnesses[0].verifier.public_key, SIG_TYPE_COSIGNATURE_V1)
+    relabelled = Signature(alias.name, alias.key_id, sig.data)
+    doubled = note.with_signatures([sig, relabelled])
+    keys = [witnesses[0].verifier, alias, witnesses[1].verifier]
+    with pytest.raises(QuorumError, match="1 valid witness cosignature"):
+        verify_checkpoint(doubled, log_signer.verifier, keys, 2)
+    with pytest.raises(QuorumError, match="distinct"):
+        verify_checkpoint(doubled, log_signer.verifier, keys, 3)
+    with pytest.raises(QuorumError, match="distinct"):
+        WitnessQuorum([witnesses[0], _Renamed(witnesses[0], alias)], 2)
+
+
+def test_the_log_key_is_not_a_witness(plain_log, log_signer):
+    from audit.note import SIG_TYPE_COSIGNATURE_V1, Verifier
+
+    note = _grow(plain_log, 2)
+    self_witness = Verifier("self.test", log_signer.verifier.public_key, SIG_TYPE_COSIGNATURE_V1)
+    with pytest.raises(QuorumError, match="log's own key"):
+        verify_checkpoint(note, log_signer.verifier, [self_witness], 1)
+
+
+class _Renamed:
+    def __init__(self, witness, verifier):
+        self.verifier = verifier
+        self.add_checkpoint = witness.add_checkpoint
