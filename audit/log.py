@@ -39,9 +39,6 @@ class AuditLog:
             store.set_meta("log_key", signer.vkey)
         elif origin != signer.name or store.get_meta("log_key") != signer.vkey:
             raise StorageError(f"log {store.path} belongs to {origin!r}, not this key")
-        if quorum is not None:
-            store.set_meta("witness_keys", "\n".join(v.vkey for v in quorum.verifiers))
-            store.set_meta("quorum", str(quorum.threshold))
         self.store = store
         self.signer = signer
         self.clock = clock or SystemClock()
@@ -135,7 +132,17 @@ class AuditLog:
             note = self.quorum.cosign(note.encode(), self.store.consistency_proof)
             cp = Checkpoint.parse(note.text)
             self.store.save_checkpoint(cp.size, cp.root, note.encode())
+            self._record_quorum()
         return note
+
+    def _record_quorum(self) -> None:
+        """Record the witness keys and threshold (the verifier's defaults) once they cosigned."""
+        assert self.quorum is not None
+        keys = "\n".join(v.vkey for v in self.quorum.verifiers)
+        if self.store.get_meta("witness_keys") != keys:
+            self.store.set_meta("witness_keys", keys)
+        if self.store.get_meta("quorum") != str(self.quorum.threshold):
+            self.store.set_meta("quorum", str(self.quorum.threshold))
 
     def append(self, data: bytes) -> int:
         """Append one raw leaf (already-encoded entry bytes); return its index."""

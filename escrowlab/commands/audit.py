@@ -212,7 +212,7 @@ def init_command(args: argparse.Namespace) -> int:
 
 
 def append_command(args: argparse.Namespace) -> int:
-    from audit.errors import AuditError
+    from audit.errors import AuditError, QuorumError
     from audit.log import AuditLog
 
     try:
@@ -236,8 +236,18 @@ def append_command(args: argparse.Namespace) -> int:
             raise CommandError(str(exc)) from None
     store = _open_store(args.log)
     try:
-        receipt = AuditLog(store, signer, quorum=quorum).append_event(args.type, args.actor,
-                                                                      payload)
+        log = AuditLog(store, signer, quorum=quorum)
+        log.event(args.type, args.actor, payload).encode()  # a bad event: refused here
+        if quorum is not None:
+            try:  # the witnesses must cosign the current tree before anything is appended
+                log.checkpoint()
+            except AuditError as exc:
+                raise CommandError(f"{exc}; nothing was appended") from None
+        try:
+            receipt = log.append_event(args.type, args.actor, payload)
+        except QuorumError as exc:
+            raise CommandError(f"entry {store.size - 1} was appended (it is durable) but its "
+                               f"checkpoint was not cosigned: {exc}") from None
     except AuditError as exc:
         raise CommandError(str(exc)) from None
     finally:

@@ -64,3 +64,30 @@ def test_verify_refuses_a_quorum_it_cannot_check_as_a_usage_error(cli_log, capsy
     capsys.readouterr()
     assert main(["audit", "verify", "--log", log, "--quorum", quorum]) == 2
     assert "escrowlab: --quorum" in capsys.readouterr().err
+
+
+def _db_rows(path):
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return [db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+                for t in ("meta", "leaves", "nodes", "checkpoints")]
+
+
+def test_append_with_a_witness_that_is_down_changes_nothing(cli_log, capsys):
+    from audit.note import SIG_TYPE_COSIGNATURE_V1, Signer
+
+    log, key = cli_log
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    closed.close()
+    wkey = Signer.generate("w.test", SIG_TYPE_COSIGNATURE_V1, lambda: 0).vkey
+    before = _db_rows(log)
+    capsys.readouterr()
+    code = main(["audit", "append", "--log", log, "--key-file", key, "--type", "a.b",
+                 "--actor", "x", "--witness-url", url, "--witness-key", wkey, "--quorum", "1"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("escrowlab: ") and "unreachable" in err and "nothing" in err
+    assert _db_rows(log) == before
