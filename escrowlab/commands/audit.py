@@ -299,8 +299,9 @@ def show_command(args: argparse.Namespace) -> int:
 
 def prove_command(args: argparse.Namespace) -> int:
     from audit.checkpoint import Checkpoint
-    from audit.errors import AuditError
+    from audit.errors import AuditError, ProofError
     from audit.note import b64, parse_note
+    from audit.proof import verify_consistency, verify_inclusion
     from audit.rfc9162 import hash_leaf
 
     store = _open_store(args.log)
@@ -309,21 +310,28 @@ def prove_command(args: argparse.Namespace) -> int:
         if latest is None:
             raise CommandError("the log has no signed checkpoint to prove against")
         size, note = latest[0], latest[2]
-        Checkpoint.parse(parse_note(note).text)
+        root = Checkpoint.parse(parse_note(note).text).root
         if args.index is not None:
             if not 0 <= args.index < size:
                 raise CommandError(f"--index must be in 0..{size - 1} (the checkpoint's size)")
             proof = store.inclusion_proof(args.index, size)
-            obj = {"index": args.index, "size": size,
-                   "leaf_hash": b64(hash_leaf(store.leaf(args.index))),
-                   "entry": b64(store.leaf(args.index)),
-                   "proof": [b64(p) for p in proof], "checkpoint": note}
+            entry = store.leaf(args.index)
+            obj = {"index": args.index, "size": size, "leaf_hash": b64(hash_leaf(entry)),
+                   "entry": b64(entry), "proof": [b64(p) for p in proof], "checkpoint": note}
+            checked = (verify_inclusion, (args.index, size, hash_leaf(entry), proof, root))
         else:
             if not 0 < args.old <= size:
                 raise CommandError(f"--old must be in 1..{size} (the checkpoint's size)")
             proof = store.consistency_proof(args.old, size)
-            obj = {"old": args.old, "old_root": b64(store.root(args.old)), "size": size,
+            old_root = store.root(args.old)
+            obj = {"old": args.old, "old_root": b64(old_root), "size": size,
                    "proof": [b64(p) for p in proof], "checkpoint": note}
+            checked = (verify_consistency, (args.old, size, old_root, root, proof))
+        try:  # never print a proof that does not verify against the signed checkpoint
+            checked[0](*checked[1])
+        except ProofError as exc:
+            raise CommandError(f"the log's database does not match its signed checkpoint of "
+                               f"size {size} ({exc}); run escrowlab audit verify") from None
     except AuditError as exc:
         raise CommandError(str(exc)) from None
     finally:

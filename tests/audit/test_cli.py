@@ -91,3 +91,20 @@ def test_append_with_a_witness_that_is_down_changes_nothing(cli_log, capsys):
     err = capsys.readouterr().err
     assert err.startswith("escrowlab: ") and "unreachable" in err and "nothing" in err
     assert _db_rows(log) == before
+
+
+@pytest.mark.parametrize("what", [["--index", "1"], ["--old", "1"]])
+def test_prove_never_prints_a_proof_that_does_not_verify(cli_log, capsys, what):
+    import sqlite3
+
+    from audit.rfc9162 import hash_leaf
+
+    log, _ = cli_log
+    forged = b'{"actor":"x:9","payload":{},"time":0,"type":"a.b","v":1}'
+    idx = 1 if what[0] == "--index" else 0
+    with sqlite3.connect(log) as db:  # a consistent-looking edit: bytes and leaf hash
+        db.execute("UPDATE leaves SET data=?, hash=? WHERE idx=?", (forged, hash_leaf(forged), idx))
+    capsys.readouterr()
+    assert main(["audit", "prove", "--log", log, *what, "--json"]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and "does not match its signed checkpoint" in out.err
