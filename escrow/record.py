@@ -1,7 +1,7 @@
 """The threshold escrow record: its binary layout and strict parser (issue 5, "The threshold
 mode"). All integers are big-endian::
 
-    u8   record version            (1)
+    u8   record version            (2)
     u8   n, n bytes                mode id (ASCII, 1..32): "threshold", or a subclass's
     32   bytes                     custodian set fingerprint
     u32                            custodian set epoch
@@ -9,13 +9,18 @@ mode"). All integers are big-endian::
     u8                             number of shares n (= the set's size)
     u16                            SLIP-39 identifier (15 bits)
     u8                             secret length L (16..32, even)
+    u8   p, p bytes                mode parameters (0..16 bytes; none for "threshold",
+                                   the puzzle size k for "crumple")
     n times, in custodian order:
       32 bytes                     ephemeral X25519 public key
       L + 16 bytes                 AES-256-GCM ciphertext of the share value
 
 Nothing may follow. :func:`parse_record` rejects anything else with a
 :class:`~escrow.errors.RecordFormatError`. The share's custodian index is its
-position, and is bound in the share's associated data.
+position, and is bound in the share's associated data. The mode parameters
+(version 2) carry what a mode needs beyond the layout, so that a record states
+every parameter it was made with (DESIGN.md, "Bind the whole context"); the
+whole header, parameters included, is in every share's associated data.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from dataclasses import dataclass
 from escrow.errors import RecordFormatError
 from escrow.shares import MAX_SECRET_LENGTH, MAX_SHARES, MIN_SECRET_LENGTH
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+MAX_PARAMETERS_LENGTH = 16
 FINGERPRINT_LENGTH = 32
 EPHEMERAL_LENGTH = 32
 TAG_LENGTH = 16
@@ -50,13 +56,15 @@ class EscrowRecord:
     threshold: int
     identifier: int
     secret_length: int
+    parameters: bytes
     shares: tuple[EncryptedShare, ...]
 
     def encode(self) -> bytes:
         mode = self.mode.encode("ascii")
         parts = [bytes((self.version, len(mode))), mode,
                  _FIXED.pack(self.set_fingerprint, self.set_epoch, self.threshold,
-                             len(self.shares), self.identifier, self.secret_length)]
+                             len(self.shares), self.identifier, self.secret_length),
+                 bytes((len(self.parameters),)), self.parameters]
         for share in self.shares:
             parts += [share.ephemeral_public, share.ciphertext]
         return b"".join(parts)
@@ -95,7 +103,14 @@ def parse_record(data: bytes) -> EscrowRecord:
     if not MIN_SECRET_LENGTH <= length <= MAX_SECRET_LENGTH or length % 2:
         raise RecordFormatError(f"escrow record secret length {length} is not allowed")
     share_size = EPHEMERAL_LENGTH + length + TAG_LENGTH
-    body = mode_end + _FIXED.size
+    parameters_at = mode_end + _FIXED.size
+    if len(data) <= parameters_at:
+        raise RecordFormatError("escrow record is truncated")
+    if data[parameters_at] > MAX_PARAMETERS_LENGTH:
+        raise RecordFormatError(f"escrow record mode parameters exceed "
+                                f"{MAX_PARAMETERS_LENGTH} bytes")
+    body = parameters_at + 1 + data[parameters_at]
+    parameters = data[parameters_at + 1:body]
     if len(data) != body + count * share_size:
         raise RecordFormatError(
             f"escrow record is {len(data)} bytes; {count} shares need {body + count * share_size}"
@@ -106,4 +121,4 @@ def parse_record(data: bytes) -> EscrowRecord:
         for off in range(body, len(data), share_size)
     )
     return EscrowRecord(RECORD_VERSION, mode, fingerprint, epoch, threshold, identifier, length,
-                        shares)
+                        parameters, shares)

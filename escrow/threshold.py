@@ -5,14 +5,16 @@ For each new sending chain, :meth:`ThresholdEscrow.record_for_chain` takes the
 escrowed secret (the chain key CK_0), splits it into SLIP-39 shares
 (:mod:`escrow.shares`) and encrypts share i to custodian i
 (:mod:`escrow.sealing`) with associated data binding the whole context: record
-version, mode, set fingerprint and epoch, t, n, SLIP-39 identifier, protocol
-version, conversation, sender, recipient, chain number, time, ratchet key and
-the custodian index. Layout in :mod:`escrow.record`.
+version, mode, mode parameters, set fingerprint and epoch, t, SLIP-39
+identifier, secret length, protocol version, conversation, sender, recipient,
+chain number, time, ratchet key and the custodian index (n is fixed by the set
+fingerprint). Layout in :mod:`escrow.record`.
 
 Determinism. Every random choice -- the SLIP-39 identifier, the polynomial's
 random coefficients and digest salt, each share's ephemeral X25519 key (and so
 each AEAD key and nonce) -- is one HKDF-SHA256 output keyed by the chain key,
-with the mode, the set fingerprint and the canonical context as ``info``. The
+with the mode, the set fingerprint, the mode parameters and the canonical
+context as ``info``. The
 recipient, who derives the same CK_0, recomputes the record byte for byte in
 :meth:`ThresholdEscrow.check_chain` and refuses the chain if anything differs;
 so a sender cannot hand custodians garbage while the recipient accepts.
@@ -36,14 +38,19 @@ key, such as a puzzle-locked chain key): subclass, set ``mode``, and override
   share for this chain (16..32 bytes, even); it must be a deterministic
   function of the context, chain key included, or the recipient's check fails;
 - :meth:`ThresholdEscrow.chain_key_from_secret` ``(secret, record_context) ->
-  bytes``: undo it at recovery time.
+  bytes``: undo it at recovery time;
+- :meth:`ThresholdEscrow.mode_parameters` ``() -> bytes`` and
+  :meth:`ThresholdEscrow.check_parameters`: the parameters this hook writes
+  into every record (none here), and the recipient's check of a record's.
 
-The record carries the mode id, so a record of one mode never verifies in
-another; everything else (record layout, release, recovery) is shared.
+The record carries the mode id and parameters, so a record of one mode (or
+made with other parameters) never verifies in another; everything else
+(record layout, release, recovery) is shared.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import struct
 from dataclasses import dataclass, field
@@ -79,8 +86,7 @@ def share_associated_data(record: EscrowRecord, context: RecordContext, index: i
 
 
 def _associated_prefix(record: EscrowRecord, encoded_context: bytes) -> bytes:
-    header = EscrowRecord(record.version, record.mode, record.set_fingerprint, record.set_epoch,
-                          record.threshold, record.identifier, record.secret_length, ()).encode()
+    header = dataclasses.replace(record, shares=()).encode()
     return header + struct.pack(">I", len(header)) + encoded_context
 
 
@@ -112,6 +118,18 @@ class ThresholdEscrow:
         """The chain key a recovered ``secret`` stands for: here, the secret itself."""
         return secret
 
+    def mode_parameters(self) -> bytes:
+        """The mode parameters written into every record (none for ``threshold``)."""
+        return b""
+
+    def check_parameters(self, where: str, parameters: bytes) -> None:
+        """Refuse a record whose mode parameters are not this hook's."""
+        if parameters != self.mode_parameters():
+            raise RecordRefusedError(
+                f"{where}: escrow record has mode parameters {parameters.hex() or 'none'}, "
+                f"this hook writes {self.mode_parameters().hex() or 'none'}"
+            )
+
     # -- the hook ---------------------------------------------------------------------------
 
     def record_for_chain(self, context: ChainContext) -> bytes:
@@ -136,6 +154,7 @@ class ThresholdEscrow:
                 f"{parsed.set_fingerprint.hex()[:16]} (epoch {parsed.set_epoch}); this client "
                 f"pins {self.custodian_set.describe()}"
             )
+        self.check_parameters(where, parsed.parameters)
         try:
             expected = self.build(context).record
         except ShareError as exc:
@@ -154,19 +173,21 @@ class ThresholdEscrow:
         cset = self.custodian_set
         secret = self.escrowed_secret(context)
         encoded_context = RecordContext.of_chain(context).encode()
+        parameters = self.mode_parameters()
         t, n = cset.threshold, cset.n
         random_length = shares.random_length(t, len(secret))
         stream = HKDF(
             hashes.SHA256(),
             _IDENTIFIER_LENGTH + n * _EPHEMERAL_LENGTH + random_length,
             _RANDOMNESS_SALT,
-            self.mode.encode("ascii") + cset.fingerprint + encoded_context,
+            self.mode.encode("ascii") + cset.fingerprint + bytes((len(parameters),))
+            + parameters + encoded_context,
         ).derive(context.chain_key)
         identifier = int.from_bytes(stream[:_IDENTIFIER_LENGTH], "big") >> 1
         ephemerals = stream[_IDENTIFIER_LENGTH:_IDENTIFIER_LENGTH + n * _EPHEMERAL_LENGTH]
         values = shares.split(secret, t, n, stream[_IDENTIFIER_LENGTH + n * _EPHEMERAL_LENGTH:])
         header = EscrowRecord(RECORD_VERSION, self.mode, cset.fingerprint, cset.epoch, t,
-                              identifier, len(secret), ())
+                              identifier, len(secret), parameters, ())
         prefix = _associated_prefix(header, encoded_context)
         sealed: list[EncryptedShare] = []
         for index, ((recipient, recipient_raw), value) in enumerate(
@@ -178,6 +199,5 @@ class ThresholdEscrow:
             sealed.append(sealing.seal(
                 ephemeral, recipient, recipient_raw, value, prefix + bytes((index,)), SHARE_LABEL,
             ))
-        record = EscrowRecord(RECORD_VERSION, self.mode, cset.fingerprint, cset.epoch, t,
-                              identifier, len(secret), tuple(sealed))
+        record = dataclasses.replace(header, shares=tuple(sealed))
         return BuiltRecord(record.encode(), tuple(values))

@@ -7,7 +7,9 @@ counted), except that the combined secret is a locked chain key: each chain's
 puzzle is brute-forced (:class:`escrow.crumple.solver.SolverPool`, optionally
 with several worker processes), every self-consistent candidate is confirmed
 by recomputing the archived record byte for byte, and the work is reported per
-chain. Windows are judged by the relay's receipt time only.
+chain. Each chain's puzzle size k is read from its record (the record's mode
+parameter), never supplied out of band. Windows are judged by the relay's
+receipt time only.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from escrow import shares
 from escrow.context import RecordContext
-from escrow.crumple.hook import CrumpleEscrow
+from escrow.crumple.hook import CrumpleEscrow, puzzle_bits_of
 from escrow.crumple.puzzle import PuzzleError
 from escrow.crumple.solver import SolverPool
-from escrow.errors import InsufficientSharesError, RecoveryError, ShareError
+from escrow.errors import InsufficientSharesError, RecordFormatError, RecoveryError, ShareError
 from escrow.record import parse_record, record_digest
 from escrow.recovery import ArchivedEnvelope, RecoveredMessage
 from escrow.release import ShareRelease
@@ -35,9 +37,10 @@ from messaging.wire import Envelope, parse_envelope
 
 @dataclass(frozen=True)
 class ChainWork:
-    """The search one chain cost: candidates evaluated and seconds."""
+    """The search one chain cost: its puzzle size, candidates evaluated and seconds."""
 
     chain: str
+    puzzle_bits: int
     work: int
     seconds: float
     false_candidates: int
@@ -72,6 +75,13 @@ class CrumpleRecoveryReport:
     def total_seconds(self) -> float:
         return sum(c.seconds for c in self.chain_work)
 
+    @property
+    def expected_work_per_chain(self) -> int:
+        """2^(k-1), averaged over the chains' own k (the report's k with no chain)."""
+        if not self.chain_work:
+            return 2 ** (self.puzzle_bits - 1)
+        return sum(2 ** (c.puzzle_bits - 1) for c in self.chain_work) // len(self.chain_work)
+
     def to_json(self) -> dict:
         return {
             "conversation_id": self.conversation_id,
@@ -84,7 +94,8 @@ class CrumpleRecoveryReport:
             "chains_recovered": len(self.chain_work),
             "work_per_chain": [c.work for c in self.chain_work],
             "seconds_per_chain": [round(c.seconds, 6) for c in self.chain_work],
-            "expected_work_per_chain": 2 ** (self.puzzle_bits - 1),
+            "puzzle_bits_per_chain": [c.puzzle_bits for c in self.chain_work],
+            "expected_work_per_chain": self.expected_work_per_chain,
             "total_work": self.total_work,
             "custodians_used": list(self.custodians_used),
             "culprits": list(self.culprits),
@@ -149,7 +160,12 @@ def _recover_chain(hook: CrumpleEscrow, chain: _Chain, released: dict[int, bytes
     where = chain.context.describe()
     if len(released) < t:
         raise InsufficientSharesError(f"{where}: {len(released)} authentic release(s), {t} needed")
-    identifier = parse_record(chain.record).identifier
+    try:
+        record = parse_record(chain.record)
+        hook = hook.with_puzzle_bits(puzzle_bits_of(record))
+    except RecordFormatError as exc:
+        raise RecoveryError(f"{where}: {exc}") from None
+    identifier = record.identifier
     tried_secrets: set[bytes] = set()
     for subset in itertools.combinations(sorted(released), t):
         try:
@@ -169,7 +185,8 @@ def _recover_chain(hook: CrumpleEscrow, chain: _Chain, released: dict[int, bytes
             continue
         built = hook.build(chain.context.with_chain_key(solution.chain_key))
         wrong = tuple(i for i, v in released.items() if v != built.share_values[i])
-        work = ChainWork(where, solution.work, solution.seconds, solution.false_candidates)
+        work = ChainWork(where, hook.puzzle_bits, solution.work, solution.seconds,
+                         solution.false_candidates)
         return solution.chain_key, work, subset, wrong
     raise InsufficientSharesError(
         f"{where}: no {t} of the {len(released)} released shares combine to a locked chain "
@@ -218,8 +235,9 @@ def recover(hook: CrumpleEscrow, entries: Iterable[ArchivedEnvelope], conversati
             pool.close()
     messages.sort(key=lambda m: m.received_at)
     members = hook.custodian_set.members
+    bits = max((w.puzzle_bits for w in work), default=hook.puzzle_bits)
     return CrumpleRecoveryReport(
-        conversation_id, start, end, hook.puzzle_bits, pool.workers, tuple(messages), in_scope,
+        conversation_id, start, end, bits, pool.workers, tuple(messages), in_scope,
         over, tuple(work), tuple(members[i].custodian_id for i in sorted(used)),
         tuple(members[i].custodian_id for i in sorted(wrong)), ignored,
     )

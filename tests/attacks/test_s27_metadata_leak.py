@@ -21,7 +21,7 @@ import pytest
 
 from escrow.crumple.hook import CrumpleEscrow
 from escrow.leaf16.leaf import IV_LENGTH, parse_leaf
-from escrow.record import parse_record
+from escrow.record import RECORD_VERSION, parse_record
 from escrow.threshold import ThresholdEscrow
 from messaging.wire import parse_envelope
 from tests.escrow.helpers import make_custodians, make_set
@@ -106,9 +106,11 @@ def test_an_archive_reader_of_threshold_or_crumple_records_links_no_session_to_a
     records = run_sessions(lambda user: hook)
     chains = {record for items in records.values() for _, record in items}
     parsed = [parse_record(record) for record in chains]
-    deployment = {(p.version, p.mode, p.set_fingerprint, p.set_epoch, p.threshold,
-                   len(p.shares), p.secret_length) for p in parsed}
-    assert deployment == {(1, mode, custodian_set.fingerprint, 1, 3, 5, 32)}
+    deployment = {(p.version, p.mode, p.parameters, p.set_fingerprint, p.set_epoch,
+                   p.threshold, len(p.shares), p.secret_length) for p in parsed}
+    parameters = hook.mode_parameters()  # none for threshold; k for crumple, per deployment
+    assert deployment == {(RECORD_VERSION, mode, parameters, custodian_set.fingerprint, 1, 3, 5,
+                           32)}
     # The fields that differ per chain are fresh: no value repeats across chains.
     per_chain = [p.identifier for p in parsed]
     ephemerals = [s.ephemeral_public for p in parsed for s in p.shares]

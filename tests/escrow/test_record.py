@@ -24,11 +24,13 @@ def test_a_record_round_trips(record):
     assert parsed.encode() == record
     assert (parsed.mode, parsed.threshold, len(parsed.shares), parsed.secret_length) == \
         ("threshold", 3, 5, 32)
+    assert parsed.parameters == b""
 
 
 @pytest.mark.parametrize("mutate,message", [
     (lambda r: b"", "missing"),
-    (lambda r: b"\x02" + r[1:], "version"),
+    (lambda r: b"\x01" + r[1:], "version"),
+    (lambda r: b"\x03" + r[1:], "version"),
     (lambda r: r[:1] + b"\x00" + r[2:], "mode"),
     (lambda r: r[:20], "truncated"),
     (lambda r: r[:-1], "need"),
@@ -37,6 +39,9 @@ def test_a_record_round_trips(record):
     (lambda r: r[:48] + b"\x11" + r[49:], "n=17"),
     (lambda r: r[:49] + b"\xff" + r[50:], "15 bits"),
     (lambda r: r[:51] + b"\x11" + r[52:], "secret length"),
+    (lambda r: r[:52] + b"\x11" + r[53:], "parameters exceed"),
+    (lambda r: r[:52] + b"\x01" + r[53:], "need"),
+    (lambda r: r[:52], "truncated"),
 ])
 def test_malformed_records_are_refused(record, mutate, message):
     with pytest.raises(RecordFormatError, match=message):

@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from escrow.crumple.hook import CrumpleEscrow
+from escrow.crumple.hook import CrumpleEscrow, puzzle_bits_of
 from escrow.crumple.puzzle import PuzzleError, answer_of, lock, puzzle_for
 from escrow.crumple.recovery import recover
 from escrow.crumple.solver import SolverPool
-from escrow.errors import InsufficientSharesError, RecoveryError
+from escrow.errors import InsufficientSharesError, RecordFormatError, RecoveryError
 from escrow.record import parse_record
 from escrow.recovery import recover as threshold_recover
 from messaging.errors import HookRefusedError
@@ -65,11 +65,52 @@ def test_records_have_the_threshold_layout_with_mode_crumple_and_a_32_byte_secre
     assert record.secret_length == 32
 
 
+def test_every_record_states_its_puzzle_size():
+    c = crumple_case(days=4)
+    record = parse_record(parse_envelope(c.conv.archive[0].envelope).header.record)
+    assert record.parameters == bytes((BITS,))
+    assert puzzle_bits_of(record) == BITS
+
+
 def test_a_recipient_with_another_puzzle_size_refuses_the_chain():
     custodians = make_custodians(3)
     cset = make_set(custodians, 2)
-    with pytest.raises(HookRefusedError):
+    with pytest.raises(HookRefusedError, match="8-bit puzzle; this client enforces k=9"):
         conversation(CrumpleEscrow(cset, 8), CrumpleEscrow(cset, 9))
+
+
+def test_a_record_whose_stated_k_was_edited_is_refused():
+    c = crumple_case(days=4)
+    custodian_set = c.hook.custodian_set
+    sender = _Tampering(custodian_set, BITS)
+    conv = conversation(sender, CrumpleEscrow(custodian_set, BITS))
+    conv.send("bob", b"reply")
+    sender.tamper = lambda record, context: replace(
+        parse_record(record), parameters=bytes((BITS + 1,))).encode()
+    envelope = conv.alice.encrypt(b"next chain")
+    before = conv.bob.serialize()
+    with pytest.raises(HookRefusedError, match=f"{BITS + 1}-bit puzzle"):
+        conv.bob.decrypt(envelope)
+    assert conv.bob.serialize() == before
+
+
+def test_recovery_reads_k_from_the_records_not_from_the_hook():
+    c = crumple_case()
+    other_k = CrumpleEscrow(c.hook.custodian_set, BITS + 2)
+    report = recover(other_k, c.conv.archive, "C1", c.start, c.end, c.releases(),
+                     c.recovery_key, c.conv.identity_of)
+    assert report.messages_recovered == report.messages_in_scope > 0
+    assert report.puzzle_bits == BITS
+    assert {w.puzzle_bits for w in report.chain_work} == {BITS}
+    assert all(1 <= w.work <= 1 << BITS for w in report.chain_work)
+
+
+def test_a_crumple_record_without_its_k_is_a_format_error():
+    c = crumple_case(days=4)
+    record = parse_record(parse_envelope(c.conv.archive[0].envelope).header.record)
+    for parameters in (b"", b"\x00", b"\x08\x08", bytes((33,))):
+        with pytest.raises(RecordFormatError):
+            puzzle_bits_of(replace(record, parameters=parameters))
 
 
 def test_recovery_reads_exactly_the_window_and_reports_work_per_chain():
