@@ -204,10 +204,15 @@ def _check_trusted(tree: _Tree, trusted_note: str, latest_note: str | None,
                f"{b64(tree.root(trusted.size))}")
     if latest_note is not None and evidence_path is not None:
         evidence = misbehaviour_evidence(tree, trusted_note, latest_note, log_key)
-        with open(evidence_path, "w", encoding="utf-8") as fh:
-            json.dump(evidence, fh, indent=2)
-        report.evidence_file = str(evidence_path)
-        message += f"; proof of misbehaviour written to {evidence_path}"
+        try:
+            with open(evidence_path, "w", encoding="utf-8") as fh:
+                json.dump(evidence, fh, indent=2)
+        except OSError as exc:
+            message += (f"; could not write the proof of misbehaviour to {evidence_path}: "
+                        f"{exc.strerror}")
+        else:
+            report.evidence_file = str(evidence_path)
+            message += f"; proof of misbehaviour written to {evidence_path}"
     raise VerificationError(message)
 
 

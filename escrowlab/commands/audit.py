@@ -153,16 +153,31 @@ def _write_secret(path: str, text: str) -> None:
         fh.write(text + "\n")
 
 
-def _read_signer(path: str, now=None):  # type: ignore[no-untyped-def]
+def _read_text(path: str, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot read {what} {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"{path}: {what} is not UTF-8 text") from None
+
+
+def _read_signer(path: str, sig_type: int):  # type: ignore[no-untyped-def]
+    """The signer key in ``path``, which must be of ``sig_type`` (log 0x01, witness 0x04)."""
+    from audit.clock import SystemClock
     from audit.errors import AuditError
-    from audit.note import Signer
+    from audit.note import SIG_TYPE_COSIGNATURE_V1, Signer
 
     try:
-        return Signer.from_skey(Path(path).read_text(), now)
-    except OSError as exc:
-        raise CommandError(f"cannot read key file {path}: {exc.strerror}") from None
+        signer = Signer.from_skey(_read_text(path, "key file"), SystemClock().now)
     except AuditError as exc:
         raise CommandError(f"{path}: {exc}") from None
+    if signer.sig_type != sig_type:
+        found, wanted = (("a witness (cosignature/v1)", "log")
+                         if signer.sig_type == SIG_TYPE_COSIGNATURE_V1
+                         else ("a log", "witness (cosignature/v1)"))
+        raise CommandError(f"{path} is {found} key, not a {wanted} key")
+    return signer
 
 
 def _open_store(path: str, create: bool = False):  # type: ignore[no-untyped-def]
@@ -214,6 +229,7 @@ def init_command(args: argparse.Namespace) -> int:
 def append_command(args: argparse.Namespace) -> int:
     from audit.errors import AuditError, QuorumError
     from audit.log import AuditLog
+    from audit.note import SIG_TYPE_ED25519
 
     try:
         payload = json.loads(args.payload)
@@ -221,7 +237,7 @@ def append_command(args: argparse.Namespace) -> int:
         raise CommandError(f"--payload is not JSON: {exc}") from None
     if len(args.witness_url) != len(args.witness_key):
         raise CommandError("give one --witness-key per --witness-url")
-    signer = _read_signer(args.key_file)
+    signer = _read_signer(args.key_file, SIG_TYPE_ED25519)
     quorum = None
     if args.witness_url:
         from audit.http.witness_client import HttpWitness
@@ -266,8 +282,10 @@ def show_command(args: argparse.Namespace) -> int:
     store = _open_store(args.log)
     try:
         size = store.size
+        if args.count < 0:
+            raise CommandError("--count must not be negative")
         start = max(0, size - args.count) if args.start is None else args.start
-        end = min(size, start + max(0, args.count))
+        end = min(size, start + args.count)
         if not 0 <= start <= size:
             raise CommandError(f"--start must be in 0..{size}")
         latest = store.latest_checkpoint()
@@ -344,8 +362,9 @@ def prove_command(args: argparse.Namespace) -> int:
 
 
 def verify_command(args: argparse.Namespace) -> int:
+    from audit.checkpoint import Checkpoint
     from audit.errors import AuditError, VerificationError
-    from audit.note import Verifier
+    from audit.note import Verifier, parse_note
     from audit.verifier import verify_log
 
     store = _open_store(args.log)
@@ -377,10 +396,11 @@ def verify_command(args: argparse.Namespace) -> int:
             witness_keys = [Verifier.from_vkey(k) for k in witness_vkeys]
             trusted = None
             if args.checkpoint:
+                trusted = _read_text(args.checkpoint, "checkpoint")
                 try:
-                    trusted = Path(args.checkpoint).read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError) as exc:
-                    raise CommandError(f"cannot read {args.checkpoint}: {exc}") from None
+                    Checkpoint.parse(parse_note(trusted).text)
+                except AuditError as exc:
+                    raise CommandError(f"{args.checkpoint}: {exc}") from None
             evidence = args.evidence or f"{args.log}.misbehaviour.json"
             progress = (lambda msg: print(f"  {msg}", file=sys.stderr)) \
                 if sys.stderr.isatty() and not args.json else None
@@ -438,9 +458,7 @@ def witness_serve_command(args: argparse.Namespace) -> int:
             except AuditError as exc:
                 raise CommandError(f"--name: {exc}") from None
             _write_secret(args.key_file, created.skey)
-        signer = _read_signer(args.key_file, clock.now)
-        if signer.sig_type != SIG_TYPE_COSIGNATURE_V1:
-            raise CommandError(f"{args.key_file} is not a cosignature/v1 witness key")
+        signer = _read_signer(args.key_file, SIG_TYPE_COSIGNATURE_V1)
         try:
             witness = Witness(signer, logs, args.state, clock)
         except AuditError as exc:

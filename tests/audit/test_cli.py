@@ -108,3 +108,54 @@ def test_prove_never_prints_a_proof_that_does_not_verify(cli_log, capsys, what):
     assert main(["audit", "prove", "--log", log, *what, "--json"]) == 2
     out = capsys.readouterr()
     assert out.out == "" and "does not match its signed checkpoint" in out.err
+
+
+def test_a_witness_key_is_not_taken_for_the_log_key(cli_log, tmp_path, capsys):
+    log, _ = cli_log
+    wkey = str(tmp_path / "w.key")
+    from audit.note import SIG_TYPE_COSIGNATURE_V1, Signer
+
+    (tmp_path / "w.key").write_text(Signer.generate("o.test/log", SIG_TYPE_COSIGNATURE_V1,
+                                                    lambda: 0).skey)
+    before = _db_rows(log)
+    capsys.readouterr()
+    assert main(["audit", "append", "--log", log, "--key-file", wkey, "--type", "a.b",
+                 "--actor", "x"]) == 2
+    assert "is a witness (cosignature/v1) key, not a log key" in capsys.readouterr().err
+    assert _db_rows(log) == before
+
+
+@pytest.mark.parametrize("text", ["garbage\n", "", "o.test/log\n1\n\n\u2014 x AAAA\n", "\ud800"])
+def test_verify_with_a_malformed_trusted_checkpoint_is_a_usage_error(cli_log, tmp_path,
+                                                                     capsys, text):
+    log, _ = cli_log
+    bad = tmp_path / "bad.cp"
+    bad.write_bytes(text.encode("utf-8", "surrogatepass"))
+    capsys.readouterr()
+    assert main(["audit", "verify", "--log", log, "--checkpoint", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(f"escrowlab: {bad}: ")
+
+
+def test_verify_reports_an_unwritable_evidence_path_without_a_traceback(cli_log, tmp_path,
+                                                                        capsys):
+    from audit.checkpoint import Checkpoint
+    from audit.note import SignedNote, Signer
+
+    log, key = cli_log
+    signer = Signer.from_skey((tmp_path / "log.key").read_text())
+    body = Checkpoint(signer.name, 2, bytes(32)).body()  # the log key signs a forked tree
+    (tmp_path / "fork.cp").write_text(SignedNote(body, (signer.sign(body),)).encode())
+    capsys.readouterr()
+    code = main(["audit", "verify", "--log", log, "--checkpoint", str(tmp_path / "fork.cp"),
+                 "--evidence", str(tmp_path / "no-dir" / "e.json")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "inconsistent with the trusted checkpoint of size 2" in err
+    assert "could not write the proof of misbehaviour" in err
+
+
+def test_show_with_a_negative_count_names_the_right_option(cli_log, capsys):
+    log, _ = cli_log
+    capsys.readouterr()
+    assert main(["audit", "show", "--log", log, "--count", "-3"]) == 2
+    assert "escrowlab: --count" in capsys.readouterr().err
