@@ -40,6 +40,7 @@ SIGNATURE_PREFIX = "\u2014 "
 MAX_NOTE_BYTES = 1 << 16
 MAX_SIGNATURES = 100
 COSIGNATURE_V1_HEADER = "cosignature/v1\ntime {}\n"
+MAX_TIMESTAMP = (1 << 63) - 1  # C2SP tlog-cosignature: "MUST NOT exceed 2^63 - 1"
 
 
 def b64(data: bytes) -> str:
@@ -53,10 +54,20 @@ def unb64(text: str, what: str) -> bytes:
         raise NoteError(f"{what} is not valid base64") from exc
 
 
+def _is_utf8(text: str) -> bool:
+    """A ``str`` can hold lone surrogates, which no valid UTF-8 note contains."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_key_name(name: str) -> str:
     if (
         not isinstance(name, str)
         or not name
+        or not _is_utf8(name)
         or "+" in name
         or any(ch.isspace() or ord(ch) < 0x20 for ch in name)
         or len(name.encode("utf-8")) > 256
@@ -132,6 +143,8 @@ class Verifier:
             if len(data) != 72:
                 raise NoteError(f"cosignature by {self.name!r} has the wrong length")
             (timestamp,) = struct.unpack(">Q", data[:8])
+            if timestamp > MAX_TIMESTAMP:
+                raise NoteError(f"cosignature by {self.name!r} has a timestamp beyond 2^63 - 1")
             message = COSIGNATURE_V1_HEADER.format(timestamp).encode() + message
             data = data[8:]
         elif len(data) != 64:
@@ -207,6 +220,8 @@ class Signer:
         if self.sig_type == SIG_TYPE_COSIGNATURE_V1:
             assert self._now is not None
             timestamp = int(self._now())
+            if not 0 <= timestamp <= MAX_TIMESTAMP:
+                raise NoteError("cosignature timestamp must be in [0, 2^63 - 1]")
             prefix = struct.pack(">Q", timestamp)
             message = COSIGNATURE_V1_HEADER.format(timestamp).encode() + message
         return Signature(self.name, self.verifier.key_id, prefix + self._key.sign(message))
@@ -215,6 +230,8 @@ class Signer:
 def check_text(text: str) -> None:
     if not isinstance(text, str) or not text.endswith("\n"):
         raise NoteError("note text must end with a newline")
+    if not _is_utf8(text):
+        raise NoteError("note text is not valid UTF-8")
     if any(ord(ch) < 0x20 and ch != "\n" for ch in text) or "\n\n" in text:
         raise NoteError("note text must not contain control characters or blank lines")
     if len(text.encode("utf-8")) > MAX_NOTE_BYTES:
@@ -257,8 +274,8 @@ class SignedNote:
 
 def parse_note(encoded: str) -> SignedNote:
     """Parse a signed note strictly (C2SP signed-note, "Format")."""
-    if not isinstance(encoded, str):
-        raise NoteError("a signed note is text")
+    if not isinstance(encoded, str) or not _is_utf8(encoded):
+        raise NoteError("a signed note is UTF-8 text")
     if len(encoded.encode("utf-8")) > MAX_NOTE_BYTES + 200 * MAX_SIGNATURES:
         raise NoteError("signed note is too long")
     split = encoded.rfind("\n\n")

@@ -102,3 +102,27 @@ def test_malformed_checkpoints_are_rejected(body):
 def test_malformed_signature_lines_are_rejected(sigs):
     with pytest.raises(NoteError):
         parse_note(GO_TEXT + "\n" + sigs)
+
+
+@pytest.mark.parametrize("encoded", ["o\ud800\n1\n\n\u2014 a AAAAAAA=\n",
+                                     "o\n\n\u2014 a\ud800 AAAAAAA=\n"])
+def test_text_that_is_not_valid_utf8_is_a_note_error(encoded):
+    with pytest.raises(NoteError):
+        parse_note(encoded)
+
+
+def test_cosignature_timestamps_beyond_2_63_are_refused():
+    """C2SP tlog-cosignature: the timestamp MUST NOT exceed 2^63 - 1."""
+    far = Signer.generate("w.test", SIG_TYPE_COSIGNATURE_V1, lambda: float(1 << 63))
+    with pytest.raises(NoteError, match="timestamp"):
+        far.sign("o\n1\n" + "A" * 43 + "=\n")
+    import struct
+
+    from audit.note import COSIGNATURE_V1_HEADER, Signature
+
+    text = "o\n1\n" + "A" * 43 + "=\n"
+    message = COSIGNATURE_V1_HEADER.format(1 << 63).encode() + text.encode()
+    forged = Signature("w.test", far.verifier.key_id,
+                       struct.pack(">Q", 1 << 63) + far._key.sign(message))
+    with pytest.raises(NoteError, match="timestamp"):
+        far.verifier.verify(text, forged)
