@@ -133,19 +133,10 @@ def _member(custodian: Custodian, custodian_set: CustodianSet) -> int:
     return index
 
 
-def _matching_ref(authorisation: ReleaseAuthorisation, digest: bytes) -> RecordRef | None:
-    for ref in authorisation.records:
-        if ref.record_digest == digest:
-            return ref
-    return None
-
-
-def release_share(custodian: Custodian, custodian_set: CustodianSet,
-                  authorisation: ReleaseAuthorisation, verifier: AuthorisationVerifier,
-                  envelope: bytes, clock: Clock) -> ShareRelease:
-    """Release ``custodian``'s share of the record in archived ``envelope`` (module docstring)."""
-    verifier.verify(authorisation, clock.now())
-    index = _member(custodian, custodian_set)
+def _escrowed(envelope: bytes, custodian: Custodian, custodian_set: CustodianSet
+              ) -> tuple[bytes, EscrowRecord, RecordContext]:
+    """(record bytes, parsed record, context) of an archived envelope whose record was made
+    for ``custodian_set`` (its fingerprint, epoch, t and n)."""
     try:
         parsed_envelope = parse_envelope(envelope)
         record_bytes = parsed_envelope.header.record
@@ -161,6 +152,30 @@ def release_share(custodian: Custodian, custodian_set: CustodianSet,
             f"{record.set_epoch}, custodian {custodian.custodian_id} serves "
             f"{custodian_set.describe()}"
         )
+    if (record.threshold, len(record.shares)) != (custodian_set.threshold, custodian_set.n):
+        raise ReleaseRefusedError(
+            f"{where}: record claims set {custodian_set.fingerprint.hex()[:16]} but is "
+            f"{record.threshold}-of-{len(record.shares)}, not {custodian_set.threshold}-of-"
+            f"{custodian_set.n} (malformed or forged)"
+        )
+    return record_bytes, record, context
+
+
+def _matching_ref(authorisation: ReleaseAuthorisation, digest: bytes) -> RecordRef | None:
+    for ref in authorisation.records:
+        if ref.record_digest == digest:
+            return ref
+    return None
+
+
+def release_share(custodian: Custodian, custodian_set: CustodianSet,
+                  authorisation: ReleaseAuthorisation, verifier: AuthorisationVerifier,
+                  envelope: bytes, clock: Clock) -> ShareRelease:
+    """Release ``custodian``'s share of the record in archived ``envelope`` (module docstring)."""
+    verifier.verify(authorisation, clock.now())
+    index = _member(custodian, custodian_set)
+    record_bytes, record, context = _escrowed(envelope, custodian, custodian_set)
+    where = context.describe()
     digest = record_digest(record_bytes)
     ref = _matching_ref(authorisation, digest)
     if ref is None:
@@ -200,14 +215,9 @@ def open_own_share(custodian: Custodian, custodian_set: CustodianSet, envelope: 
     the attack suite measures (SCENARIOS.md S01-S03, S21).
     """
     index = _member(custodian, custodian_set)
-    try:
-        parsed_envelope = parse_envelope(envelope)
-        record = parse_record(parsed_envelope.header.record)
-    except (WireFormatError, RecordFormatError) as exc:
-        raise ReleaseRefusedError(f"not an escrowed envelope: {exc}") from None
-    context = RecordContext.of_envelope(parsed_envelope)
+    record_bytes, record, context = _escrowed(envelope, custodian, custodian_set)
     value = _open_share(custodian, index, record, context)
-    return record_digest(parsed_envelope.header.record), index, value
+    return record_digest(record_bytes), index, value
 
 
 def seal_release(custodian: Custodian, custodian_set: CustodianSet,

@@ -10,9 +10,11 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from escrow.authorisation import RecordRef
 from escrow.custodian import Custodian
 from escrow.errors import AuthorisationError, ReleaseRefusedError
-from escrow.release import ShareRelease, release_share
+from escrow.record import parse_record
+from escrow.release import ShareRelease, open_own_share, release_share
+from escrow.scope import records_in_scope
 from messaging.wire import parse_envelope
-from tests.escrow.helpers import DAY, Issuer, case, make_set
+from tests.escrow.helpers import DAY, Entry, Issuer, case, make_set
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +115,18 @@ def test_a_release_round_trips_through_json_and_bad_json_is_refused(c):
         edit(data)
         with pytest.raises(ReleaseRefusedError):
             ShareRelease.from_json(data)
+
+
+def test_a_record_with_fewer_shares_than_the_set_is_refused_not_crashed(c):
+    envelope = parse_envelope(c.scoped[0].envelope)
+    record = parse_record(envelope.header.record)
+    short = dataclasses.replace(record, threshold=2, shares=record.shares[:2]).encode()
+    forged = dataclasses.replace(envelope, header=dataclasses.replace(envelope.header,
+                                                                      record=short)).encode()
+    scoped = records_in_scope([Entry(forged, c.start)], "C1", c.start, c.end)
+    authorisation = c.issuer.authorise(scoped, c.recovery_key, c.conv.clock.now() + DAY)
+    for custodian in (c.custodians[0], c.custodians[4]):
+        with pytest.raises(ReleaseRefusedError, match="2-of-2"):
+            release(c, custodian, authorisation, forged)
+        with pytest.raises(ReleaseRefusedError, match="2-of-2"):
+            open_own_share(custodian, c.hook.custodian_set, forged)
