@@ -169,6 +169,13 @@ def _read_signer(path: str, sig_type: int):  # type: ignore[no-untyped-def]
     from audit.note import SIG_TYPE_COSIGNATURE_V1, Signer
 
     try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise CommandError(f"cannot read key file {path}: {exc.strerror}") from None
+    if mode & 0o077:
+        raise CommandError(f"key file {path} is readable by others (mode {mode & 0o777:o}); "
+                           f"run chmod 600 {path}")
+    try:
         signer = Signer.from_skey(_read_text(path, "key file"), SystemClock().now)
     except AuditError as exc:
         raise CommandError(f"{path}: {exc}") from None

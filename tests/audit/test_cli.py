@@ -117,6 +117,7 @@ def test_a_witness_key_is_not_taken_for_the_log_key(cli_log, tmp_path, capsys):
 
     (tmp_path / "w.key").write_text(Signer.generate("o.test/log", SIG_TYPE_COSIGNATURE_V1,
                                                     lambda: 0).skey)
+    (tmp_path / "w.key").chmod(0o600)
     before = _db_rows(log)
     capsys.readouterr()
     assert main(["audit", "append", "--log", log, "--key-file", wkey, "--type", "a.b",
@@ -159,3 +160,19 @@ def test_show_with_a_negative_count_names_the_right_option(cli_log, capsys):
     capsys.readouterr()
     assert main(["audit", "show", "--log", log, "--count", "-3"]) == 2
     assert "escrowlab: --count" in capsys.readouterr().err
+
+
+def test_key_files_are_0600_and_others_readable_keys_are_refused(cli_log, tmp_path, capsys):
+    import os
+    import stat
+
+    log, key = cli_log
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    os.chmod(key, 0o644)
+    before = _db_rows(log)
+    capsys.readouterr()
+    assert main(["audit", "append", "--log", log, "--key-file", key, "--type", "a.b",
+                 "--actor", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "readable by others" in err and "PRIVATE" not in err
+    assert _db_rows(log) == before
