@@ -23,7 +23,7 @@ from audit.errors import LogSigningError, StorageError
 from audit.note import SIG_TYPE_ED25519, SignedNote, Signer, parse_note
 from audit.quorum import WitnessQuorum
 from audit.receipt import Receipt
-from audit.storage import LogStore
+from audit.storage import DEFAULT_DURABILITY, LogStore
 
 
 class AuditLog:
@@ -46,7 +46,7 @@ class AuditLog:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], signer: Signer, *, create: bool = True,
-             durability: str = "process", clock: Clock | None = None,
+             durability: str = DEFAULT_DURABILITY, clock: Clock | None = None,
              quorum: WitnessQuorum | None = None) -> AuditLog:
         return cls(LogStore(path, create=create, durability=durability), signer,
                    clock=clock, quorum=quorum)

@@ -14,12 +14,15 @@ O(log n) nodes of the right edge (:mod:`audit.compact`), never the leaves.
 
 Durability, precisely. The database runs in WAL mode. An append is acknowledged when
 its transaction has committed; it is atomic (leaf and nodes together or not at all).
-``durability="process"`` (the default, ``synchronous=NORMAL``): a committed append has
-been written to the WAL through the OS, so it survives the process being killed at any
-instant (SIGKILL included); an OS crash or power loss may lose the last commits since
-the previous WAL sync, but never leaves a torn or inconsistent log.
-``durability="power"`` (``synchronous=FULL``): every commit is fsync'ed before it is
-acknowledged, so it also survives power loss on a disk that honours flushes.
+``durability="power"`` (the default, ``synchronous=FULL``): the WAL is fsync'ed at every
+commit before the append returns, so an acknowledged append survives a process kill, an
+OS crash and power loss, on a disk that honours flushes (DESIGN.md: "writes that are
+acknowledged are durable").
+``durability="process"`` (``synchronous=NORMAL``, opt-in, several times faster): a
+committed append has been handed to the OS (written to the WAL) but not fsync'ed, so it
+survives the process being killed at any instant (SIGKILL included), while an OS crash
+or power loss may lose the commits since the last WAL checkpoint; the log is never torn
+or inconsistent, it may only end shorter.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from audit.sqlitefile import open_owned, sqlite_errors
 FORMAT = "escrowlab-audit-log/1"
 MAX_LEAF_BYTES = 1 << 20
 DURABILITY = {"process": "NORMAL", "power": "FULL"}
-DEFAULT_DURABILITY = "process"
+DEFAULT_DURABILITY = "power"
 WAL_AUTOCHECKPOINT_PAGES = 4000  # fewer, larger WAL checkpoints: less write amplification
 CACHE_KIB = 32 * 1024
 _ZERO = bytes(HASH_SIZE)

@@ -166,3 +166,19 @@ def test_any_split_into_batches_gives_the_same_tree(batches):
         assert s.root() == root_from_leaf_hashes(hashes)
         for n in {1, len(data) // 2 or 1, len(data)}:
             assert s.root(n) == root_from_leaf_hashes(hashes[:n])
+
+
+def test_acknowledged_appends_are_fsynced_by_default(tmp_path):
+    """DESIGN.md: "Writes that are acknowledged are durable": the default commits with
+    synchronous=FULL (the WAL is fsynced before an append returns)."""
+    from audit.log import AuditLog
+    from audit.note import Signer
+
+    full = 2
+    with LogStore(tmp_path / "a.db", create=True) as store:
+        assert store._db.execute("PRAGMA synchronous").fetchone()[0] == full
+    log = AuditLog.open(tmp_path / "b.db", Signer.generate("o.test/log"))
+    assert log.store._db.execute("PRAGMA synchronous").fetchone()[0] == full
+    log.close()
+    with LogStore(tmp_path / "a.db", durability="process") as store:
+        assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 1
