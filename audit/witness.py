@@ -6,10 +6,17 @@ verifies and a valid RFC 9162 consistency proof leads from its stored checkpoint
 new one; it never cosigns a smaller tree (:class:`WitnessRollbackError`) or a tree
 inconsistent with its state (:class:`WitnessInconsistencyError`), and it tells a caller
 whose idea of its state is stale its latest size (:class:`WitnessConflictError`, the
-protocol's 409). The new state is committed (fsync'ed, ``synchronous=FULL``) before the
-cosignature is returned, with a compare-and-swap so two concurrent requests cannot both
-advance it. The first checkpoint seen for a log is trusted on first use (old size 0,
-empty proof), as the protocol specifies.
+protocol's 409). The first checkpoint seen for a log is trusted on first use (old size
+0, empty proof), as the protocol specifies.
+
+State atomicity, in order: the check and the update run in one ``BEGIN IMMEDIATE``
+transaction (a compare-and-swap on the stored size: two concurrent requests cannot both
+advance it); the commit fsyncs the WAL (``synchronous=FULL``); only then is the
+checkpoint cosigned and the answer sent. A crash before the commit leaves the previous
+state (SQLite discards the uncommitted WAL frames). A crash after the commit and before
+the answer loses only the answer: the witness never cosigned anything it has not
+recorded, and the caller's retry gets a 409 naming the new size, then, from that size
+with an empty proof, the same checkpoint cosigned again.
 """
 
 from __future__ import annotations

@@ -229,3 +229,24 @@ class _Renamed:
     def __init__(self, witness, verifier):
         self.verifier = verifier
         self.add_checkpoint = witness.add_checkpoint
+
+
+def test_a_lost_reply_is_recovered_by_the_callers_retry(plain_log, witnesses, log_signer, clock,
+                                                         tmp_path):
+    """The state is committed before the witness answers: if the answer is lost (a crash
+    between commit and reply), the witness reopened from its file names the new size, and a
+    caller that still assumes the old size gets it cosigned again after one 409."""
+    w = witnesses[0]
+    w.add_checkpoint(0, [], _grow(plain_log, 3).encode())
+    note = _grow(plain_log, 5)
+    w.add_checkpoint(3, plain_log.store.consistency_proof(3, 8), note.encode())  # reply lost
+    w.close()
+    reopened = Witness(w.signer, [log_signer.verifier], w.state_path, clock)
+    assert reopened.latest(log_signer.name) == (8, plain_log.store.root())
+    with pytest.raises(WitnessConflictError) as info:
+        reopened.add_checkpoint(3, plain_log.store.consistency_proof(3, 8), note.encode())
+    assert info.value.latest_size == 8
+    sig = reopened.add_checkpoint(8, [], note.encode())
+    reopened.verifier.verify(note.text, sig)
+    reopened.close()
+    witnesses[0] = reopened
