@@ -11,12 +11,14 @@ used as HKDF info and AEAD associated data.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from dataclasses import dataclass
 
 from messaging.hooks import PROTOCOL_VERSION, ChainContext
 from messaging.wire import Envelope
 
+_DIGEST_LABEL = b"escrowlab record context v1\x00"
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 
@@ -69,6 +71,10 @@ class RecordContext:
             _U64.pack(self.time),
             _field(self.ratchet_public_key),
         ))
+
+    def digest(self) -> bytes:
+        """SHA-256 of the labelled encoding: how a release names the context it was made for."""
+        return hashlib.sha256(_DIGEST_LABEL + self.encode()).digest()
 
     def describe(self) -> str:
         return (f"{self.conversation_id} {self.sender}->{self.recipient} "

@@ -12,10 +12,20 @@ authorisation's one-time recovery key (:mod:`escrow.sealing`, fresh
 ephemeral key) and sign the result with its Ed25519 key. Every refusal is a
 :class:`ReleaseRefusedError` (or :class:`AuthorisationError`) naming the
 reason; nothing is released.
+
+A release binds (in its signed statement and in the sealed share's
+associated data) the authorisation, the custodian and its index, the set
+fingerprint and epoch, the record's SHA-256 (which covers version, mode,
+parameters and the shares), the SHA-256 of the record's context
+(:meth:`RecordContext.digest`: protocol version, mode, conversation, sender,
+recipient, chain number, time, ratchet key) and the recovery key it is sealed
+to, so it cannot be replayed to another record, context, authorisation or
+recovery key (DESIGN.md, "Bind the whole context").
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 from dataclasses import dataclass
@@ -35,8 +45,8 @@ from messaging.clock import Clock
 from messaging.errors import WireFormatError
 from messaging.wire import parse_envelope
 
-RELEASE_FORMAT = "escrowlab-share-release-v1"
-RELEASE_LABEL = b"escrowlab share release v1\x00"
+RELEASE_FORMAT = "escrowlab-share-release-v2"
+RELEASE_LABEL = b"escrowlab share release v2\x00"
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,8 @@ class ShareRelease:
     set_fingerprint: bytes
     set_epoch: int
     record_digest: bytes
+    context_digest: bytes
+    recovery_key: bytes
     sealed: EncryptedShare
     signature: bytes
 
@@ -57,7 +69,8 @@ class ShareRelease:
         return (RELEASE_LABEL + self.authorisation_id.encode() + b"\x00"
                 + self.custodian_id.encode() + b"\x00"
                 + struct.pack(">BI", self.custodian_index, self.set_epoch)
-                + self.set_fingerprint + self.record_digest)
+                + self.set_fingerprint + self.record_digest + self.context_digest
+                + self.recovery_key)
 
     def signed_bytes(self) -> bytes:
         return rfc8785.dumps({
@@ -68,6 +81,8 @@ class ShareRelease:
             "set_fingerprint": self.set_fingerprint.hex(),
             "set_epoch": self.set_epoch,
             "record_sha256": self.record_digest.hex(),
+            "context_sha256": self.context_digest.hex(),
+            "recovery_key": self.recovery_key.hex(),
             "ephemeral_public": self.sealed.ephemeral_public.hex(),
             "ciphertext": self.sealed.ciphertext.hex(),
         })
@@ -79,16 +94,16 @@ class ShareRelease:
     def from_json(cls, data: object) -> ShareRelease:
         """Parse a release strictly (its signature is checked by :meth:`verify`)."""
         keys = {"format", "authorisation_id", "custodian_id", "custodian_index",
-                "set_fingerprint", "set_epoch", "record_sha256", "ephemeral_public",
-                "ciphertext", "signature"}
+                "set_fingerprint", "set_epoch", "record_sha256", "context_sha256",
+                "recovery_key", "ephemeral_public", "ciphertext", "signature"}
         if not isinstance(data, dict) or set(data) != keys:
             raise ReleaseRefusedError("a share release has exactly: " + ", ".join(sorted(keys)))
         if data["format"] != RELEASE_FORMAT:
             raise ReleaseRefusedError(f"unknown share release format {data['format']!r}")
         try:
             fields = {name: bytes.fromhex(data[name]) for name in (
-                "set_fingerprint", "record_sha256", "ephemeral_public", "ciphertext",
-                "signature")}
+                "set_fingerprint", "record_sha256", "context_sha256", "recovery_key",
+                "ephemeral_public", "ciphertext", "signature")}
         except (TypeError, ValueError):
             raise ReleaseRefusedError("share release keys and ciphertext must be hex") from None
         for name in ("custodian_index", "set_epoch"):
@@ -100,6 +115,7 @@ class ShareRelease:
                 raise ReleaseRefusedError(f"share release {name} must be a string")
         return cls(data["authorisation_id"], data["custodian_id"], data["custodian_index"],
                    fields["set_fingerprint"], data["set_epoch"], fields["record_sha256"],
+                   fields["context_sha256"], fields["recovery_key"],
                    EncryptedShare(fields["ephemeral_public"], fields["ciphertext"]),
                    fields["signature"])
 
@@ -110,6 +126,8 @@ class ShareRelease:
     def open(self, recovery_private: X25519PrivateKey) -> bytes | None:
         """The share value, or ``None`` if it was not sealed to this key under this binding."""
         recovery_public = recovery_private.public_key().public_bytes_raw()
+        if recovery_public != self.recovery_key:
+            return None
 
         def exchange(peer: bytes) -> bytes:
             return recovery_private.exchange(X25519PublicKey.from_public_bytes(peer))
@@ -188,7 +206,7 @@ def release_share(custodian: Custodian, custodian_set: CustodianSet,
             f"{ref.sender}->{ref.recipient} chain {ref.chain_number})"
         )
     value = _open_share(custodian, index, record, context)
-    return seal_release(custodian, custodian_set, authorisation, digest, index, value)
+    return seal_release(custodian, custodian_set, authorisation, digest, index, value, context)
 
 
 def _open_share(custodian: Custodian, index: int, record: EscrowRecord,
@@ -222,7 +240,7 @@ def open_own_share(custodian: Custodian, custodian_set: CustodianSet, envelope: 
 
 def seal_release(custodian: Custodian, custodian_set: CustodianSet,
                  authorisation: ReleaseAuthorisation, digest: bytes, index: int,
-                 value: bytes) -> ShareRelease:
+                 value: bytes, context: RecordContext) -> ShareRelease:
     """Encrypt ``value`` to the recovery key and sign it: the custodian's final step.
 
     Exposed so that the attack suite can model a custodian that signs a wrong
@@ -236,10 +254,9 @@ def seal_release(custodian: Custodian, custodian_set: CustodianSet,
             from None
     unsigned = ShareRelease(authorisation.authorisation_id, custodian.custodian_id, index,
                             custodian_set.fingerprint, custodian_set.epoch, digest,
+                            context.digest(), authorisation.recovery_key,
                             EncryptedShare(b"", b""), b"")
     sealed = sealing.seal(X25519PrivateKey.generate(), recovery,
                           authorisation.recovery_key, value, unsigned.binding(), RELEASE_LABEL)
-    body = ShareRelease(unsigned.authorisation_id, unsigned.custodian_id, index,
-                        unsigned.set_fingerprint, unsigned.set_epoch, digest, sealed, b"")
-    return ShareRelease(body.authorisation_id, body.custodian_id, index, body.set_fingerprint,
-                        body.set_epoch, digest, sealed, custodian.keys.sign(body.signed_bytes()))
+    body = dataclasses.replace(unsigned, sealed=sealed)
+    return dataclasses.replace(body, signature=custodian.keys.sign(body.signed_bytes()))

@@ -10,9 +10,11 @@ import os
 
 import pytest
 
+from escrow.context import RecordContext
 from escrow.errors import InsufficientSharesError
 from escrow.recovery import recover
 from escrow.release import open_own_share, seal_release
+from messaging.wire import parse_envelope
 from tests.escrow.helpers import case
 
 N, T = 5, 3
@@ -31,8 +33,9 @@ def bad_releases(c, custodian, kind):
     out = []
     for scoped in c.scoped:
         digest, index, value = open_own_share(custodian, c.hook.custodian_set, scoped.envelope)
+        context = RecordContext.of_envelope(parse_envelope(scoped.envelope))
         out.append(seal_release(custodian, c.hook.custodian_set, c.authorisation, digest,
-                                index, BAD[kind](value)))
+                                index, BAD[kind](value), context))
     return out
 
 

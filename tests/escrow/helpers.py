@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from escrow.authorisation import SignedAuthorisation, TrustedIssuers
+from escrow.context import RecordContext
 from escrow.custodian import Custodian
 from escrow.custodian_set import CustodianSet
 from escrow.recovery import recover
@@ -22,6 +23,7 @@ from messaging.pqxdh import DevicePrekeys
 from messaging.relay import RelayService
 from messaging.session import Session
 from messaging.transport import InProcessTransport
+from messaging.wire import parse_envelope
 
 DAY = 86_400.0
 
@@ -202,7 +204,8 @@ def coalition_read(hook: ThresholdEscrow, custodians: list[Custodian], entries, 
     for custodian in custodians:
         for item in scoped:
             digest, index, value = open_own_share(custodian, hook.custodian_set, item.envelope)
+            context = RecordContext.of_envelope(parse_envelope(item.envelope))
             releases.append(seal_release(custodian, hook.custodian_set, own, digest, index,
-                                         value))
+                                         value, context))
     return recover(hook, entries, conversation_id, 0.0, 1e12, releases, recovery_key,
                    identity_of)

@@ -7,6 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from escrow import keystore
+from escrow.context import RecordContext
 from escrow.errors import (
     InsufficientSharesError,
     KeystoreError,
@@ -65,7 +66,8 @@ def test_a_wrong_share_is_named_and_t_good_ones_still_suffice(c):
     for scoped in c.scoped:
         value = bytes(32)
         bad.append(seal_release(bad_custodian, c.hook.custodian_set, c.authorisation,
-                                scoped.ref.record_digest, 0, value))
+                                scoped.ref.record_digest, 0, value,
+                                RecordContext.of_envelope(parse_envelope(scoped.envelope))))
     report = run(c, bad + good)
     assert report.culprits == ("K1",)
     assert report.messages_recovered == report.messages_in_scope

@@ -8,6 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from escrow.authorisation import RecordRef
+from escrow.context import RecordContext
 from escrow.custodian import Custodian
 from escrow.errors import AuthorisationError, ReleaseRefusedError
 from escrow.record import parse_record
@@ -130,3 +131,17 @@ def test_a_record_with_fewer_shares_than_the_set_is_refused_not_crashed(c):
             release(c, custodian, authorisation, forged)
         with pytest.raises(ReleaseRefusedError, match="2-of-2"):
             open_own_share(custodian, c.hook.custodian_set, forged)
+
+
+def test_a_release_names_and_binds_its_context_and_recovery_key(c):
+    result = release(c)
+    context = RecordContext.of_envelope(parse_envelope(c.scoped[0].envelope))
+    statement = result.to_json()
+    assert statement["context_sha256"] == context.digest().hex()
+    assert statement["recovery_key"] == c.recovery_key.public_key().public_bytes_raw().hex()
+    other_key = X25519PrivateKey.generate().public_key().public_bytes_raw()
+    other_context = dataclasses.replace(context, chain_number=context.chain_number + 1)
+    for lifted in (dataclasses.replace(result, recovery_key=other_key),
+                   dataclasses.replace(result, context_digest=other_context.digest())):
+        assert not lifted.verify(c.custodians[0].public)
+        assert lifted.open(c.recovery_key) is None
