@@ -187,14 +187,22 @@ def _read_signer(path: str, sig_type: int):  # type: ignore[no-untyped-def]
     return signer
 
 
-def _open_store(path: str, create: bool = False):  # type: ignore[no-untyped-def]
+@contextlib.contextmanager
+def _store(path: str, create: bool = False):  # type: ignore[no-untyped-def]
+    """The log's store, closed after the block; any audit error becomes a CommandError."""
     from audit.errors import AuditError
     from audit.storage import LogStore
 
     try:
-        return LogStore(path, create=create)
+        store = LogStore(path, create=create)
     except AuditError as exc:
         raise CommandError(str(exc)) from None
+    try:
+        yield store
+    except AuditError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        store.close()
 
 
 def _emit(args: argparse.Namespace, obj: dict, human: list[str]) -> None:
@@ -220,13 +228,8 @@ def init_command(args: argparse.Namespace) -> int:
         raise CommandError(f"origin: {exc}") from None
     with _undo_created(args.log, args.key_file):
         _write_secret(args.key_file, signer.skey)
-        log = AuditLog(_open_store(args.log, create=True), signer)
-        try:
-            log.sign_checkpoint()
-        except AuditError as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            log.close()
+        with _store(args.log, create=True) as store:
+            AuditLog(store, signer).sign_checkpoint()
     _emit(args, {"log": args.log, "origin": args.origin, "log_key": signer.vkey},
           [f"created log {args.log} for origin {args.origin}",
            f"log verifier key (pin this): {signer.vkey}"])
@@ -257,8 +260,7 @@ def append_command(args: argparse.Namespace) -> int:
                                    args.quorum)
         except AuditError as exc:
             raise CommandError(str(exc)) from None
-    store = _open_store(args.log)
-    try:
+    with _store(args.log) as store:
         log = AuditLog(store, signer, quorum=quorum)
         log.event(args.type, args.actor, payload).encode()  # a bad event: refused here
         if quorum is not None:
@@ -271,10 +273,6 @@ def append_command(args: argparse.Namespace) -> int:
         except QuorumError as exc:
             raise CommandError(f"entry {store.size - 1} was appended (it is durable) but its "
                                f"checkpoint was not cosigned: {exc}") from None
-    except AuditError as exc:
-        raise CommandError(str(exc)) from None
-    finally:
-        store.close()
     _emit(args, receipt.to_json(),
           [f"appended entry {receipt.index}", receipt.entry.decode(),
            "checkpoint:", receipt.checkpoint.rstrip()])
@@ -286,8 +284,7 @@ def show_command(args: argparse.Namespace) -> int:
     from audit.errors import AuditError
     from audit.note import b64
 
-    store = _open_store(args.log)
-    try:
+    with _store(args.log) as store:
         size = store.size
         if args.count < 0:
             raise CommandError("--count must not be negative")
@@ -304,10 +301,6 @@ def show_command(args: argparse.Namespace) -> int:
                 rows.append({"index": i, "error": str(exc), "raw": b64(data)})
         obj = {"origin": store.get_meta("origin"), "size": size, "root": b64(store.root()),
                "latest_checkpoint": latest[2] if latest else None, "entries": rows}
-    except AuditError as exc:
-        raise CommandError(str(exc)) from None
-    finally:
-        store.close()
     human = [f"log {args.log}: origin {obj['origin']}, {size} entries, root {obj['root']}"]
     human.append("latest checkpoint:" if latest else "no signed checkpoint")
     if latest:
@@ -324,13 +317,12 @@ def show_command(args: argparse.Namespace) -> int:
 
 def prove_command(args: argparse.Namespace) -> int:
     from audit.checkpoint import Checkpoint
-    from audit.errors import AuditError, ProofError
+    from audit.errors import ProofError
     from audit.note import b64, parse_note
     from audit.proof import verify_consistency, verify_inclusion
     from audit.rfc9162 import hash_leaf
 
-    store = _open_store(args.log)
-    try:
+    with _store(args.log) as store:
         latest = store.latest_checkpoint()
         if latest is None:
             raise CommandError("the log has no signed checkpoint to prove against")
@@ -357,10 +349,6 @@ def prove_command(args: argparse.Namespace) -> int:
         except ProofError as exc:
             raise CommandError(f"the log's database does not match its signed checkpoint of "
                                f"size {size} ({exc}); run escrowlab audit verify") from None
-    except AuditError as exc:
-        raise CommandError(str(exc)) from None
-    finally:
-        store.close()
     kind = f"inclusion of entry {args.index}" if args.index is not None else (
         f"consistency from size {args.old}")
     _emit(args, obj, [f"{kind} in the tree of size {size}:",
@@ -374,8 +362,7 @@ def verify_command(args: argparse.Namespace) -> int:
     from audit.note import Verifier, parse_note
     from audit.verifier import verify_log
 
-    store = _open_store(args.log)
-    try:
+    with _store(args.log) as store:
         keys_source = "command line"
         try:
             log_vkey = args.log_key or store.get_meta("log_key")
@@ -420,10 +407,6 @@ def verify_command(args: argparse.Namespace) -> int:
                 print(f"escrowlab: audit log {args.log} FAILED verification: {exc}",
                       file=sys.stderr)
             return 1
-        except AuditError as exc:
-            raise CommandError(str(exc)) from None
-    finally:
-        store.close()
     obj = {"ok": True, "keys": keys_source, "quorum": quorum, **report.to_json()}
     human = [f"audit log {args.log}: OK",
              f"  {report.size} entries, {report.nodes_checked} interior nodes recomputed and "
