@@ -328,6 +328,9 @@ def prove_command(args: argparse.Namespace) -> int:
             raise CommandError("the log has no signed checkpoint to prove against")
         size, note = latest[0], latest[2]
         root = Checkpoint.parse(parse_note(note).text).root
+        if size == 0:
+            raise CommandError("the log is empty (its latest checkpoint has size 0): "
+                               "there is nothing to prove")
         if args.index is not None:
             if not 0 <= args.index < size:
                 raise CommandError(f"--index must be in 0..{size - 1} (the checkpoint's size)")

@@ -176,3 +176,13 @@ def test_key_files_are_0600_and_others_readable_keys_are_refused(cli_log, tmp_pa
     err = capsys.readouterr().err
     assert "readable by others" in err and "PRIVATE" not in err
     assert _db_rows(log) == before
+
+
+@pytest.mark.parametrize("what", [["--index", "0"], ["--old", "1"]])
+def test_prove_on_an_empty_log_says_so(tmp_path, capsys, what):
+    log = str(tmp_path / "a.db")
+    assert main(["audit", "init", "--log", log, "--origin", "o.test/log", "--key-file",
+                 str(tmp_path / "k")]) == 0
+    capsys.readouterr()
+    assert main(["audit", "prove", "--log", log, *what]) == 2
+    assert "escrowlab: the log is empty" in capsys.readouterr().err
