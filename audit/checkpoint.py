@@ -8,6 +8,13 @@ The body is three lines, then optional extension lines, each ending in a newline
 
 It is the text of a C2SP signed note (:mod:`audit.note`): signed by the log's key, whose
 name is the origin, and cosigned by witnesses (cosignature/v1).
+
+Decisions on what the spec leaves open: the origin must have no whitespace (the spec's
+SHOULD made a MUST, as it is also the log key's name); extension lines are parsed and
+kept byte for byte but this log never writes any, and no check here gives them meaning
+(the spec calls them opaque and NOT RECOMMENDED; a cosignature/v1 covers them, yet
+witnesses make no statement about them). Parsing is canonical: a body that does not
+re-encode to the same bytes is rejected.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@
 :mod:`audit.entries` (canonical events), :mod:`audit.checkpoint` / :mod:`audit.note`
 (C2SP signed checkpoints) and :mod:`audit.quorum` (witness cosignatures).
 
-The log never signs two inconsistent checkpoints: before signing it checks that the
+The log never signs two inconsistent checkpoints (C2SP tlog-checkpoint, "Signatures": "A
+log MUST not sign any checkpoint which is inconsistent with any checkpoint it previously
+signed"): before signing it checks that the
 last checkpoint it signed (kept in the database) is a prefix of the current tree, by
 recomputing that checkpoint's root from the stored nodes; a smaller tree (rollback) or
 a different root (fork) raises :class:`LogSigningError` and nothing is signed.
