@@ -122,6 +122,8 @@ class Entry:
             obj = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise EntryError(f"entry is not JSON: {exc}") from None
+        except RecursionError:  # nesting deeper than the parser's stack, far beyond MAX_DEPTH
+            raise EntryError(f"entry is nested deeper than {MAX_DEPTH}") from None
         if not isinstance(obj, dict) or set(obj) != {"v", "type", "actor", "time", "payload"}:
             raise EntryError("entry must have exactly the fields v, type, actor, time, payload")
         entry = cls(obj["type"], obj["actor"], obj["time"], obj["payload"], obj["v"])

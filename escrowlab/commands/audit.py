@@ -245,6 +245,8 @@ def append_command(args: argparse.Namespace) -> int:
         payload = json.loads(args.payload)
     except ValueError as exc:
         raise CommandError(f"--payload is not JSON: {exc}") from None
+    except RecursionError:
+        raise CommandError("--payload is nested too deeply") from None
     if len(args.witness_url) != len(args.witness_key):
         raise CommandError("give one --witness-key per --witness-url")
     signer = _read_signer(args.key_file, SIG_TYPE_ED25519)

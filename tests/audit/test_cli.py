@@ -186,3 +186,24 @@ def test_prove_on_an_empty_log_says_so(tmp_path, capsys, what):
     capsys.readouterr()
     assert main(["audit", "prove", "--log", log, *what]) == 2
     assert "escrowlab: the log is empty" in capsys.readouterr().err
+
+
+def test_a_deeply_nested_payload_is_refused_cleanly(cli_log, capsys):
+    log, key = cli_log
+    capsys.readouterr()
+    assert main(["audit", "append", "--log", log, "--key-file", key, "--type", "a.b",
+                 "--actor", "x", "--payload", "[" * 5000 + "]" * 5000]) == 2
+    assert capsys.readouterr().err.startswith("escrowlab: --payload")
+
+
+def test_show_and_verify_survive_a_leaf_planted_to_exhaust_the_parser(cli_log, capsys):
+    import sqlite3
+
+    from audit.rfc9162 import hash_leaf
+
+    log, _ = cli_log
+    bomb = b"[" * 30000 + b"]" * 30000
+    with sqlite3.connect(log) as db:
+        db.execute("UPDATE leaves SET data=?, hash=? WHERE idx=2", (bomb, hash_leaf(bomb)))
+    assert main(["audit", "show", "--log", log, "--json"]) == 0
+    assert main(["audit", "verify", "--log", log, "--entries"]) == 1

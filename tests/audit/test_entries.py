@@ -56,3 +56,8 @@ def test_salted_hash_hides_identifiers_but_is_checkable():
     assert value != salted_hash(bytes(16), "+441234567890")
     with pytest.raises(EntryError):
         salted_hash(b"short", "+441234567890")
+
+
+def test_deeply_nested_bytes_are_an_entry_error_not_a_recursion_error():
+    with pytest.raises(EntryError):
+        Entry.decode(b"[" * 30000 + b"]" * 30000)  # under the 64 KiB bound
