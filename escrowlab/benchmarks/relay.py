@@ -140,7 +140,7 @@ def _start_relay(db_url: str, threads: int) -> tuple[subprocess.Popen, str]:
     project_root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(project_root))
     process = subprocess.Popen(
-        [sys.executable, "-m", "escrowlab", "relay", "serve", "--db", db_url, "--port", "0",
+        [sys.executable, "-m", "escrowlab.commands.relay", "serve", "--db", db_url, "--port", "0",
          "--threads", str(threads), "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     line = process.stdout.readline()

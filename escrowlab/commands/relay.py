@@ -112,3 +112,20 @@ def archive_command(args: argparse.Namespace) -> int:
               f"{r['sender']} -> {r['recipient']}  {r['envelope_bytes']} B, "
               f"record {r['record_bytes']} B")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``escrowlab relay ...`` without loading the other commands (used to start the relay
+    as a subprocess: ``python -m escrowlab.commands.relay serve ...``)."""
+    parser = argparse.ArgumentParser(prog="escrowlab")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["relay", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        print(f"escrowlab: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

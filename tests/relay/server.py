@@ -15,7 +15,7 @@ def start_relay(db_url: str, port: int = 0, threads: int = 4) -> tuple[subproces
     """Run the relay; return the process and its URL once it listens."""
     env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
     process = subprocess.Popen(
-        [sys.executable, "-m", "escrowlab", "relay", "serve", "--db", db_url,
+        [sys.executable, "-m", "escrowlab.commands.relay", "serve", "--db", db_url,
          "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads), "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=PROJECT_ROOT)
     line = process.stdout.readline()
