@@ -167,3 +167,31 @@ def test_mode_mismatch_fails_closed(make):
     make("bob", hook=OtherMode())
     with pytest.raises(ModeMismatchError):
         alice.send_text("bob", "mode?")
+
+
+class CountingTransport(InProcessTransport):
+    def __init__(self, service) -> None:
+        super().__init__(service)
+        self.paths: list[str] = []
+
+    def request(self, request) -> RelayResponse:
+        self.paths.append(request.path)
+        return super().request(request)
+
+
+def test_queued_messages_leave_in_one_request_and_keep_their_order(make, relay, clock):
+    counting = CountingTransport(relay)
+    alice = Device.create("alice", 1, counting, clock=clock)
+    bob = make("bob")
+    carol = make("carol")
+    for text in ("one", "two"):
+        alice.queue_text("bob", text)
+    alice.queue_text("carol", "three")
+    before = counting.paths.count("/v1/messages")
+    results = alice.flush()
+    assert counting.paths.count("/v1/messages") == before + 1
+    assert [len(ids) for ids in results] == [1, 1, 1]
+    assert [relay.archive.entry(ids[0]).recipient for ids in results] == \
+        ["bob:1", "bob:1", "carol:1"]
+    assert [m.body for m in bob.receive_all()] == ["one", "two"]
+    assert [m.body for m in carol.receive_all()] == ["three"]
