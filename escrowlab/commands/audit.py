@@ -49,7 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     append = sub.add_parser("append", help="append one event and print its receipt",
                             description="Append an event, sign a checkpoint, print the "
-                                        "receipt (index, inclusion proof, checkpoint).")
+                                        "receipt (index, inclusion proof, checkpoint). With "
+                                        "witnesses, they must first cosign the current tree, "
+                                        "so one that is down or refuses leaves the log "
+                                        "unchanged. The append is fsynced before the receipt "
+                                        "is printed. Exit 2 with a message on bad input.")
     append.add_argument("--log", required=True, metavar="PATH", help="the log database file")
     append.add_argument("--key-file", required=True, metavar="FILE", help="log signer key")
     append.add_argument("--type", required=True, help="event type, e.g. warrant.filed")
@@ -382,9 +386,6 @@ def verify_command(args: argparse.Namespace) -> int:
                     raise CommandError("the quorum recorded in the log is not a number; "
                                        "pass --quorum")
                 quorum = int(recorded_quorum) if args.witness_key is None else 2
-            if not 0 <= quorum <= len(witness_vkeys):
-                raise CommandError(f"--quorum {quorum} is not in 0..{len(witness_vkeys)} (the "
-                                   "number of witness keys given or recorded)")
             if not args.log_key:
                 keys_source = "recorded in the log file (pass --log-key to pin your own)"
             elif args.witness_key is None and witness_vkeys:
@@ -393,6 +394,9 @@ def verify_command(args: argparse.Namespace) -> int:
                 raise CommandError("no --log-key given and none recorded in the log")
             log_key = Verifier.from_vkey(log_vkey)
             witness_keys = [Verifier.from_vkey(k) for k in witness_vkeys]
+            if not 0 <= quorum <= len(witness_keys):
+                raise CommandError(f"--quorum {quorum} is not in 0..{len(witness_keys)} (the "
+                                   "number of witness keys given or recorded)")
             trusted = None
             if args.checkpoint:
                 trusted = _read_text(args.checkpoint, "checkpoint")

@@ -207,3 +207,10 @@ def test_show_and_verify_survive_a_leaf_planted_to_exhaust_the_parser(cli_log, c
         db.execute("UPDATE leaves SET data=?, hash=? WHERE idx=2", (bomb, hash_leaf(bomb)))
     assert main(["audit", "show", "--log", log, "--json"]) == 0
     assert main(["audit", "verify", "--log", log, "--entries"]) == 1
+
+
+def test_verify_names_a_malformed_witness_key_first(cli_log, capsys):
+    log, _ = cli_log
+    capsys.readouterr()
+    assert main(["audit", "verify", "--log", log, "--witness-key", "junk"]) == 2
+    assert "escrowlab: verifier key must be" in capsys.readouterr().err
