@@ -259,10 +259,13 @@ class SignedNote:
         return SignedNote(self.text, tuple(sigs))
 
     def verify(self, verifiers: Sequence[Verifier]) -> dict[str, int | None]:
-        """Verify every signature made by a known key; unknown keys are ignored.
+        """Verify every signature made by a known key (C2SP signed-note, "Signatures").
 
-        Returns ``{key name: cosignature time or None}`` for the keys whose signature
-        verified. Raises :class:`NoteError` if a known key's signature is invalid.
+        A line whose (name, key id) pair matches no known key is ignored, as the spec
+        requires, even if the name or the id alone matches. Every line of a known key is
+        verified, duplicates included, and any failure rejects the whole note; a key that
+        signed twice still appears once. Returns ``{vkey: cosignature time or None}`` for
+        the known keys whose signature verified; raises :class:`NoteError` otherwise.
         """
         verified: dict[str, int | None] = {}
         for sig in self.signatures:

@@ -126,3 +126,14 @@ def test_cosignature_timestamps_beyond_2_63_are_refused():
                        struct.pack(">Q", 1 << 63) + far._key.sign(message))
     with pytest.raises(NoteError, match="timestamp"):
         far.verifier.verify(text, forged)
+
+
+def test_a_duplicated_signature_counts_once_and_a_bad_duplicate_rejects(clock):
+    signer = Signer.generate("dup.test/log")
+    note = SignedNote("hello\n", (signer.sign("hello\n"),))
+    twice = parse_note(note.encode() + note.signatures[0].line())
+    assert len(twice.signatures) == 2
+    assert list(twice.verify([signer.verifier])) == [signer.verifier.vkey]
+    bad = note.signatures[0].__class__(signer.name, signer.verifier.key_id, bytes(64))
+    with pytest.raises(NoteError):
+        SignedNote("hello\n", (note.signatures[0], bad)).verify([signer.verifier])
