@@ -4,7 +4,8 @@
   (C2SP signer key, written 0600); prints the verifier key auditors should pin.
 - ``append --log PATH --key-file FILE --type T --actor A [--payload JSON]
   [--witness-url URL --witness-key VKEY ...] [--quorum T]``: append one event, sign a
-  checkpoint (cosigned by HTTP witnesses, if given), print the receipt.
+  checkpoint (cosigned by HTTP witnesses, if given), print the receipt. The witnesses
+  cosign the current tree first, so a quorum that cannot be had changes nothing.
 - ``show --log PATH [--start S] [--count C]``: origin, size, root, latest checkpoint and
   entries.
 - ``prove --log PATH --index I`` (inclusion) or ``--old M`` (consistency), against the
@@ -14,6 +15,10 @@
   precise message on any problem, writing a proof of misbehaviour on inconsistency.
 - ``witness serve --state PATH --key-file FILE --log-key VKEY``: a C2SP tlog-witness over
   HTTP with waitress; the first stdout line says where it listens.
+
+Key files are written 0600 and refused when group or others can read them. Bad input
+exits 2 with ``escrowlab: <message>`` and leaves every file as it was (a failed ``init``
+or ``witness serve`` removes what it had created); ``verify`` exits 1 on a failed check.
 """
 
 from __future__ import annotations
