@@ -21,6 +21,11 @@ It also measures over-collection: how many archived messages outside the
 window the recovered chain keys open (chain granularity), without returning
 their plaintext. Fewer than t good shares for any chain in scope raises
 :class:`~escrow.errors.InsufficientSharesError` naming the chain.
+
+Every mode built on the threshold record shares this code
+(:func:`recover_chains`); a mode supplies only its :data:`Unlock` strategy,
+"the chain key from a combined secret and the archived record" (here
+:func:`threshold_unlock`; puzzle solving in :mod:`escrow.crumple.recovery`).
 """
 
 from __future__ import annotations
@@ -34,10 +39,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from escrow import shares
 from escrow.context import RecordContext
-from escrow.errors import InsufficientSharesError, RecoveryError, ShareError
+from escrow.errors import InsufficientSharesError, RecordFormatError, RecoveryError, ShareError
 from escrow.record import parse_record, record_digest
 from escrow.release import ShareRelease
-from escrow.threshold import ThresholdEscrow
+from escrow.threshold import BuiltRecord, ThresholdEscrow
 from messaging.errors import DecryptionError, WireFormatError
 from messaging.hooks import open_message
 from messaging.wire import Envelope, parse_envelope
@@ -94,17 +99,57 @@ class RecoveryReport:
 
 
 @dataclass
-class _Chain:
+class ArchivedChain:
+    """One chain of the conversation: its archived record, context and envelopes."""
+
     context: RecordContext
     record: bytes
     in_window: list[tuple[float, Envelope]] = field(default_factory=list)
     outside: list[Envelope] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class UnlockedChain:
+    """A chain key confirmed against its archived record, and that record rebuilt."""
+
+    chain_key: bytes = field(repr=False)
+    built: BuiltRecord = field(repr=False)
+
+
+Unlock = Callable[[bytes, ArchivedChain], "UnlockedChain | None"]
+"""A mode's recovery strategy: the chain key that a combined secret stands for, confirmed by
+recomputing the archived record byte for byte; ``None`` when this secret does not confirm."""
+
+
+def threshold_unlock(hook: ThresholdEscrow) -> Unlock:
+    """The strategy of ``threshold`` and its subclasses: the hook's
+    :meth:`~escrow.threshold.ThresholdEscrow.chain_key_from_secret`, then the record check."""
+
+    def unlock(secret: bytes, chain: ArchivedChain) -> UnlockedChain | None:
+        chain_key = hook.chain_key_from_secret(secret, chain.context)
+        built = hook.build(chain.context.with_chain_key(chain_key))
+        return UnlockedChain(chain_key, built) if built.record == chain.record else None
+
+    return unlock
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What :func:`recover_chains` read, whatever the mode (custodians by index)."""
+
+    messages: tuple[RecoveredMessage, ...] = field(repr=False)
+    messages_in_scope: int
+    out_of_scope_recoverable: int
+    chains_recovered: int
+    custodians_used: tuple[str, ...]
+    culprits: tuple[str, ...]
+    ignored_releases: int
+
+
 def _chains(entries: Iterable[ArchivedEnvelope], conversation_id: str, start: float,
-            end: float) -> tuple[dict[bytes, _Chain], int]:
+            end: float) -> tuple[dict[bytes, ArchivedChain], int]:
     """Group the conversation's archived envelopes by escrow record (one record per chain)."""
-    chains: dict[bytes, _Chain] = {}
+    chains: dict[bytes, ArchivedChain] = {}
     in_scope = 0
     for entry in entries:
         try:
@@ -115,8 +160,8 @@ def _chains(entries: Iterable[ArchivedEnvelope], conversation_id: str, start: fl
         if envelope.conversation_id != conversation_id:
             continue
         digest = record_digest(envelope.header.record)
-        chain = chains.setdefault(digest, _Chain(RecordContext.of_envelope(envelope),
-                                                 envelope.header.record))
+        chain = chains.setdefault(digest, ArchivedChain(RecordContext.of_envelope(envelope),
+                                                        envelope.header.record))
         if start <= entry.received_at < end:
             chain.in_window.append((entry.received_at, envelope))
             in_scope += 1
@@ -145,8 +190,8 @@ def _good_releases(hook: ThresholdEscrow, releases: Sequence[ShareRelease],
     return good, ignored
 
 
-def _recover_chain(hook: ThresholdEscrow, chain: _Chain, released: dict[int, bytes]
-                   ) -> tuple[bytes, tuple[int, ...], tuple[int, ...]]:
+def _recover_chain(hook: ThresholdEscrow, chain: ArchivedChain, released: dict[int, bytes],
+                   unlock: Unlock) -> tuple[bytes, tuple[int, ...], tuple[int, ...]]:
     """(chain key, indices used, indices whose share was wrong) for one chain."""
     t = hook.custodian_set.threshold
     where = chain.context.describe()
@@ -154,45 +199,46 @@ def _recover_chain(hook: ThresholdEscrow, chain: _Chain, released: dict[int, byt
         raise InsufficientSharesError(
             f"{where}: {len(released)} authentic release(s), {t} needed"
         )
-    identifier = parse_record(chain.record).identifier
+    try:
+        identifier = parse_record(chain.record).identifier
+    except RecordFormatError as exc:
+        raise RecoveryError(f"{where}: {exc}") from None
+    tried: set[bytes] = set()
     for subset in itertools.combinations(sorted(released), t):
         try:
-            secret = shares.combine(identifier, t,
-                                    {i: released[i] for i in subset})
+            secret = shares.combine(identifier, t, {i: released[i] for i in subset})
         except ShareError:
             continue
-        chain_key = hook.chain_key_from_secret(secret, chain.context)
-        built = hook.build(chain.context.with_chain_key(chain_key))
-        if built.record != chain.record:
+        if secret in tried:
             continue
-        wrong = tuple(i for i, v in released.items() if v != built.share_values[i])
-        return chain_key, subset, wrong
+        tried.add(secret)
+        unlocked = unlock(secret, chain)
+        if unlocked is None:
+            continue
+        wrong = tuple(i for i, v in released.items() if v != unlocked.built.share_values[i])
+        return unlocked.chain_key, subset, wrong
     raise InsufficientSharesError(
         f"{where}: no {t} of the {len(released)} released shares combine to the chain key "
         f"(fewer than {t} good shares)"
     )
 
 
-def recover(hook: ThresholdEscrow, entries: Iterable[ArchivedEnvelope], conversation_id: str,
-            start: float, end: float, releases: Sequence[ShareRelease],
-            recovery_key: X25519PrivateKey, identity_of: Callable[[str], Any]
-            ) -> RecoveryReport:
-    """Recover the messages of ``conversation_id`` received in ``[start, end)``.
-
-    ``identity_of(address)`` returns the ``IdentityPublic`` the relay holds for a
-    device (the message AEAD binds both identities).
-    """
+def recover_chains(hook: ThresholdEscrow, entries: Iterable[ArchivedEnvelope],
+                   conversation_id: str, start: float, end: float,
+                   releases: Sequence[ShareRelease], recovery_key: X25519PrivateKey,
+                   identity_of: Callable[[str], Any], unlock: Unlock) -> Recovered:
+    """Steps 1-4 of the module docstring for any mode, with ``unlock`` its strategy."""
     if not start < end:
         raise RecoveryError("the window [start, end) is empty")
     chains, in_scope = _chains(entries, conversation_id, start, end)
     good, ignored = _good_releases(hook, releases, recovery_key)
-    cset = hook.custodian_set
+    members = hook.custodian_set.members
     used: set[int] = set()
     wrong: set[int] = set()
     messages: list[RecoveredMessage] = []
     over = 0
     for digest, chain in chains.items():
-        chain_key, subset, bad = _recover_chain(hook, chain, good.get(digest, {}))
+        chain_key, subset, bad = _recover_chain(hook, chain, good.get(digest, {}), unlock)
         used.update(subset)
         wrong.update(bad)
         for received_at, envelope in chain.in_window:
@@ -207,11 +253,25 @@ def recover(hook: ThresholdEscrow, entries: Iterable[ArchivedEnvelope], conversa
                 continue
             over += 1
     messages.sort(key=lambda m: m.received_at)
-    return RecoveryReport(
-        conversation_id, start, end, tuple(messages), in_scope, over, len(chains),
-        tuple(cset.members[i].custodian_id for i in sorted(used)),
-        tuple(cset.members[i].custodian_id for i in sorted(wrong)), ignored,
-    )
+    return Recovered(tuple(messages), in_scope, over, len(chains),
+                     tuple(members[i].custodian_id for i in sorted(used)),
+                     tuple(members[i].custodian_id for i in sorted(wrong)), ignored)
+
+
+def recover(hook: ThresholdEscrow, entries: Iterable[ArchivedEnvelope], conversation_id: str,
+            start: float, end: float, releases: Sequence[ShareRelease],
+            recovery_key: X25519PrivateKey, identity_of: Callable[[str], Any]
+            ) -> RecoveryReport:
+    """Recover the messages of ``conversation_id`` received in ``[start, end)``.
+
+    ``identity_of(address)`` returns the ``IdentityPublic`` the relay holds for a
+    device (the message AEAD binds both identities).
+    """
+    done = recover_chains(hook, entries, conversation_id, start, end, releases, recovery_key,
+                          identity_of, threshold_unlock(hook))
+    return RecoveryReport(conversation_id, start, end, done.messages, done.messages_in_scope,
+                          done.out_of_scope_recoverable, done.chains_recovered,
+                          done.custodians_used, done.culprits, done.ignored_releases)
 
 
 def _open(chain_key: bytes, envelope: Envelope, identity_of: Callable[[str], Any]) -> bytes:

@@ -1,38 +1,40 @@
 """Lawful recovery under ``crumple``: t releases, then a k-bit search per chain (issue 6).
 
-The same steps as :func:`escrow.recovery.recover` (releases checked against the
-pinned set, exactly t shares combined with SLIP-39, other t-subsets tried on
-failure, culprits named, exactly the in-window messages decrypted, over-collection
-counted), except that the combined secret is a locked chain key: each chain's
-puzzle is brute-forced (:class:`escrow.crumple.solver.SolverPool`, optionally
-with several worker processes), every self-consistent candidate is confirmed
-by recomputing the archived record byte for byte, and the work is reported per
-chain. Each chain's puzzle size k is read from its record (the record's mode
-parameter), never supplied out of band. Windows are judged by the relay's
-receipt time only.
+The same steps, through the same code, as :func:`escrow.recovery.recover`
+(:func:`escrow.recovery.recover_chains`: releases checked against the pinned
+set, exactly t shares combined with SLIP-39, other t-subsets tried on failure,
+culprits named, exactly the in-window messages decrypted, over-collection
+counted), with one strategy of its own (:class:`PuzzleUnlock`): the combined
+secret is a locked chain key, so each chain's puzzle is brute-forced
+(:class:`escrow.crumple.solver.SolverPool`, optionally with several worker
+processes), every self-consistent candidate is confirmed by recomputing the
+archived record byte for byte, and the work is reported per chain. Each
+chain's puzzle size k is read from its record (the record's mode parameter),
+never supplied out of band. Windows are judged by the relay's receipt time
+only.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from escrow import shares
-from escrow.context import RecordContext
 from escrow.crumple.hook import CrumpleEscrow, puzzle_bits_of
 from escrow.crumple.puzzle import PuzzleError
 from escrow.crumple.solver import SolverPool
-from escrow.errors import InsufficientSharesError, RecordFormatError, RecoveryError, ShareError
-from escrow.record import parse_record, record_digest
-from escrow.recovery import ArchivedEnvelope, RecoveredMessage
+from escrow.errors import RecordFormatError, RecoveryError
+from escrow.record import parse_record
+from escrow.recovery import (
+    ArchivedChain,
+    ArchivedEnvelope,
+    RecoveredMessage,
+    UnlockedChain,
+    recover_chains,
+)
 from escrow.release import ShareRelease
-from messaging.errors import DecryptionError, WireFormatError
-from messaging.hooks import open_message
-from messaging.wire import Envelope, parse_envelope
 
 
 @dataclass(frozen=True)
@@ -103,95 +105,37 @@ class CrumpleRecoveryReport:
         }
 
 
-@dataclass
-class _Chain:
-    context: RecordContext
-    record: bytes
-    in_window: list[tuple[float, Envelope]] = field(default_factory=list)
-    outside: list[Envelope] = field(default_factory=list)
+class PuzzleUnlock:
+    """The crumple :data:`~escrow.recovery.Unlock` strategy: read k from the archived record,
+    solve the chain's puzzle in ``pool``, confirm each self-consistent candidate by
+    recomputing the record, and keep the work each solved chain cost."""
 
+    def __init__(self, hook: CrumpleEscrow, pool: SolverPool) -> None:
+        self.hook = hook
+        self.pool = pool
+        self.work: list[ChainWork] = []
 
-def _chains(entries: Iterable[ArchivedEnvelope], conversation_id: str, start: float,
-            end: float) -> tuple[dict[bytes, _Chain], int]:
-    chains: dict[bytes, _Chain] = {}
-    in_scope = 0
-    for entry in entries:
+    def __call__(self, secret: bytes, chain: ArchivedChain) -> UnlockedChain | None:
+        where = chain.context.describe()
         try:
-            envelope = parse_envelope(entry.envelope)
-        except WireFormatError as exc:
-            raise RecoveryError(f"archive entry at {entry.received_at} does not parse: {exc}") \
-                from None
-        if envelope.conversation_id != conversation_id:
-            continue
-        chain = chains.setdefault(record_digest(envelope.header.record),
-                                  _Chain(RecordContext.of_envelope(envelope),
-                                         envelope.header.record))
-        if start <= entry.received_at < end:
-            chain.in_window.append((entry.received_at, envelope))
-            in_scope += 1
-        else:
-            chain.outside.append(envelope)
-    return {d: c for d, c in chains.items() if c.in_window}, in_scope
-
-
-def _good_releases(hook: CrumpleEscrow, releases: Sequence[ShareRelease],
-                   recovery_key: X25519PrivateKey) -> tuple[dict[bytes, dict[int, bytes]], int]:
-    cset = hook.custodian_set
-    good: dict[bytes, dict[int, bytes]] = {}
-    ignored = 0
-    for release in releases:
-        index = release.custodian_index
-        member = cset.members[index] if 0 <= index < cset.n else None
-        value = None
-        if (member is not None and member.custodian_id == release.custodian_id
-                and release.set_fingerprint == cset.fingerprint and release.verify(member)):
-            value = release.open(recovery_key)
-        if value is None or index in good.get(release.record_digest, {}):
-            ignored += 1
-            continue
-        good.setdefault(release.record_digest, {})[index] = value
-    return good, ignored
-
-
-def _recover_chain(hook: CrumpleEscrow, chain: _Chain, released: dict[int, bytes],
-                   pool: SolverPool):
-    """(chain key, work, indices used, indices whose share was wrong) for one chain."""
-    t = hook.custodian_set.threshold
-    where = chain.context.describe()
-    if len(released) < t:
-        raise InsufficientSharesError(f"{where}: {len(released)} authentic release(s), {t} needed")
-    try:
-        record = parse_record(chain.record)
-        hook = hook.with_puzzle_bits(puzzle_bits_of(record))
-    except RecordFormatError as exc:
-        raise RecoveryError(f"{where}: {exc}") from None
-    identifier = record.identifier
-    tried_secrets: set[bytes] = set()
-    for subset in itertools.combinations(sorted(released), t):
-        try:
-            secret = shares.combine(identifier, t, {i: released[i] for i in subset})
-        except ShareError:
-            continue
-        if secret in tried_secrets or len(secret) != 32:
-            continue
-        tried_secrets.add(secret)
+            hook = self.hook.with_puzzle_bits(puzzle_bits_of(parse_record(chain.record)))
+            puzzle = hook.puzzle(secret, chain.context)
+        except RecordFormatError as exc:
+            raise RecoveryError(f"{where}: {exc}") from None
+        except PuzzleError:
+            return None  # not a locked chain key: a wrong combination
 
         def confirm(candidate: bytes) -> bool:
             return hook.build(chain.context.with_chain_key(candidate)).record == chain.record
 
         try:
-            solution = pool.solve(hook.puzzle(secret, chain.context), confirm)
+            solution = self.pool.solve(puzzle, confirm)
         except PuzzleError:
-            continue
-        built = hook.build(chain.context.with_chain_key(solution.chain_key))
-        wrong = tuple(i for i, v in released.items() if v != built.share_values[i])
-        work = ChainWork(where, hook.puzzle_bits, solution.work, solution.seconds,
-                         solution.false_candidates)
-        return solution.chain_key, work, subset, wrong
-    raise InsufficientSharesError(
-        f"{where}: no {t} of the {len(released)} released shares combine to a locked chain "
-        f"key whose puzzle solves (fewer than {t} good shares)"
-    )
+            return None
+        self.work.append(ChainWork(where, hook.puzzle_bits, solution.work, solution.seconds,
+                                   solution.false_candidates))
+        return UnlockedChain(solution.chain_key,
+                             hook.build(chain.context.with_chain_key(solution.chain_key)))
 
 
 def recover(hook: CrumpleEscrow, entries: Iterable[ArchivedEnvelope], conversation_id: str,
@@ -202,53 +146,18 @@ def recover(hook: CrumpleEscrow, entries: Iterable[ArchivedEnvelope], conversati
     puzzle per chain (in ``pool``, or in this process)."""
     if not isinstance(hook, CrumpleEscrow):
         raise RecoveryError("crumple recovery needs the CrumpleEscrow hook of the pinned set")
-    if not start < end:
-        raise RecoveryError("the window [start, end) is empty")
-    chains, in_scope = _chains(entries, conversation_id, start, end)
-    good, ignored = _good_releases(hook, releases, recovery_key)
     own_pool = pool is None
     pool = pool or SolverPool(1)
-    used: set[int] = set()
-    wrong: set[int] = set()
-    messages: list[RecoveredMessage] = []
-    work: list[ChainWork] = []
-    over = 0
+    unlock = PuzzleUnlock(hook, pool)
     try:
-        for digest, chain in chains.items():
-            chain_key, cost, subset, bad = _recover_chain(hook, chain, good.get(digest, {}), pool)
-            work.append(cost)
-            used.update(subset)
-            wrong.update(bad)
-            for received_at, envelope in chain.in_window:
-                messages.append(RecoveredMessage(
-                    received_at, envelope.sender, envelope.recipient,
-                    envelope.header.chain_number, envelope.header.message_number,
-                    _open(chain_key, envelope, identity_of)))
-            for envelope in chain.outside:
-                try:
-                    _open(chain_key, envelope, identity_of)
-                except RecoveryError:
-                    continue
-                over += 1
+        done = recover_chains(hook, entries, conversation_id, start, end, releases,
+                              recovery_key, identity_of, unlock)
     finally:
         if own_pool:
             pool.close()
-    messages.sort(key=lambda m: m.received_at)
-    members = hook.custodian_set.members
-    bits = max((w.puzzle_bits for w in work), default=hook.puzzle_bits)
+    bits = max((w.puzzle_bits for w in unlock.work), default=hook.puzzle_bits)
     return CrumpleRecoveryReport(
-        conversation_id, start, end, bits, pool.workers, tuple(messages), in_scope,
-        over, tuple(work), tuple(members[i].custodian_id for i in sorted(used)),
-        tuple(members[i].custodian_id for i in sorted(wrong)), ignored,
+        conversation_id, start, end, bits, pool.workers, done.messages, done.messages_in_scope,
+        done.out_of_scope_recoverable, tuple(unlock.work), done.custodians_used, done.culprits,
+        done.ignored_releases,
     )
-
-
-def _open(chain_key: bytes, envelope: Envelope, identity_of: Callable[[str], Any]) -> bytes:
-    try:
-        return open_message(chain_key, envelope, identity_of(envelope.sender),
-                            identity_of(envelope.recipient))
-    except DecryptionError as exc:
-        raise RecoveryError(
-            f"{RecordContext.of_envelope(envelope).describe()} message "
-            f"{envelope.header.message_number}: does not decrypt with the recovered key ({exc})"
-        ) from None
