@@ -60,7 +60,8 @@ class RelayResponse:
 def dispatch(service: RelayService, request: RelayRequest) -> RelayResponse:
     """Answer one request; every refusal is a :class:`RelayResponse` with the error JSON."""
     try:
-        return RelayResponse(200, _handle(service, request))
+        with service.admission:
+            return RelayResponse(200, _handle(service, request))
     except RelayError as exc:
         return RelayResponse(exc.status, exc.to_json())
 
@@ -98,7 +99,11 @@ def _handle(service: RelayService, request: RelayRequest) -> dict:
         _authenticate(service, conn, auth, identity, method, request.path, body)
         result = operation.run(service, conn, auth.address)
     if operation.wait and not result["messages"]:
-        arrived = service.wait_for_queue(auth.address, version, operation.wait)
+        service.admission.release()  # a waiting fetch does not count against admission
+        try:
+            arrived = service.wait_for_queue(auth.address, version, operation.wait)
+        finally:
+            service.admission.acquire()
         if arrived and len(arrived) <= operation.limit and \
                 sum(len(m["envelope"]) for m in arrived) <= 2 * service.limits.max_fetch_bytes:
             result = {"messages": arrived, "more": False}

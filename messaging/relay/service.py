@@ -82,6 +82,7 @@ class RelayService:
         limits: RelayLimits | None = None,
         sqlite_synchronous: str = "NORMAL",
         engine: Engine | None = None,
+        concurrency: int = 2,
     ) -> None:
         self.engine = engine or schema.open_engine(url, sqlite_synchronous=sqlite_synchronous)
         self.clock = clock or SystemClock()
@@ -90,6 +91,11 @@ class RelayService:
         # waiting in BEGIN IMMEDIATE keeps the waitress threads from spinning.
         is_sqlite = self.engine.dialect.name == "sqlite"
         self._lock = threading.Lock() if is_sqlite else nullcontext()
+        # Admission: at most ``concurrency`` requests are processed at once (a
+        # long-polling fetch leaves while it waits). Under the GIL more threads
+        # add no throughput, and a thread holding the database lock would wait
+        # for the interpreter behind all of them (a lock convoy).
+        self.admission = threading.BoundedSemaphore(concurrency)
         self._requests = 0
         self.purge_every = PURGE_EVERY
         self._identities: dict[bytes, IdentityPublic] = {}
