@@ -7,8 +7,10 @@ judged by receipt time only (never by the time a sender claims), and the
 custodians' :class:`~escrow.release.ShareRelease` objects. For every chain
 with a message in the window it:
 
-1. keeps the releases that the named custodian of the pinned set signed and
-   that open under the one-time recovery key;
+1. keeps the releases that the named custodian of the pinned set signed, for
+   this set's epoch, the archived record *and* its archived context, under the
+   authorisation being executed (when named), and that open under the one-time
+   recovery key (which the release also names);
 2. combines exactly t of them with SLIP-39's recovery (:mod:`escrow.shares`),
    trying other t-subsets when the digest or the record check fails, so it
    never needs more than t good shares;
@@ -170,23 +172,32 @@ def _chains(entries: Iterable[ArchivedEnvelope], conversation_id: str, start: fl
     return {d: c for d, c in chains.items() if c.in_window}, in_scope
 
 
+_Released = dict[tuple[bytes, bytes], dict[int, bytes]]
+
+
 def _good_releases(hook: ThresholdEscrow, releases: Sequence[ShareRelease],
-                   recovery_key: X25519PrivateKey) -> tuple[dict[bytes, dict[int, bytes]], int]:
-    """{record digest: {custodian index: share}} of authentic releases; count of ignored."""
+                   recovery_key: X25519PrivateKey, authorisation_id: str | None
+                   ) -> tuple[_Released, int]:
+    """{(record digest, context digest): {custodian index: share}} of authentic releases
+    (for ``authorisation_id`` when it is given); count of ignored."""
     cset = hook.custodian_set
-    good: dict[bytes, dict[int, bytes]] = {}
+    good: _Released = {}
     ignored = 0
     for release in releases:
         index = release.custodian_index
         member = cset.members[index] if 0 <= index < cset.n else None
+        key = (release.record_digest, release.context_digest)
         value = None
         if (member is not None and member.custodian_id == release.custodian_id
-                and release.set_fingerprint == cset.fingerprint and release.verify(member)):
+                and release.set_fingerprint == cset.fingerprint
+                and release.set_epoch == cset.epoch
+                and authorisation_id in (None, release.authorisation_id)
+                and release.verify(member)):
             value = release.open(recovery_key)
-        if value is None or index in good.get(release.record_digest, {}):
+        if value is None or index in good.get(key, {}):
             ignored += 1
             continue
-        good.setdefault(release.record_digest, {})[index] = value
+        good.setdefault(key, {})[index] = value
     return good, ignored
 
 
@@ -226,19 +237,21 @@ def _recover_chain(hook: ThresholdEscrow, chain: ArchivedChain, released: dict[i
 def recover_chains(hook: ThresholdEscrow, entries: Iterable[ArchivedEnvelope],
                    conversation_id: str, start: float, end: float,
                    releases: Sequence[ShareRelease], recovery_key: X25519PrivateKey,
-                   identity_of: Callable[[str], Any], unlock: Unlock) -> Recovered:
+                   identity_of: Callable[[str], Any], unlock: Unlock,
+                   authorisation_id: str | None = None) -> Recovered:
     """Steps 1-4 of the module docstring for any mode, with ``unlock`` its strategy."""
     if not start < end:
         raise RecoveryError("the window [start, end) is empty")
     chains, in_scope = _chains(entries, conversation_id, start, end)
-    good, ignored = _good_releases(hook, releases, recovery_key)
+    good, ignored = _good_releases(hook, releases, recovery_key, authorisation_id)
     members = hook.custodian_set.members
     used: set[int] = set()
     wrong: set[int] = set()
     messages: list[RecoveredMessage] = []
     over = 0
     for digest, chain in chains.items():
-        chain_key, subset, bad = _recover_chain(hook, chain, good.get(digest, {}), unlock)
+        released = good.get((digest, chain.context.digest()), {})
+        chain_key, subset, bad = _recover_chain(hook, chain, released, unlock)
         used.update(subset)
         wrong.update(bad)
         for received_at, envelope in chain.in_window:
@@ -260,15 +273,16 @@ def recover_chains(hook: ThresholdEscrow, entries: Iterable[ArchivedEnvelope],
 
 def recover(hook: ThresholdEscrow, entries: Iterable[ArchivedEnvelope], conversation_id: str,
             start: float, end: float, releases: Sequence[ShareRelease],
-            recovery_key: X25519PrivateKey, identity_of: Callable[[str], Any]
-            ) -> RecoveryReport:
+            recovery_key: X25519PrivateKey, identity_of: Callable[[str], Any], *,
+            authorisation_id: str | None = None) -> RecoveryReport:
     """Recover the messages of ``conversation_id`` received in ``[start, end)``.
 
     ``identity_of(address)`` returns the ``IdentityPublic`` the relay holds for a
-    device (the message AEAD binds both identities).
+    device (the message AEAD binds both identities). With ``authorisation_id``,
+    only releases made under that authorisation count.
     """
     done = recover_chains(hook, entries, conversation_id, start, end, releases, recovery_key,
-                          identity_of, threshold_unlock(hook))
+                          identity_of, threshold_unlock(hook), authorisation_id)
     return RecoveryReport(conversation_id, start, end, done.messages, done.messages_in_scope,
                           done.out_of_scope_recoverable, done.chains_recovered,
                           done.custodians_used, done.culprits, done.ignored_releases)

@@ -141,9 +141,11 @@ class PuzzleUnlock:
 def recover(hook: CrumpleEscrow, entries: Iterable[ArchivedEnvelope], conversation_id: str,
             start: float, end: float, releases: Sequence[ShareRelease],
             recovery_key: X25519PrivateKey, identity_of: Callable[[str], Any],
-            pool: SolverPool | None = None) -> CrumpleRecoveryReport:
+            pool: SolverPool | None = None, *,
+            authorisation_id: str | None = None) -> CrumpleRecoveryReport:
     """Recover the messages of ``conversation_id`` received in ``[start, end)``, solving one
-    puzzle per chain (in ``pool``, or in this process)."""
+    puzzle per chain (in ``pool``, or in this process); with ``authorisation_id``, only
+    releases made under that authorisation count."""
     if not isinstance(hook, CrumpleEscrow):
         raise RecoveryError("crumple recovery needs the CrumpleEscrow hook of the pinned set")
     own_pool = pool is None
@@ -151,7 +153,7 @@ def recover(hook: CrumpleEscrow, entries: Iterable[ArchivedEnvelope], conversati
     unlock = PuzzleUnlock(hook, pool)
     try:
         done = recover_chains(hook, entries, conversation_id, start, end, releases,
-                              recovery_key, identity_of, unlock)
+                              recovery_key, identity_of, unlock, authorisation_id)
     finally:
         if own_pool:
             pool.close()

@@ -119,7 +119,8 @@ def _recover(world, narrator: Narrator, hook: CrumpleEscrow, custodians, workers
                  f"release their {len(scoped)} shares, re-encrypted to the recovery key.")
     with SolverPool(workers) as pool:
         report = recover(hook, entries, conversation, start, end, releases, recovery_key,
-                         world.relay.archive.identity, pool)
+                         world.relay.archive.identity, pool,
+                         authorisation_id=authorisation.authorisation_id)
     for cost in report.chain_work:
         narrator.detail(f"{cost.chain}: {cost.work:,} candidates in {cost.seconds:.2f}s")
     for message in report.messages:

@@ -125,14 +125,14 @@ def lawful_recovery(world, narrator: Narrator, hook: ThresholdEscrow,
     short = [r for r in released if r.custodian_id in names[:-1]]
     try:
         recover(hook, entries, conversation_id, start, end, short, recovery_key,
-                archive.identity)
+                archive.identity, authorisation_id=authorisation.authorisation_id)
         below_threshold = "recovered"
     except InsufficientSharesError as exc:
         below_threshold = str(exc)
         narrator.say(f"With only {len(names) - 1} custodians' releases recovery fails: {exc}")
 
     report = recover(hook, entries, conversation_id, start, end, released, recovery_key,
-                     archive.identity)
+                     archive.identity, authorisation_id=authorisation.authorisation_id)
     narrator.say(f"With {len(names)} custodians' releases the recovery combines the SLIP-39 "
                  f"shares, checks each chain key by recomputing its record, and decrypts "
                  f"{report.messages_recovered} of {report.messages_in_scope} envelopes in "

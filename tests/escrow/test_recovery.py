@@ -16,7 +16,7 @@ from escrow.errors import (
 )
 from escrow.record import record_digest
 from escrow.recovery import recover
-from escrow.release import release_share, seal_release
+from escrow.release import open_own_share, release_share, seal_release
 from escrow.scope import records_in_scope
 from escrow.threshold import ThresholdEscrow
 from messaging.wire import parse_envelope
@@ -161,3 +161,37 @@ def test_rotation_and_destruction_of_old_keys(tmp_path):
     assert len(survivors) == 1
     with pytest.raises(InsufficientSharesError, match="1 authentic release"):
         recover_old(survivors)
+
+
+def _lifted_releases(c, context_of):
+    """Honestly opened shares, signed into releases for the context ``context_of`` names."""
+    out = []
+    for custodian in c.custodians[:3]:
+        for scoped in c.scoped:
+            digest, index, value = open_own_share(custodian, c.hook.custodian_set,
+                                                  scoped.envelope)
+            context = RecordContext.of_envelope(parse_envelope(scoped.envelope))
+            out.append(seal_release(custodian, c.hook.custodian_set, c.authorisation, digest,
+                                    index, value, context_of(context)))
+    return out
+
+
+def test_releases_made_for_another_context_do_not_count(c):
+    honest = _lifted_releases(c, lambda context: context)
+    assert run(c, honest).messages_recovered > 0
+    lifted = _lifted_releases(c, lambda context: dataclasses.replace(
+        context, chain_number=context.chain_number + 1))
+    with pytest.raises(InsufficientSharesError, match="0 authentic"):
+        run(c, lifted)
+
+
+def test_only_releases_of_the_executed_authorisation_count(c):
+    other = c.issuer.authorise(c.scoped, c.recovery_key, c.conv.clock.now() + DAY, "A-2")
+    releases = [release_share(custodian, c.hook.custodian_set, other, c.issuer.verifier(),
+                              s.envelope, c.conv.clock)
+                for custodian in c.custodians[:3] for s in c.scoped]
+    kwargs = dict(entries=c.conv.archive, conversation_id="C1", start=c.start, end=c.end,
+                  releases=releases, recovery_key=c.recovery_key, identity_of=c.conv.identity_of)
+    assert recover(c.hook, **kwargs, authorisation_id="A-2").messages_recovered > 0
+    with pytest.raises(InsufficientSharesError, match="0 authentic"):
+        recover(c.hook, **kwargs, authorisation_id="A-1")
