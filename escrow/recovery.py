@@ -68,8 +68,8 @@ class RecoveredMessage:
 
 
 @dataclass(frozen=True)
-class RecoveryReport:
-    """What one recovery read and what it could have read."""
+class WindowReport:
+    """What a recovery of one conversation's window read and could have read (any mode)."""
 
     conversation_id: str
     start: float
@@ -78,9 +78,6 @@ class RecoveryReport:
     messages_in_scope: int
     out_of_scope_recoverable: int
     chains_recovered: int
-    custodians_used: tuple[str, ...]
-    culprits: tuple[str, ...]
-    ignored_releases: int
 
     @property
     def messages_recovered(self) -> int:
@@ -94,10 +91,20 @@ class RecoveryReport:
             "messages_recovered": self.messages_recovered,
             "out_of_scope_recoverable": self.out_of_scope_recoverable,
             "chains_recovered": self.chains_recovered,
-            "custodians_used": list(self.custodians_used),
-            "culprits": list(self.culprits),
-            "ignored_releases": self.ignored_releases,
         }
+
+
+@dataclass(frozen=True)
+class RecoveryReport(WindowReport):
+    """A threshold-record recovery: also which custodians' shares it used or caught."""
+
+    custodians_used: tuple[str, ...]
+    culprits: tuple[str, ...]
+    ignored_releases: int
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "custodians_used": list(self.custodians_used),
+                "culprits": list(self.culprits), "ignored_releases": self.ignored_releases}
 
 
 @dataclass
@@ -135,22 +142,12 @@ def threshold_unlock(hook: ThresholdEscrow) -> Unlock:
     return unlock
 
 
-@dataclass(frozen=True)
-class Recovered:
-    """What :func:`recover_chains` read, whatever the mode (custodians by index)."""
-
-    messages: tuple[RecoveredMessage, ...] = field(repr=False)
-    messages_in_scope: int
-    out_of_scope_recoverable: int
-    chains_recovered: int
-    custodians_used: tuple[str, ...]
-    culprits: tuple[str, ...]
-    ignored_releases: int
-
-
-def _chains(entries: Iterable[ArchivedEnvelope], conversation_id: str, start: float,
-            end: float) -> tuple[dict[bytes, ArchivedChain], int]:
-    """Group the conversation's archived envelopes by escrow record (one record per chain)."""
+def archived_chains(entries: Iterable[ArchivedEnvelope], conversation_id: str, start: float,
+                    end: float) -> tuple[dict[bytes, ArchivedChain], int]:
+    """The conversation's chains with a message received in ``[start, end)``, by record
+    digest (one record per chain), and the number of in-window messages."""
+    if not start < end:
+        raise RecoveryError("the window [start, end) is empty")
     chains: dict[bytes, ArchivedChain] = {}
     in_scope = 0
     for entry in entries:
@@ -170,6 +167,24 @@ def _chains(entries: Iterable[ArchivedEnvelope], conversation_id: str, start: fl
         else:
             chain.outside.append(envelope)
     return {d: c for d, c in chains.items() if c.in_window}, in_scope
+
+
+def read_chain(chain: ArchivedChain, chain_key: bytes, identity_of: Callable[[str], Any]
+               ) -> tuple[list[RecoveredMessage], int]:
+    """Decrypt the chain's in-window messages (:class:`RecoveryError` if one does not open),
+    and count the archived messages outside the window that ``chain_key`` also opens."""
+    messages = [RecoveredMessage(received_at, envelope.sender, envelope.recipient,
+                                 envelope.header.chain_number, envelope.header.message_number,
+                                 _open(chain_key, envelope, identity_of))
+                for received_at, envelope in chain.in_window]
+    over = 0
+    for envelope in chain.outside:
+        try:
+            _open(chain_key, envelope, identity_of)
+        except RecoveryError:
+            continue
+        over += 1
+    return messages, over
 
 
 _Released = dict[tuple[bytes, bytes], dict[int, bytes]]
@@ -238,11 +253,9 @@ def recover_chains(hook: ThresholdEscrow, entries: Iterable[ArchivedEnvelope],
                    conversation_id: str, start: float, end: float,
                    releases: Sequence[ShareRelease], recovery_key: X25519PrivateKey,
                    identity_of: Callable[[str], Any], unlock: Unlock,
-                   authorisation_id: str | None = None) -> Recovered:
+                   authorisation_id: str | None = None) -> RecoveryReport:
     """Steps 1-4 of the module docstring for any mode, with ``unlock`` its strategy."""
-    if not start < end:
-        raise RecoveryError("the window [start, end) is empty")
-    chains, in_scope = _chains(entries, conversation_id, start, end)
+    chains, in_scope = archived_chains(entries, conversation_id, start, end)
     good, ignored = _good_releases(hook, releases, recovery_key, authorisation_id)
     members = hook.custodian_set.members
     used: set[int] = set()
@@ -254,21 +267,13 @@ def recover_chains(hook: ThresholdEscrow, entries: Iterable[ArchivedEnvelope],
         chain_key, subset, bad = _recover_chain(hook, chain, released, unlock)
         used.update(subset)
         wrong.update(bad)
-        for received_at, envelope in chain.in_window:
-            plaintext = _open(chain_key, envelope, identity_of)
-            messages.append(RecoveredMessage(received_at, envelope.sender, envelope.recipient,
-                                             envelope.header.chain_number,
-                                             envelope.header.message_number, plaintext))
-        for envelope in chain.outside:
-            try:
-                _open(chain_key, envelope, identity_of)
-            except RecoveryError:
-                continue
-            over += 1
+        read, more = read_chain(chain, chain_key, identity_of)
+        messages += read
+        over += more
     messages.sort(key=lambda m: m.received_at)
-    return Recovered(tuple(messages), in_scope, over, len(chains),
-                     tuple(members[i].custodian_id for i in sorted(used)),
-                     tuple(members[i].custodian_id for i in sorted(wrong)), ignored)
+    return RecoveryReport(conversation_id, start, end, tuple(messages), in_scope, over,
+                          len(chains), tuple(members[i].custodian_id for i in sorted(used)),
+                          tuple(members[i].custodian_id for i in sorted(wrong)), ignored)
 
 
 def recover(hook: ThresholdEscrow, entries: Iterable[ArchivedEnvelope], conversation_id: str,
@@ -281,11 +286,8 @@ def recover(hook: ThresholdEscrow, entries: Iterable[ArchivedEnvelope], conversa
     device (the message AEAD binds both identities). With ``authorisation_id``,
     only releases made under that authorisation count.
     """
-    done = recover_chains(hook, entries, conversation_id, start, end, releases, recovery_key,
+    return recover_chains(hook, entries, conversation_id, start, end, releases, recovery_key,
                           identity_of, threshold_unlock(hook), authorisation_id)
-    return RecoveryReport(conversation_id, start, end, done.messages, done.messages_in_scope,
-                          done.out_of_scope_recoverable, done.chains_recovered,
-                          done.custodians_used, done.culprits, done.ignored_releases)
 
 
 def _open(chain_key: bytes, envelope: Envelope, identity_of: Callable[[str], Any]) -> bytes:

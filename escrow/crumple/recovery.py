@@ -17,7 +17,7 @@ only.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -30,7 +30,7 @@ from escrow.record import parse_record
 from escrow.recovery import (
     ArchivedChain,
     ArchivedEnvelope,
-    RecoveredMessage,
+    RecoveryReport,
     UnlockedChain,
     recover_chains,
 )
@@ -49,25 +49,12 @@ class ChainWork:
 
 
 @dataclass(frozen=True)
-class CrumpleRecoveryReport:
+class CrumpleRecoveryReport(RecoveryReport):
     """What one crumple recovery read, could have read, and what it cost."""
 
-    conversation_id: str
-    start: float
-    end: float
     puzzle_bits: int
     workers: int
-    messages: tuple[RecoveredMessage, ...] = field(repr=False)
-    messages_in_scope: int
-    out_of_scope_recoverable: int
     chain_work: tuple[ChainWork, ...]
-    custodians_used: tuple[str, ...]
-    culprits: tuple[str, ...]
-    ignored_releases: int
-
-    @property
-    def messages_recovered(self) -> int:
-        return len(self.messages)
 
     @property
     def total_work(self) -> int:
@@ -86,22 +73,14 @@ class CrumpleRecoveryReport:
 
     def to_json(self) -> dict:
         return {
-            "conversation_id": self.conversation_id,
-            "window": [self.start, self.end],
+            **super().to_json(),
             "puzzle_bits": self.puzzle_bits,
             "workers": self.workers,
-            "messages_in_scope": self.messages_in_scope,
-            "messages_recovered": self.messages_recovered,
-            "out_of_scope_recoverable": self.out_of_scope_recoverable,
-            "chains_recovered": len(self.chain_work),
             "work_per_chain": [c.work for c in self.chain_work],
             "seconds_per_chain": [round(c.seconds, 6) for c in self.chain_work],
             "puzzle_bits_per_chain": [c.puzzle_bits for c in self.chain_work],
             "expected_work_per_chain": self.expected_work_per_chain,
             "total_work": self.total_work,
-            "custodians_used": list(self.custodians_used),
-            "culprits": list(self.culprits),
-            "ignored_releases": self.ignored_releases,
         }
 
 
@@ -158,8 +137,6 @@ def recover(hook: CrumpleEscrow, entries: Iterable[ArchivedEnvelope], conversati
         if own_pool:
             pool.close()
     bits = max((w.puzzle_bits for w in unlock.work), default=hook.puzzle_bits)
-    return CrumpleRecoveryReport(
-        conversation_id, start, end, bits, pool.workers, done.messages, done.messages_in_scope,
-        done.out_of_scope_recoverable, tuple(unlock.work), done.custodians_used, done.culprits,
-        done.ignored_releases,
-    )
+    return CrumpleRecoveryReport(**{f.name: getattr(done, f.name) for f in fields(done)},
+                                 puzzle_bits=bits, workers=pool.workers,
+                                 chain_work=tuple(unlock.work))

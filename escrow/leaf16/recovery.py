@@ -21,14 +21,17 @@ from typing import Any
 
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 
-from escrow.context import RecordContext
+from escrow.errors import RecoveryError
 from escrow.leaf16.errors import EscrowAgentError, Leaf16Error, LeafRecoveryError
 from escrow.leaf16.leaf import FamilyKey, open_body, parse_leaf
 from escrow.leaf16.unit import EscrowAgent, combine_components
-from escrow.recovery import ArchivedEnvelope, RecoveredMessage
-from messaging.errors import DecryptionError, WireFormatError
-from messaging.hooks import open_message
-from messaging.wire import Envelope, parse_envelope
+from escrow.recovery import (
+    ArchivedEnvelope,
+    RecoveredMessage,
+    WindowReport,
+    archived_chains,
+    read_chain,
+)
 
 
 @dataclass(frozen=True)
@@ -101,32 +104,13 @@ def recover_chain_key(
 
 
 @dataclass(frozen=True)
-class Leaf16RecoveryReport:
+class Leaf16RecoveryReport(WindowReport):
     """What one leaf16 recovery read, which units it named, and what else it could read."""
 
-    conversation_id: str
-    start: float
-    end: float
-    messages: tuple[RecoveredMessage, ...] = field(repr=False)
-    messages_in_scope: int
-    out_of_scope_recoverable: int
-    chains_recovered: int
     unit_ids: tuple[int, ...]
 
-    @property
-    def messages_recovered(self) -> int:
-        return len(self.messages)
-
     def to_json(self) -> dict:
-        return {
-            "conversation_id": self.conversation_id,
-            "window": [self.start, self.end],
-            "messages_in_scope": self.messages_in_scope,
-            "messages_recovered": self.messages_recovered,
-            "out_of_scope_recoverable": self.out_of_scope_recoverable,
-            "chains_recovered": self.chains_recovered,
-            "unit_ids": [f"{u:#010x}" for u in self.unit_ids],
-        }
+        return {**super().to_json(), "unit_ids": [f"{u:#010x}" for u in self.unit_ids]}
 
 
 def recover(
@@ -144,62 +128,26 @@ def recover(
     Raises :class:`LeafRecoveryError` naming the chain whose LEAF yields no key.
     ``identity_of(address)`` returns the device's ``IdentityPublic``.
     """
-    if not start < end:
-        raise LeafRecoveryError("the window [start, end) is empty")
-    chains: dict[bytes, list] = {}
-    in_scope = 0
-    for entry in entries:
-        try:
-            envelope = parse_envelope(entry.envelope)
-        except WireFormatError as exc:
-            raise LeafRecoveryError(
-                f"archive entry at {entry.received_at} does not parse: {exc}"
-            ) from None
-        if envelope.conversation_id != conversation_id:
-            continue
-        inside = start <= entry.received_at < end
-        in_scope += inside
-        chains.setdefault(envelope.header.record, []).append((inside, entry.received_at,
-                                                              envelope))
+    try:
+        chains, in_scope = archived_chains(entries, conversation_id, start, end)
+    except RecoveryError as exc:
+        raise LeafRecoveryError(str(exc)) from None
     messages: list[RecoveredMessage] = []
     units: list[int] = []
-    over = recovered = 0
-    for record, members in chains.items():
-        if not any(inside for inside, _, _ in members):
-            continue
-        where = RecordContext.of_envelope(members[0][2]).describe()
+    over = 0
+    for chain in chains.values():
         try:
-            chain = recover_chain_key(decryptor, record, agents, case)
+            recovered = recover_chain_key(decryptor, chain.record, agents, case)
         except LeafRecoveryError as exc:
-            raise LeafRecoveryError(f"{where}: {exc}") from None
-        recovered += 1
-        if chain.unit_id not in units:
-            units.append(chain.unit_id)
-        for inside, received_at, envelope in members:
-            try:
-                plaintext = _open(chain.chain_key, envelope, identity_of)
-            except LeafRecoveryError:
-                if inside:
-                    raise
-                continue
-            if inside:
-                header = envelope.header
-                messages.append(RecoveredMessage(received_at, envelope.sender,
-                                                 envelope.recipient, header.chain_number,
-                                                 header.message_number, plaintext))
-            else:
-                over += 1
+            raise LeafRecoveryError(f"{chain.context.describe()}: {exc}") from None
+        try:
+            read, more = read_chain(chain, recovered.chain_key, identity_of)
+        except RecoveryError as exc:
+            raise LeafRecoveryError(str(exc)) from None
+        if recovered.unit_id not in units:
+            units.append(recovered.unit_id)
+        messages += read
+        over += more
     messages.sort(key=lambda m: m.received_at)
     return Leaf16RecoveryReport(conversation_id, start, end, tuple(messages), in_scope, over,
-                                recovered, tuple(units))
-
-
-def _open(chain_key: bytes, envelope: Envelope, identity_of: Callable[[str], Any]) -> bytes:
-    try:
-        return open_message(chain_key, envelope, identity_of(envelope.sender),
-                            identity_of(envelope.recipient))
-    except DecryptionError as exc:
-        raise LeafRecoveryError(
-            f"{RecordContext.of_envelope(envelope).describe()} message "
-            f"{envelope.header.message_number}: does not decrypt with the recovered key ({exc})"
-        ) from None
+                                len(chains), tuple(units))
