@@ -10,20 +10,15 @@ import pytest
 from escrow import ceremony, keystore
 from escrow.errors import CeremonyError, CustodianSetError, InsufficientSharesError
 from escrow.release import open_own_share
-from escrow.threshold import ThresholdEscrow
-from tests.escrow.helpers import coalition_read, make_custodians, make_set, relay_world
+from tests.escrow.helpers import coalition_read, custodian_world, make_custodians, make_set
 
 N, T = 5, 3
 
 
 @pytest.fixture(scope="module")
 def world():
-    custodians = make_custodians(N)
-    hook = ThresholdEscrow(make_set(custodians, T))
-    w = relay_world(hook)
-    conversations = [w.talk("alice", "bob", 12, 3), w.talk("alice", "carol", 8, 2),
-                     w.talk("carol", "dave", 6, 3)]
-    return hook, custodians, w, conversations
+    return custodian_world(N, T, [("alice", "bob", 12, 3), ("alice", "carol", 8, 2),
+                                 ("carol", "dave", 6, 3)])
 
 
 def exposed(hook, stolen, w, conversations) -> int:

@@ -8,21 +8,16 @@ its own key with no judge involved and runs the real recovery.
 import pytest
 
 from escrow.errors import InsufficientSharesError
-from escrow.threshold import ThresholdEscrow
 from messaging.client import ReceiveFailed
-from tests.escrow.helpers import coalition_read, make_custodians, make_set, relay_world
+from tests.escrow.helpers import coalition_read, custodian_world
 
 N, T = 5, 3
 
 
 @pytest.fixture(scope="module")
 def world():
-    custodians = make_custodians(N)
-    hook = ThresholdEscrow(make_set(custodians, T))
-    w = relay_world(hook)
-    conversations = [w.talk("alice", "bob", 10, 3), w.talk("alice", "carol", 6, 2),
-                     w.talk("carol", "dave", 6, 3)]
-    return hook, custodians, w, conversations
+    return custodian_world(N, T, [("alice", "bob", 10, 3), ("alice", "carol", 6, 2),
+                                 ("carol", "dave", 6, 3)])
 
 
 def test_t_colluding_custodians_read_every_escrowed_message(world):

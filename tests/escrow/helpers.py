@@ -191,6 +191,15 @@ def relay_world(hook, users=("alice", "bob", "carol", "dave")) -> RelayWorld:
     return RelayWorld(relay, clock, devices)
 
 
+def custodian_world(n: int, t: int, talks):
+    """A t-of-n threshold deployment on a relay, and the conversations ``talks`` names
+    (``(first, second, messages, ratchet_every)`` each): hook, custodians, world, ids."""
+    custodians = make_custodians(n)
+    hook = ThresholdEscrow(make_set(custodians, t))
+    w = relay_world(hook)
+    return hook, custodians, w, [w.talk(*talk) for talk in talks]
+
+
 def coalition_read(hook: ThresholdEscrow, custodians: list[Custodian], entries, identity_of,
                    conversation_id: str):
     """Custodians acting on their own, no warrant: each opens its share of every archived
