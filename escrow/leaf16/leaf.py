@@ -42,7 +42,7 @@ from __future__ import annotations
 import hmac
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
@@ -158,11 +158,12 @@ def parse_leaf(record: bytes) -> Leaf:
 
 @dataclass(frozen=True)
 class LeafFields:
-    """The decrypted body: unit id, wrapped chain key and checksum slot."""
+    """The decrypted body: unit id, wrapped chain key and checksum slot (the key material
+    has no ``repr``)."""
 
     unit_id: int
-    wrapped_chain_key: bytes
-    checksum_slot: bytes
+    wrapped_chain_key: bytes = field(repr=False)
+    checksum_slot: bytes = field(repr=False)
 
 
 def open_body(family_key: FamilyKey, leaf: Leaf) -> LeafFields:

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 from escrow.leaf16.errors import EscrowAgentError, Leaf16Error, LeafFormatError, LeafRecoveryError
 from escrow.leaf16.forgery import forge_with_family_key, mean_queries_interval
 from escrow.leaf16.hook import Leaf16Escrow
-from escrow.leaf16.leaf import LEAF_LENGTH, FamilyKey, parse_leaf, seal_leaf
+from escrow.leaf16.leaf import LEAF_LENGTH, FamilyKey, open_body, parse_leaf, seal_leaf
 from escrow.leaf16.module import LeafModule
 from escrow.leaf16.recovery import recover_chain_key
 from escrow.leaf16.unit import (
@@ -258,3 +258,12 @@ def test_archive_recovery_names_the_chain_whose_leaf_is_forged():
     with pytest.raises(LeafRecoveryError, match="C1 alice:1->bob:1 chain 0"):
         recover(world.decryptor(), world.agents, conv.archive, "C1", 0, 2e9, "W-6",
                 conv.identity_of)
+
+
+def test_the_decrypted_leaf_body_shows_no_wrapped_key_in_its_repr():
+    family_key = FamilyKey.generate()
+    wrapped = bytes(range(40))
+    leaf = seal_leaf(family_key, chain_context(), 16, bytes(16), 7, wrapped)
+    fields = open_body(family_key, parse_leaf(leaf))
+    assert fields.wrapped_chain_key == wrapped
+    assert wrapped.hex() not in repr(fields) and repr(wrapped) not in repr(fields)
