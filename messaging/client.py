@@ -522,7 +522,7 @@ class Device:
             try:
                 self.replenish_prekeys()
                 self._replenish_due = False
-            except RelayUnavailableError:
+            except MessagingError:  # unreachable, or a retried upload the relay had stored
                 self._replenish_due = True
         accepted = []
         for message in messages:
