@@ -13,6 +13,7 @@ over the RFC 8785 canonical encoding, checked by :class:`TrustedIssuers`.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from escrow.errors import AuthorisationError
 
 AUTHORISATION_FORMAT = "escrowlab-release-authorisation-v1"
 MAX_RECORDS = 100_000
+MAX_CHAIN_NUMBER = 2**32 - 1  # a u32 on the wire
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 
@@ -45,8 +47,10 @@ class RecordRef:
     def __post_init__(self) -> None:
         if not isinstance(self.record_digest, bytes) or len(self.record_digest) != 32:
             raise AuthorisationError("a record reference names a 32-byte SHA-256 digest")
-        if not isinstance(self.chain_number, int) or self.chain_number < 0:
-            raise AuthorisationError("a record reference's chain number is a natural number")
+        if not isinstance(self.chain_number, int) or isinstance(self.chain_number, bool) \
+                or not 0 <= self.chain_number <= MAX_CHAIN_NUMBER:
+            raise AuthorisationError(f"a record reference's chain number is an integer in "
+                                     f"0..{MAX_CHAIN_NUMBER}")
         for text in (self.conversation_id, self.sender, self.recipient):
             if not isinstance(text, str) or not text:
                 raise AuthorisationError("a record reference names conversation, sender and "
@@ -131,9 +135,9 @@ class SignedAuthorisation:
               records: tuple[RecordRef, ...], recovery_key: bytes,
               not_after: float) -> SignedAuthorisation:
         unsigned = cls(authorisation_id, issuer, tuple(records), recovery_key,
-                       float(not_after), b"")
+                       _expiry(not_after), b"")
         _check_shape(unsigned)
-        return cls(authorisation_id, issuer, tuple(records), recovery_key, float(not_after),
+        return cls(authorisation_id, issuer, tuple(records), recovery_key, unsigned.not_after,
                    key.sign(unsigned.signed_bytes()))
 
     @classmethod
@@ -143,10 +147,9 @@ class SignedAuthorisation:
             raise AuthorisationError("an authorisation has exactly: " + ", ".join(sorted(keys)))
         if data["format"] != AUTHORISATION_FORMAT:
             raise AuthorisationError(f"unknown authorisation format {data['format']!r}")
-        not_after = data["not_after"]
-        if not isinstance(data["records"], list) or isinstance(not_after, bool) \
-                or not isinstance(not_after, int | float):
-            raise AuthorisationError("records must be a list and not_after a number")
+        if not isinstance(data["records"], list):
+            raise AuthorisationError("records must be a list")
+        not_after = _expiry(data["not_after"])
         try:
             recovery_key = bytes.fromhex(data["recovery_key"])
             signature = bytes.fromhex(data["signature"])
@@ -154,9 +157,22 @@ class SignedAuthorisation:
             raise AuthorisationError("recovery_key and signature must be hex") from None
         authorisation = cls(data["id"], data["issuer"],
                             tuple(RecordRef.from_json(r) for r in data["records"]),
-                            recovery_key, float(not_after), signature)
+                            recovery_key, not_after, signature)
         _check_shape(authorisation)
         return authorisation
+
+
+def _expiry(value: object) -> float:
+    """``not_after`` as a float: a finite number, or an authorisation that never expires."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise AuthorisationError("not_after must be a number of seconds since the epoch")
+    try:
+        expiry = float(value)
+    except OverflowError:
+        expiry = math.inf
+    if not math.isfinite(expiry):
+        raise AuthorisationError("not_after must be finite: an authorisation always expires")
+    return expiry
 
 
 def _check_shape(a: SignedAuthorisation) -> None:
@@ -170,6 +186,7 @@ def _check_shape(a: SignedAuthorisation) -> None:
         raise AuthorisationError("an authorisation names each record once")
     if not isinstance(a.recovery_key, bytes) or len(a.recovery_key) != 32:
         raise AuthorisationError("the recovery key is a 32-byte X25519 public key")
+    _expiry(a.not_after)
 
 
 class TrustedIssuers:

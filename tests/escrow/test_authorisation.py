@@ -82,6 +82,11 @@ def test_an_authorisation_edited_after_signing_is_refused(key, authorisation, ed
     lambda d: d.update(recovery_key="00"),
     lambda d: d.update(signature="zz"),
     lambda d: d.update(not_after=True),
+    lambda d: d.update(not_after=float("nan")),
+    lambda d: d.update(not_after=float("inf")),
+    lambda d: d.update(not_after=10**400),
+    lambda d: d["records"][0].update(chain_number=True),
+    lambda d: d["records"][0].update(chain_number=2**32),
     lambda d: d["records"].append(d["records"][0]),
     lambda d: d["records"][0].update(record_sha256="00"),
 ])
@@ -102,3 +107,10 @@ def test_only_signed_authorisations_are_accepted(key, authorisation):
 
     with pytest.raises(AuthorisationError, match="only signed"):
         trusted(key).verify(Unsigned(), NOW)
+
+
+@pytest.mark.parametrize("not_after", [float("nan"), float("inf"), 10**400])
+def test_an_authorisation_that_could_never_expire_is_not_issued(key, authorisation, not_after):
+    with pytest.raises(AuthorisationError, match="not_after"):
+        SignedAuthorisation.issue("judge-1", key, "A-2", authorisation.records,
+                                  authorisation.recovery_key, not_after)
