@@ -218,6 +218,8 @@ def _json_object(body: bytes) -> dict:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise bad_request("the body is not valid JSON") from exc
+    except RecursionError as exc:
+        raise bad_request("the body's JSON is nested too deeply") from exc
     if not isinstance(data, dict):
         raise bad_request("the body must be a JSON object")
     return data

@@ -1,0 +1,20 @@
+"""Hostile request bodies and queries: each a clear 4xx JSON error, nothing stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.relay.conftest import call, signed, table_counts
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/messages/ack", b"[" * 30_000),
+    ("/v1/messages/ack", b'{"ids": ' + b"[" * 30_000),
+    ("/v1/messages", b'{"envelopes": ' + b'{"a":' * 10_000),
+])
+def test_json_nested_past_the_parser_stack_is_400(relay, register, path, body):
+    alice = register("alice:1")
+    before = table_counts(relay)
+    response = call(relay, signed(relay, alice.identity, "alice:1", "POST", path, body))
+    assert response.status == 400 and "nested too deeply" in response.body["message"]
+    assert table_counts(relay) == before
