@@ -41,6 +41,7 @@ from messaging.relay.service import RelayService
 _USER_DEVICES = re.compile(r"/v1/users/([^/]+)/devices")
 _DEVICE = re.compile(r"/v1/devices/([^/]+)")
 _KEYS_FOR = re.compile(r"/v1/keys/([^/]+)")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # what the database's INTEGER column holds
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,9 @@ def _route(method: str, route: str, query: dict, body: bytes, max_wait: float) -
 
 
 def _ids(ids: object) -> list[int]:
-    if not isinstance(ids, list) or not all(type(i) is int for i in ids):
-        raise bad_request("acknowledged ids are a list of integers")
+    if not isinstance(ids, list) or not all(
+            type(i) is int and _INT64_MIN <= i <= _INT64_MAX for i in ids):
+        raise bad_request("acknowledged ids are a list of 64-bit integers")
     return ids
 
 

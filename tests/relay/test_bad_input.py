@@ -18,3 +18,12 @@ def test_json_nested_past_the_parser_stack_is_400(relay, register, path, body):
     response = call(relay, signed(relay, alice.identity, "alice:1", "POST", path, body))
     assert response.status == 400 and "nested too deeply" in response.body["message"]
     assert table_counts(relay) == before
+
+
+@pytest.mark.parametrize("ids", [[2**63], [-(2**63) - 1], [2**70, 1]])
+def test_acknowledged_ids_outside_64_bits_are_400(relay, register, ids):
+    alice = register("alice:1")
+    for path, payload in (("/v1/messages/ack", {"ids": ids}),
+                          ("/v1/messages/sync", {"ack": ids, "limit": 1, "wait": 0})):
+        response = call(relay, signed(relay, alice.identity, "alice:1", "POST", path, payload))
+        assert response.status == 400 and "integers" in response.body["message"], path
