@@ -41,6 +41,7 @@ from messaging.relay.service import RelayService
 _USER_DEVICES = re.compile(r"/v1/users/([^/]+)/devices")
 _DEVICE = re.compile(r"/v1/devices/([^/]+)")
 _KEYS_FOR = re.compile(r"/v1/keys/([^/]+)")
+_DIGITS = re.compile(r"[0-9]+")  # str.isdigit() also accepts '²' and '٣', which int() refuses
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # what the database's INTEGER column holds
 
 
@@ -199,13 +200,13 @@ def _ids(ids: object) -> list[int]:
 
 
 def _wait(values: list[str], maximum: float) -> float:
-    if len(values) != 1 or not values[0].isdigit() or len(values[0]) > 3:
+    if len(values) != 1 or not _DIGITS.fullmatch(values[0]) or len(values[0]) > 3:
         raise bad_request("'wait' is a whole number of seconds")
     return min(float(values[0]), maximum)
 
 
 def _limit(values: list[str]) -> int:
-    if len(values) != 1 or not values[0].isdigit() or len(values[0]) > 6:
+    if len(values) != 1 or not _DIGITS.fullmatch(values[0]) or len(values[0]) > 6:
         raise bad_request("'limit' is a positive integer")
     return int(values[0])
 

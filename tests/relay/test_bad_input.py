@@ -27,3 +27,21 @@ def test_acknowledged_ids_outside_64_bits_are_400(relay, register, ids):
                           ("/v1/messages/sync", {"ack": ids, "limit": 1, "wait": 0})):
         response = call(relay, signed(relay, alice.identity, "alice:1", "POST", path, payload))
         assert response.status == 400 and "integers" in response.body["message"], path
+
+
+@pytest.mark.parametrize("query", ["limit=%C2%B2", "limit=\u00b2", "wait=\u0663",
+                                   "limit=\uff11"])
+def test_non_ascii_digits_in_the_query_are_400(relay, register, query):
+    alice = register("alice:1")
+    response = call(relay, signed(relay, alice.identity, "alice:1", "GET",
+                                  f"/v1/messages?{query}"))
+    assert response.status == 400
+
+
+@pytest.mark.parametrize("field, value", [("limit", "\u00b2"), ("wait", "\u0663")])
+def test_non_ascii_digits_in_a_sync_body_are_400(relay, register, field, value):
+    alice = register("alice:1")
+    payload = {"ack": [], "limit": 1, "wait": 0, field: value}
+    response = call(relay, signed(relay, alice.identity, "alice:1", "POST",
+                                  "/v1/messages/sync", payload))
+    assert response.status == 400 and f"'{field}'" in response.body["message"]
