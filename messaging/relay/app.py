@@ -3,7 +3,8 @@
 ``create_relay_app(service)`` builds a Flask app serving the blueprint; run it
 with a production WSGI server (``escrowlab relay serve`` uses waitress).
 Request bodies larger than ``RelayLimits.max_request_bytes`` are refused by
-Flask itself (``MAX_CONTENT_LENGTH``) with the relay's 413 JSON.
+Flask itself (``MAX_CONTENT_LENGTH``) with the relay's 413 JSON. Every answer,
+an unexpected failure's 500 included, is JSON.
 """
 
 from __future__ import annotations
@@ -64,6 +65,11 @@ def create_relay_app(service: RelayService | None = None) -> Flask:
     @app.errorhandler(405)
     def bad_method(_error) -> Response:
         return _reply(405, {"error": "method-not-allowed", "message": "method not allowed"})
+
+    @app.errorhandler(500)
+    def internal(_error) -> Response:
+        # A bug, not a refusal: the transaction rolled back; the details go to the log only.
+        return _reply(500, {"error": "internal", "message": "internal error of the relay"})
 
     app.register_blueprint(create_relay_blueprint())
     return app

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from messaging.relay.app import create_relay_app
 from tests.relay.conftest import call, signed, table_counts
 
 
@@ -45,3 +48,16 @@ def test_non_ascii_digits_in_a_sync_body_are_400(relay, register, field, value):
     response = call(relay, signed(relay, alice.identity, "alice:1", "POST",
                                   "/v1/messages/sync", payload))
     assert response.status == 400 and f"'{field}'" in response.body["message"]
+
+
+def test_an_unexpected_failure_is_a_json_500_without_details(relay, monkeypatch):
+    def explode(_service, _request):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr("messaging.relay.app.dispatch", explode)
+    app = create_relay_app(relay)
+    response = app.test_client().get("/v1/keys")
+    assert response.status_code == 500
+    assert response.is_json
+    body = json.loads(response.data)
+    assert body["error"] == "internal" and "secret" not in response.data.decode()
