@@ -237,18 +237,24 @@ class Agreement:
 def initiate(identity: IdentityKeyPair, bundle: PrekeyBundle) -> tuple[Agreement, PrekeyBlock]:
     """Section 3.3, the initiator: verify the bundle, compute SK, build the prekey block."""
     bundle.verify()
-    spk = X25519PublicKey.from_public_bytes(bundle.signed_prekey.public_key)
     ephemeral = X25519PrivateKey.generate()
-    key_material = (
-        identity.dh(spk)
-        + ephemeral.exchange(bundle.identity.x25519())
-        + ephemeral.exchange(spk)
-    )
-    if bundle.one_time_prekey is not None:
-        key_material += ephemeral.exchange(
-            X25519PublicKey.from_public_bytes(bundle.one_time_prekey.public_key)
+    try:
+        spk = X25519PublicKey.from_public_bytes(bundle.signed_prekey.public_key)
+        key_material = (
+            identity.dh(spk)
+            + ephemeral.exchange(bundle.identity.x25519())
+            + ephemeral.exchange(spk)
         )
-    kem_public = mlkem.MLKEM768PublicKey.from_public_bytes(bundle.kem_prekey.public_key)
+        if bundle.one_time_prekey is not None:
+            key_material += ephemeral.exchange(
+                X25519PublicKey.from_public_bytes(bundle.one_time_prekey.public_key)
+            )
+    except ValueError as exc:  # all-zero output: a small-order point (RFC 7748 section 6.1)
+        raise HandshakeError("the bundle holds an invalid X25519 public key") from exc
+    try:
+        kem_public = mlkem.MLKEM768PublicKey.from_public_bytes(bundle.kem_prekey.public_key)
+    except ValueError as exc:
+        raise HandshakeError("the bundle's ML-KEM-768 prekey is not a valid public key") from exc
     kem_secret, kem_ciphertext = kem_public.encapsulate()
     key_material += kem_secret
     agreement = Agreement(
@@ -360,19 +366,25 @@ class DevicePrekeys:
         spk_id, spk = self._signed_prekey
         if block.signed_prekey_id != spk_id:
             raise HandshakeError(f"unknown signed prekey id {block.signed_prekey_id}")
-        ephemeral = X25519PublicKey.from_public_bytes(block.ephemeral_key)
-        key_material = (
-            spk.exchange(block.identity.x25519())
-            + self.identity.dh(ephemeral)
-            + spk.exchange(ephemeral)
-        )
+        one_time = None
         if block.one_time_prekey_id is not None:
             one_time = self._one_time.get(block.one_time_prekey_id)
             if one_time is None:
                 raise HandshakeError(
                     f"one-time prekey {block.one_time_prekey_id} is unknown or already used"
                 )
-            key_material += one_time.exchange(ephemeral)
+        try:
+            ephemeral = X25519PublicKey.from_public_bytes(block.ephemeral_key)
+            key_material = (
+                spk.exchange(block.identity.x25519())
+                + self.identity.dh(ephemeral)
+                + spk.exchange(ephemeral)
+            )
+            if one_time is not None:
+                key_material += one_time.exchange(ephemeral)
+        except ValueError as exc:  # all-zero output: a small-order point (RFC 7748 section 6.1)
+            raise HandshakeError("the initial message holds an invalid X25519 public key") \
+                from exc
         if block.kem_prekey_id == self._kem_last_resort[0]:
             kem = self._kem_last_resort[1]
         else:

@@ -1,0 +1,65 @@
+"""PQXDH (revision 3) edge cases: invalid X25519 points, identity binding, prekey handling."""
+
+import dataclasses
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from messaging.clock import ManualClock
+from messaging.errors import HandshakeError
+from messaging.hooks import NoEscrow
+from messaging.identity import BINDING_LABEL, IdentityKeyPair, IdentityPublic
+from messaging.pqxdh import DevicePrekeys, OneTimePrekey
+from messaging.session import Session
+from messaging.wire import parse_envelope
+
+# A small-order X25519 point: every DH with it is all zero (RFC 7748 section 6.1).
+ZERO_POINT = bytes(32)
+
+
+def _device(one_time=1, kem=1):
+    identity = IdentityKeyPair.generate()
+    prekeys = DevicePrekeys.generate(identity, "none", one_time, kem)
+    return identity, prekeys, prekeys.upload()
+
+
+def test_relay_substituted_small_order_one_time_prekey_is_a_handshake_error():
+    # One-time prekeys are unsigned (PQXDH section 3.2), so the relay can swap one.
+    _, _, upload = _device()
+    bundle = upload.bundle(OneTimePrekey(upload.one_time_prekeys[0].key_id, ZERO_POINT),
+                           upload.kem_prekeys[0])
+    with pytest.raises(HandshakeError, match="X25519"):
+        Session.initiate(IdentityKeyPair.generate(), "alice:1", bundle, "bob:1", "C1",
+                         NoEscrow(), ManualClock())
+
+
+def test_small_order_ephemeral_key_is_a_handshake_error_and_keeps_the_prekeys():
+    bob, prekeys, upload = _device()
+    session = Session.initiate(IdentityKeyPair.generate(), "alice:1",
+                               upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0]),
+                               "bob:1", "C1", NoEscrow(), ManualClock())
+    envelope = parse_envelope(session.encrypt(b"hello"))
+    forged = dataclasses.replace(
+        envelope, prekey=dataclasses.replace(envelope.prekey, ephemeral_key=ZERO_POINT)).encode()
+    before = prekeys.serialize()
+    with pytest.raises(HandshakeError, match="X25519"):
+        Session.respond(bob, prekeys, "bob:1", forged, NoEscrow(), ManualClock())
+    assert prekeys.serialize() == before
+
+
+def test_identity_with_a_validly_bound_small_order_dh_key_is_a_handshake_error():
+    signing = Ed25519PrivateKey.generate()
+    rogue = IdentityPublic(signing.public_key().public_bytes_raw(), ZERO_POINT,
+                           signing.sign(BINDING_LABEL + ZERO_POINT))
+    IdentityPublic.decode(rogue.encode())  # the binding itself verifies
+    bob, prekeys, upload = _device()
+    session = Session.initiate(IdentityKeyPair.generate(), "alice:1",
+                               upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0]),
+                               "bob:1", "C1", NoEscrow(), ManualClock())
+    envelope = parse_envelope(session.encrypt(b"hello"))
+    forged = dataclasses.replace(
+        envelope, prekey=dataclasses.replace(envelope.prekey, identity=rogue)).encode()
+    before = prekeys.serialize()
+    with pytest.raises(HandshakeError, match="X25519"):
+        Session.respond(bob, prekeys, "bob:1", forged, NoEscrow(), ManualClock())
+    assert prekeys.serialize() == before
