@@ -5,6 +5,10 @@ unlocks a chain key that the caller's ``confirm`` accepts (a wrong answer is
 consistent with probability 2^-k, see :mod:`escrow.crumple.puzzle`), and
 reports the *work* spent: the number of candidates actually evaluated (with
 several workers, chunks already running when the answer turns up still count).
+No chunk is started more than 2 x workers chunks past the lowest unfinished
+candidate, so a stalled worker cannot let the others run ahead: the work is
+at most the sequential work plus (2 x workers + 1) chunks, whatever the
+scheduling.
 With one worker the work is answer + 1 plus nothing else, so over many chains
 its mean is about 2^(k-1). One pool of worker processes serves many chains.
 """
@@ -93,22 +97,25 @@ class SolverPool:
 
     def _parallel(self, puzzle: Puzzle, confirm, space: int):
         assert self._executor is not None
-        pending: dict[Future, int] = {}  # future -> the end of its range
+        pending: dict[Future, tuple[int, int]] = {}  # future -> its range
         resume: list[tuple[int, int]] = []  # rest of a range after a false candidate
+        ahead = 2 * self.workers * self.chunk  # how far past the lowest unfinished candidate
         next_start, work, false, key = 0, 0, 0, None
         while True:
             while resume and key is None:
                 start, stop = resume.pop()
-                pending[self._executor.submit(try_range, puzzle, start, stop)] = stop
-            while key is None and next_start < space and len(pending) < 2 * self.workers:
+                pending[self._executor.submit(try_range, puzzle, start, stop)] = (start, stop)
+            lowest = min((start for start, _ in pending.values()), default=next_start)
+            while key is None and next_start < min(space, lowest + ahead):
                 stop = min(space, next_start + self.chunk)
-                pending[self._executor.submit(try_range, puzzle, next_start, stop)] = stop
+                pending[self._executor.submit(try_range, puzzle, next_start, stop)] = (
+                    next_start, stop)
                 next_start = stop
             if not pending:
                 return key, work, false
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                stop = pending.pop(future)
+                _, stop = pending.pop(future)
                 answer, candidate, tried = future.result()
                 work += tried
                 if answer is None or key is not None:

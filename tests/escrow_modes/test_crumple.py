@@ -2,6 +2,8 @@
 
 import functools
 import os
+import threading
+from concurrent.futures import Future
 from dataclasses import replace
 
 import pytest
@@ -201,3 +203,41 @@ def test_s14_stripped_or_altered_crumple_records_are_refused_with_state_unchange
     with pytest.raises(HookRefusedError):
         conv.bob.decrypt(envelope)
     assert conv.bob.serialize() == before
+
+
+class _StallingExecutor:
+    """Runs every chunk at once except the one holding ``answer``, which finishes only after
+    ``delay`` seconds: a worker the OS deschedules while the other keeps going."""
+
+    def __init__(self, answer, delay=0.2):
+        self.answer, self.delay, self.timers = answer, delay, []
+
+    def submit(self, fn, puzzle, start, stop):
+        future = Future()
+        if start <= self.answer < stop:
+            timer = threading.Timer(self.delay,
+                                    lambda: future.set_result(fn(puzzle, start, stop)))
+            self.timers.append(timer)
+            timer.start()
+        else:
+            future.set_result(fn(puzzle, start, stop))
+        return future
+
+    def shutdown(self, cancel_futures=False):
+        for timer in self.timers:
+            timer.join()
+
+
+def test_a_stalled_worker_does_not_let_the_others_run_unbounded_work():
+    bits, chunk, binding = 14, 256, b"stall"
+    key = next(k for k in iter(lambda: os.urandom(32), None)
+               if answer_of(k, bits, binding) < 1024)
+    puzzle = puzzle_for(lock(key, bits, binding), bits, binding)
+    pool = SolverPool(2, chunk=chunk)
+    pool.close()
+    pool._executor = _StallingExecutor(answer_of(key, bits, binding))
+    solution = pool.solve(puzzle, lambda candidate: candidate == key)
+    pool.close()
+    assert solution.chain_key == key
+    sequential = SolverPool(1, chunk=chunk).solve(puzzle, lambda candidate: candidate == key)
+    assert solution.work <= sequential.work + (2 * 2 + 1) * chunk
