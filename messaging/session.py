@@ -307,7 +307,7 @@ class Session:
                                                    state.dh_private.exchange(remote))
         except ValueError as exc:
             raise DecryptionError("ratchet public key is not a valid X25519 key") from exc
-        self._hook.check_chain(ChainContext(
+        self._check_chain(ChainContext(
             protocol_version=PROTOCOL_VERSION,
             mode=state.mode,
             conversation_id=state.conversation_id,
@@ -344,6 +344,16 @@ class Session:
         _store_skipped(state.skipped, old_skipped + new_skipped)
         state.pending_prekey = None
         return plaintext
+
+    def _check_chain(self, context: ChainContext, record: bytes) -> None:
+        """Ask the hook; any exception it raises is a refusal (the state is not touched yet)."""
+        try:
+            self._hook.check_chain(context, record)
+        except HookRefusedError:
+            raise
+        except Exception as exc:
+            raise HookRefusedError(
+                f"the escrow hook failed ({type(exc).__name__}); the chain is refused") from exc
 
 
 def _check_envelope_ids(state: SessionState, conversation_id: str, local: str, peer: str) -> None:

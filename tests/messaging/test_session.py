@@ -306,3 +306,16 @@ def test_every_single_byte_mutation_of_a_prekey_message_is_rejected():
         assert prekeys.serialize() == before
     _, plaintext = Session.respond(bob, prekeys, "bob:1", envelope, hook, clock)
     assert plaintext == b"hello"
+
+
+class _BrokenHook(RecordingHook):
+    def check_chain(self, context, record):
+        raise KeyError("a bug inside the escrow mode")
+
+
+def test_an_exception_inside_the_hook_is_a_hook_refusal_and_changes_nothing():
+    hook = _BrokenHook()
+    alice, bob, _, _ = make_pair(hook=RecordingHook())
+    bob._hook = hook
+    alice.decrypt(bob.encrypt(b"b"))
+    assert_rejected_unchanged(bob, alice.encrypt(b"new chain"), HookRefusedError)
