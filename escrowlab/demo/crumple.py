@@ -32,7 +32,7 @@ from escrowlab.demo import (
     run_direct_chat,
     run_group_chat,
 )
-from escrowlab.demo.threshold import make_custodians
+from escrowlab.demo.threshold import comparable, make_custodians
 from messaging.client import decode_content, direct_conversation_id
 
 DESCRIPTION = "crypto crumple zones: threshold escrow of chain keys locked by a k-bit puzzle"
@@ -92,7 +92,8 @@ def run(args: argparse.Namespace, narrator: Narrator) -> dict:
         recovery = _recover(world, narrator, hook, custodians, workers)
         return {"mode": "crumple", "transport": "http" if world.url else "in-process",
                 "puzzle_bits": bits, "custodians": n, "threshold": t, "direct": direct,
-                "group": group, "archive": archive, "recovery": recovery}
+                "group": group, "archive": archive, "recovery": recovery,
+                **comparable(recovery)}
     finally:
         close_world(world)
 

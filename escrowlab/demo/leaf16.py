@@ -31,6 +31,7 @@ from escrowlab.demo import (
     run_direct_chat,
     run_group_chat,
 )
+from escrowlab.demo.threshold import comparable
 from messaging.client import decode_content, direct_conversation_id
 from messaging.hooks import PROTOCOL_VERSION, ChainContext
 
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace, narrator: Narrator) -> dict:
         return {"mode": "leaf16", "transport": "http" if world.url else "in-process",
                 "checksum_bits": width, "direct": direct, "group": group, "archive": archive,
                 "units": {a: f"{u:#010x}" for a, u in sorted(units.items())},
-                "recovery": recovery, "forgery": forgery}
+                "recovery": recovery, "forgery": forgery, **comparable(recovery)}
     finally:
         close_world(world)
 

@@ -43,6 +43,13 @@ DEFAULT_CUSTODIANS = 5
 DEFAULT_THRESHOLD = 3
 WARRANT_LIFETIME = 10 * 86_400.0
 JUDGE = "judge-1"
+# The figures every escrow demo reports at the top level of its JSON, to compare modes.
+COMPARABLE_FIGURES = ("messages_in_scope", "messages_recovered", "out_of_scope_recoverable")
+
+
+def comparable(recovery: dict) -> dict:
+    """The :data:`COMPARABLE_FIGURES` of a mode's recovery summary."""
+    return {key: recovery[key] for key in COMPARABLE_FIGURES}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,10 +80,11 @@ def make_custodians(args: argparse.Namespace, narrator: Narrator
 
 
 def _window(entries: list, conversation_id: str) -> tuple[float, float]:
-    """The middle third of the conversation, by the relay's receipt times."""
+    """The middle third of the conversation, by the relay's receipt times (all of it when
+    the chat is shorter than three messages)."""
     times = sorted({e.received_at for e in entries if e.conversation_id == conversation_id})
     if len(times) < 3:
-        raise CommandError("the demo needs at least 3 messages per chat (--messages)")
+        return times[0], times[-1] + 1
     return times[len(times) // 3], times[2 * len(times) // 3]
 
 

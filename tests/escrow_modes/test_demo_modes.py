@@ -46,3 +46,23 @@ def test_bad_mode_options_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["demo", "--escrow", "crumple", *argv])
     assert exc.value.code == 2
+
+
+COMPARABLE = ("messages_in_scope", "messages_recovered", "out_of_scope_recoverable")
+
+
+@pytest.mark.parametrize("argv", [["--escrow", "threshold"], ["--escrow", "leaf16",
+                                  "--leaf-width", "8"], ["--escrow", "crumple",
+                                  "--puzzle-bits", "8"]])
+def test_every_escrow_demo_reports_the_comparable_figures_at_the_top_level(argv, capsys):
+    summary = run_demo(capsys, *argv)
+    assert all(isinstance(summary[key], int) for key in COMPARABLE)
+    assert summary["messages_recovered"] == summary["messages_in_scope"] > 0
+
+
+@pytest.mark.parametrize("mode", ["threshold", "leaf16", "crumple"])
+def test_every_escrow_demo_runs_with_a_single_message_per_chat(mode, capsys):
+    assert main(["demo", "--json", "--messages", "1", "--escrow", mode, "--puzzle-bits", "8",
+                 "--leaf-width", "8"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["mode"] == mode
