@@ -47,6 +47,8 @@ from messaging.wire import parse_envelope
 
 RELEASE_FORMAT = "escrowlab-share-release-v2"
 RELEASE_LABEL = b"escrowlab share release v2\x00"
+_FIELD_LENGTHS = {"set_fingerprint": 32, "record_sha256": 32, "context_sha256": 32,
+                  "recovery_key": 32, "ephemeral_public": 32, "signature": 64}
 
 
 @dataclass(frozen=True)
@@ -106,10 +108,14 @@ class ShareRelease:
                 "ephemeral_public", "ciphertext", "signature")}
         except (TypeError, ValueError):
             raise ReleaseRefusedError("share release keys and ciphertext must be hex") from None
-        for name in ("custodian_index", "set_epoch"):
+        for name, length in _FIELD_LENGTHS.items():
+            if len(fields[name]) != length:
+                raise ReleaseRefusedError(f"share release {name} must be {length} bytes")
+        for name, high in (("custodian_index", 255), ("set_epoch", 2**32 - 1)):
             if not isinstance(data[name], int) or isinstance(data[name], bool) \
-                    or data[name] < 0:
-                raise ReleaseRefusedError(f"share release {name} must be a natural number")
+                    or not 0 <= data[name] <= high:
+                raise ReleaseRefusedError(f"share release {name} must be an integer in "
+                                          f"0..{high}")
         for name in ("authorisation_id", "custodian_id"):
             if not isinstance(data[name], str) or not data[name]:
                 raise ReleaseRefusedError(f"share release {name} must be a string")

@@ -145,3 +145,20 @@ def test_a_release_names_and_binds_its_context_and_recovery_key(c):
                    dataclasses.replace(result, context_digest=other_context.digest())):
         assert not lifted.verify(c.custodians[0].public)
         assert lifted.open(c.recovery_key) is None
+
+
+@pytest.mark.parametrize("edit", [
+    lambda d: d.update(custodian_index=256),
+    lambda d: d.update(set_epoch=2**32),
+    lambda d: d.update(set_fingerprint="00"),
+    lambda d: d.update(record_sha256="00" * 33),
+    lambda d: d.update(context_sha256=""),
+    lambda d: d.update(recovery_key="00" * 31),
+    lambda d: d.update(ephemeral_public="00"),
+    lambda d: d.update(signature="00" * 63),
+])
+def test_release_fields_out_of_range_are_refused_when_parsed(c, edit):
+    data = release(c).to_json()
+    edit(data)
+    with pytest.raises(ReleaseRefusedError):
+        ShareRelease.from_json(data)
