@@ -11,7 +11,8 @@ DESIGN.md "Data flow" 2-3:
   sender's time);
 - a *receiving* chain is accepted only after the hook checked the record
   against the context recomputed from the header and the derived CK_0;
-  later messages of that chain must carry the same record.
+  later messages of that chain must carry the same record, chain number and
+  chain time (:func:`_chain_digest`), skipped ones included.
 
 Decryption is transactional: every new value is computed in locals and
 committed only after the AEAD tag verified, so any failure (malformed header,
@@ -25,6 +26,7 @@ One session exists per (conversation, local device, peer device).
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections import OrderedDict
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -53,6 +55,8 @@ from messaging.ratchet import (
 )
 from messaging.state import SessionState, SkippedKey
 from messaging.wire import WIRE_VERSION, Envelope, Header, parse_envelope
+
+_CHAIN_FIELDS = struct.Struct(">IQ")
 
 
 class Session:
@@ -258,12 +262,13 @@ class Session:
             raise HandshakeError("prekey message from a different identity than the session's")
         record_hash = hashlib.sha256(header.record).digest()
         ad = self._ad_receive + header.authenticated_bytes(record_hash)
+        digest = _chain_digest(header, record_hash)
         key: SkippedKey = (header.ratchet_key, header.message_number)
 
         stored = state.skipped.get(key)
         if stored is not None:
-            message_key, accepted_hash = stored
-            _require_same_record(record_hash, accepted_hash)
+            message_key, accepted_digest = stored
+            _require_same_chain(digest, accepted_digest)
             plaintext = open_sealed(message_key, env.ciphertext, ad)
             del state.skipped[key]
             state.pending_prekey = None
@@ -272,10 +277,10 @@ class Session:
         if header.ratchet_key == state.remote_ratchet_key:
             if header.message_number < state.receive_count:
                 raise ReplayError("message key already used (replayed or duplicated message)")
-            _require_same_record(record_hash, state.receive_record_hash)
+            _require_same_chain(digest, state.receive_chain_digest)
             chain_key, new_skipped = _skip(state.receiving_chain_key, state.receive_count,
                                            header.message_number, header.ratchet_key,
-                                           state.receive_record_hash)
+                                           state.receive_chain_digest)
             next_chain_key, message_key = kdf_ck(chain_key)
             plaintext = open_sealed(message_key, env.ciphertext, ad)
             state.receiving_chain_key = next_chain_key
@@ -284,9 +289,9 @@ class Session:
             state.pending_prekey = None
             return plaintext
 
-        return self._decrypt_new_chain(env, record_hash, ad)
+        return self._decrypt_new_chain(env, digest, ad)
 
-    def _decrypt_new_chain(self, env: Envelope, record_hash: bytes, ad: bytes) -> bytes:
+    def _decrypt_new_chain(self, env: Envelope, digest: bytes, ad: bytes) -> bytes:
         """A new ratchet key: ``DHRatchet`` (section 3.5) and the hook check, all in locals."""
         state = self._state
         header = env.header
@@ -300,7 +305,7 @@ class Session:
         if state.receiving_chain_key is not None:
             _, old_skipped = _skip(state.receiving_chain_key, state.receive_count,
                                    header.previous_chain_length, state.remote_ratchet_key,
-                                   state.receive_record_hash)
+                                   state.receive_chain_digest)
         try:
             remote = X25519PublicKey.from_public_bytes(header.ratchet_key)
             root_key, receiving_chain_key = kdf_rk(state.root_key,
@@ -319,7 +324,7 @@ class Session:
             time=header.chain_time,
         ), header.record)
         chain_key, new_skipped = _skip(receiving_chain_key, 0, header.message_number,
-                                       header.ratchet_key, record_hash)
+                                       header.ratchet_key, digest)
         next_chain_key, message_key = kdf_ck(chain_key)
         plaintext = open_sealed(message_key, env.ciphertext, ad)
 
@@ -340,7 +345,7 @@ class Session:
         state.receiving_chain_key = next_chain_key
         state.receive_count = header.message_number + 1
         state.receive_chain_count += 1
-        state.receive_record_hash = record_hash
+        state.receive_chain_digest = digest
         _store_skipped(state.skipped, old_skipped + new_skipped)
         state.pending_prekey = None
         return plaintext
@@ -365,13 +370,21 @@ def _check_envelope_ids(state: SessionState, conversation_id: str, local: str, p
                               f"between {state.peer_address!r} and {state.local_address!r}")
 
 
-def _require_same_record(record_hash: bytes, accepted_hash: bytes) -> None:
-    if record_hash != accepted_hash:
-        raise HookRefusedError("escrow record differs from the one accepted for this chain")
+def _chain_digest(header: Header, record_hash: bytes) -> bytes:
+    """What must stay the same within a receiving chain: the chain number, chain time and
+    record the hook checked at the chain's first message."""
+    return hashlib.sha256(_CHAIN_FIELDS.pack(header.chain_number, header.chain_time)
+                          + record_hash).digest()
+
+
+def _require_same_chain(digest: bytes, accepted_digest: bytes) -> None:
+    if digest != accepted_digest:
+        raise HookRefusedError("escrow record, chain number or chain time differs from the one "
+                               "accepted for this chain")
 
 
 def _skip(
-    chain_key: bytes | None, start: int, until: int, ratchet_key: bytes | None, record_hash: bytes
+    chain_key: bytes | None, start: int, until: int, ratchet_key: bytes | None, digest: bytes
 ) -> tuple[bytes | None, list[tuple[SkippedKey, tuple[bytes, bytes]]]]:
     """``SkipMessageKeys`` (section 3.5) without side effects: return the advanced chain
     key and the keys to store; raise ``TooManySkippedError`` beyond MAX_SKIP."""
@@ -383,7 +396,7 @@ def _skip(
         return None, skipped
     for number in range(start, until):
         chain_key, message_key = kdf_ck(chain_key)
-        skipped.append(((ratchet_key, number), (message_key, record_hash)))
+        skipped.append(((ratchet_key, number), (message_key, digest)))
     return chain_key, skipped
 
 

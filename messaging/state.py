@@ -3,9 +3,9 @@
 Only data lives here; :mod:`messaging.session` performs the operations.
 Section numbers refer to Signal's Double Ratchet specification (revision 4),
 section 3.2 "State variables". The escrow fields record, per sending chain, the
-chain number, its start time and its record, and per receiving chain the hash
-of the record the hook accepted (every later message of that chain must carry
-the same record).
+chain number, its start time and its record, and per receiving chain (and per
+skipped key) a digest of the chain number, chain time and record the hook
+accepted (every later message of that chain must carry the same).
 
 ``serialize`` is canonical (sorted-key JSON), so two equal states serialise to
 the same bytes and "state unchanged" can be checked byte for byte. It contains
@@ -49,7 +49,7 @@ class SessionState:
     send_chain_time: int = 0
     send_record: bytes | None = None  # None until the first message of the chain
     receive_chain_count: int = 0
-    receive_record_hash: bytes = b""
+    receive_chain_digest: bytes = b""  # see session._chain_digest
     skipped: OrderedDict[SkippedKey, tuple[bytes, bytes]] = field(default_factory=OrderedDict)
     pending_prekey: PrekeyBlock | None = None  # sent with every message until a reply
     dh_public: bytes = field(init=False)
@@ -86,7 +86,7 @@ class SessionState:
             "send_time": self.send_chain_time,
             "send_record": opt(self.send_record),
             "recv_chains": self.receive_chain_count,
-            "recv_record_hash": self.receive_record_hash.hex(),
+            "recv_chain_digest": self.receive_chain_digest.hex(),
             "skipped": [[k.hex(), n, mk.hex(), rh.hex()]
                         for (k, n), (mk, rh) in self.skipped.items()],
             "prekey": None if block is None else {
@@ -129,7 +129,7 @@ class SessionState:
                 send_chain_time=int(obj["send_time"]),
                 send_record=opt("send_record"),
                 receive_chain_count=int(obj["recv_chains"]),
-                receive_record_hash=bytes.fromhex(obj["recv_record_hash"]),
+                receive_chain_digest=bytes.fromhex(obj["recv_chain_digest"]),
                 skipped=OrderedDict(
                     ((bytes.fromhex(k), int(n)), (bytes.fromhex(mk), bytes.fromhex(rh)))
                     for k, n, mk, rh in obj["skipped"]

@@ -319,3 +319,20 @@ def test_an_exception_inside_the_hook_is_a_hook_refusal_and_changes_nothing():
     bob._hook = hook
     alice.decrypt(bob.encrypt(b"b"))
     assert_rejected_unchanged(bob, alice.encrypt(b"new chain"), HookRefusedError)
+
+
+
+@pytest.mark.parametrize("field", ["send_chain_time", "send_chain_number"])
+def test_chain_number_and_time_must_stay_those_the_hook_checked(field):
+    """A rogue sender cannot relabel later messages of an accepted chain (same record, other
+    chain number or time): an archive search by chain would miss them."""
+    alice, bob, _, _ = make_pair(hook=RecordingHook())
+    alice.decrypt(bob.encrypt(b"b"))
+    bob.decrypt(alice.encrypt(b"first of chain 1"))
+    skipped = alice.encrypt(b"skipped")
+    assert bob.decrypt(alice.encrypt(b"third")) == b"third"
+    setattr(alice._state, field, getattr(alice._state, field) + 1)
+    assert_rejected_unchanged(bob, alice.encrypt(b"relabelled"), HookRefusedError)
+    alice._state.send_count = 1  # the skipped key's slot
+    assert_rejected_unchanged(bob, alice.encrypt(b"relabelled skipped"), HookRefusedError)
+    assert bob.decrypt(skipped) == b"skipped"
