@@ -441,7 +441,8 @@ class DevicePrekeys:
             )
         except StateError:
             raise
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError,
+                RecursionError) as exc:
             raise StateError("stored prekey state is corrupt") from exc
 
 

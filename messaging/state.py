@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from messaging.errors import HandshakeError, StateError, WireFormatError
-from messaging.identity import IdentityPublic
-from messaging.pqxdh import PrekeyBlock
+from messaging.errors import HandshakeError, StateError
+from messaging.hooks import validate_mode_id
+from messaging.identity import IDENTITY_PUBLIC_LENGTH, KEY_LENGTH, IdentityPublic
+from messaging.limits import MAX_ID_LENGTH, MAX_RECORD_LENGTH, MAX_SKIPPED_KEYS_TOTAL
+from messaging.pqxdh import MLKEM768_CIPHERTEXT_LENGTH, PrekeyBlock
 
 STATE_VERSION = 1
 
@@ -101,51 +103,122 @@ class SessionState:
 
     @classmethod
     def deserialize(cls, data: bytes) -> SessionState:
+        """Parse strictly: exact fields, types, key lengths and counter ranges, else
+        ``StateError``."""
         try:
             obj = json.loads(data)
-            if not isinstance(obj, dict) or obj.get("v") != STATE_VERSION:
-                raise StateError("unknown session state version")
+        except (ValueError, RecursionError) as exc:
+            raise StateError("serialised session state is not JSON") from exc
+        f = _Fields(obj, _STATE_FIELDS)
+        if type(obj["v"]) is not int or obj["v"] != STATE_VERSION:
+            raise StateError("unknown session state version")
+        skipped_raw = obj["skipped"]
+        if not isinstance(skipped_raw, list) or len(skipped_raw) > MAX_SKIPPED_KEYS_TOTAL:
+            raise StateError(f"'skipped' must be a list of at most {MAX_SKIPPED_KEYS_TOTAL} keys")
+        skipped: OrderedDict[SkippedKey, tuple[bytes, bytes]] = OrderedDict()
+        for entry in skipped_raw:
+            if not isinstance(entry, list) or len(entry) != 4:
+                raise StateError("a skipped key is [ratchet key, number, key, chain digest]")
+            item = _Fields(dict(zip(("k", "n", "mk", "d"), entry, strict=True)),
+                           frozenset({"k", "n", "mk", "d"}))
+            skipped[(item.key("k"), item.u32("n"))] = (item.key("mk"), item.key("d"))
+        block = obj["prekey"]
+        pending = None
+        if block is not None:
+            b = _Fields(block, _PREKEY_FIELDS)
+            pending = PrekeyBlock(b.identity("identity"), b.key("ek"), b.u32("spk"),
+                                  None if block["otk"] is None else b.u32("otk"),
+                                  b.u32("kem"), b.hex("ct", MLKEM768_CIPHERTEXT_LENGTH))
+        digest = f.hex("recv_chain_digest")
+        if len(digest) not in (0, KEY_LENGTH):
+            raise StateError("'recv_chain_digest' must be empty or 32 bytes")
+        send_record = None if obj["send_record"] is None else f.hex("send_record")
+        if send_record is not None and len(send_record) > MAX_RECORD_LENGTH:
+            raise StateError(f"'send_record' exceeds {MAX_RECORD_LENGTH} bytes")
+        try:
+            mode = validate_mode_id(obj["mode"])
+        except ValueError as exc:
+            raise StateError(f"'mode': {exc}") from exc
+        return cls(
+            conversation_id=f.text("conversation"),
+            local_address=f.text("local"),
+            peer_address=f.text("peer"),
+            mode=mode,
+            local_identity=f.identity("local_identity"),
+            peer_identity=f.identity("peer_identity"),
+            root_key=f.key("rk"),
+            dh_private=X25519PrivateKey.from_private_bytes(f.key("dhs")),
+            remote_ratchet_key=f.optional_key("dhr"),
+            sending_chain_key=f.optional_key("cks"),
+            receiving_chain_key=f.optional_key("ckr"),
+            send_count=f.u32("ns"),
+            receive_count=f.u32("nr"),
+            previous_send_count=f.u32("pn"),
+            send_chain_number=f.u32("send_chain"),
+            send_chain_time=f.integer("send_time", 2**64 - 1),
+            send_record=send_record,
+            receive_chain_count=f.u32("recv_chains"),
+            receive_chain_digest=digest,
+            skipped=skipped,
+            pending_prekey=pending,
+        )
 
-            def opt(key: str) -> bytes | None:
-                return None if obj[key] is None else bytes.fromhex(obj[key])
 
-            block = obj["prekey"]
-            state = cls(
-                conversation_id=str(obj["conversation"]),
-                local_address=str(obj["local"]),
-                peer_address=str(obj["peer"]),
-                mode=str(obj["mode"]),
-                local_identity=IdentityPublic.decode(bytes.fromhex(obj["local_identity"])),
-                peer_identity=IdentityPublic.decode(bytes.fromhex(obj["peer_identity"])),
-                root_key=bytes.fromhex(obj["rk"]),
-                dh_private=X25519PrivateKey.from_private_bytes(bytes.fromhex(obj["dhs"])),
-                remote_ratchet_key=opt("dhr"),
-                sending_chain_key=opt("cks"),
-                receiving_chain_key=opt("ckr"),
-                send_count=int(obj["ns"]),
-                receive_count=int(obj["nr"]),
-                previous_send_count=int(obj["pn"]),
-                send_chain_number=int(obj["send_chain"]),
-                send_chain_time=int(obj["send_time"]),
-                send_record=opt("send_record"),
-                receive_chain_count=int(obj["recv_chains"]),
-                receive_chain_digest=bytes.fromhex(obj["recv_chain_digest"]),
-                skipped=OrderedDict(
-                    ((bytes.fromhex(k), int(n)), (bytes.fromhex(mk), bytes.fromhex(rh)))
-                    for k, n, mk, rh in obj["skipped"]
-                ),
-                pending_prekey=None if block is None else PrekeyBlock(
-                    IdentityPublic.decode(bytes.fromhex(block["identity"])),
-                    bytes.fromhex(block["ek"]),
-                    int(block["spk"]),
-                    None if block["otk"] is None else int(block["otk"]),
-                    int(block["kem"]),
-                    bytes.fromhex(block["ct"]),
-                ),
-            )
-        except StateError:
-            raise
-        except (ValueError, KeyError, TypeError, AttributeError, HandshakeError,
-                WireFormatError) as exc:
-            raise StateError("serialised session state is corrupt") from exc
-        return state
+_STATE_FIELDS = frozenset({
+    "v", "conversation", "local", "peer", "mode", "local_identity", "peer_identity", "rk",
+    "dhs", "dhr", "cks", "ckr", "ns", "nr", "pn", "send_chain", "send_time", "send_record",
+    "recv_chains", "recv_chain_digest", "skipped", "prekey"})
+_PREKEY_FIELDS = frozenset({"identity", "ek", "spk", "otk", "kem", "ct"})
+
+
+class _Fields:
+    """Typed reads from one JSON object with exactly ``keys``; anything else is a StateError."""
+
+    def __init__(self, obj: object, keys: frozenset[str]) -> None:
+        if not isinstance(obj, dict) or set(obj) != keys:
+            raise StateError(f"serialised session state must be an object with exactly the "
+                             f"fields {sorted(keys)}")
+        self._obj = obj
+
+    def integer(self, key: str, maximum: int) -> int:
+        value = self._obj[key]
+        if type(value) is not int or not 0 <= value <= maximum:
+            raise StateError(f"{key!r} must be an integer in 0..{maximum}")
+        return value
+
+    def u32(self, key: str) -> int:
+        return self.integer(key, 2**32 - 1)
+
+    def hex(self, key: str, length: int | None = None) -> bytes:
+        value = self._obj[key]
+        if not isinstance(value, str):
+            raise StateError(f"{key!r} must be a hex string")
+        try:
+            raw = bytes.fromhex(value)
+        except ValueError as exc:
+            raise StateError(f"{key!r} is not valid hex") from exc
+        if length is not None and len(raw) != length:
+            raise StateError(f"{key!r} must be {length} bytes")
+        return raw
+
+    def key(self, key: str) -> bytes:
+        return self.hex(key, KEY_LENGTH)
+
+    def optional_key(self, key: str) -> bytes | None:
+        return None if self._obj[key] is None else self.key(key)
+
+    def identity(self, key: str) -> IdentityPublic:
+        try:
+            return IdentityPublic.decode(self.hex(key, IDENTITY_PUBLIC_LENGTH))
+        except HandshakeError as exc:
+            raise StateError(f"{key!r} is not a valid identity") from exc
+
+    def text(self, key: str) -> str:
+        value = self._obj[key]
+        try:
+            length = len(value.encode("utf-8")) if isinstance(value, str) else 0
+        except UnicodeEncodeError:
+            length = 0
+        if not 1 <= length <= MAX_ID_LENGTH or not value.isprintable():
+            raise StateError(f"{key!r} must be 1..{MAX_ID_LENGTH} bytes of printable UTF-8")
+        return value
