@@ -6,7 +6,8 @@
   ``--json``), so scripts and tests can start it as a subprocess.
 - ``escrowlab relay archive --db URL [--conversation ID] [--json]`` prints what
   the provider holds: every archived envelope's metadata (what a lawful-access
-  order would be served on).
+  order would be served on). A SQLite file that does not exist is an error
+  (the command never creates a database).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from escrowlab.cli import CommandError
 
@@ -91,9 +93,19 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def archive_command(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
     from messaging.relay import RelayArchive
     from messaging.relay.schema import open_engine
 
+    try:
+        url = make_url(args.db)
+    except Exception as exc:  # SQLAlchemy's ArgumentError for a malformed URL
+        raise CommandError(f"cannot parse the relay database URL {args.db!r}") from exc
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not Path(url.database).is_file():
+        # Reading an archive must not create an empty one and report "0 archived envelopes".
+        raise CommandError(f"no relay database at {url.database}")
     try:
         archive = RelayArchive(open_engine(args.db))
     except Exception as exc:  # SQLAlchemy raises many types for a bad URL or database

@@ -33,3 +33,10 @@ def test_serve_refuses_bad_arguments(capsys):
     assert "--port" in capsys.readouterr().err
     assert main(["serve", "--db", "nosuchdialect://x", "--port", "0"]) == 2
     assert "cannot open the relay database" in capsys.readouterr().err
+
+
+def test_archive_of_a_missing_sqlite_file_is_an_error_and_creates_nothing(tmp_path, capsys):
+    missing = tmp_path / "typo.sqlite"
+    assert main(["archive", "--db", f"sqlite:///{missing}"]) == 2
+    assert f"no relay database at {missing}" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
