@@ -44,7 +44,14 @@ from messaging.errors import (
 )
 from messaging.hooks import ChainContext, EscrowHook
 from messaging.identity import IdentityKeyPair, IdentityPublic
-from messaging.limits import MAX_RECORD_LENGTH, MAX_SKIP, MAX_SKIPPED_KEYS_TOTAL, PROTOCOL_VERSION
+from messaging.limits import (
+    AEAD_TAG_LENGTH,
+    MAX_CIPHERTEXT_LENGTH,
+    MAX_RECORD_LENGTH,
+    MAX_SKIP,
+    MAX_SKIPPED_KEYS_TOTAL,
+    PROTOCOL_VERSION,
+)
 from messaging.pqxdh import DevicePrekeys, PrekeyBundle, initiate
 from messaging.ratchet import (
     associated_data_prefix,
@@ -54,9 +61,11 @@ from messaging.ratchet import (
     seal,
 )
 from messaging.state import SessionState, SkippedKey
-from messaging.wire import WIRE_VERSION, Envelope, Header, parse_envelope
+from messaging.wire import WIRE_VERSION, Envelope, Header, parse_envelope, validate_id
 
 _CHAIN_FIELDS = struct.Struct(">IQ")
+MAX_U32 = 2**32 - 1
+MAX_PLAINTEXT_LENGTH = MAX_CIPHERTEXT_LENGTH - AEAD_TAG_LENGTH
 
 
 class Session:
@@ -130,6 +139,8 @@ class Session:
         clock: Clock,
     ) -> Session:
         """PQXDH section 3.3 then ``RatchetInitAlice`` (Double Ratchet section 3.3)."""
+        for text in (local_address, peer_address, conversation_id):
+            validate_id(text)
         if bundle.mode != hook.mode:
             raise ModeMismatchError(
                 f"{peer_address} runs escrow mode {bundle.mode!r}, this device {hook.mode!r}"
@@ -210,6 +221,10 @@ class Session:
         state = self._state
         if state.sending_chain_key is None:
             raise StateError("this session has no sending chain yet (wait for a message)")
+        if len(plaintext) > MAX_PLAINTEXT_LENGTH:
+            raise WireFormatError(f"a message holds at most {MAX_PLAINTEXT_LENGTH} bytes")
+        if state.send_count > MAX_U32:
+            raise StateError("this sending chain is exhausted (2^32 messages)")
         if state.send_record is None:
             self._start_sending_chain()
         next_chain_key, message_key = kdf_ck(state.sending_chain_key)
@@ -225,7 +240,11 @@ class Session:
 
     def _start_sending_chain(self) -> None:
         state = self._state
-        chain_time = int(self._clock.now())
+        now = self._clock.now()
+        if not 0 <= now < 2**64:  # also refuses NaN
+            raise StateError("the clock reads a time the wire format cannot carry "
+                             "(0..2^64-1 seconds since the epoch)")
+        chain_time = int(now)
         record = self._hook.record_for_chain(ChainContext(
             protocol_version=PROTOCOL_VERSION,
             mode=state.mode,

@@ -108,6 +108,17 @@ class Envelope:
         return b"".join(parts)
 
 
+def validate_id(text: str) -> str:
+    """Check that ``text`` is an id the wire can carry (1..255 bytes of printable UTF-8)."""
+    try:
+        raw = text.encode("utf-8") if isinstance(text, str) else b""
+    except UnicodeEncodeError:
+        raw = b""
+    if not 1 <= len(raw) <= MAX_ID_LENGTH or not text.isprintable():
+        raise WireFormatError(f"ids and addresses are 1..{MAX_ID_LENGTH} bytes of printable UTF-8")
+    return text
+
+
 def _short(text: str) -> bytes:
     raw = text.encode("utf-8")
     if not 1 <= len(raw) <= MAX_ID_LENGTH:

@@ -336,3 +336,42 @@ def test_chain_number_and_time_must_stay_those_the_hook_checked(field):
     alice._state.send_count = 1  # the skipped key's slot
     assert_rejected_unchanged(bob, alice.encrypt(b"relabelled skipped"), HookRefusedError)
     assert bob.decrypt(skipped) == b"skipped"
+
+
+def _unchanged_after_failed_encrypt(session, plaintext, error=MessagingError):
+    before = session.serialize()
+    with pytest.raises(error):
+        session.encrypt(plaintext)
+    assert session.serialize() == before
+
+
+def test_a_plaintext_too_large_for_the_wire_is_refused_before_the_chain_advances():
+    from messaging.limits import AEAD_TAG_LENGTH, MAX_CIPHERTEXT_LENGTH
+
+    alice, bob, _, _ = make_pair()
+    _unchanged_after_failed_encrypt(alice, bytes(MAX_CIPHERTEXT_LENGTH), WireFormatError)
+    largest = bytes(MAX_CIPHERTEXT_LENGTH - AEAD_TAG_LENGTH)
+    assert bob.decrypt(alice.encrypt(largest)) == largest
+
+
+@pytest.mark.parametrize("when", [-1.0, 2.0**64, float("nan")])
+def test_a_clock_outside_the_wire_range_fails_cleanly_before_the_chain_starts(when):
+    alice, bob, clock, _ = make_pair()
+    alice.decrypt(bob.encrypt(b"reply"))
+    clock.set(when)
+    _unchanged_after_failed_encrypt(alice, b"new chain", StateError)
+    clock.set(1_700_000_100.0)
+    assert bob.decrypt(alice.encrypt(b"new chain")) == b"new chain"
+
+
+@pytest.mark.parametrize("bad", [{"conversation_id": "C\n1"}, {"peer_address": ""},
+                                 {"local_address": "a" * 256}, {"conversation_id": "\ud800"}])
+def test_ids_the_wire_cannot_carry_are_refused_when_the_session_starts(bad):
+    bob = IdentityKeyPair.generate()
+    upload = DevicePrekeys.generate(bob, "none", 0, 0).upload()
+    args = dict(local_address="alice:1", peer_address="bob:1", conversation_id="C1")
+    args.update(bad)
+    with pytest.raises(WireFormatError):
+        Session.initiate(IdentityKeyPair.generate(), args["local_address"],
+                         upload.bundle(None, None), args["peer_address"],
+                         args["conversation_id"], NoEscrow(), ManualClock())
