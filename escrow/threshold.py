@@ -62,7 +62,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from escrow import sealing, shares
 from escrow.context import RecordContext
 from escrow.custodian_set import CustodianSet
-from escrow.errors import RecordFormatError, RecordRefusedError, ShareError
+from escrow.errors import EscrowError, RecordFormatError, RecordRefusedError
 from escrow.record import RECORD_VERSION, EncryptedShare, EscrowRecord, parse_record
 from messaging.hooks import ChainContext, validate_mode_id
 
@@ -157,7 +157,7 @@ class ThresholdEscrow:
         self.check_parameters(where, parsed.parameters)
         try:
             expected = self.build(context).record
-        except ShareError as exc:
+        except EscrowError as exc:  # ShareError here; a subclass's own (crumple: PuzzleError)
             raise RecordRefusedError(f"{where}: cannot recompute the escrow record: {exc}") \
                 from None
         if not hmac.compare_digest(expected, record):

@@ -18,6 +18,7 @@ from escrow.recovery import recover as threshold_recover
 from messaging.errors import HookRefusedError
 from messaging.wire import parse_envelope
 from tests.escrow.helpers import case, conversation, make_custodians, make_set
+from tests.escrow_modes.helpers import chain_context
 
 BITS = 8
 
@@ -241,3 +242,11 @@ def test_a_stalled_worker_does_not_let_the_others_run_unbounded_work():
     assert solution.chain_key == key
     sequential = SolverPool(1, chunk=chunk).solve(puzzle, lambda candidate: candidate == key)
     assert solution.work <= sequential.work + (2 * 2 + 1) * chunk
+
+
+def test_a_chain_key_that_cannot_be_locked_is_refused_not_crashed():
+    hook = CrumpleEscrow(make_set(make_custodians(3), 2), BITS)
+    context = chain_context(mode="crumple")
+    record = hook.record_for_chain(context)
+    with pytest.raises(HookRefusedError, match="cannot recompute"):
+        hook.check_chain(replace(context, chain_key=bytes(34)), record)
