@@ -117,7 +117,9 @@ class PrekeyBundle:
     one_time_prekey: OneTimePrekey | None
 
     def verify(self) -> None:
-        """Check both prekey signatures (section 3.3: "Alice verifies the signatures")."""
+        """Check the identity binding, then both prekey signatures (section 3.3: "Alice
+        verifies the signatures"); the bound DH key is what DH2 uses."""
+        IdentityPublic.decode(self.identity.encode())
         validate_mode_id(self.mode)
         self.signed_prekey.verify(self.identity, KIND_SIGNED_EC, self.mode)
         kem_kind = KIND_KEM_LAST_RESORT if self.kem_last_resort else KIND_KEM_ONE_TIME

@@ -63,3 +63,15 @@ def test_identity_with_a_validly_bound_small_order_dh_key_is_a_handshake_error()
     with pytest.raises(HandshakeError, match="X25519"):
         Session.respond(bob, prekeys, "bob:1", forged, NoEscrow(), ManualClock())
     assert prekeys.serialize() == before
+
+
+def test_a_bundle_whose_identity_dh_key_is_not_bound_is_refused():
+    """Prekey signatures are made by the Ed25519 key, so they survive a swapped DH key: the
+    binding signature is what stops it, even for a bundle built without ``from_json``."""
+    _, _, upload = _device()
+    bundle = upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0])
+    swapped = dataclasses.replace(bundle, identity=dataclasses.replace(
+        bundle.identity, dh_key=IdentityKeyPair.generate().public.dh_key))
+    with pytest.raises(HandshakeError, match="signature"):
+        Session.initiate(IdentityKeyPair.generate(), "alice:1", swapped, "bob:1", "C1",
+                         NoEscrow(), ManualClock())
