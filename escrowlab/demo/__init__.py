@@ -29,7 +29,6 @@ import argparse
 import importlib
 import importlib.util
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -39,6 +38,7 @@ from messaging.clock import ManualClock
 from messaging.hooks import EscrowHook, NoEscrow
 from messaging.relay import RelayService
 from messaging.relay.archive import ArchiveEntry
+from messaging.relay.server import ServerThread
 from messaging.transport import HttpTransport, InProcessTransport, Transport
 from messaging.wire import parse_envelope
 
@@ -111,8 +111,7 @@ class DemoWorld:
     transport: Transport
     devices: dict[str, Device]
     url: str | None = None
-    _server: object | None = field(default=None, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
+    _server: ServerThread | None = field(default=None, repr=False)
 
     def device(self, address: str) -> Device:
         return self.devices[address]
@@ -134,22 +133,17 @@ def build_world(
     hook_for = hook_for or (lambda address: NoEscrow())
     clock = ManualClock(DEMO_START)
     relay = RelayService("sqlite://", clock=clock)
-    server = thread = None
-    url = None
+    server = None
     if getattr(args, "http", False):
-        from messaging.relay.server import make_server
-
-        server = make_server(relay, host="127.0.0.1", port=0, threads=4)
-        url = f"http://127.0.0.1:{server.effective_port}"
-        thread = threading.Thread(target=server.run, name="demo-relay", daemon=True)
-        thread.start()
+        server = ServerThread(relay)
+        url = server.url
         transport: Transport = HttpTransport(url)
         narrator.say(f"The relay (the provider) serves HTTP on {url} (waitress, SQLite).")
     else:
         transport = InProcessTransport(relay)
         narrator.say("The relay (the provider) runs in this process (SQLite in memory); "
                      "every request is still signed and checked as over HTTP.")
-    world = DemoWorld(relay, clock, transport, {}, url, server, thread)
+    world = DemoWorld(relay, clock, transport, {}, server.url if server else None, server)
     narrator.section("Devices register with the relay")
     for user, device_id, linker in (("alice", 1, None), ("bob", 1, None),
                                     ("bob", 2, "bob:1"), ("carol", 1, None)):
@@ -169,15 +163,7 @@ def close_world(world: DemoWorld) -> None:
     if world._server is not None:
         if isinstance(world.transport, HttpTransport):
             world.transport.close()
-        server = world._server
-
-        def shutdown() -> None:  # runs in the server's own loop thread
-            for channel in list(server._map.values()):
-                channel.close()
-
-        server.trigger.pull_trigger(shutdown)
-        world._thread.join(timeout=5)
-        server.task_dispatcher.shutdown()
+        world._server.stop()
 
 
 def _deliver_all(world: DemoWorld) -> dict[str, list]:

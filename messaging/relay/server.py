@@ -10,9 +10,16 @@ channel as not writable while a request is in service (the worker flushes;
 waitress wakes the loop when the request finishes). Responses of the relay are
 bounded (``RelayLimits.max_fetch_bytes``) far below waitress's output
 high-water mark, above which the stock behaviour is kept.
+
+Waitress reads a whole request body before the app sees it, and by default
+accepts up to 1 GB. The relay caps that at twice ``RelayLimits.max_request_bytes``:
+a body up to the cap reaches the app and gets the relay's JSON 413, a larger
+declared one is refused by waitress (plain-text 413) before any of it is read.
 """
 
 from __future__ import annotations
+
+import threading
 
 from waitress import create_server
 from waitress.channel import HTTPChannel
@@ -34,6 +41,32 @@ def make_server(service: RelayService, host: str = "127.0.0.1", port: int = 0,
     """A waitress server for ``service`` (call ``.run()``; ``.effective_port`` is the port)."""
     server = create_server(create_relay_app(service), host=host, port=port, threads=threads,
                            connection_limit=1000, channel_timeout=120,
+                           max_request_body_size=2 * service.limits.max_request_bytes,
                            ident="escrowlab-relay")
     server.channel_class = RelayChannel
     return server
+
+
+class ServerThread:
+    """A relay server on a loopback port, run by a daemon thread of this process.
+
+    For the demo's ``--http`` relay and tests; :meth:`stop` closes every
+    channel from inside the server's own loop, then stops its workers.
+    """
+
+    def __init__(self, service: RelayService, threads: int = 4) -> None:
+        self.server = make_server(service, host="127.0.0.1", port=0, threads=threads)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self._thread = threading.Thread(target=self.server.run, name="relay", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        server = self.server
+
+        def shutdown() -> None:  # runs in the server's own loop thread
+            for channel in list(server._map.values()):
+                channel.close()
+
+        server.trigger.pull_trigger(shutdown)
+        self._thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
