@@ -102,3 +102,63 @@ def test_reorder_duplicate_drop_within_max_skip(turns, rng, drop_rate, dup_rate)
             else:
                 assert result == plaintext
                 seen.add(envelope)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(1, 3), st.floats(0, 1)),
+                min_size=2, max_size=8),
+       st.randoms(use_true_random=False))
+def test_late_delivery_across_dh_steps(turns, rng):
+    """Messages held back across later DH ratchet steps (each side's chains advancing)
+    still decrypt exactly once when they finally arrive; a second copy is a replay."""
+    alice, bob, _, _ = make_pair(hook=RecordingHook())
+    sides = {"a": (alice, bob), "b": (bob, alice)}
+    held = {"a": [], "b": []}
+    for who, count, hold_rate in turns:
+        sender, receiver = sides[who]
+        sent = [(sender.encrypt(b"%s%d" % (who.encode(), i)), b"%s%d" % (who.encode(), i))
+                for i in range(count)]
+        now = [m for m in sent[:-1] if rng.random() >= hold_rate] + sent[-1:]
+        held[who] += [m for m in sent if m not in now]
+        for envelope, plaintext in now:
+            assert _try(receiver, envelope, plaintext) == plaintext
+        # messages the other side sent in earlier turns (before this side's DH steps)
+        # arrive now, in random order, at this turn's sender
+        other = "b" if who == "a" else "a"
+        late, held[other] = held[other], []
+        rng.shuffle(late)
+        for envelope, plaintext in late:
+            assert _try(sender, envelope, plaintext) == plaintext
+            assert _try(sender, envelope) is None
+
+
+@FAST
+@given(data=st.data())
+def test_a_mutated_serialised_state_restores_or_is_a_state_error(data):
+    from messaging.clock import ManualClock
+    from messaging.errors import StateError
+    from messaging.hooks import NoEscrow
+    from messaging.session import Session
+
+    serialised = _STATE_SAMPLE
+    position = data.draw(st.integers(0, len(serialised) - 1))
+    value = data.draw(st.integers(0, 255))
+    mutated = serialised[:position] + bytes([value]) + serialised[position + 1:]
+    try:
+        restored = Session.deserialize(mutated, NoEscrow(), ManualClock())
+    except StateError:
+        return
+    again = restored.serialize()
+    assert Session.deserialize(again, NoEscrow(), ManualClock()).serialize() == again
+
+
+def _state_sample() -> bytes:
+    alice, bob, _, _ = make_pair()
+    alice.decrypt(bob.encrypt(b"r"))
+    bob.decrypt(alice.encrypt(b"a"))
+    alice.encrypt(b"skipped")
+    bob.decrypt(alice.encrypt(b"after"))
+    return bob.serialize()
+
+
+_STATE_SAMPLE = _state_sample()

@@ -375,3 +375,24 @@ def test_ids_the_wire_cannot_carry_are_refused_when_the_session_starts(bad):
         Session.initiate(IdentityKeyPair.generate(), args["local_address"],
                          upload.bundle(None, None), args["peer_address"],
                          args["conversation_id"], NoEscrow(), ManualClock())
+
+
+def test_simultaneous_initiation_fails_cleanly_in_the_other_session():
+    """Both sides initiate at once: each side's own session rejects the peer's prekey message
+    without changing (so the caller can answer it with Session.respond), and both new
+    sessions work."""
+    clock, hook = ManualClock(), RecordingHook()
+    ids = {name: IdentityKeyPair.generate() for name in ("alice", "bob")}
+    prekeys = {name: DevicePrekeys.generate(ids[name], hook.mode, 1, 1) for name in ids}
+    sessions, firsts = {}, {}
+    for me, peer in (("alice", "bob"), ("bob", "alice")):
+        upload = prekeys[peer].upload()
+        sessions[me] = Session.initiate(ids[me], f"{me}:1", upload.bundle(None, None),
+                                        f"{peer}:1", "C1", hook, clock)
+        firsts[me] = sessions[me].encrypt(b"hi from " + me.encode())
+    for me, peer in (("alice", "bob"), ("bob", "alice")):
+        assert_rejected_unchanged(sessions[me], firsts[peer], MessagingError)
+        answered, plaintext = Session.respond(ids[me], prekeys[me], f"{me}:1", firsts[peer],
+                                              hook, clock)
+        assert plaintext == b"hi from " + peer.encode()
+        assert sessions[peer].decrypt(answered.encrypt(b"ok")) == b"ok"
