@@ -16,14 +16,15 @@ last decryption: when the relay keeps up it equals the offered load.
 request back to back, latency from just before encryption.
 
 The relay is ``escrowlab relay serve`` in its own process on 127.0.0.1 with 64
-waitress threads (each long-polling receiver holds one) and a fresh SQLite
-file in WAL mode, ``synchronous=NORMAL`` by default (acknowledged envelopes
-survive a killed relay; ``--sqlite-synchronous FULL`` adds an fsync per commit
-for power loss), so client and server do not share an interpreter lock. The
-clients run as threads of this process: on a 2-CPU machine the load generator
-and the relay each need about one CPU near 900 msgs/s. Sessions are set up
-before the clock starts (no PQXDH in the timed part). ``inprocess_msgs_per_s``
-is one pair sending and receiving in turns without sockets.
+waitress threads (each long-polling receiver holds one) and a fresh SQLite file
+in WAL mode with the relay's default ``synchronous=FULL`` (an fsync per commit:
+acknowledged envelopes survive power loss; ``--sqlite-synchronous NORMAL``
+measures the opt-in that only survives a killed relay), so client and server do
+not share an interpreter lock. The clients run as threads of this process: on a
+2-CPU machine the load generator and the relay each need about one CPU near 900
+msgs/s. Sessions are set up before the clock starts (no PQXDH in the timed
+part). ``inprocess_msgs_per_s`` is one pair sending and receiving in turns
+without sockets.
 
 JSON keys: ``http_msgs_per_s_{1,10,50}``, ``http_p50_ms_{1,10,50}``,
 ``http_p99_ms_{1,10,50}``, ``inprocess_msgs_per_s``. Target: at least 800
@@ -45,6 +46,7 @@ from pathlib import Path
 
 from messaging.client import Device
 from messaging.relay import RelayService
+from messaging.relay.schema import DEFAULT_SYNCHRONOUS
 from messaging.transport import HttpTransport, InProcessTransport, Transport
 
 PAIR_COUNTS = (1, 10, 50)
@@ -76,16 +78,18 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
                         help=f"offered load over all pairs (default {DEFAULT_RATE:g}); the "
                              "figures are what the relay delivers of it. 0: closed loop, each "
                              "sender sends one message per request back to back")
-    parser.add_argument("--sqlite-synchronous", choices=("NORMAL", "FULL"), default="NORMAL",
-                        help="the relay's SQLite durability (default NORMAL: survives a "
-                             "killed relay; FULL: also power loss, an fsync per commit)")
+    parser.add_argument("--sqlite-synchronous", choices=("FULL", "NORMAL"),
+                        default=DEFAULT_SYNCHRONOUS,
+                        help="the relay's SQLite durability (default FULL, the relay's: an "
+                             "fsync per commit, survives power loss; NORMAL: only a killed "
+                             "relay)")
     parser.set_defaults(func=run_command)
 
 
 def default_args() -> argparse.Namespace:
     return argparse.Namespace(json=False, messages=DEFAULT_MESSAGES, threads=DEFAULT_THREADS,
                               pairs=",".join(map(str, PAIR_COUNTS)), rate=DEFAULT_RATE,
-                              sqlite_synchronous="NORMAL", func=run_command)
+                              sqlite_synchronous=DEFAULT_SYNCHRONOUS, func=run_command)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -113,7 +117,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def run(pairs: tuple[int, ...], messages: int, threads: int, offered: float = 1000.0,
-        progress: bool = False, synchronous: str = "NORMAL") -> dict:
+        progress: bool = False, synchronous: str = DEFAULT_SYNCHRONOUS) -> dict:
     """Measure and return the figures (keys in the module docstring)."""
     figures: dict = {"messages_per_pair": messages, "relay_threads": threads,
                      "offered_msgs_per_s": offered or "closed loop",
@@ -145,7 +149,7 @@ def run(pairs: tuple[int, ...], messages: int, threads: int, offered: float = 10
     return figures
 
 
-def _start_relay(db_url: str, threads: int, synchronous: str = "NORMAL"
+def _start_relay(db_url: str, threads: int, synchronous: str = DEFAULT_SYNCHRONOUS
                  ) -> tuple[subprocess.Popen, str]:
     project_root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(project_root))

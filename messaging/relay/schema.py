@@ -1,11 +1,23 @@
 """The relay's storage schema (SQLAlchemy 2 Core) and engine set-up.
 
 SQLite is the default (embedded, nothing to start); any SQLAlchemy URL works
-(PostgreSQL for a real deployment). For SQLite the relay uses WAL journaling,
-``synchronous=NORMAL`` by default (a committed transaction survives the relay
-process being killed; ``FULL`` also survives power loss) and ``BEGIN
-IMMEDIATE`` transactions, so concurrent requests serialise on the write lock
-instead of failing with ``SQLITE_BUSY`` half-way.
+(PostgreSQL for a real deployment, whose own settings then decide durability).
+For SQLite the relay uses WAL journaling and ``BEGIN IMMEDIATE`` transactions,
+so concurrent requests serialise on the write lock instead of failing with
+``SQLITE_BUSY`` half-way. Durability of an acknowledged write (DESIGN.md:
+"Writes that are acknowledged are durable") is SQLite's ``synchronous``:
+
+``FULL`` (the default)  the WAL is fsynced before every commit returns, so an
+                        acknowledged request survives the relay process being
+                        killed *and* an operating-system crash or power loss
+                        (as far as the disk honours fsync).
+``NORMAL`` (opt-in)     the WAL is fsynced only at checkpoints: an acknowledged
+                        request survives the relay process being killed, but
+                        the last commits before an OS crash or power loss may
+                        be rolled back (the database stays consistent). Saves
+                        one fsync per request.
+
+An in-memory database (``sqlite://``) survives nothing; it is for tests and the demo.
 
 Tables:
 
@@ -125,13 +137,17 @@ bundle_fetches = Table(
 
 DEFAULT_URL = "sqlite://"
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+DEFAULT_SYNCHRONOUS = "FULL"
 
 
-def open_engine(url: str = DEFAULT_URL, *, sqlite_synchronous: str = "NORMAL") -> Engine:
+def open_engine(
+    url: str = DEFAULT_URL, *, sqlite_synchronous: str = DEFAULT_SYNCHRONOUS
+) -> Engine:
     """Create the engine for ``url`` and the schema if missing.
 
     ``sqlite://`` (the default) is a private in-memory database shared by the
-    threads of this process.
+    threads of this process. ``sqlite_synchronous`` is SQLite's durability
+    setting (see the module docstring); other databases ignore it.
     """
     if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
         raise ValueError(f"sqlite_synchronous is one of {', '.join(SQLITE_SYNCHRONOUS)}")

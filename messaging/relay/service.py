@@ -80,7 +80,7 @@ class RelayService:
         *,
         clock: Clock | None = None,
         limits: RelayLimits | None = None,
-        sqlite_synchronous: str = "NORMAL",
+        sqlite_synchronous: str = schema.DEFAULT_SYNCHRONOUS,
         engine: Engine | None = None,
         concurrency: int = 2,
     ) -> None:

@@ -1,0 +1,39 @@
+"""Durability of acknowledged writes (DESIGN.md): SQLite ``synchronous=FULL`` unless opted out."""
+
+from __future__ import annotations
+
+import argparse
+
+from escrowlab.commands.relay import register
+from messaging.relay import RelayService
+
+FULL, NORMAL = 2, 1  # PRAGMA synchronous answers
+
+
+def _synchronous(service: RelayService) -> int:
+    with service.engine.connect() as conn:
+        return conn.exec_driver_sql("PRAGMA synchronous").scalar_one()
+
+
+def test_a_file_backed_relay_fsyncs_every_commit_by_default(tmp_path):
+    service = RelayService(f"sqlite:///{tmp_path / 'relay.sqlite'}")
+    assert _synchronous(service) == FULL
+    service.engine.dispose()
+
+
+def test_normal_is_an_explicit_opt_in(tmp_path):
+    service = RelayService(f"sqlite:///{tmp_path / 'relay.sqlite'}", sqlite_synchronous="NORMAL")
+    assert _synchronous(service) == NORMAL
+    service.engine.dispose()
+
+
+def test_relay_serve_defaults_to_full_and_its_help_says_what_each_survives():
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    assert parser.parse_args(["relay", "serve"]).sqlite_synchronous == "FULL"
+    assert parser.parse_args(["relay", "serve", "--sqlite-synchronous", "NORMAL"]) \
+        .sqlite_synchronous == "NORMAL"
+    serve = parser._subparsers._group_actions[0].choices["relay"]._subparsers \
+        ._group_actions[0].choices["serve"]
+    text = " ".join(serve.format_help().split())
+    assert "FULL (default)" in text and "power loss" in text and "killed relay" in text
