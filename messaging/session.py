@@ -294,6 +294,8 @@ class Session:
             return plaintext
 
         if header.ratchet_key == state.remote_ratchet_key:
+            if state.receiving_chain_key is None:  # DHr is still the peer's signed prekey
+                raise DecryptionError("no receiving chain for this ratchet key")
             if header.message_number < state.receive_count:
                 raise ReplayError("message key already used (replayed or duplicated message)")
             _require_same_chain(digest, state.receive_chain_digest)

@@ -396,3 +396,20 @@ def test_simultaneous_initiation_fails_cleanly_in_the_other_session():
                                               hook, clock)
         assert plaintext == b"hi from " + peer.encode()
         assert sessions[peer].decrypt(answered.encrypt(b"ok")) == b"ok"
+
+
+def test_a_message_under_the_peers_signed_prekey_is_not_a_chain():
+    """Before the reply, the initiator's DHr is the responder's signed prekey, which has no
+    receiving chain: a forged header using it is a plain decryption failure, not a hook
+    refusal about a record."""
+    import dataclasses
+
+    alice, bob, _, _ = make_pair()
+    reply = parse_envelope(bob.encrypt(b"r"))
+    forged = dataclasses.replace(reply, header=dataclasses.replace(
+        reply.header, ratchet_key=alice._state.remote_ratchet_key)).encode()
+    before = alice.serialize()
+    with pytest.raises(DecryptionError, match="no receiving chain") as info:
+        alice.decrypt(forged)
+    assert not isinstance(info.value, HookRefusedError)
+    assert alice.serialize() == before
