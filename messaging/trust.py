@@ -72,7 +72,7 @@ class TrustRecord:
             if not math.isfinite(doc["first_seen"]):
                 raise ValueError("first_seen is not a finite time")
             identity = IdentityPublic.decode(bytes.fromhex(doc["identity"]))
-        except (ValueError, TypeError, HandshakeError) as exc:
+        except (ValueError, TypeError, HandshakeError, RecursionError) as exc:
             raise StateError(f"a stored peer identity record is corrupt: {exc}") from None
         return cls(identity, doc["verified"], float(doc["first_seen"]))
 
