@@ -23,6 +23,21 @@ def _device(one_time=1, kem=1):
     return identity, prekeys, prekeys.upload()
 
 
+def _refused_with_prekeys_kept(**block_changes):
+    """Bob refuses Alice's first message with ``block_changes`` in its prekey block, cleanly."""
+    bob, prekeys, upload = _device()
+    session = Session.initiate(IdentityKeyPair.generate(), "alice:1",
+                               upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0]),
+                               "bob:1", "C1", NoEscrow(), ManualClock())
+    envelope = parse_envelope(session.encrypt(b"hello"))
+    forged = dataclasses.replace(
+        envelope, prekey=dataclasses.replace(envelope.prekey, **block_changes)).encode()
+    before = prekeys.serialize()
+    with pytest.raises(HandshakeError, match="X25519"):
+        Session.respond(bob, prekeys, "bob:1", forged, NoEscrow(), ManualClock())
+    assert prekeys.serialize() == before
+
+
 def test_relay_substituted_small_order_one_time_prekey_is_a_handshake_error():
     # One-time prekeys are unsigned (PQXDH section 3.2), so the relay can swap one.
     _, _, upload = _device()
@@ -34,17 +49,7 @@ def test_relay_substituted_small_order_one_time_prekey_is_a_handshake_error():
 
 
 def test_small_order_ephemeral_key_is_a_handshake_error_and_keeps_the_prekeys():
-    bob, prekeys, upload = _device()
-    session = Session.initiate(IdentityKeyPair.generate(), "alice:1",
-                               upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0]),
-                               "bob:1", "C1", NoEscrow(), ManualClock())
-    envelope = parse_envelope(session.encrypt(b"hello"))
-    forged = dataclasses.replace(
-        envelope, prekey=dataclasses.replace(envelope.prekey, ephemeral_key=ZERO_POINT)).encode()
-    before = prekeys.serialize()
-    with pytest.raises(HandshakeError, match="X25519"):
-        Session.respond(bob, prekeys, "bob:1", forged, NoEscrow(), ManualClock())
-    assert prekeys.serialize() == before
+    _refused_with_prekeys_kept(ephemeral_key=ZERO_POINT)
 
 
 def test_identity_with_a_validly_bound_small_order_dh_key_is_a_handshake_error():
@@ -52,17 +57,7 @@ def test_identity_with_a_validly_bound_small_order_dh_key_is_a_handshake_error()
     rogue = IdentityPublic(signing.public_key().public_bytes_raw(), ZERO_POINT,
                            signing.sign(BINDING_LABEL + ZERO_POINT))
     IdentityPublic.decode(rogue.encode())  # the binding itself verifies
-    bob, prekeys, upload = _device()
-    session = Session.initiate(IdentityKeyPair.generate(), "alice:1",
-                               upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0]),
-                               "bob:1", "C1", NoEscrow(), ManualClock())
-    envelope = parse_envelope(session.encrypt(b"hello"))
-    forged = dataclasses.replace(
-        envelope, prekey=dataclasses.replace(envelope.prekey, identity=rogue)).encode()
-    before = prekeys.serialize()
-    with pytest.raises(HandshakeError, match="X25519"):
-        Session.respond(bob, prekeys, "bob:1", forged, NoEscrow(), ManualClock())
-    assert prekeys.serialize() == before
+    _refused_with_prekeys_kept(identity=rogue)
 
 
 def test_a_bundle_whose_identity_dh_key_is_not_bound_is_refused():

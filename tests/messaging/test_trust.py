@@ -190,7 +190,5 @@ def test_bad_addresses_are_rejected(world, bob):
 
 
 def test_a_deeply_nested_stored_record_is_a_state_error():
-    from messaging.trust import TrustRecord
-
     with pytest.raises(StateError):
         TrustRecord.decode(b"[" * 100_000)
