@@ -135,6 +135,12 @@ class SessionState:
         send_record = None if obj["send_record"] is None else f.hex("send_record")
         if send_record is not None and len(send_record) > MAX_RECORD_LENGTH:
             raise StateError(f"'send_record' exceeds {MAX_RECORD_LENGTH} bytes")
+        sending_chain_key = f.optional_key("cks")
+        send_count = f.u32("ns")
+        if (send_record is None or sending_chain_key is None) and send_count != 0 or \
+                sending_chain_key is None and send_record is not None:
+            raise StateError("the sending chain's key, record and counter contradict each other "
+                             "(a record is made at a chain's first message, from CK_0)")
         try:
             mode = validate_mode_id(obj["mode"])
         except ValueError as exc:
@@ -149,9 +155,9 @@ class SessionState:
             root_key=f.key("rk"),
             dh_private=X25519PrivateKey.from_private_bytes(f.key("dhs")),
             remote_ratchet_key=f.optional_key("dhr"),
-            sending_chain_key=f.optional_key("cks"),
+            sending_chain_key=sending_chain_key,
             receiving_chain_key=f.optional_key("ckr"),
-            send_count=f.u32("ns"),
+            send_count=send_count,
             receive_count=f.u32("nr"),
             previous_send_count=f.u32("pn"),
             send_chain_number=f.u32("send_chain"),

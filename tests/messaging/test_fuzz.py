@@ -136,7 +136,7 @@ def test_late_delivery_across_dh_steps(turns, rng):
 @given(data=st.data())
 def test_a_mutated_serialised_state_restores_or_is_a_state_error(data):
     from messaging.clock import ManualClock
-    from messaging.errors import StateError
+    from messaging.errors import ModeMismatchError, StateError
     from messaging.hooks import NoEscrow
     from messaging.session import Session
 
@@ -146,7 +146,7 @@ def test_a_mutated_serialised_state_restores_or_is_a_state_error(data):
     mutated = serialised[:position] + bytes([value]) + serialised[position + 1:]
     try:
         restored = Session.deserialize(mutated, NoEscrow(), ManualClock())
-    except StateError:
+    except (StateError, ModeMismatchError):  # a mutated mode id no longer fits the hook
         return
     again = restored.serialize()
     assert Session.deserialize(again, NoEscrow(), ManualClock()).serialize() == again

@@ -67,3 +67,15 @@ def test_the_parsed_state_round_trips_byte_for_byte(states):
     for state in states[:2]:
         data = json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
         assert Session.deserialize(data, NoEscrow(), ManualClock()).serialize() == data
+
+
+@pytest.mark.parametrize("changes", [
+    {"send_record": None, "ns": 3},  # the hook would be handed CK_3 as the chain's CK_0
+    {"cks": None, "ns": 2},
+    {"cks": None, "send_record": ""},
+])
+def test_a_state_whose_sending_chain_fields_contradict_each_other_is_a_state_error(
+        states, changes):
+    corrupt = dict(states[0], **changes)
+    with pytest.raises(StateError, match="sending chain"):
+        Session.deserialize(json.dumps(corrupt).encode(), NoEscrow(), ManualClock())
