@@ -12,7 +12,10 @@ DESIGN.md "Data flow" 2-3:
 - a *receiving* chain is accepted only after the hook checked the record
   against the context recomputed from the header and the derived CK_0;
   later messages of that chain must carry the same record, chain number and
-  chain time (:func:`_chain_digest`), skipped ones included.
+  chain time (:func:`_chain_digest`), skipped ones included. The hook is asked
+  *before* the AEAD check, so it also sees records a relay altered (the attack
+  suite pins such a record as a hook refusal); a hook must therefore treat its
+  input as unauthenticated and keep no state from a refused check.
 
 Decryption is transactional: every new value is computed in locals and
 committed only after the AEAD tag verified, so any failure (malformed header,
