@@ -180,4 +180,5 @@ def _configure_sqlite(engine: Engine, synchronous: str, in_memory: bool) -> None
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: the statement needs none of SQLAlchemy's execution machinery.
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")

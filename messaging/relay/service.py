@@ -63,6 +63,9 @@ _COUNT_QUEUE = select(func.count()).select_from(schema.queue).where(
     schema.queue.c.recipient == bindparam("recipient"))
 _INSERT_ARCHIVE = insert(schema.archive)
 _INSERT_QUEUE = insert(schema.queue)
+_DELETE_ACKNOWLEDGED = delete(schema.queue).where(
+    schema.queue.c.recipient == bindparam("recipient"),
+    schema.queue.c.id.in_(bindparam("ids", expanding=True)))
 _SELECT_QUEUE = (
     select(schema.queue.c.id, schema.archive.c.envelope, schema.archive.c.received_at)
     .join(schema.archive, schema.archive.c.id == schema.queue.c.archive_id)
@@ -91,6 +94,9 @@ class RelayService:
         # waiting in BEGIN IMMEDIATE keeps the waitress threads from spinning.
         is_sqlite = self.engine.dialect.name == "sqlite"
         self._lock = threading.Lock() if is_sqlite else nullcontext()
+        # Under that lock one transaction runs at a time, so SQLite keeps one
+        # connection for them all (no pool checkout, reset and checkin per request).
+        self._connection = self.engine.connect() if is_sqlite else None
         # Admission: at most ``concurrency`` requests are processed at once (a
         # long-polling fetch leaves while it waits). Under the GIL more threads
         # add no throughput, and a thread holding the database lock would wait
@@ -114,12 +120,19 @@ class RelayService:
     def transaction(self) -> Iterator[Connection]:
         """One atomic unit of work: committed on success, rolled back on any exception."""
         self._local.queued = {}
-        with self._lock, self.engine.begin() as conn:
+        with self._lock, self._connect() as conn, conn.begin():
             yield conn
             self._requests += 1
             if self._requests % self.purge_every == 0:
                 self._purge(conn)
         self._notify(self._local.queued)
+
+    def _connect(self):
+        if self._connection is None:
+            return self.engine.connect()
+        if self._connection.closed or self._connection.invalidated:
+            self._connection = self.engine.connect()
+        return nullcontext(self._connection)
 
     def _purge(self, conn: Connection) -> None:
         """Forget nonces older than twice the clock skew and fetches outside the rate window."""
@@ -466,8 +479,7 @@ class RelayService:
         """Delete acknowledged entries of the caller's own queue (ids of others are ignored)."""
         if len(ids) > self.limits.max_fetch_batch:
             raise too_large(f"at most {self.limits.max_fetch_batch} ids per acknowledgement")
-        deleted = conn.execute(delete(schema.queue).where(
-            schema.queue.c.recipient == caller, schema.queue.c.id.in_(ids))).rowcount
+        deleted = conn.execute(_DELETE_ACKNOWLEDGED, {"recipient": caller, "ids": ids}).rowcount
         return {"acknowledged": deleted}
 
 

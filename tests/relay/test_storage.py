@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from sqlalchemy import event
+
 from escrowlab.commands.relay import register
 from messaging.relay import RelayService
 
@@ -37,3 +39,12 @@ def test_relay_serve_defaults_to_full_and_its_help_says_what_each_survives():
         ._group_actions[0].choices["serve"]
     text = " ".join(serve.format_help().split())
     assert "FULL (default)" in text and "power loss" in text and "killed relay" in text
+
+
+def test_sqlite_transactions_reuse_one_connection_instead_of_the_pool(relay, register):
+    alice = register("alice:1")
+    checkouts = []
+    event.listen(relay.engine, "checkout", lambda *args: checkouts.append(1))
+    for _ in range(5):
+        alice.client.prekey_counts()
+    assert checkouts == []
