@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-MAX_ID_LENGTH = 256
+from messaging.limits import MAX_ID_LENGTH  # the wire's bound: a stored id is one it can carry
 
 
 @runtime_checkable

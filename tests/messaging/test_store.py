@@ -97,7 +97,7 @@ def test_empty_values_are_kept_apart_from_missing_ones(store):
     assert store.load_session("c1", "bob:1") == b""
 
 
-@pytest.mark.parametrize("bad", ["", 7, None, "x" * (MAX_ID_LENGTH + 1), "\udc80"])
+@pytest.mark.parametrize("bad", ["", 7, None, "x" * (MAX_ID_LENGTH + 1), "x" * 256, "\udc80"])
 def test_bad_ids_are_rejected_and_change_nothing(store, bad):
     store.store_session("c1", "bob:1", b"kept")
     with pytest.raises(ValueError):
