@@ -86,6 +86,7 @@ class SignedPrekey:
 
     @classmethod
     def from_json(cls, data: dict) -> SignedPrekey:
+        _exact_keys(data, {"id", "key", "sig"})
         return cls(_prekey_id(data, "id"), _hex(data, "key"), _hex(data, "sig"))
 
 
@@ -99,6 +100,7 @@ class OneTimePrekey:
 
     @classmethod
     def from_json(cls, data: dict) -> OneTimePrekey:
+        _exact_keys(data, {"id", "key"})
         key = _hex(data, "key")
         if len(key) != X25519_KEY_LENGTH:
             raise HandshakeError("a one-time prekey is 32 bytes")

@@ -1,15 +1,18 @@
 """PQXDH (revision 3) edge cases: invalid X25519 points, identity binding, prekey handling."""
 
+import copy
 import dataclasses
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from messaging.clock import ManualClock
 from messaging.errors import HandshakeError
 from messaging.hooks import NoEscrow
 from messaging.identity import BINDING_LABEL, IdentityKeyPair, IdentityPublic
-from messaging.pqxdh import DevicePrekeys, OneTimePrekey
+from messaging.pqxdh import DevicePrekeys, OneTimePrekey, PrekeyBundle, PrekeyUpload
 from messaging.session import Session
 from messaging.wire import parse_envelope
 
@@ -70,3 +73,55 @@ def test_a_bundle_whose_identity_dh_key_is_not_bound_is_refused():
     with pytest.raises(HandshakeError, match="signature"):
         Session.initiate(IdentityKeyPair.generate(), "alice:1", swapped, "bob:1", "C1",
                          NoEscrow(), ManualClock())
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                 max_size=3),
+    max_leaves=6)
+
+
+def _paths(obj, prefix=()):
+    yield prefix
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(obj, list):
+        for index, value in enumerate(obj):
+            yield from _paths(value, (*prefix, index))
+
+
+_SAMPLE_UPLOAD = _device(2, 1)[2].to_json()
+_SAMPLE_BUNDLE = PrekeyUpload.from_json(_SAMPLE_UPLOAD).bundle(None, None).to_json()
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_a_mutated_bundle_or_upload_parses_or_is_a_handshake_error(data):
+    """Any field of the JSON replaced by any JSON value, or an extra field added anywhere:
+    ``from_json`` either raises ``HandshakeError`` or returns a verified object that is
+    exactly the document (no field ignored or coerced)."""
+    cls, sample = data.draw(st.sampled_from([(PrekeyBundle, _SAMPLE_BUNDLE),
+                                             (PrekeyUpload, _SAMPLE_UPLOAD)]))
+    doc = copy.deepcopy(sample)
+    paths = [p for p in _paths(doc)
+             if p and isinstance(_at(doc, p[:-1]), dict | list)]
+    path = data.draw(st.sampled_from(paths))
+    value = data.draw(JSON_VALUES)
+    if data.draw(st.booleans()) and isinstance(_at(doc, path), dict):
+        _at(doc, path)["extra"] = value
+    else:
+        _at(doc, path[:-1])[path[-1]] = value
+    try:
+        parsed = cls.from_json(doc)
+    except HandshakeError:
+        return
+    # accepted (e.g. an emptied list of unsigned one-time prekeys): nothing was dropped
+    # or coerced on the way
+    assert parsed.to_json() == doc
+
+def _at(doc, path):
+    for step in path:
+        doc = doc[step]
+    return doc
