@@ -47,26 +47,30 @@ from messaging.relay.errors import (
     too_many,
 )
 from messaging.relay.limits import RelayLimits
+from messaging.relay.statements import INTEGRITY_ERRORS, HotStatement
 from messaging.wire import Envelope, parse_envelope
 
 PURGE_EVERY = 512
 IDENTITY_CACHE_SIZE = 10_000
 
-# Statements on the hot path, built once (SQLAlchemy caches their compiled form).
-_SELECT_IDENTITY = select(schema.devices.c.identity).where(
-    schema.devices.c.address == bindparam("address"), schema.devices.c.removed_at.is_(None))
+# Statements on the hot path, built once (see messaging.relay.statements).
+_SELECT_IDENTITY = HotStatement(select(schema.devices.c.identity).where(
+    schema.devices.c.address == bindparam("address"), schema.devices.c.removed_at.is_(None)))
 _SELECT_ACTIVE_ADDRESSES = select(schema.devices.c.user, schema.devices.c.address).where(
     schema.devices.c.user.in_(bindparam("users", expanding=True)),
     schema.devices.c.removed_at.is_(None))
-_INSERT_NONCE = insert(schema.nonces)
-_COUNT_QUEUE = select(func.count()).select_from(schema.queue).where(
-    schema.queue.c.recipient == bindparam("recipient"))
-_INSERT_ARCHIVE = insert(schema.archive)
-_INSERT_QUEUE = insert(schema.queue)
+_INSERT_NONCE = HotStatement(insert(schema.nonces).values(
+    address=bindparam("address"), nonce=bindparam("nonce"), seen_at=bindparam("seen_at")))
+_COUNT_QUEUE = HotStatement(select(func.count()).select_from(schema.queue).where(
+    schema.queue.c.recipient == bindparam("recipient")))
+_INSERT_ARCHIVE = HotStatement(insert(schema.archive).values(
+    {c.name: bindparam(c.name) for c in schema.archive.c if c.name != "id"}))
+_INSERT_QUEUE = HotStatement(insert(schema.queue).values(
+    recipient=bindparam("recipient"), archive_id=bindparam("archive_id")))
 _DELETE_ACKNOWLEDGED = delete(schema.queue).where(
     schema.queue.c.recipient == bindparam("recipient"),
     schema.queue.c.id.in_(bindparam("ids", expanding=True)))
-_SELECT_QUEUE = (
+_SELECT_QUEUE = HotStatement(
     select(schema.queue.c.id, schema.archive.c.envelope, schema.archive.c.received_at)
     .join(schema.archive, schema.archive.c.id == schema.queue.c.archive_id)
     .where(schema.queue.c.recipient == bindparam("recipient"))
@@ -191,8 +195,8 @@ class RelayService:
 
     def device_identity(self, conn: Connection, address: str) -> IdentityPublic | None:
         """The identity of an *active* device, or ``None``."""
-        row = conn.execute(_SELECT_IDENTITY, {"address": address}).first()
-        return self._decode_identity(row.identity) if row else None
+        row = _SELECT_IDENTITY.run(conn, {"address": address}).fetchone()
+        return self._decode_identity(row[0]) if row else None
 
     def _decode_identity(self, raw: bytes) -> IdentityPublic:
         """``IdentityPublic.decode`` (which verifies the binding), memoised by exact bytes."""
@@ -207,9 +211,9 @@ class RelayService:
     def remember_nonce(self, conn: Connection, address: str, nonce: str) -> None:
         """Record a request nonce; a second use raises a 401 ``RelayError`` (replay)."""
         try:
-            conn.execute(_INSERT_NONCE, {"address": address, "nonce": nonce,
-                                         "seen_at": self.clock.now()})
-        except IntegrityError as exc:
+            _INSERT_NONCE.run(conn, {"address": address, "nonce": nonce,
+                                     "seen_at": self.clock.now()})
+        except INTEGRITY_ERRORS as exc:
             raise RelayError(401, "replayed",
                              "replayed request: this nonce was already used") from exc
 
@@ -441,7 +445,7 @@ class RelayService:
                              "the device list changed; update it and resend",
                              {"devices": mismatched})
         for recipient in set(recipients):
-            queued = conn.execute(_COUNT_QUEUE, {"recipient": recipient}).scalar_one()
+            queued = _COUNT_QUEUE.run(conn, {"recipient": recipient}).fetchone()[0]
             if queued + recipients.count(recipient) > self.limits.max_queue_per_device:
                 raise queue_full(
                     f"the queue of {recipient} is full "
@@ -449,13 +453,12 @@ class RelayService:
         now = self.clock.now()
         ids = []
         for data, envelope in zip(envelopes, parsed, strict=True):
-            archive_id = conn.execute(_INSERT_ARCHIVE, {
+            archive_id = _INSERT_ARCHIVE.insert(conn, {
                 "received_at": now, "sender": envelope.sender, "recipient": envelope.recipient,
                 "conversation_id": envelope.conversation_id, "envelope": bytes(data),
-                "record": envelope.header.record}).inserted_primary_key[0]
-            queue_id = conn.execute(_INSERT_QUEUE, {
-                "recipient": envelope.recipient,
-                "archive_id": archive_id}).inserted_primary_key[0]
+                "record": envelope.header.record})
+            queue_id = _INSERT_QUEUE.insert(conn, {
+                "recipient": envelope.recipient, "archive_id": archive_id})
             ids.append(archive_id)
             self._local.queued.setdefault(envelope.recipient, []).append(
                 (queue_id, bytes(data), now))
@@ -464,15 +467,15 @@ class RelayService:
     def fetch_queue(self, conn: Connection, caller: str, limit: int) -> dict:
         """Up to ``limit`` queued envelopes of the caller's own queue, oldest first."""
         limit = max(1, min(limit, self.limits.max_fetch_batch))
-        rows = conn.execute(_SELECT_QUEUE, {"recipient": caller, "limit": limit + 1}).all()
+        rows = _SELECT_QUEUE.run(conn, {"recipient": caller, "limit": limit + 1}).fetchall()
         messages = []
         size = 0
-        for r in rows[:limit]:
-            size += len(r.envelope)
+        for queue_id, envelope, received_at in rows[:limit]:
+            size += len(envelope)
             if messages and size > self.limits.max_fetch_bytes:
                 break
-            messages.append({"id": r.id, "envelope": r.envelope.hex(),
-                             "received_at": r.received_at})
+            messages.append({"id": queue_id, "envelope": envelope.hex(),
+                             "received_at": received_at})
         return {"messages": messages, "more": len(rows) > len(messages)}
 
     def acknowledge(self, conn: Connection, caller: str, ids: list[int]) -> dict:

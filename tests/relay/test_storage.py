@@ -48,3 +48,13 @@ def test_sqlite_transactions_reuse_one_connection_instead_of_the_pool(relay, reg
     for _ in range(5):
         alice.client.prekey_counts()
     assert checkouts == []
+
+
+def test_hot_path_statements_run_on_the_sqlite_driver_not_through_sqlalchemy(relay, register):
+    bob = register("bob:1")
+    through_sqlalchemy = []
+    event.listen(relay.engine, "before_cursor_execute",
+                 lambda *args: through_sqlalchemy.append(args[2]))
+    for _ in range(5):
+        assert bob.client.fetch() == ([], False)
+    assert through_sqlalchemy == []
