@@ -426,28 +426,60 @@ class DevicePrekeys:
 
     @classmethod
     def deserialize(cls, data: bytes) -> DevicePrekeys:
+        """Parse strictly (exact fields, canonical distinct ids below ``next``), else
+        ``StateError``."""
         try:
             obj = json.loads(data)
-            if obj.get("v") != 1:
+            if not isinstance(obj, dict) or set(obj) != _PREKEY_STATE_FIELDS:
+                raise StateError("stored prekey state has the wrong fields")
+            if type(obj["v"]) is not int or obj["v"] != 1:
                 raise StateError("unknown prekey state version")
+            spk_id, spk = _stored_pair(obj["spk"])
+            last_id, last = _stored_pair(obj["last"])
+            one_time = {_stored_key(i): k for i, k in obj["otk"].items()}
+            kem = {_stored_key(i): k for i, k in obj["kem"].items()}
+            ids = [spk_id, last_id, *one_time, *kem]
+            next_id = _stored_id(obj["next"], MAX_PREKEY_ID + 1)
+            if len(set(ids)) != len(ids) or next_id <= max(ids):
+                raise StateError("stored prekey ids repeat or are not below the next id")
             return cls(
                 IdentityKeyPair.from_private_bytes(bytes.fromhex(obj["identity"])),
                 obj["mode"],
-                (int(obj["spk"][0]),
-                 X25519PrivateKey.from_private_bytes(bytes.fromhex(obj["spk"][1]))),
-                {int(i): X25519PrivateKey.from_private_bytes(bytes.fromhex(k))
-                 for i, k in obj["otk"].items()},
-                {int(i): mlkem.MLKEM768PrivateKey.from_seed_bytes(bytes.fromhex(k))
-                 for i, k in obj["kem"].items()},
-                (int(obj["last"][0]),
-                 mlkem.MLKEM768PrivateKey.from_seed_bytes(bytes.fromhex(obj["last"][1]))),
-                int(obj["next"]),
+                (spk_id, X25519PrivateKey.from_private_bytes(bytes.fromhex(spk))),
+                {i: X25519PrivateKey.from_private_bytes(bytes.fromhex(k))
+                 for i, k in one_time.items()},
+                {i: mlkem.MLKEM768PrivateKey.from_seed_bytes(bytes.fromhex(k))
+                 for i, k in kem.items()},
+                (last_id, mlkem.MLKEM768PrivateKey.from_seed_bytes(bytes.fromhex(last))),
+                next_id,
             )
         except StateError:
             raise
         except (ValueError, KeyError, TypeError, IndexError, AttributeError,
                 RecursionError) as exc:
             raise StateError("stored prekey state is corrupt") from exc
+
+
+_PREKEY_STATE_FIELDS = frozenset({"v", "identity", "mode", "spk", "otk", "kem", "last", "next"})
+
+
+def _stored_key(key: str) -> int:
+    """A prekey id stored as a JSON object key: its canonical decimal string."""
+    if not (key.isascii() and key.isdecimal() and str(int(key)) == key):
+        raise StateError("stored prekey id is not a canonical decimal")
+    return _stored_id(int(key))
+
+
+def _stored_id(value: object, maximum: int = MAX_PREKEY_ID) -> int:
+    if type(value) is not int or not 0 <= value <= maximum:
+        raise StateError(f"stored prekey id is not an integer in 0..{maximum}")
+    return value
+
+
+def _stored_pair(value: object) -> tuple[int, str]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise StateError("a stored prekey is [id, private key]")
+    return _stored_id(value[0]), value[1]
 
 
 def _exact_keys(data: object, keys: set[str]) -> None:

@@ -79,3 +79,31 @@ def test_a_state_whose_sending_chain_fields_contradict_each_other_is_a_state_err
     corrupt = dict(states[0], **changes)
     with pytest.raises(StateError, match="sending chain"):
         Session.deserialize(json.dumps(corrupt).encode(), NoEscrow(), ManualClock())
+
+
+@pytest.fixture(scope="module")
+def prekey_state():
+    from messaging.identity import IdentityKeyPair
+
+    return json.loads(DevicePrekeys.generate(IdentityKeyPair.generate(), "none", 2, 1).serialize())
+
+
+@pytest.mark.parametrize("change", [
+    lambda o: {"v": True}, lambda o: {"extra": 1}, lambda o: {"mode": 5},
+    lambda o: {"spk": [True, o["spk"][1]]}, lambda o: {"spk": ["1", o["spk"][1]]},
+    lambda o: {"spk": [1, o["spk"][1], 3]}, lambda o: {"last": [2, "00"]},
+    lambda o: {"next": -3}, lambda o: {"next": 1.5},
+    lambda o: {"next": 1},  # would hand out ids already in use
+    lambda o: {"otk": {"x": "00"}}, lambda o: {"otk": {"-1": next(iter(o["otk"].values()))}},
+    lambda o: {"otk": {"01": next(iter(o["otk"].values()))}},
+    lambda o: {"kem": {str(o["spk"][0]): next(iter(o["kem"].values()))}},  # id reused
+], ids=lambda f: "")
+def test_every_corrupted_prekey_state_field_is_a_state_error(prekey_state, change):
+    corrupt = dict(prekey_state, **change(prekey_state))
+    with pytest.raises(StateError):
+        DevicePrekeys.deserialize(json.dumps(corrupt).encode())
+
+
+def test_prekey_state_round_trips(prekey_state):
+    data = json.dumps(prekey_state, sort_keys=True).encode()
+    assert DevicePrekeys.deserialize(data).serialize() == data
