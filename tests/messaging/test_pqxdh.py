@@ -125,3 +125,18 @@ def _at(doc, path):
     for step in path:
         doc = doc[step]
     return doc
+
+
+def test_the_last_resort_kem_prekey_is_reused_never_consumed_and_its_flag_is_signed():
+    bob, prekeys, upload = _device(2, 1)
+    for i, one_time in enumerate(upload.one_time_prekeys):
+        bundle = upload.bundle(one_time, None)  # the relay ran out of one-time KEM keys
+        assert bundle.kem_last_resort
+        session = Session.initiate(IdentityKeyPair.generate(), f"alice:{i}", bundle, "bob:1",
+                                   "C1", NoEscrow(), ManualClock())
+        Session.respond(bob, prekeys, "bob:1", session.encrypt(b"hi"), NoEscrow(),
+                        ManualClock())
+    assert prekeys.remaining() == (0, 1)  # the one-time ML-KEM key is still there
+    flipped = dataclasses.replace(upload.bundle(None, None), kem_last_resort=False)
+    with pytest.raises(HandshakeError, match="signature"):
+        PrekeyBundle.from_json(flipped.to_json())
