@@ -9,15 +9,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from messaging.clock import ManualClock
-from messaging.errors import HandshakeError
+from messaging.errors import DecryptionError, HandshakeError
 from messaging.hooks import NoEscrow
 from messaging.identity import BINDING_LABEL, IdentityKeyPair, IdentityPublic
 from messaging.pqxdh import DevicePrekeys, OneTimePrekey, PrekeyBundle, PrekeyUpload
 from messaging.session import Session
 from messaging.wire import parse_envelope
+from tests.messaging.helpers import make_pair
 
 # A small-order X25519 point: every DH with it is all zero (RFC 7748 section 6.1).
 ZERO_POINT = bytes(32)
+# The other encodings of small-order points (Bernstein's list, as in libsodium's blocklist):
+# 1, two points of order 8, p - 1, p, p + 1.
+SMALL_ORDER_POINTS = [ZERO_POINT] + [bytes.fromhex(h) for h in (
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+    "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+)]
 
 
 def _device(one_time=1, kem=1):
@@ -51,8 +62,21 @@ def test_relay_substituted_small_order_one_time_prekey_is_a_handshake_error():
                          NoEscrow(), ManualClock())
 
 
-def test_small_order_ephemeral_key_is_a_handshake_error_and_keeps_the_prekeys():
-    _refused_with_prekeys_kept(ephemeral_key=ZERO_POINT)
+@pytest.mark.parametrize("point", SMALL_ORDER_POINTS, ids=lambda p: p.hex()[:8])
+def test_small_order_ephemeral_key_is_a_handshake_error_and_keeps_the_prekeys(point):
+    _refused_with_prekeys_kept(ephemeral_key=point)
+
+
+@pytest.mark.parametrize("point", SMALL_ORDER_POINTS, ids=lambda p: p.hex()[:8])
+def test_small_order_ratchet_key_in_a_header_is_a_decryption_error_and_changes_nothing(point):
+    alice, bob, _, _ = make_pair()
+    envelope = parse_envelope(bob.encrypt(b"reply"))
+    forged = dataclasses.replace(envelope, header=dataclasses.replace(
+        envelope.header, ratchet_key=point)).encode()
+    before = alice.serialize()
+    with pytest.raises(DecryptionError, match="X25519"):
+        alice.decrypt(forged)
+    assert alice.serialize() == before
 
 
 def test_identity_with_a_validly_bound_small_order_dh_key_is_a_handshake_error():
