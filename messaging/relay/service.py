@@ -56,9 +56,8 @@ IDENTITY_CACHE_SIZE = 10_000
 # Statements on the hot path, built once (see messaging.relay.statements).
 _SELECT_IDENTITY = HotStatement(select(schema.devices.c.identity).where(
     schema.devices.c.address == bindparam("address"), schema.devices.c.removed_at.is_(None)))
-_SELECT_ACTIVE_ADDRESSES = select(schema.devices.c.user, schema.devices.c.address).where(
-    schema.devices.c.user.in_(bindparam("users", expanding=True)),
-    schema.devices.c.removed_at.is_(None))
+_SELECT_ACTIVE_ADDRESSES = HotStatement(select(schema.devices.c.address).where(
+    schema.devices.c.user == bindparam("user"), schema.devices.c.removed_at.is_(None)))
 _INSERT_NONCE = HotStatement(insert(schema.nonces).values(
     address=bindparam("address"), nonce=bindparam("nonce"), seen_at=bindparam("seen_at")))
 _COUNT_QUEUE = HotStatement(select(func.count()).select_from(schema.queue).where(
@@ -67,9 +66,8 @@ _INSERT_ARCHIVE = HotStatement(insert(schema.archive).values(
     {c.name: bindparam(c.name) for c in schema.archive.c if c.name != "id"}))
 _INSERT_QUEUE = HotStatement(insert(schema.queue).values(
     recipient=bindparam("recipient"), archive_id=bindparam("archive_id")))
-_DELETE_ACKNOWLEDGED = delete(schema.queue).where(
-    schema.queue.c.recipient == bindparam("recipient"),
-    schema.queue.c.id.in_(bindparam("ids", expanding=True)))
+_DELETE_ACKNOWLEDGED = HotStatement(delete(schema.queue).where(
+    schema.queue.c.recipient == bindparam("recipient"), schema.queue.c.id == bindparam("id")))
 _SELECT_QUEUE = HotStatement(
     select(schema.queue.c.id, schema.archive.c.envelope, schema.archive.c.received_at)
     .join(schema.archive, schema.archive.c.id == schema.queue.c.archive_id)
@@ -427,9 +425,8 @@ class RelayService:
             per_user.setdefault(user, set()).add(recipient)
         if require_complete:
             per_user.setdefault(_parse(caller)[0], set())
-        registered: dict[str, set[str]] = {user: set() for user in per_user}
-        for row in conn.execute(_SELECT_ACTIVE_ADDRESSES, {"users": sorted(per_user)}):
-            registered[row.user].add(row.address)
+        registered = {user: {address for (address,) in _SELECT_ACTIVE_ADDRESSES.run(
+            conn, {"user": user}).fetchall()} for user in per_user}
         mismatched: dict[str, list[str]] = {}
         for user, addressed in per_user.items():
             active = registered[user] - {caller}
@@ -482,7 +479,8 @@ class RelayService:
         """Delete acknowledged entries of the caller's own queue (ids of others are ignored)."""
         if len(ids) > self.limits.max_fetch_batch:
             raise too_large(f"at most {self.limits.max_fetch_batch} ids per acknowledgement")
-        deleted = conn.execute(_DELETE_ACKNOWLEDGED, {"recipient": caller, "ids": ids}).rowcount
+        deleted = sum(_DELETE_ACKNOWLEDGED.run(conn, {"recipient": caller, "id": i}).rowcount
+                      for i in set(ids))
         return {"acknowledged": deleted}
 
 

@@ -6,8 +6,9 @@ import argparse
 
 from sqlalchemy import event
 
-from escrowlab.commands.relay import register
+from escrowlab.commands.relay import register as register_relay_command
 from messaging.relay import RelayService
+from tests.relay.helpers import session_to
 
 FULL, NORMAL = 2, 1  # PRAGMA synchronous answers
 
@@ -31,7 +32,7 @@ def test_normal_is_an_explicit_opt_in(tmp_path):
 
 def test_relay_serve_defaults_to_full_and_its_help_says_what_each_survives():
     parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command"))
+    register_relay_command(parser.add_subparsers(dest="command"))
     assert parser.parse_args(["relay", "serve"]).sqlite_synchronous == "FULL"
     assert parser.parse_args(["relay", "serve", "--sqlite-synchronous", "NORMAL"]) \
         .sqlite_synchronous == "NORMAL"
@@ -51,10 +52,17 @@ def test_sqlite_transactions_reuse_one_connection_instead_of_the_pool(relay, reg
 
 
 def test_hot_path_statements_run_on_the_sqlite_driver_not_through_sqlalchemy(relay, register):
+    alice = register("alice:1")
     bob = register("bob:1")
+    session = session_to(alice, bob)
     through_sqlalchemy = []
     event.listen(relay.engine, "before_cursor_execute",
                  lambda *args: through_sqlalchemy.append(args[2]))
-    for _ in range(5):
-        assert bob.client.fetch() == ([], False)
+    acknowledged = []
+    for text in (b"one", b"two", b"three"):
+        alice.client.send([session.encrypt(text)])
+        [item], _ = bob.client.sync(acknowledged, limit=10)
+        acknowledged = [item.id]
+    assert bob.client.ack(acknowledged) == 1
+    assert bob.client.fetch() == ([], False)
     assert through_sqlalchemy == []
