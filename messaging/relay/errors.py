@@ -8,6 +8,8 @@ Messages name the problem, never key material.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from messaging.errors import MessagingError
 
 
@@ -25,33 +27,20 @@ class RelayError(MessagingError):
         return {**self.extra, "error": self.code, "message": self.message}
 
 
-def bad_request(message: str) -> RelayError:
-    return RelayError(400, "bad-request", message)
+def _refusal(status: int, code: str) -> Callable[[str], RelayError]:
+    def make(message: str) -> RelayError:
+        return RelayError(status, code, message)
+
+    make.__name__ = make.__qualname__ = code.replace("-", "_")
+    make.__doc__ = f"A {status} ``{code}`` refusal with ``message``."
+    return make
 
 
-def unauthorized(message: str) -> RelayError:
-    return RelayError(401, "unauthorized", message)
-
-
-def forbidden(message: str) -> RelayError:
-    return RelayError(403, "forbidden", message)
-
-
-def not_found(message: str) -> RelayError:
-    return RelayError(404, "not-found", message)
-
-
-def conflict(message: str) -> RelayError:
-    return RelayError(409, "conflict", message)
-
-
-def too_large(message: str) -> RelayError:
-    return RelayError(413, "too-large", message)
-
-
-def too_many(message: str) -> RelayError:
-    return RelayError(429, "rate-limited", message)
-
-
-def queue_full(message: str) -> RelayError:
-    return RelayError(507, "queue-full", message)
+bad_request = _refusal(400, "bad-request")
+unauthorized = _refusal(401, "unauthorized")
+forbidden = _refusal(403, "forbidden")
+not_found = _refusal(404, "not-found")
+conflict = _refusal(409, "conflict")
+too_large = _refusal(413, "too-large")
+too_many = _refusal(429, "rate-limited")
+queue_full = _refusal(507, "queue-full")
