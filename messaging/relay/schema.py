@@ -74,26 +74,23 @@ signed_prekeys = Table(
     Column("uploaded_at", Float, nullable=False),
 )
 
-one_time_prekeys = Table(
-    "one_time_prekeys",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("address", String(80), ForeignKey("devices.address"), nullable=False),
-    Column("key_id", Integer, nullable=False),
-    Column("public_key", LargeBinary, nullable=False),
-    UniqueConstraint("address", "key_id"),
-)
+def _one_time_prekey_table(name: str, *extra: Column) -> Table:
+    """One-time prekeys of one kind, a row each, deleted as they are handed out."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("address", String(80), ForeignKey("devices.address"), nullable=False),
+        Column("key_id", Integer, nullable=False),
+        Column("public_key", LargeBinary, nullable=False),
+        *extra,
+        UniqueConstraint("address", "key_id"),
+    )
 
-kem_prekeys = Table(
-    "kem_prekeys",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("address", String(80), ForeignKey("devices.address"), nullable=False),
-    Column("key_id", Integer, nullable=False),
-    Column("public_key", LargeBinary, nullable=False),
-    Column("signature", LargeBinary, nullable=False),
-    UniqueConstraint("address", "key_id"),
-)
+
+one_time_prekeys = _one_time_prekey_table("one_time_prekeys")
+kem_prekeys = _one_time_prekey_table(
+    "kem_prekeys", Column("signature", LargeBinary, nullable=False))
 
 archive = Table(
     "archive",
