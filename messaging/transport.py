@@ -200,21 +200,22 @@ class RelayClient:
         path = f"/v1/messages?limit={int(limit)}"
         if wait:
             path += f"&wait={int(wait)}"
-        answer = self.call("GET", path)
-        items = [QueuedEnvelope(int(m["id"]), bytes.fromhex(m["envelope"]),
-                                float(m["received_at"])) for m in answer["messages"]]
-        return items, bool(answer["more"])
+        return _queued(self.call("GET", path))
 
     def sync(self, ack: list[int], limit: int = 100, wait: int = 0
              ) -> tuple[list[QueuedEnvelope], bool]:
         """Acknowledge ``ack`` and fetch the next batch in one round trip (see :meth:`fetch`)."""
-        answer = self.call("POST", "/v1/messages/sync",
-                           {"ack": list(ack), "limit": int(limit), "wait": int(wait)})
-        items = [QueuedEnvelope(int(m["id"]), bytes.fromhex(m["envelope"]),
-                                float(m["received_at"])) for m in answer["messages"]]
-        return items, bool(answer["more"])
+        return _queued(self.call("POST", "/v1/messages/sync",
+                                 {"ack": list(ack), "limit": int(limit), "wait": int(wait)}))
 
     def ack(self, ids: list[int]) -> int:
         if not ids:
             return 0
         return int(self.call("POST", "/v1/messages/ack", {"ids": list(ids)})["acknowledged"])
+
+
+def _queued(answer: dict) -> tuple[list[QueuedEnvelope], bool]:
+    """The envelopes of a fetch or sync answer and whether more are waiting."""
+    items = [QueuedEnvelope(int(m["id"]), bytes.fromhex(m["envelope"]), float(m["received_at"]))
+             for m in answer["messages"]]
+    return items, bool(answer["more"])
