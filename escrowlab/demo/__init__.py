@@ -10,6 +10,9 @@ mode. Each mode has a module listed in :data:`DEMO_MODES`; the contract is:
   archive holds with :func:`narrate_archive`, then do the mode's own part
   (e.g. a warrant and recovery), call :func:`close_world`, and return a
   JSON-serialisable summary (printed as-is with ``--json``).
+  :func:`demo_chats` does all but the mode's own part:
+  ``with demo_chats(args, narrator, hook_for) as chats: ...`` then
+  ``return {**chats.summary("MODE"), ...}``.
 - ``add_arguments(parser)`` (optional): add the mode's options (e.g.
   ``--custodians``); the demo parser calls it for every registered mode whose
   module is installed, so option names must not clash between modes.
@@ -29,7 +32,8 @@ import argparse
 import importlib
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -305,3 +309,36 @@ def narrate_archive(world: DemoWorld, narrator: Narrator, plaintexts: list[str])
 def chat_plaintexts(direct: dict, group: dict) -> list[str]:
     """Every distinct text sent in the demo's chats."""
     return sorted({s["text"] for s in direct["sends"] + group["sends"]})
+
+
+@dataclass(frozen=True)
+class ChatRun:
+    """The world after the demo's two chats, and what they and the archive showed."""
+
+    world: DemoWorld
+    direct: dict
+    group: dict
+    archive: dict
+
+    def summary(self, mode: str) -> dict:
+        """The keys every mode's JSON summary starts with."""
+        return {"mode": mode, "transport": "http" if self.world.url else "in-process",
+                "direct": self.direct, "group": self.group, "archive": self.archive}
+
+
+@contextmanager
+def demo_chats(
+    args: argparse.Namespace,
+    narrator: Narrator,
+    hook_for: Callable[[str], EscrowHook] | None = None,
+) -> Iterator[ChatRun]:
+    """Build the world, run the 1:1 and group chats, narrate the archive; close the world
+    when the block ends (the mode's own part runs inside it)."""
+    world = build_world(args, narrator, hook_for)
+    try:
+        direct = run_direct_chat(world, narrator, args.messages)
+        group = run_group_chat(world, narrator, args.messages)
+        archive = narrate_archive(world, narrator, chat_plaintexts(direct, group))
+        yield ChatRun(world, direct, group, archive)
+    finally:
+        close_world(world)
