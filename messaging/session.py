@@ -13,9 +13,11 @@ DESIGN.md "Data flow" 2-3:
   against the context recomputed from the header and the derived CK_0;
   later messages of that chain must carry the same record, chain number and
   chain time (:func:`_chain_digest`), skipped ones included. The hook is asked
-  *before* the AEAD check, so it also sees records a relay altered (the attack
-  suite pins such a record as a hook refusal); a hook must therefore treat its
-  input as unauthenticated and keep no state from a refused check.
+  *after* the message's AEAD tag verified, so it only ever sees a record the
+  sender really sent (the record's hash is in the associated data): a record
+  altered in transit fails as a bad tag, and the hook cannot serve as an
+  oracle for unauthenticated records (a LEAF checksum oracle, for instance)
+  nor be made to recompute records for forged messages.
 
 Decryption is transactional: every new value is computed in locals and
 committed only after the AEAD tag verified, so any failure (malformed header,
@@ -336,6 +338,10 @@ class Session:
                                                    state.dh_private.exchange(remote))
         except ValueError as exc:
             raise DecryptionError("ratchet public key is not a valid X25519 key") from exc
+        chain_key, new_skipped = _skip(receiving_chain_key, 0, header.message_number,
+                                       header.ratchet_key, digest)
+        next_chain_key, message_key = kdf_ck(chain_key)
+        plaintext = open_sealed(message_key, env.ciphertext, ad)
         self._check_chain(ChainContext(
             protocol_version=PROTOCOL_VERSION,
             mode=state.mode,
@@ -347,10 +353,6 @@ class Session:
             ratchet_public_key=header.ratchet_key,
             time=header.chain_time,
         ), header.record)
-        chain_key, new_skipped = _skip(receiving_chain_key, 0, header.message_number,
-                                       header.ratchet_key, digest)
-        next_chain_key, message_key = kdf_ck(chain_key)
-        plaintext = open_sealed(message_key, env.ciphertext, ad)
 
         new_private = X25519PrivateKey.generate()
         root_key, sending_chain_key = kdf_rk(root_key, new_private.exchange(remote))

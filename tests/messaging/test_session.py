@@ -410,3 +410,20 @@ def test_a_message_under_the_peers_signed_prekey_is_not_a_chain():
         alice.decrypt(forged)
     assert not isinstance(info.value, HookRefusedError)
     assert alice.serialize() == before
+
+
+def test_the_hook_only_sees_records_the_sender_authenticated():
+    """A record altered in transit fails the AEAD tag before the hook is asked, so the hook
+    is never an oracle for unauthenticated records (a LEAF checksum, say)."""
+    from dataclasses import replace
+
+    hook = RecordingHook()
+    alice, bob, _, _ = make_pair(hook=hook)
+    alice.decrypt(bob.encrypt(b"b"))
+    envelope = parse_envelope(alice.encrypt(b"new chain"))
+    checks_before = len(hook.checked)
+    forged = replace(envelope, header=replace(envelope.header, record=b"forged")).encode()
+    assert_rejected_unchanged(bob, forged, DecryptionError)
+    assert len(hook.checked) == checks_before
+    assert bob.decrypt(envelope.encode()) == b"new chain"
+    assert len(hook.checked) == checks_before + 1
