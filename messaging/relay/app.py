@@ -33,7 +33,10 @@ def create_relay_blueprint() -> Blueprint:
         if request.content_length is not None and request.content_length > limit:
             error = RelayError(413, "too-large", f"request body exceeds {limit} bytes")
             return _reply(error.status, error.to_json())
-        path = request.full_path if request.query_string else request.path
+        # The signature covers the path as the client sent it (percent-escapes included),
+        # as the in-process transport passes it; Flask's request.path is already unquoted.
+        path = request.environ.get("REQUEST_URI") or (
+            request.full_path if request.query_string else request.path)
         response = dispatch(service, RelayRequest(
             request.method, path, request.headers, request.get_data(cache=False)))
         return _reply(response.status, response.body)

@@ -61,3 +61,15 @@ def test_an_unexpected_failure_is_a_json_500_without_details(relay, monkeypatch)
     assert response.is_json
     body = json.loads(response.data)
     assert body["error"] == "internal" and "secret" not in response.data.decode()
+
+
+def test_a_percent_escaped_path_is_checked_as_signed_and_refused_for_what_it_is(relay, register):
+    alice = register("alice:1")
+    register("bob:1")
+    client = create_relay_app(relay).test_client()
+    for path, status, words in (("/v1/keys/bob%3A1", 400, "an address is"),
+                                ("/v1/users/b%6Fb/devices", 400, "user name")):
+        request = signed(relay, alice.identity, "alice:1", "GET", path)
+        response = client.get(path, headers=dict(request.headers))
+        assert response.status_code == status, (path, response.data)
+        assert words in json.loads(response.data)["message"]
