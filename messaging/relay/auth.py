@@ -33,6 +33,7 @@ HEADER_TIMESTAMP = "X-Relay-Timestamp"
 HEADER_NONCE = "X-Relay-Nonce"
 HEADER_SIGNATURE = "X-Relay-Signature"
 NONCE_BYTES = 16
+MAX_ADDRESS_LENGTH = 80  # the devices table's address column; longer is no device
 _NONCE = re.compile(r"[0-9a-f]{32}")
 _SIGNATURE = re.compile(r"[0-9a-f]{128}")
 _TIMESTAMP = re.compile(r"[0-9]{1,15}")
@@ -88,6 +89,8 @@ def parse_auth_headers(headers: Mapping[str, str]) -> RequestAuth:
         if value is None:
             raise unauthorized(f"missing request authentication header {name}")
         values[name] = value
+    if len(values[HEADER_ADDRESS]) > MAX_ADDRESS_LENGTH:
+        raise unauthorized(f"{HEADER_ADDRESS} is at most {MAX_ADDRESS_LENGTH} characters")
     if not _TIMESTAMP.fullmatch(values[HEADER_TIMESTAMP]):
         raise unauthorized(f"{HEADER_TIMESTAMP} is milliseconds since the epoch")
     if not _NONCE.fullmatch(values[HEADER_NONCE]):

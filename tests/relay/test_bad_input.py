@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from messaging.identity import IdentityKeyPair
 from messaging.relay.app import create_relay_app
 from tests.relay.conftest import call, signed, table_counts
 
@@ -73,3 +74,10 @@ def test_a_percent_escaped_path_is_checked_as_signed_and_refused_for_what_it_is(
         response = client.get(path, headers=dict(request.headers))
         assert response.status_code == status, (path, response.data)
         assert words in json.loads(response.data)["message"]
+
+
+def test_an_overlong_address_header_is_refused_without_echoing_it(relay, register):
+    register("alice:1")
+    identity = IdentityKeyPair.generate()
+    response = call(relay, signed(relay, identity, "a" * 5000, "GET", "/v1/keys"))
+    assert response.status == 401 and len(response.body["message"]) < 100
