@@ -12,6 +12,8 @@ import json
 from escrowlab.cli import CommandError
 from escrowlab.demo import DEFAULT_MESSAGES, DEMO_MODES, Narrator, installed_modes, load_mode
 
+MAX_MESSAGES = 10_000
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     installed = installed_modes()
@@ -32,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--escrow", default="none", choices=sorted(DEMO_MODES), metavar="MODE",
                         help=f"escrow mode: {', '.join(DEMO_MODES)} (default none)")
     parser.add_argument("--messages", type=_positive, default=DEFAULT_MESSAGES, metavar="N",
-                        help=f"messages per chat (default {DEFAULT_MESSAGES})")
+                        help=f"messages per chat, 1..{MAX_MESSAGES} (default {DEFAULT_MESSAGES})")
     parser.add_argument("--http", action="store_true",
                         help="run a real HTTP relay on 127.0.0.1 instead of the in-process one")
     parser.add_argument("--json", action="store_true", help="print one JSON summary")
@@ -60,6 +62,6 @@ def _positive(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError("expected a positive integer") from None
-    if value < 1 or value > 10_000:
-        raise argparse.ArgumentTypeError("expected an integer in 1..10000")
+    if value < 1 or value > MAX_MESSAGES:
+        raise argparse.ArgumentTypeError(f"expected an integer in 1..{MAX_MESSAGES}")
     return value

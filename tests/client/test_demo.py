@@ -65,7 +65,14 @@ def test_mode_modules_may_add_arguments(capsys, monkeypatch):
                                                                           "knob": 7}
 
 
-@pytest.mark.parametrize("bad", ["0", "x"])
+@pytest.mark.parametrize("bad", ["0", "x", "-1", "10001", "99999999999999999999"])
 def test_bad_message_count_is_refused(bad, capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--messages", bad])
+    assert "--messages" in capsys.readouterr().err
+
+
+def test_help_states_the_message_range(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    assert "1..10000" in " ".join(capsys.readouterr().out.split())
