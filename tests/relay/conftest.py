@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -11,7 +13,7 @@ from sqlalchemy import func, select
 from messaging.clock import ManualClock
 from messaging.identity import IdentityKeyPair
 from messaging.pqxdh import DevicePrekeys
-from messaging.relay import RelayLimits, RelayService, schema
+from messaging.relay import RelayError, RelayLimits, RelayService, schema
 from messaging.relay.api import RelayRequest, dispatch
 from messaging.relay.auth import sign_request
 from messaging.transport import InProcessTransport, RelayClient
@@ -79,3 +81,13 @@ def table_counts(relay: RelayService) -> dict[str, int]:
     with relay.engine.connect() as conn:
         return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
                 for t in schema.metadata.sorted_tables}
+
+
+@contextmanager
+def refused(relay: RelayService, status: int) -> Iterator[pytest.ExceptionInfo]:
+    """The block raises a ``RelayError`` with ``status`` and leaves every table as it was."""
+    before = table_counts(relay)
+    with pytest.raises(RelayError) as caught:
+        yield caught
+    assert caught.value.status == status, caught.value.message
+    assert table_counts(relay) == before
