@@ -38,14 +38,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--http", action="store_true",
                         help="run a real HTTP relay on 127.0.0.1 instead of the in-process one")
     parser.add_argument("--json", action="store_true", help="print one JSON summary")
+    mode_options: dict[str, tuple[set[str], dict]] = {}
     for name in installed:
         module = load_mode(name)
         if hasattr(module, "add_arguments"):
+            before = {action.dest for action in parser._actions}
             module.add_arguments(parser)
-    parser.set_defaults(func=run)
+            added = {action.dest: action.default for action in parser._actions
+                     if action.dest not in before}
+            modes = {name, *getattr(module, "OPTIONS_ALSO_FOR", ())}
+            mode_options.update({dest: (modes, default) for dest, default in added.items()})
+    parser.set_defaults(func=run, mode_options=mode_options)
 
 
 def run(args: argparse.Namespace) -> int:
+    for dest, (modes, default) in getattr(args, "mode_options", {}).items():
+        if args.escrow not in modes and getattr(args, dest) != default:
+            option = "--" + dest.replace("_", "-")
+            raise CommandError(f"{option} applies to --escrow {' or '.join(sorted(modes))}, "
+                               f"not {args.escrow}")
     try:
         module = load_mode(args.escrow)
     except KeyError:

@@ -52,6 +52,10 @@ def comparable(recovery: dict) -> dict:
     return {key: recovery[key] for key in COMPARABLE_FIGURES}
 
 
+# The crumple demo reuses the custodian options this module declares.
+OPTIONS_ALSO_FOR = ("crumple",)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("threshold and crumple modes")
     group.add_argument("--custodians", type=int, default=DEFAULT_CUSTODIANS, metavar="N",
