@@ -35,3 +35,14 @@ def test_help_lists_every_command(capsys):
     out = capsys.readouterr().out
     for command in ("audit", "bench", "demo", "escrow", "relay"):
         assert command in out
+
+
+@pytest.mark.parametrize("argv", [["demo", "--messages", "0"], ["demo", "--messages", "x"],
+                                  ["bench", "messaging", "--rounds", "0"],
+                                  ["bench", "escrow", "--records", "-3"],
+                                  ["bench", "escrow-modes", "--forgeries", "100001"]])
+def test_counts_outside_their_range_are_usage_errors(capsys, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "whole number" in capsys.readouterr().err

@@ -51,6 +51,7 @@ from escrow.recovery import recover
 from escrow.release import release_share
 from escrow.scope import records_in_scope
 from escrow.threshold import ThresholdEscrow
+from escrowlab.arguments import positive_int
 from escrowlab.benchmarks import escrow_modes
 from escrowlab.cli import CommandError
 from messaging.clock import ManualClock
@@ -77,22 +78,22 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
                        "recovery speed",
         description="Time threshold escrow records against the bare primitive calls they need, "
                     "sessions with and without escrow (burst and ping-pong), and recovery.")
-    parser.add_argument("--custodians", type=_positive_int, default=DEFAULT_CUSTODIANS,
+    parser.add_argument("--custodians", type=positive_int, default=DEFAULT_CUSTODIANS,
                         metavar="N", help=f"custodians n (default {DEFAULT_CUSTODIANS})")
-    parser.add_argument("--threshold", type=_positive_int, default=DEFAULT_THRESHOLD,
+    parser.add_argument("--threshold", type=positive_int, default=DEFAULT_THRESHOLD,
                         metavar="T", help=f"threshold t (default {DEFAULT_THRESHOLD})")
-    parser.add_argument("--records", type=_positive_int, default=DEFAULT_RECORDS, metavar="K",
+    parser.add_argument("--records", type=positive_int, default=DEFAULT_RECORDS, metavar="K",
                         help=f"records per timing (default {DEFAULT_RECORDS})")
-    parser.add_argument("--messages", type=_positive_int, default=DEFAULT_MESSAGES,
+    parser.add_argument("--messages", type=positive_int, default=DEFAULT_MESSAGES,
                         metavar="M", help=f"messages per session timing and recovery "
                                           f"(default {DEFAULT_MESSAGES})")
-    parser.add_argument("--rounds", type=_positive_int, default=DEFAULT_ROUNDS, metavar="R",
+    parser.add_argument("--rounds", type=positive_int, default=DEFAULT_ROUNDS, metavar="R",
                         help=f"best of R rounds (default {DEFAULT_ROUNDS})")
     parser.add_argument("--full", action="store_true",
                         help="the full leaf16/crumple run (64 forgeries, 16 chains at k=20)")
-    parser.add_argument("--forgeries", type=_positive_int, metavar="N",
+    parser.add_argument("--forgeries", type=positive_int, metavar="N",
                         help="leaf16 forgeries at 16 bits (default 8, or 64 with --full)")
-    parser.add_argument("--chains", type=_positive_int, metavar="N",
+    parser.add_argument("--chains", type=positive_int, metavar="N",
                         help="crumple chains at k=20 (default 2, or 16 with --full)")
     parser.add_argument("--threshold-only", action="store_true",
                         help="skip the leaf16 and crumple figures")
@@ -106,16 +107,6 @@ def default_args() -> argparse.Namespace:
                               records=DEFAULT_RECORDS, messages=DEFAULT_MESSAGES,
                               rounds=DEFAULT_ROUNDS, full=False, forgeries=None,
                               chains=None, threshold_only=False, json=False, func=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

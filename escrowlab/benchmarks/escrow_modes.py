@@ -45,6 +45,7 @@ from escrow.leaf16.forgery import (
 from escrow.leaf16.leaf import CHECKSUM_WIDTHS, FamilyKey
 from escrow.leaf16.module import LeafModule
 from escrow.leaf16.unit import EscrowAgent, program_unit
+from escrowlab.arguments import int_in_range
 from escrowlab.cli import CommandError
 from messaging.hooks import PROTOCOL_VERSION, ChainContext
 
@@ -52,6 +53,7 @@ QUICK = {"forgeries": 8, "oracle_queries": 20_000, "chains": 2}
 FULL = {"forgeries": 64, "oracle_queries": 200_000, "chains": 16}
 K20 = 20
 INTERVAL_ALPHA = 1e-3
+_count = int_in_range(1, 100_000)
 
 
 def register(bench_subparsers: argparse._SubParsersAction) -> None:
@@ -251,16 +253,6 @@ def print_figures(r: dict) -> None:
 
 def _progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a positive integer") from None
-    if not 1 <= value <= 100_000:
-        raise argparse.ArgumentTypeError("expected an integer in 1..100000")
-    return value
 
 
 def _int_list(text: str, allowed, what: str) -> tuple[int, ...]:

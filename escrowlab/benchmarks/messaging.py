@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from escrowlab.arguments import positive_int
 from escrowlab.cli import CommandError
 
 MESSAGE_SIZE = 1024
@@ -65,11 +66,11 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
-        "--messages", type=_positive_int, default=DEFAULT_MESSAGES, metavar="N",
+        "--messages", type=positive_int, default=DEFAULT_MESSAGES, metavar="N",
         help=f"messages per implementation, mode and round (default {DEFAULT_MESSAGES})",
     )
     parser.add_argument(
-        "--rounds", type=_positive_int, default=DEFAULT_ROUNDS, metavar="R",
+        "--rounds", type=positive_int, default=DEFAULT_ROUNDS, metavar="R",
         help=f"repeat each measurement R times and keep the best (default {DEFAULT_ROUNDS})",
     )
     parser.set_defaults(func=run)
@@ -79,16 +80,6 @@ def default_args() -> argparse.Namespace:
     return argparse.Namespace(
         json=False, messages=DEFAULT_MESSAGES, rounds=DEFAULT_ROUNDS, func=run
     )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from escrowlab.arguments import int_in_range
 from escrowlab.cli import CommandError
 from escrowlab.demo import DEFAULT_MESSAGES, DEMO_MODES, Narrator, installed_modes, load_mode
 
@@ -33,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--escrow", default="none", choices=sorted(DEMO_MODES), metavar="MODE",
                         help=f"escrow mode: {', '.join(DEMO_MODES)} (default none)")
-    parser.add_argument("--messages", type=_positive, default=DEFAULT_MESSAGES, metavar="N",
+    parser.add_argument("--messages", type=int_in_range(1, MAX_MESSAGES),
+                        default=DEFAULT_MESSAGES, metavar="N",
                         help=f"messages per chat, 1..{MAX_MESSAGES} (default {DEFAULT_MESSAGES})")
     parser.add_argument("--http", action="store_true",
                         help="run a real HTTP relay on 127.0.0.1 instead of the in-process one")
@@ -66,13 +68,3 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     return 0
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a positive integer") from None
-    if value < 1 or value > MAX_MESSAGES:
-        raise argparse.ArgumentTypeError(f"expected an integer in 1..{MAX_MESSAGES}")
-    return value
