@@ -25,12 +25,7 @@ from escrow.release import release_share
 from escrow.scope import records_in_scope
 from escrowlab.demo import (
     Narrator,
-    build_world,
-    chat_plaintexts,
-    close_world,
-    narrate_archive,
-    run_direct_chat,
-    run_group_chat,
+    demo_chats,
 )
 from escrowlab.demo.threshold import comparable, make_custodians
 from messaging.client import decode_content, direct_conversation_id
@@ -81,21 +76,13 @@ def run(args: argparse.Namespace, narrator: Narrator) -> dict:
                  "puzzle per chain)")
     custodians, custodian_set = make_custodians(args, narrator)
     hook = CrumpleEscrow(custodian_set, bits)
-    world = build_world(args, narrator, lambda address: CrumpleEscrow(custodian_set, bits))
-    try:
-        direct = run_direct_chat(world, narrator, args.messages)
-        group = run_group_chat(world, narrator, args.messages)
-        archive = narrate_archive(world, narrator, chat_plaintexts(direct, group))
+    with demo_chats(args, narrator, lambda address: hook) as chats:
         narrator.say("Each record is a threshold record of mode 'crumple': the custodians' "
                      f"shares are of the chain key locked under a {bits}-bit puzzle, and the "
                      "puzzle's answer is escrowed nowhere.")
-        recovery = _recover(world, narrator, hook, custodians, workers)
-        return {"mode": "crumple", "transport": "http" if world.url else "in-process",
-                "puzzle_bits": bits, "custodians": n, "threshold": t, "direct": direct,
-                "group": group, "archive": archive, "recovery": recovery,
-                **comparable(recovery)}
-    finally:
-        close_world(world)
+        recovery = _recover(chats.world, narrator, hook, custodians, workers)
+        return {**chats.summary("crumple"), "puzzle_bits": bits, "custodians": n,
+                "threshold": t, "recovery": recovery, **comparable(recovery)}
 
 
 def _recover(world, narrator: Narrator, hook: CrumpleEscrow, custodians, workers: int) -> dict:

@@ -24,12 +24,7 @@ from escrow.leaf16.recovery import LeafDecryptor, recover, recover_chain_key
 from escrow.leaf16.unit import EscrowAgent, program_unit
 from escrowlab.demo import (
     Narrator,
-    build_world,
-    chat_plaintexts,
-    close_world,
-    narrate_archive,
-    run_direct_chat,
-    run_group_chat,
+    demo_chats,
 )
 from escrowlab.demo.threshold import comparable
 from messaging.client import decode_content, direct_conversation_id
@@ -63,21 +58,14 @@ def run(args: argparse.Namespace, narrator: Narrator) -> dict:
                      f"({width}-bit checksum)")
         return Leaf16Escrow(LeafModule(family_key, unit, width))
 
-    world = build_world(args, narrator, hook_for)
-    try:
-        direct = run_direct_chat(world, narrator, args.messages)
-        group = run_group_chat(world, narrator, args.messages)
-        archive = narrate_archive(world, narrator, chat_plaintexts(direct, group))
+    with demo_chats(args, narrator, hook_for) as chats:
         narrator.say(f"Every chain's record is a {LEAF_LENGTH}-byte LEAF: random-looking to "
                      "the provider, but anyone with the family key reads its unit id.")
-        recovery = _recover(world, narrator, family_key, agents, units)
+        recovery = _recover(chats.world, narrator, family_key, agents, units)
         forgery = _forge(narrator, family_key, agents, width)
-        return {"mode": "leaf16", "transport": "http" if world.url else "in-process",
-                "checksum_bits": width, "direct": direct, "group": group, "archive": archive,
+        return {**chats.summary("leaf16"), "checksum_bits": width,
                 "units": {a: f"{u:#010x}" for a, u in sorted(units.items())},
                 "recovery": recovery, "forgery": forgery, **comparable(recovery)}
-    finally:
-        close_world(world)
 
 
 def _recover(world, narrator: Narrator, family_key, agents, units: dict[str, int]) -> dict:

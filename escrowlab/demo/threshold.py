@@ -28,12 +28,7 @@ from escrow.threshold import ThresholdEscrow
 from escrowlab.cli import CommandError
 from escrowlab.demo import (
     Narrator,
-    build_world,
-    chat_plaintexts,
-    close_world,
-    narrate_archive,
-    run_direct_chat,
-    run_group_chat,
+    demo_chats,
 )
 from messaging.client import decode_content
 from messaging.errors import WireFormatError
@@ -176,16 +171,9 @@ def run(args: argparse.Namespace, narrator: Narrator) -> dict:
                  f"{args.custodians} custodians)")
     custodians, cset = make_custodians(args, narrator)
     hook = ThresholdEscrow(cset)
-    world = build_world(args, narrator, hook_for=lambda address: hook)
-    try:
-        direct = run_direct_chat(world, narrator, args.messages)
-        group = run_group_chat(world, narrator, args.messages)
-        archive = narrate_archive(world, narrator, chat_plaintexts(direct, group))
-        recovery = lawful_recovery(world, narrator, hook, custodians,
-                                   direct["conversation_id"])
-        return {"mode": "threshold", "transport": "http" if world.url else "in-process",
-                "custodians": cset.n, "threshold": cset.threshold,
-                "set_fingerprint": cset.fingerprint.hex(), "direct": direct, "group": group,
-                "archive": archive, **recovery}
-    finally:
-        close_world(world)
+    with demo_chats(args, narrator, hook_for=lambda address: hook) as chats:
+        recovery = lawful_recovery(chats.world, narrator, hook, custodians,
+                                   chats.direct["conversation_id"])
+        return {**chats.summary("threshold"), "custodians": cset.n,
+                "threshold": cset.threshold, "set_fingerprint": cset.fingerprint.hex(),
+                **recovery}
