@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from collections.abc import Callable
 
@@ -52,7 +51,7 @@ from escrow.release import release_share
 from escrow.scope import records_in_scope
 from escrow.threshold import ThresholdEscrow
 from escrowlab.arguments import positive_int
-from escrowlab.benchmarks import escrow_modes
+from escrowlab.benchmarks import escrow_modes, progress_printer
 from escrowlab.cli import CommandError
 from messaging.clock import ManualClock
 from messaging.hooks import PROTOCOL_VERSION, ChainContext, NoEscrow
@@ -116,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         cset = CustodianSet(1, args.threshold, tuple(c.public for c in custodians))
     except EscrowError as exc:
         raise CommandError(f"bench escrow: {exc}") from None
-    progress = _progress_printer()
+    progress = progress_printer("escrow")
     results = measure(cset, custodians, args.records, args.messages, args.rounds, progress)
     if not args.threshold_only:
         results.update(escrow_modes.measure(args.full, forgeries=args.forgeries,
@@ -271,12 +270,6 @@ def _time_recovery(hook: ThresholdEscrow, custodians: list[Custodian], messages:
     if report.messages_recovered != messages:
         raise CommandError("bench escrow: recovery read fewer messages than archived")
     return elapsed
-
-
-def _progress_printer() -> Callable[[str], None] | None:
-    if not sys.stderr.isatty():
-        return None
-    return lambda what: print(f"bench escrow: timing {what} ...", file=sys.stderr)
 
 
 def _human(r: dict) -> str:

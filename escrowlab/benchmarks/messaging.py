@@ -28,7 +28,6 @@ import hashlib
 import hmac as std_hmac
 import json
 import os
-import sys
 import time
 from collections.abc import Callable
 
@@ -38,6 +37,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from escrowlab.arguments import positive_int
+from escrowlab.benchmarks import progress_printer
 from escrowlab.cli import CommandError
 
 MESSAGE_SIZE = 1024
@@ -84,7 +84,7 @@ def default_args() -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        results = measure(args.messages, args.rounds, progress=_progress_printer())
+        results = measure(args.messages, args.rounds, progress=progress_printer("messaging"))
     except RuntimeError as exc:  # the peer is not installed, or a round trip failed
         raise CommandError(f"bench messaging: {exc}") from None
     if args.json:
@@ -117,12 +117,6 @@ def measure(
         met = met and ratio >= target
     results["targets_met"] = met
     return results
-
-
-def _progress_printer() -> Callable[[str], None] | None:
-    if not sys.stderr.isatty():
-        return None
-    return lambda what: print(f"bench messaging: timing {what} ...", file=sys.stderr)
 
 
 def _human(results: dict) -> str:
