@@ -51,7 +51,7 @@ from escrow.release import release_share
 from escrow.scope import records_in_scope
 from escrow.threshold import ThresholdEscrow
 from escrowlab.arguments import positive_int
-from escrowlab.benchmarks import escrow_modes, progress_printer
+from escrowlab.benchmarks import escrow_modes, progress_printer, time_sessions
 from escrowlab.cli import CommandError
 from messaging.clock import ManualClock
 from messaging.hooks import PROTOCOL_VERSION, ChainContext, NoEscrow
@@ -223,17 +223,12 @@ def _pair(hook, clock):
 
 def _time_session(hook, mode: str, messages: int) -> float:
     alice, bob, _, _ = _pair(hook, ManualClock())
-    plaintexts = [os.urandom(MESSAGE_SIZE) for _ in range(messages)]
-    pingpong = mode == "pingpong"
-    start = time.perf_counter()
-    for i, plaintext in enumerate(plaintexts):
-        if pingpong and i % 2:
-            received = alice.decrypt(bob.encrypt(plaintext))
-        else:
-            received = bob.decrypt(alice.encrypt(plaintext))
-        if received != plaintext:
-            raise CommandError("bench escrow: a decrypted message differs from what was sent")
-    return time.perf_counter() - start
+    return time_sessions(alice, bob, mode, messages, MESSAGE_SIZE, _check)
+
+
+def _check(received: bytes, sent: bytes) -> None:
+    if received != sent:
+        raise CommandError("bench escrow: a decrypted message differs from what was sent")
 
 
 class _Entry:

@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from escrowlab.arguments import positive_int
-from escrowlab.benchmarks import progress_printer
+from escrowlab.benchmarks import progress_printer, time_sessions
 from escrowlab.cli import CommandError
 
 MESSAGE_SIZE = 1024
@@ -171,16 +171,8 @@ def _ours_pair():
 
 def _time_ours(mode: str, messages: int) -> float:
     alice, bob = _ours_pair()
-    plaintexts = [os.urandom(MESSAGE_SIZE) for _ in range(messages)]
-    pingpong = mode == "pingpong"
-    start = time.perf_counter()
-    for i, plaintext in enumerate(plaintexts):
-        if pingpong and i % 2:
-            received = alice.decrypt(bob.encrypt(plaintext))
-        else:
-            received = bob.decrypt(alice.encrypt(plaintext))
-        _check(received, plaintext, "ours")
-    return time.perf_counter() - start
+    return time_sessions(alice, bob, mode, messages, MESSAGE_SIZE,
+                         lambda received, sent: _check(received, sent, "ours"))
 
 
 # --------------------------------------------------------------------------- peer
