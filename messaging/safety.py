@@ -13,7 +13,7 @@ Signal's "Safety number updates" notes), bit for bit:
   parties compute the same 60 digits.
 
 The test ``tests/messaging/test_safety.py`` reproduces libsignal's own known
-answer (``fingerprint_test_v1``) from ``../shared/testdata/libsignal``.
+answer (``fingerprint_test_v1``) from ``tests/vectors/libsignal``.
 
 escrowlab identities are per device, so the stable id is normally the device
 address (``"alice:1"``); :func:`safety_number_for` uses the 128-byte

@@ -10,9 +10,11 @@ import pytest
 from audit.errors import ProofError
 from audit.proof import verify_consistency, verify_inclusion
 from audit.rfc9162 import hash_leaf, root_from_leaf_hashes
-from tests.conftest import SHARED_TESTDATA
+from tests.conftest import VECTORS_DIR
 
-VECTORS = sorted((SHARED_TESTDATA / "rfc9162").glob("*/*/*.json"))
+# Every proof file, the 12 under ``inclusion/additional/<n>/`` (one level deeper) included.
+VECTORS = sorted((VECTORS_DIR / "rfc9162").glob("*/**/*.json"))
+EXPECTED_VECTOR_FILES = 196
 
 
 def _b(value: str | None) -> bytes:
@@ -30,7 +32,8 @@ def _check(vector: dict) -> None:
 
 
 def test_every_vector_file_is_present():
-    assert len(VECTORS) >= 180
+    assert len(VECTORS) == EXPECTED_VECTOR_FILES
+    assert sum(p.parts[-4:-2] == ("inclusion", "additional") for p in VECTORS) == 12
     assert any(json.loads(p.read_text())["wantErr"] is False for p in VECTORS)
 
 
@@ -44,20 +47,20 @@ def test_vector(path):
         _check(vector)
 
 
-def test_tree_roots_for_every_size(shared_testdata):
-    tree = json.loads((shared_testdata / "rfc9162" / "tree.json").read_text())
+def test_tree_roots_for_every_size(vectors_dir):
+    tree = json.loads((vectors_dir / "rfc9162" / "tree.json").read_text())
     leaves = [hash_leaf(bytes.fromhex(x)) for x in tree["leaf_inputs_hex"]]
     for size, want in enumerate(tree["root_by_tree_size_hex"]):
         assert root_from_leaf_hashes(leaves[:size]).hex() == want
 
 
-def _ct(shared_testdata, name):
-    return json.loads((shared_testdata / "ct-argon2020" / name).read_text())
+def _ct(vectors_dir, name):
+    return json.loads((vectors_dir / "ct-argon2020" / name).read_text())
 
 
-def test_real_ct_inclusion_proof_against_sth(shared_testdata):
-    sth, proof = _ct(shared_testdata, "sth.json"), _ct(shared_testdata, "proof.json")
-    (entry,) = _ct(shared_testdata, "entries.json")["entries"]  # leaf 10000
+def test_real_ct_inclusion_proof_against_sth(vectors_dir):
+    sth, proof = _ct(vectors_dir, "sth.json"), _ct(vectors_dir, "proof.json")
+    (entry,) = _ct(vectors_dir, "entries.json")["entries"]  # leaf 10000
     index, size = proof["leaf_index"], sth["tree_size"]
     root = _b(sth["sha256_root_hash"])
     path = [_b(p) for p in proof["audit_path"]]
@@ -70,9 +73,9 @@ def test_real_ct_inclusion_proof_against_sth(shared_testdata):
         verify_inclusion(index, size, hash_leaf(_b(entry["leaf_input"]) + b"x"), path, root)
 
 
-def test_real_ct_consistency_proof_against_sth(shared_testdata):
-    sth, old = _ct(shared_testdata, "sth.json"), _ct(shared_testdata, "old_tree.json")
-    proof = [_b(p) for p in _ct(shared_testdata, "consistency.json")["consistency"]]
+def test_real_ct_consistency_proof_against_sth(vectors_dir):
+    sth, old = _ct(vectors_dir, "sth.json"), _ct(vectors_dir, "old_tree.json")
+    proof = [_b(p) for p in _ct(vectors_dir, "consistency.json")["consistency"]]
     root1, root2 = _b(old["sha256_root_hash"]), _b(sth["sha256_root_hash"])
     verify_consistency(old["tree_size"], sth["tree_size"], root1, root2, proof)
     with pytest.raises(ProofError):

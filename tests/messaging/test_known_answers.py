@@ -13,12 +13,12 @@ from messaging.pqxdh import derive_secret
 from messaging.ratchet import expand_message_key, kdf_ck, message_key_for
 
 
-def _vectors(shared_testdata):
-    return json.loads((shared_testdata / "libsignal" / "vectors.json").read_text())
+def _vectors(vectors_dir):
+    return json.loads((vectors_dir / "libsignal" / "vectors.json").read_text())
 
 
-def test_kdf_ck_matches_libsignal_chain_key_step(shared_testdata):
-    v = _vectors(shared_testdata)["chain_key"]
+def test_kdf_ck_matches_libsignal_chain_key_step(vectors_dir):
+    v = _vectors(vectors_dir)["chain_key"]
     next_chain_key, message_key = kdf_ck(bytes.fromhex(v["chain_key"]))
     assert next_chain_key.hex() == v["next_chain_key"]
     material = expand_message_key(message_key, info=b"WhisperMessageKeys", length=80)
@@ -26,14 +26,14 @@ def test_kdf_ck_matches_libsignal_chain_key_step(shared_testdata):
     assert material[32:64].hex() == v["mac_key"]
 
 
-def test_message_key_for_steps_the_same_chain(shared_testdata):
-    v = _vectors(shared_testdata)["chain_key"]
+def test_message_key_for_steps_the_same_chain(vectors_dir):
+    v = _vectors(vectors_dir)["chain_key"]
     chain_key = bytes.fromhex(v["chain_key"])
     assert message_key_for(chain_key, 1) == kdf_ck(bytes.fromhex(v["next_chain_key"]))[1]
 
 
-def test_pqxdh_kdf_reproduces_libsignal_x3dh_key_schedule(shared_testdata):
-    v = _vectors(shared_testdata)["x3dh_classic"]
+def test_pqxdh_kdf_reproduces_libsignal_x3dh_key_schedule(vectors_dir):
+    v = _vectors(vectors_dir)["x3dh_classic"]
 
     def private(name):
         return X25519PrivateKey.from_private_bytes(bytes.fromhex(v[name]))

@@ -10,8 +10,8 @@ from messaging import safety
 
 
 @pytest.fixture(scope="module")
-def vector(shared_testdata):
-    return json.loads((shared_testdata / "libsignal" / "vectors.json").read_text())["safety_number"]
+def vector(vectors_dir):
+    return json.loads((vectors_dir / "libsignal" / "vectors.json").read_text())["safety_number"]
 
 
 def test_each_side_matches_libsignal_fingerprint_bytes(vector):
