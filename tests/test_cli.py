@@ -225,3 +225,26 @@ def test_ceremony_ranges_are_usage_errors(tmp_path, capsys, argv):
     assert exit_info.value.code == 2
     assert argv[0] in capsys.readouterr().err
     assert not (tmp_path / "set").exists()
+
+
+def _parsers(parser, path=()):
+    """(command path, parser) for every parser under ``parser``."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+@pytest.mark.parametrize("command", ["bench", "demo", "escrow"])
+def test_every_numeric_option_of_every_bench_demo_and_escrow_command_is_range_checked(command):
+    from escrowlab.cli import build_parser
+
+    unchecked = []
+    for path, parser in _parsers(build_parser()):
+        if path[:1] != (command,):
+            continue
+        for action in parser._actions:
+            if action.type in (int, float) and not action.choices:
+                unchecked.append((" ".join(path), action.option_strings))
+    assert unchecked == []

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from escrowlab.benchmarks import audit as bench
 from escrowlab.cli import main
 
 KEYS = {"single_appends_per_s", "batch_appends_per_s", "inclusion_p95_ms",
@@ -19,3 +22,17 @@ def test_bench_audit_json(tmp_path, capsys):
     assert figures["durability"].startswith("power") and figures["single_appends_per_s_process"]
     assert figures["single_appends_per_s"] > 0 and figures["batch_appends_per_s"] > 0
     assert all(figures[k] >= 0 for k in KEYS)
+    verdicts = {t["figure"]: t for t in figures["targets"]}
+    assert set(verdicts) == set(bench.TARGETS)
+    assert all(t["verdict"] in ("met", "missed") for t in verdicts.values())
+    assert {p["name"] for p in figures["peers"]} == {"Tessera", "pymerkle"}
+    assert figures["sqlite_version"]
+
+
+@pytest.mark.parametrize("argv", [["--entries", "1"], ["--entries", "10000001"],
+                                  ["--singles", "0"], ["--singles", "x"]])
+def test_bench_audit_ranges_are_usage_errors(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "audit", *argv])
+    assert exit_info.value.code == 2
+    assert f"argument {argv[0]}" in capsys.readouterr().err
