@@ -1,5 +1,5 @@
 """The ``threshold`` escrow mode: every sending chain key split t-of-n among custodians
-(DESIGN.md, "Escrow modes"; issue 5, "The threshold mode").
+(docs/architecture.md, "Escrow modes").
 
 For each new sending chain, :meth:`ThresholdEscrow.record_for_chain` takes the
 escrowed secret (the chain key CK_0), splits it into SLIP-39 shares
