@@ -1,4 +1,4 @@
-"""``escrowlab bench escrow``: the cost of threshold escrow (issue 5, "Benchmark").
+"""``escrowlab bench escrow``: the cost of threshold escrow (docs/benchmarks.md).
 
 All figures for a t-of-n custodian set (default 3-of-5) and 1 KiB messages,
 best of ``--rounds``, timed in one run:
@@ -19,7 +19,7 @@ best of ``--rounds``, timed in one run:
   :func:`escrow.recovery.recover` from t releases (shares combined, every
   chain key checked by recomputing its record, every message decrypted).
 
-The same run adds the ``leaf16`` and ``crumple`` figures of issue 6
+The same run adds the ``leaf16`` and ``crumple`` figures
 (``leaf_oracle_queries_per_s``, ``leaf_forgery_mean_queries``,
 ``crumple_work_per_chain_k20``, ``crumple_seconds_per_chain_k20`` and their
 companions) from :func:`escrowlab.benchmarks.escrow_modes.measure`; ``--full``

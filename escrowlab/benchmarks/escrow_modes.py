@@ -1,4 +1,4 @@
-"""``escrowlab bench escrow-modes``: the leaf16 and crumple figures of issue 6 ("Commands").
+"""``escrowlab bench escrow-modes``: the leaf16 and crumple figures (docs/benchmarks.md).
 
 Every figure is measured on the real code, in this run:
 

@@ -1,6 +1,6 @@
 """``escrowlab bench messaging``: Double Ratchet throughput of ours, a peer and a floor.
 
-Issue 2, "Benchmark". Every figure is 1 KiB messages, each encrypted by one
+docs/benchmarks.md. Every figure is 1 KiB messages, each encrypted by one
 side and decrypted by the other, per second of wall time (best of ``--rounds``):
 
 * ``burst``: one sender, all messages on one sending chain;

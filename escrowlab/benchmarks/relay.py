@@ -1,4 +1,5 @@
-"""``escrowlab bench relay``: end-to-end messages per second through the relay (issue 3).
+"""``escrowlab bench relay``: end-to-end messages per second through the relay
+(docs/benchmarks.md).
 
 One message = encrypt (Double Ratchet), HTTP POST to the relay (signed request,
 SQLite insert of archive and queue rows, commit), fetch by the recipient

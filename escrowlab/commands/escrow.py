@@ -1,4 +1,4 @@
-"""``escrowlab escrow``: the custodians' key ceremony and key restore (issue 5).
+"""``escrowlab escrow``: the custodians' key ceremony and key restore (docs/formats.md).
 
 - ``escrowlab escrow ceremony --custodians N --threshold T --out DIR`` generates
   N custodians' keys, the set descriptor ``DIR/set.json`` (what clients pin),

@@ -1,4 +1,4 @@
-"""``escrowlab bench escrow`` prints every figure the issue names (no timed assertions)."""
+"""``escrowlab bench escrow`` prints every figure docs/benchmarks.md names (no timed assertions)."""
 
 import json
 from importlib import metadata

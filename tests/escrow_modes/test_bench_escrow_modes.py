@@ -1,4 +1,4 @@
-"""``escrowlab bench escrow-modes``: prints every issue-6 figure, validates its options."""
+"""``escrowlab bench escrow-modes``: every leaf16 and crumple figure, and its options."""
 
 import json
 import sys
