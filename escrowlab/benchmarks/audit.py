@@ -67,8 +67,9 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--singles", type=int_in_range(1, MAX_SINGLES), default=5000,
                         help=f"single appends to time in each durability mode, "
                              f"1..{MAX_SINGLES:,} (default 5000)")
-    parser.add_argument("--dir", metavar="DIR", help="where to build the log (default: a "
-                                                     "temporary directory, removed after)")
+    parser.add_argument("--dir", metavar="DIR", help="where to build the log, in a new file "
+                                                     "bench-N.db (default: a temporary "
+                                                     "directory, removed after)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
@@ -100,7 +101,10 @@ def collect(args: argparse.Namespace, progress: Progress | None = None) -> dict:
     """The benchmark's JSON document (figures, targets, peers)."""
     progress = progress or Progress("audit")
     if args.dir:
-        Path(args.dir).mkdir(parents=True, exist_ok=True)
+        try:
+            Path(args.dir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(f"cannot use --dir {args.dir}: {exc.strerror}") from None
         figures = _measure(args, Path(args.dir), progress)
     else:
         with tempfile.TemporaryDirectory(prefix="escrowlab-bench-audit-") as tmp:
@@ -139,8 +143,10 @@ def _measure(args: argparse.Namespace, workdir: Path, say: Progress) -> dict:
     encode_us = (time.perf_counter() - t0) * 1000
 
     path = workdir / f"bench-{args.entries}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+    existing = [p for p in (Path(str(path) + s) for s in ("", "-wal", "-shm")) if p.exists()]
+    if existing:
+        raise CommandError(f"{existing[0]} already exists; bench audit builds its log only in "
+                           "a new file (remove it or choose another --dir; nothing was changed)")
     n = args.entries
     store = LogStore(path, create=True)
     say(f"building a log of {n:,} entries in {path}")

@@ -36,3 +36,20 @@ def test_bench_audit_ranges_are_usage_errors(argv, capsys):
         main(["bench", "audit", *argv])
     assert exit_info.value.code == 2
     assert f"argument {argv[0]}" in capsys.readouterr().err
+
+
+def test_bench_audit_never_replaces_an_existing_file(tmp_path, capsys):
+    existing = tmp_path / "bench-300.db"
+    existing.write_bytes(b"someone's data")
+    assert main(["bench", "audit", "--entries", "300", "--singles", "2", "--dir",
+                 str(tmp_path)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert existing.read_bytes() == b"someone's data"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench-300.db"]
+
+
+def test_bench_audit_refuses_a_dir_that_is_a_file(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"x")
+    assert main(["bench", "audit", "--entries", "300", "--dir", str(blocker)]) == 2
+    assert "cannot use --dir" in capsys.readouterr().err and blocker.read_bytes() == b"x"
