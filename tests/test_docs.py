@@ -164,5 +164,7 @@ def test_the_cheap_tour_commands_run(argv, tmp_path, monkeypatch):
 
 
 def test_the_console_script_the_readme_puts_on_path_exists():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert "source .venv/bin/activate" in readme and 'PATH="$PWD/.venv/bin:$PATH"' in readme
     script = Path(sys.executable).with_name("escrowlab")
     assert script.is_file() and os.access(script, os.X_OK)
