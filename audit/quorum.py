@@ -13,7 +13,13 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from audit.checkpoint import Checkpoint
-from audit.errors import AuditError, NoteError, QuorumError, WitnessConflictError
+from audit.errors import (
+    AuditError,
+    NoteError,
+    QuorumError,
+    WitnessConflictError,
+    WitnessRollbackError,
+)
 from audit.note import SIG_TYPE_COSIGNATURE_V1, Signature, SignedNote, Verifier, parse_note
 
 DEFAULT_THRESHOLD = 2
@@ -133,8 +139,8 @@ class WitnessQuorum:
             return witness.add_checkpoint(old, prove(old, size) if 0 < old < size else [],
                                           signed.encode())
         except WitnessConflictError as exc:
-            if exc.latest_size > size:
-                raise
+            if exc.latest_size > size:  # the witness cosigned a larger tree: we went back
+                raise WitnessRollbackError(exc.latest_size, size) from None
             old = exc.latest_size
         return witness.add_checkpoint(old, prove(old, size) if 0 < old < size else [],
                                       signed.encode())

@@ -13,8 +13,11 @@
 - ``verify --log PATH [--checkpoint FILE] [--log-key VKEY] [--witness-key VKEY ...]
   [--quorum T]``: recompute and check everything (see ``audit.verifier``); exit 1 with a
   precise message on any problem, writing a proof of misbehaviour on inconsistency.
-- ``witness serve --state PATH --key-file FILE --log-key VKEY``: a C2SP tlog-witness over
-  HTTP with waitress; the first stdout line says where it listens.
+- ``witness serve --state PATH [--init] --key-file FILE --log-key VKEY``: a C2SP
+  tlog-witness over HTTP with waitress; the first stdout line says where it listens.
+  ``--init`` creates a new state file (and refuses a path where anything exists);
+  without it the state file must exist and be a witness state, so a lost or emptied
+  state is never silently replaced by a fresh one that trusts the next checkpoint.
 
 Key files are written 0600 and refused when group or others can read them. Bad input
 exits 2 with ``escrowlab: <message>`` and leaves every file as it was (a failed ``init``
@@ -116,10 +119,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     witness = sub.add_parser("witness", help="run a witness",
                              description="Witness commands.")
     wsub = witness.add_subparsers(dest="witness_command", metavar="ACTION", required=True)
-    serve = wsub.add_parser("serve", help="serve a C2SP tlog-witness over HTTP",
-                            description="Serve POST /add-checkpoint with waitress. The key "
-                                        "file is created if missing.")
+    serve = wsub.add_parser(
+        "serve", help="serve a C2SP tlog-witness over HTTP",
+        description="Serve POST /add-checkpoint with waitress. The key file is created if "
+                    "missing. The state file (the last checkpoint cosigned for each log) is "
+                    "created only with --init, which refuses a path where a file exists; "
+                    "without --init it must be an existing witness state. A missing, empty "
+                    "or foreign state file is refused and left unchanged: a witness that "
+                    "started afresh would trust the next checkpoint it sees, even a fork.")
     serve.add_argument("--state", required=True, metavar="PATH", help="witness state database")
+    serve.add_argument("--init", action="store_true",
+                       help="create a new state file at --state (nothing may exist there)")
     serve.add_argument("--key-file", required=True, metavar="FILE",
                        help="the witness's cosigning key (created if missing)")
     serve.add_argument("--name", default="witness.local",
@@ -451,6 +461,12 @@ def witness_serve_command(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise CommandError("--port is 0..65535")
     clock = SystemClock()
+    if args.init and os.path.lexists(args.state):
+        raise CommandError(f"--init: {args.state} exists; a new witness state is created only "
+                           "where no file is (remove it yourself if it really is unused)")
+    if not args.init and not os.path.lexists(args.state):
+        raise CommandError(f"no witness state at {args.state}; pass --init to create a new "
+                           "one (only for a new witness: it trusts the next checkpoint)")
     with _undo_created(args.key_file, args.state):
         try:
             logs = [Verifier.from_vkey(k) for k in args.log_key]
@@ -464,7 +480,7 @@ def witness_serve_command(args: argparse.Namespace) -> int:
             _write_secret(args.key_file, created.skey)
         signer = _read_signer(args.key_file, SIG_TYPE_COSIGNATURE_V1)
         try:
-            witness = Witness(signer, logs, args.state, clock)
+            witness = Witness(signer, logs, args.state, clock, create=args.init)
         except AuditError as exc:
             raise CommandError(str(exc)) from None
         app = Flask("escrowlab-witness")
