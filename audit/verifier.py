@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import strictjson
 from audit.checkpoint import Checkpoint
 from audit.entries import Entry
 from audit.errors import AuditError, ProofError, VerificationError
@@ -263,16 +264,36 @@ def misbehaviour_evidence(tree: _Tree, old_note: str, new_note: str,
     }
 
 
-def check_misbehaviour_evidence(evidence: dict[str, Any], log_key: Verifier) -> str:
-    """Re-check a proof of misbehaviour; return what it proves or raise VerificationError."""
-    if not isinstance(evidence, dict) or evidence.get("kind") != EVIDENCE_KIND:
+_EVIDENCE_FIELDS = {"kind": str, "log_key": str, "old_checkpoint": str,
+                    "new_checkpoint": str, "consistency_proof": list, "implied_old_root": str}
+MAX_EVIDENCE_BYTES = 1 << 20
+
+
+def check_misbehaviour_evidence(evidence: dict[str, Any] | str | bytes,
+                                log_key: Verifier) -> str:
+    """Re-check a proof of misbehaviour; return what it proves or raise VerificationError.
+
+    ``evidence`` is the file's JSON text (parsed with :func:`strictjson.loads`) or the
+    object it holds; every field's type is checked before use.
+    """
+    if isinstance(evidence, str | bytes):
+        evidence = strictjson.loads(evidence, what="misbehaviour evidence",
+                                    error=VerificationError, allow_floats=False,
+                                    max_bytes=MAX_EVIDENCE_BYTES)
+    strictjson.fields(evidence, _EVIDENCE_FIELDS, what="misbehaviour evidence",
+                      error=VerificationError)
+    if evidence["kind"] != EVIDENCE_KIND:
         raise VerificationError("not an audit misbehaviour file")
+    proof_items = evidence["consistency_proof"]
+    if len(proof_items) > 128 or not all(isinstance(p, str) for p in proof_items):
+        raise VerificationError("malformed evidence: consistency_proof is a list of at most "
+                                "128 base64 strings")
     try:
         old = verify_checkpoint(evidence["old_checkpoint"], log_key)
         new = verify_checkpoint(evidence["new_checkpoint"], log_key)
-        proof = [unb64(p, "proof item") for p in evidence["consistency_proof"]]
+        proof = [unb64(p, "proof item") for p in proof_items]
         implied = unb64(evidence["implied_old_root"], "implied root")
-    except (AuditError, KeyError, TypeError) as exc:
+    except AuditError as exc:
         raise VerificationError(f"malformed evidence: {exc}") from None
     if old.size == new.size:
         if old.root != new.root:
