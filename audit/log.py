@@ -116,8 +116,9 @@ class AuditLog:
         """Raise unless appending now keeps the log verifiable; nothing is written.
 
         :class:`QuorumError` if the log records a witness quorum and this handle has
-        none; :class:`LogSigningError` if the tree no longer extends the signed head or
-        the last stored leaf's hash does not match its bytes (a damaged right edge).
+        none; :class:`LogSigningError` if the tree no longer extends the signed head, or
+        a node on its right edge does not match the nodes or leaf bytes below it
+        (:meth:`LogStore.check_right_edge`).
         """
         recorded = self.store.get_meta("quorum")
         if self.quorum is None and recorded not in (None, "0"):

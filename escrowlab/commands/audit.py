@@ -5,23 +5,30 @@
 - ``append --log PATH --key-file FILE --type T --actor A [--payload JSON]
   [--witness-url URL --witness-key VKEY ...] [--quorum T]``: append one event, sign a
   checkpoint (cosigned by HTTP witnesses, if given), print the receipt. The witnesses
-  cosign the current tree first, so a quorum that cannot be had changes nothing.
+  cosign the current tree first, so a quorum that cannot be had changes nothing; a log
+  that records a quorum refuses an append without witnesses, and a damaged or
+  rolled-back log refuses any append, before anything is written.
 - ``show --log PATH [--start S] [--count C]``: origin, size, root, latest checkpoint and
   entries.
 - ``prove --log PATH --index I`` (inclusion) or ``--old M`` (consistency), against the
   latest signed checkpoint.
 - ``verify --log PATH [--checkpoint FILE] [--log-key VKEY] [--witness-key VKEY ...]
-  [--quorum T]``: recompute and check everything (see ``audit.verifier``); exit 1 with a
-  precise message on any problem, writing a proof of misbehaviour on inconsistency.
+  [--quorum T]``: recompute and check everything (see ``audit.verifier``); exit 0 if
+  all holds, 1 with a precise message if verification failed (a corrupt, tampered,
+  rolled-back or foreign file included), writing a proof of misbehaviour on
+  inconsistency, and 2 for a usage error.
 - ``witness serve --state PATH [--init] --key-file FILE --log-key VKEY``: a C2SP
   tlog-witness over HTTP with waitress; the first stdout line says where it listens.
   ``--init`` creates a new state file (and refuses a path where anything exists);
   without it the state file must exist and be a witness state, so a lost or emptied
   state is never silently replaced by a fresh one that trusts the next checkpoint.
 
-Key files are written 0600 and refused when group or others can read them. Bad input
-exits 2 with ``escrowlab: <message>`` and leaves every file as it was (a failed ``init``
-or ``witness serve`` removes what it had created); ``verify`` exits 1 on a failed check.
+Every command that opens an existing log or witness state first reads it without
+writing (``audit.sqlitefile``): an empty or foreign file (a relay database, say) is
+refused and left as it was. Key files are written 0600 and refused when group or others
+can read them. Bad input exits 2 with ``escrowlab: <message>`` and leaves every file as
+it was (a failed ``init`` or ``witness serve`` removes what it had created); ``verify``
+exits 1 on a failed check.
 """
 
 from __future__ import annotations
