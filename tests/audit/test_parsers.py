@@ -3,10 +3,13 @@ errors: evidence files, receipts, entries, witness state, stored rows, checkpoin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audit.entries import Entry
 from audit.errors import AuditError, EntryError, StorageError, VerificationError
@@ -165,3 +168,45 @@ def test_stored_meta_that_is_not_text_fails_verification_cleanly(tmp_path, log_s
     assert main(["audit", "verify", "--log", str(path)]) == 1
     err = capsys.readouterr().err
     assert "FAILED verification" in err and "Traceback" not in err
+
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=4),
+    max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_JSONISH, st.fixed_dictionaries({}, optional={
+    "kind": _JSONISH, "log_key": _JSONISH, "old_checkpoint": _JSONISH,
+    "new_checkpoint": _JSONISH, "consistency_proof": _JSONISH, "implied_old_root": _JSONISH,
+    "index": _JSONISH, "entry": _JSONISH, "proof": _JSONISH, "checkpoint": _JSONISH})))
+def test_hypothesis_objects_reach_only_audit_errors(obj):
+    from audit.note import Signer
+
+    key = Signer.generate("h.test/log").verifier
+    for parse in (lambda o: check_misbehaviour_evidence(o, key), Receipt.from_json):
+        with contextlib.suppress(AuditError):
+            parse(obj)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.binary(max_size=80), st.text(st.sampled_from(
+    'old 0123\n\u2014 aA=+/{}[]":,.-ev'), max_size=80)))
+def test_hypothesis_text_reaches_only_audit_errors(data):
+    from audit.checkpoint import Checkpoint
+    from audit.http.witness_api import parse_request
+    from audit.note import Signer, Verifier, parse_note
+
+    key = Signer.generate("h.test/log").verifier
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    raw = data if isinstance(data, bytes) else data.encode()
+    parsers = [lambda: check_misbehaviour_evidence(data, key), lambda: Receipt.loads(data),
+               lambda: Entry.decode(raw), lambda: parse_note(text),
+               lambda: Checkpoint.parse(text), lambda: parse_request(raw),
+               lambda: Verifier.from_vkey(text), lambda: Signer.from_skey(text)]
+    for parse in parsers:
+        with contextlib.suppress(AuditError):
+            parse()
