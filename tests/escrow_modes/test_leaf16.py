@@ -89,7 +89,7 @@ def test_a_leaf_has_the_documented_layout():
     [
         lambda r: r[:-1],
         lambda r: r + b"\0",
-        lambda r: b"\x02" + r[1:],
+        lambda r: b"\x01" + r[1:],
         lambda r: r[:1] + b"\x11" + r[2:],
         lambda r: b"",
     ],
