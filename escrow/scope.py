@@ -36,12 +36,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import strictjson
 from escrow.authorisation import RecordRef
 from escrow.context import RecordContext
 from escrow.errors import EscrowError, RecoveryError
 from escrow.record import record_digest
 from messaging.errors import WireFormatError
-from messaging.wire import Envelope, parse_envelope
+from messaging.wire import Envelope, parse_envelope, validate_id
 
 RECOVERED = "recovered"
 NOT_ESCROWED = "not_escrowed"
@@ -189,6 +190,11 @@ class WindowScan:
 def scan_window(archive: Archive, conversation_id: str, start: float, end: float,
                 screen: Screen) -> WindowScan:
     """Read the whole archived conversation and settle what needs no key (module docstring)."""
+    strictjson.text(conversation_id, what="conversation id", error=RecoveryError)
+    try:
+        validate_id(conversation_id)
+    except WireFormatError as exc:
+        raise RecoveryError(f"conversation id: {exc}") from None
     if not start < end:
         raise RecoveryError("the window [start, end) is empty")
     chains: dict[tuple[bytes, bytes], ArchivedChain] = {}

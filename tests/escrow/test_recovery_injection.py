@@ -10,7 +10,7 @@ import os
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from escrow.errors import ReleaseRefusedError
+from escrow.errors import RecoveryError, ReleaseRefusedError
 from escrow.recovery import recover
 from escrow.release import release_share
 from escrow.scope import (
@@ -197,3 +197,10 @@ def test_over_collection_is_computed_against_the_whole_archived_conversation(wor
     assert report.to_json()["out_of_scope_computed_against"] == {
         "scope": "whole archived conversation", "conversation_id": dm,
         "archived_envelopes": len(w.entries(dm))}
+
+
+@pytest.mark.parametrize("conversation_id", ["dm:alice:\ud800", "", "a\nb", 7])
+def test_a_conversation_id_the_wire_cannot_carry_is_refused_cleanly(world, conversation_id):
+    hook, _, w, _, start, end = world
+    with pytest.raises(RecoveryError, match="conversation id"):
+        scan_window(w.archive, conversation_id, start, end, hook.check_record)
