@@ -1,6 +1,5 @@
 """Lawful recovery: the archive + at least t releases of one authorisation -> exactly the
-requested messages, chain by chain (issue 5, "Release and recovery"; DESIGN.md, "Data
-flow" 5).
+requested messages, chain by chain (DESIGN.md, "Data flow" 5).
 
 :func:`recover` reads the relay's archive (:class:`escrow.scope.Archive`: the
 whole archived conversation, not what a caller chose to pass), a window

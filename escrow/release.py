@@ -1,5 +1,5 @@
-"""Share release: the one path by which a custodian's share of a record leaves it (issue 5,
-"Release and recovery"; DESIGN.md, "Data flow" 5).
+"""Share release: the one path by which a custodian's share of a record leaves it
+(DESIGN.md, "Data flow" 5).
 
 :func:`release_share` checks, in order and before touching any key: the
 authorisation (through the custodian's own :class:`AuthorisationVerifier`);

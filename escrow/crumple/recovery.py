@@ -1,4 +1,5 @@
-"""Lawful recovery under ``crumple``: t releases, then a k-bit search per chain (issue 6).
+"""Lawful recovery under ``crumple``: t releases, then a k-bit search per chain (Wright and
+Varia, "Crypto Crumple Zones", IEEE S&P 2018).
 
 The same steps, through the same code, as :func:`escrow.recovery.recover`
 (:func:`escrow.recovery.recover_chains`: releases checked against the pinned

@@ -135,6 +135,14 @@ def _k31_envelope(c) -> bytes:
     return replace(unrecorded, header=replace(header, record=record)).encode()
 
 
+def test_a_recipient_refuses_a_record_made_with_k_31():
+    c = crumple_case(days=4)
+    envelope = parse_envelope(_k31_envelope(c))
+    context = RecordContext.of_envelope(envelope).with_chain_key(os.urandom(32))
+    with pytest.raises(RecordRefusedError, match="31-bit puzzle; this deployment pins k=8"):
+        c.hook.check_chain(context, envelope.header.record)
+
+
 def test_a_record_with_k_31_in_the_window_is_reported_and_costs_no_solving_work():
     """Named in the authorisation and released by t custodians (its shares do open): the
     recovery still refuses to solve it, because the deployment pins k."""
