@@ -1,5 +1,5 @@
 """The ``threshold`` escrow mode: every sending chain key split t-of-n among custodians
-(DESIGN.md, "Escrow modes"; issue 5, "The threshold mode").
+(docs/architecture.md, "Escrow modes").
 
 For each new sending chain, :meth:`ThresholdEscrow.record_for_chain` takes the
 escrowed secret (the chain key CK_0), splits it into SLIP-39 shares
@@ -30,6 +30,21 @@ unpredictable PRF outputs: the information-theoretic secrecy of Shamir sharing
 becomes computational secrecy under HKDF keyed by a 256-bit key, the same
 assumption the Double Ratchet already makes for every message key. (4) Chain
 keys never repeat, so deterministic encryption reveals no equalities.
+
+SLIP-39 compatibility (docs/formats.md, "SLIP-39 shares"). A custodian's opened
+share is a SLIP-39 share (one group, group threshold 1, member threshold t,
+iteration exponent 0, extendable; :func:`escrow.shares.mnemonic` renders it as
+words) whose *encrypted master secret* is the escrowed secret itself: there is no
+passphrase and no SLIP-39 encryption step. So the escrowed secret (here CK_0) is
+``shamir_mnemonic.recover_ems(decode_mnemonics(words)).ciphertext`` from any t of
+them, which is what :func:`escrow.shares.combine` does. The standard
+``shamir_mnemonic.combine_mnemonics`` -- what wallets and the ``shamir recover``
+tool run -- goes one step further and *decrypts* that value with SLIP-39's Feistel
+cipher under the empty passphrase, so it prints other bytes ``M``; the escrowed
+secret is then ``EncryptedMasterSecret.from_master_secret(M, b"", identifier, True,
+0).ciphertext``. (The ceremony's backups of custodian keys, :mod:`escrow.ceremony`,
+are standard: ``combine_mnemonics`` returns the keys.)
+``tests/escrow/test_slip39_standard.py`` pins all three facts.
 
 Extension point (for modes that escrow something other than the bare chain
 key, such as a puzzle-locked chain key): subclass, set ``mode``, and override

@@ -32,6 +32,7 @@ from messaging.client import decode_content, direct_conversation_id
 
 DESCRIPTION = "crypto crumple zones: threshold escrow of chain keys locked by a k-bit puzzle"
 DEMO_PUZZLE_BITS = 16
+MAX_DEMO_PUZZLE_BITS = min(28, MAX_PUZZLE_BITS)  # the proposal's top; k=28 is minutes a chain
 DEFAULT_CUSTODIANS = 5
 DEFAULT_THRESHOLD = 3
 ISSUER = "judge-1"
@@ -43,8 +44,9 @@ def _bits(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError("expected an integer number of bits") from None
-    if not MIN_PUZZLE_BITS <= value <= MAX_PUZZLE_BITS:
-        raise argparse.ArgumentTypeError(f"expected {MIN_PUZZLE_BITS}..{MAX_PUZZLE_BITS}")
+    if not MIN_PUZZLE_BITS <= value <= MAX_DEMO_PUZZLE_BITS:
+        raise argparse.ArgumentTypeError(f"expected {MIN_PUZZLE_BITS}..{MAX_DEMO_PUZZLE_BITS} "
+                                         f"bits, got {value}")
     return value
 
 
@@ -60,7 +62,8 @@ def _workers(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--puzzle-bits", type=_bits, default=DEMO_PUZZLE_BITS, metavar="K",
-                        help=f"crumple: puzzle size k in bits (default {DEMO_PUZZLE_BITS}; the "
+                        help=f"crumple: puzzle size k in bits, {MIN_PUZZLE_BITS}.."
+                             f"{MAX_DEMO_PUZZLE_BITS} (default {DEMO_PUZZLE_BITS}; the "
                              "proposal's range is 16..28, each bit doubles the work)")
     parser.add_argument("--puzzle-workers", type=_workers, default=1, metavar="N",
                         help="crumple: worker processes for the puzzle search (default 1)")

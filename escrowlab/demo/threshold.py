@@ -25,6 +25,7 @@ from escrow.recovery import recover
 from escrow.release import release_share
 from escrow.scope import records_in_scope
 from escrow.threshold import ThresholdEscrow
+from escrowlab.arguments import int_in_range
 from escrowlab.cli import CommandError
 from escrowlab.demo import (
     Narrator,
@@ -53,9 +54,10 @@ OPTIONS_ALSO_FOR = ("crumple",)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("threshold and crumple modes")
-    group.add_argument("--custodians", type=int, default=DEFAULT_CUSTODIANS, metavar="N",
-                       help=f"custodians n (2..16, default {DEFAULT_CUSTODIANS})")
-    group.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD, metavar="T",
+    group.add_argument("--custodians", type=int_in_range(2, 16), default=DEFAULT_CUSTODIANS,
+                       metavar="N", help=f"custodians n (2..16, default {DEFAULT_CUSTODIANS})")
+    group.add_argument("--threshold", type=int_in_range(1, 16), default=DEFAULT_THRESHOLD,
+                       metavar="T",
                        help=f"custodians needed to recover, t (2..n, default "
                             f"{DEFAULT_THRESHOLD})")
 
