@@ -137,11 +137,11 @@ class ThresholdEscrow:
         """The mode parameters written into every record (none for ``threshold``)."""
         return b""
 
-    def check_parameters(self, where: str, parameters: bytes) -> None:
+    def check_parameters(self, parameters: bytes) -> None:
         """Refuse a record whose mode parameters are not this hook's."""
         if parameters != self.mode_parameters():
             raise RecordRefusedError(
-                f"{where}: escrow record has mode parameters {parameters.hex() or 'none'}, "
+                f"escrow record has mode parameters {parameters.hex() or 'none'}, "
                 f"this hook writes {self.mode_parameters().hex() or 'none'}"
             )
 
@@ -150,6 +150,37 @@ class ThresholdEscrow:
     def record_for_chain(self, context: ChainContext) -> bytes:
         return self.build(context).record
 
+    def check_record(self, record: bytes) -> EscrowRecord:
+        """The parsed ``record`` if this deployment's recipients could accept it for some
+        chain key: well formed, of this mode, for the pinned set (fingerprint, epoch, t, n)
+        and with this hook's mode parameters; :class:`RecordRefusedError` otherwise.
+
+        Recovery screens archived records with it before touching any key
+        (:mod:`escrow.scope`), so a record no honest recipient accepts is reported, never
+        worked on.
+        """
+        try:
+            parsed = parse_record(record)
+        except RecordFormatError as exc:
+            raise RecordRefusedError(f"escrow record refused: {exc}") from None
+        cset = self.custodian_set
+        if parsed.mode != self.mode:
+            raise RecordRefusedError(f"escrow record is of mode {parsed.mode!r}, "
+                                     f"expected {self.mode!r}")
+        if parsed.set_fingerprint != cset.fingerprint or parsed.set_epoch != cset.epoch:
+            raise RecordRefusedError(
+                f"escrow record was made for custodian set "
+                f"{parsed.set_fingerprint.hex()[:16]} (epoch {parsed.set_epoch}); this client "
+                f"pins {cset.describe()}"
+            )
+        if (parsed.threshold, len(parsed.shares)) != (cset.threshold, cset.n):
+            raise RecordRefusedError(
+                f"escrow record is {parsed.threshold}-of-{len(parsed.shares)}, the pinned set "
+                f"is {cset.threshold}-of-{cset.n}"
+            )
+        self.check_parameters(parsed.parameters)
+        return parsed
+
     def check_chain(self, context: ChainContext, record: bytes) -> None:
         """Recompute the record from the chain key and context; refuse any difference."""
         where = RecordContext.of_chain(context).describe()
@@ -157,19 +188,9 @@ class ThresholdEscrow:
             raise RecordRefusedError(f"{where}: chain uses mode {context.mode!r}, this hook "
                                      f"enforces {self.mode!r}")
         try:
-            parsed = parse_record(record)
-        except RecordFormatError as exc:
-            raise RecordRefusedError(f"{where}: escrow record refused: {exc}") from None
-        if parsed.mode != self.mode:
-            raise RecordRefusedError(f"{where}: escrow record is of mode {parsed.mode!r}, "
-                                     f"expected {self.mode!r}")
-        if parsed.set_fingerprint != self.custodian_set.fingerprint:
-            raise RecordRefusedError(
-                f"{where}: escrow record was made for custodian set "
-                f"{parsed.set_fingerprint.hex()[:16]} (epoch {parsed.set_epoch}); this client "
-                f"pins {self.custodian_set.describe()}"
-            )
-        self.check_parameters(where, parsed.parameters)
+            self.check_record(record)
+        except RecordRefusedError as exc:
+            raise RecordRefusedError(f"{where}: {exc}") from None
         try:
             expected = self.build(context).record
         except EscrowError as exc:  # ShareError here; a subclass's own (crumple: PuzzleError)

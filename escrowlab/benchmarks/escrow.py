@@ -52,7 +52,7 @@ from escrow.custodian_set import CustodianSet
 from escrow.errors import EscrowError
 from escrow.recovery import recover
 from escrow.release import release_share
-from escrow.scope import records_in_scope
+from escrow.scope import ListArchive, records_in_scope
 from escrow.threshold import ThresholdEscrow
 from escrowlab.arguments import int_in_range
 from escrowlab.benchmarks import (
@@ -302,7 +302,8 @@ def _time_recovery(hook: ThresholdEscrow, custodians: list[Custodian], messages:
         receiver.decrypt(envelope)
         archive.append(_Entry(envelope, clock.now()))
     end = clock.now() + 1
-    scoped = records_in_scope(archive, "bench", 0, end)
+    archive = ListArchive(archive, identities)
+    scoped = records_in_scope(hook.check_record, archive, "bench", 0, end)
     judge, recovery_key = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
     authorisation = SignedAuthorisation.issue(
         "judge", judge, "bench", tuple(s.ref for s in scoped),
@@ -311,7 +312,8 @@ def _time_recovery(hook: ThresholdEscrow, custodians: list[Custodian], messages:
     releases = [release_share(c, hook.custodian_set, authorisation, verifier, s.envelope, clock)
                 for c in custodians[:hook.custodian_set.threshold] for s in scoped]
     start = time.perf_counter()
-    report = recover(hook, archive, "bench", 0, end, releases, recovery_key, identities.get)
+    report = recover(hook, archive, "bench", 0, end, releases, recovery_key,
+                     authorisation=authorisation)
     elapsed = time.perf_counter() - start
     if report.messages_recovered != messages:
         raise CommandError("bench escrow: recovery read fewer messages than archived")

@@ -90,11 +90,12 @@ def run(args: argparse.Namespace, narrator: Narrator) -> dict:
 
 def _recover(world, narrator: Narrator, hook: CrumpleEscrow, custodians, workers: int) -> dict:
     conversation = direct_conversation_id("alice", "bob")
-    entries = world.relay.archive.entries()
+    archive = world.relay.archive
+    entries = archive.entries()
     direct = [e for e in entries if e.conversation_id == conversation]
     start, end = direct[len(direct) // 2].received_at, direct[-1].received_at + 1
     narrator.section("Lawful access: t releases, then one puzzle per chain")
-    scoped = records_in_scope(entries, conversation, start, end)
+    scoped = records_in_scope(hook.check_record, archive, conversation, start, end)
     issuer_key = Ed25519PrivateKey.generate()
     verifier = TrustedIssuers({ISSUER: issuer_key.public_key().public_bytes_raw()})
     recovery_key = X25519PrivateKey.generate()
@@ -109,9 +110,8 @@ def _recover(world, narrator: Narrator, hook: CrumpleEscrow, custodians, workers
     narrator.say(f"{', '.join(c.custodian_id for c in custodians[:t])} each verify W-1 and "
                  f"release their {len(scoped)} shares, re-encrypted to the recovery key.")
     with SolverPool(workers) as pool:
-        report = recover(hook, entries, conversation, start, end, releases, recovery_key,
-                         world.relay.archive.identity, pool,
-                         authorisation_id=authorisation.authorisation_id)
+        report = recover(hook, archive, conversation, start, end, releases, recovery_key,
+                         pool, authorisation=authorisation)
     for cost in report.chain_work:
         narrator.detail(f"{cost.chain}: {cost.work:,} candidates in {cost.seconds:.2f}s")
     for message in report.messages:
