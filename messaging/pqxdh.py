@@ -247,6 +247,15 @@ class PrekeyBlock:
     kem_prekey_id: int
     kem_ciphertext: bytes
 
+    def encode(self) -> bytes:
+        """The block's bytes as the wire carries them (layout in :mod:`messaging.wire`):
+        what a prekey message's associated data binds (:mod:`messaging.ratchet`)."""
+        one_time = (b"\x00" if self.one_time_prekey_id is None
+                    else b"\x01" + struct.pack(">I", self.one_time_prekey_id))
+        return (self.identity.encode() + self.ephemeral_key
+                + struct.pack(">I", self.signed_prekey_id) + one_time
+                + struct.pack(">I", self.kem_prekey_id) + self.kem_ciphertext)
+
 
 @dataclass(frozen=True)
 class Agreement:

@@ -22,8 +22,15 @@ DESIGN.md "Data flow" 2-3:
 Decryption is transactional: every new value is computed in locals and
 committed only after the AEAD tag verified, so any failure (malformed header,
 wrong conversation or addresses, mode mismatch, replay, too many skipped keys,
-hook refusal, bad tag) raises a :class:`~messaging.errors.MessagingError` and
-leaves the state byte-for-byte unchanged.
+hook refusal, bad tag, altered or stripped PQXDH block) raises a
+:class:`~messaging.errors.MessagingError` and leaves the state byte-for-byte
+unchanged.
+
+Prekey messages: every message that carries the PQXDH block (the initiator
+sends it until the first reply) binds the block's bytes into its associated
+data (:func:`messaging.ratchet.message_associated_data`, which explains why with
+PQXDH revision 3 sections 3.3-3.4), so a block altered or stripped in transit,
+in the first message or any later one, fails as a bad tag.
 
 One session exists per (conversation, local device, peer device).
 """
@@ -62,6 +69,7 @@ from messaging.ratchet import (
     associated_data_prefix,
     kdf_ck,
     kdf_rk,
+    message_associated_data,
     open_sealed,
     seal,
 )
@@ -236,8 +244,10 @@ class Session:
         header = Header(state.mode, state.send_chain_number, state.send_chain_time,
                         state.dh_public, state.previous_send_count, state.send_count,
                         state.send_record)
-        ciphertext = seal(message_key, plaintext,
-                          self._ad_send + header.authenticated_bytes(self._send_record_hash))
+        block = state.pending_prekey
+        ciphertext = seal(message_key, plaintext, message_associated_data(
+            self._ad_send, header.authenticated_bytes(self._send_record_hash),
+            None if block is None else block.encode()))
         state.sending_chain_key = next_chain_key
         state.send_count += 1
         return Envelope(WIRE_VERSION, state.conversation_id, state.local_address,
@@ -285,7 +295,8 @@ class Session:
                 env.prekey.identity != state.peer_identity:
             raise HandshakeError("prekey message from a different identity than the session's")
         record_hash = hashlib.sha256(header.record).digest()
-        ad = self._ad_receive + header.authenticated_bytes(record_hash)
+        ad = message_associated_data(self._ad_receive, header.authenticated_bytes(record_hash),
+                                     None if env.prekey is None else env.prekey.encode())
         digest = _chain_digest(header, record_hash)
         key: SkippedKey = (header.ratchet_key, header.message_number)
 
