@@ -20,9 +20,10 @@ DESIGN.md "Data flow" 2-3:
   nor be made to recompute records for forged messages.
 
 Decryption is transactional: every new value is computed in locals and
-committed only after the AEAD tag verified, so any failure (malformed header,
-wrong conversation or addresses, mode mismatch, replay, too many skipped keys,
-hook refusal, bad tag, altered or stripped PQXDH block) raises a
+committed only after the AEAD tag verified and the caller's ``read`` accepted
+the plaintext, so any failure (malformed header, wrong conversation or
+addresses, mode mismatch, replay, too many skipped keys, hook refusal, bad tag,
+altered or stripped PQXDH block, content the caller refuses) raises a
 :class:`~messaging.errors.MessagingError` and leaves the state byte-for-byte
 unchanged.
 
@@ -40,6 +41,8 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
@@ -79,6 +82,11 @@ from messaging.wire import WIRE_VERSION, Envelope, Header, parse_envelope, valid
 _CHAIN_FIELDS = struct.Struct(">IQ")
 MAX_U32 = 2**32 - 1
 MAX_PLAINTEXT_LENGTH = MAX_CIPHERTEXT_LENGTH - AEAD_TAG_LENGTH
+T = TypeVar("T")
+
+
+def _plaintext(plaintext: bytes) -> bytes:
+    return plaintext
 
 
 class Session:
@@ -189,11 +197,13 @@ class Session:
         envelope: bytes,
         hook: EscrowHook,
         clock: Clock,
-    ) -> tuple[Session, bytes]:
+        read: Callable[[bytes], T] = _plaintext,
+    ) -> tuple[Session, T]:
         """PQXDH section 3.4 then ``RatchetInitBob`` and the first ``RatchetDecrypt``.
 
-        On success the one-time prekeys the message used are deleted from
-        ``prekeys`` (persist it afterwards); on any failure nothing changes.
+        Returns the session and ``read(plaintext)`` (see :meth:`decrypt`). On success the
+        one-time prekeys the message used are deleted from ``prekeys`` (persist it
+        afterwards); on any failure, a plaintext ``read`` refuses included, nothing changes.
         """
         parsed = parse_envelope(envelope)
         if parsed.prekey is None:
@@ -223,9 +233,9 @@ class Session:
             receiving_chain_key=None,
         )
         session = cls(state, hook, clock)
-        plaintext = session._decrypt_parsed(parsed)
+        result = session._decrypt_parsed(parsed, read)
         prekeys.consume(parsed.prekey)
-        return session, plaintext
+        return session, result
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -280,11 +290,17 @@ class Session:
 
     # -- receiving --------------------------------------------------------------------------
 
-    def decrypt(self, envelope: bytes) -> bytes:
-        """``RatchetDecrypt`` (section 3.5), transactional (module docstring)."""
-        return self._decrypt_parsed(parse_envelope(envelope))
+    def decrypt(self, envelope: bytes, read: Callable[[bytes], T] = _plaintext) -> T:
+        """``RatchetDecrypt`` (section 3.5), transactional (module docstring).
 
-    def _decrypt_parsed(self, env: Envelope) -> bytes:
+        Returns ``read(plaintext)``. ``read`` (by default the plaintext itself) runs after
+        the tag verified and before anything is committed: a plaintext it refuses, by
+        raising, is a refused message and leaves the state unchanged (the client parses
+        message content this way, :func:`messaging.client.decode_content`).
+        """
+        return self._decrypt_parsed(parse_envelope(envelope), read)
+
+    def _decrypt_parsed(self, env: Envelope, read: Callable[[bytes], T]) -> T:
         state = self._state
         _check_envelope_ids(state, env.conversation_id, env.recipient, env.sender)
         header = env.header
@@ -304,10 +320,10 @@ class Session:
         if stored is not None:
             message_key, accepted_digest = stored
             _require_same_chain(digest, accepted_digest)
-            plaintext = open_sealed(message_key, env.ciphertext, ad)
+            result = read(open_sealed(message_key, env.ciphertext, ad))
             del state.skipped[key]
             state.pending_prekey = None
-            return plaintext
+            return result
 
         if header.ratchet_key == state.remote_ratchet_key:
             if state.receiving_chain_key is None:  # DHr is still the peer's signed prekey
@@ -319,16 +335,17 @@ class Session:
                                            header.message_number, header.ratchet_key,
                                            state.receive_chain_digest)
             next_chain_key, message_key = kdf_ck(chain_key)
-            plaintext = open_sealed(message_key, env.ciphertext, ad)
+            result = read(open_sealed(message_key, env.ciphertext, ad))
             state.receiving_chain_key = next_chain_key
             state.receive_count = header.message_number + 1
             _store_skipped(state.skipped, new_skipped)
             state.pending_prekey = None
-            return plaintext
+            return result
 
-        return self._decrypt_new_chain(env, digest, ad)
+        return self._decrypt_new_chain(env, digest, ad, read)
 
-    def _decrypt_new_chain(self, env: Envelope, digest: bytes, ad: bytes) -> bytes:
+    def _decrypt_new_chain(self, env: Envelope, digest: bytes, ad: bytes,
+                           read: Callable[[bytes], T]) -> T:
         """A new ratchet key: ``DHRatchet`` (section 3.5) and the hook check, all in locals."""
         state = self._state
         header = env.header
@@ -364,6 +381,7 @@ class Session:
             ratchet_public_key=header.ratchet_key,
             time=header.chain_time,
         ), header.record)
+        result = read(plaintext)
 
         new_private = X25519PrivateKey.generate()
         root_key, sending_chain_key = kdf_rk(root_key, new_private.exchange(remote))
@@ -385,7 +403,7 @@ class Session:
         state.receive_chain_digest = digest
         _store_skipped(state.skipped, old_skipped + new_skipped)
         state.pending_prekey = None
-        return plaintext
+        return result
 
     def _check_chain(self, context: ChainContext, record: bytes) -> None:
         """Ask the hook; any exception it raises is a refusal (the state is not touched yet)."""
