@@ -413,7 +413,7 @@ class Device:
                 except RelayError as exc:
                     if exc.code != "device-list-mismatch":
                         raise
-                    for user in exc.extra.get("devices", {}):
+                    for user in _mismatched_users(exc):
                         self.refresh_devices(user)
                 else:
                     for pending in batch:
@@ -465,7 +465,7 @@ class Device:
             except RelayError as exc:
                 if exc.code != "device-list-mismatch":
                     raise
-                for user in exc.extra.get("devices", {}):
+                for user in _mismatched_users(exc):
                     self.refresh_devices(user)
         raise MessagingError("the device lists kept changing; message not sent")
 
@@ -648,3 +648,15 @@ def _sender_of(data: bytes) -> str:
     except WireFormatError:
         return "?"
 
+
+def _mismatched_users(refusal: RelayError) -> list[str]:
+    """The users whose device lists a ``device-list-mismatch`` refusal names (its
+    ``devices`` object, keyed by user), checked before any of them is fetched."""
+    devices = refusal.extra.get("devices")
+    if not isinstance(devices, dict) or not devices:
+        raise RelayError(502, "bad-response", "the relay's device-list mismatch names no users")
+    try:
+        return [check_user(user) for user in devices]
+    except AddressError as exc:
+        raise RelayError(502, "bad-response",
+                         f"the relay's device-list mismatch names a bad user: {exc}") from None
