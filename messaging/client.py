@@ -582,7 +582,7 @@ class Device:
             try:
                 content = session.decrypt(data, read=decode_content)
             except (ReplayError, ContentError):
-                raise  # the session opened it: no new session can be made from it
+                raise  # a replay, or content the session opened and refused: no new session
             except MessagingError:
                 if envelope.prekey is None:
                     raise

@@ -496,9 +496,6 @@ class DevicePrekeys:
         return prekeys
 
 
-_PREKEY_STATE_FIELDS = frozenset({"v", "identity", "mode", "spk", "otk", "kem", "last", "next"})
-
-
 def _stored_key(key: str) -> int:
     """A prekey id stored as a JSON object key: its canonical decimal string."""
     if not (key.isascii() and key.isdecimal() and len(key) <= 10 and str(int(key)) == key):

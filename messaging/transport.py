@@ -172,19 +172,19 @@ class RelayClient:
     def devices(self, user: str) -> dict[str, IdentityPublic]:
         """The active devices of ``user`` and their identities, as the relay claims them.
 
-        Each entry is ``{address, identity}``: a well-formed address of ``user``, listed
-        once, and an identity whose key binding verifies; anything else is a 502
+        Each entry has an ``address``, well-formed, of ``user`` and listed once, and an
+        ``identity`` whose key binding verifies; anything else is a 502
         ``bad-response`` :class:`RelayError`.
         """
         answer = self.call("GET", f"/v1/users/{user}/devices")
         devices: dict[str, IdentityPublic] = {}
         for entry in _field(answer, "devices", list):
-            _check(entry, {"address": str, "identity": str}, "device list entry")
-            address = entry["address"]
+            address = _field(entry, "address", str)
             try:
                 owner = parse_address(address)[0]
                 identity = IdentityPublic.decode(hex_bytes(
-                    entry["identity"], what="device identity", error=HandshakeError))
+                    _field(entry, "identity", str), what="device identity",
+                    error=HandshakeError))
             except (AddressError, HandshakeError) as exc:
                 raise _bad_response(f"malformed device list: {exc}") from None
             if owner != user or address in devices:
@@ -254,20 +254,21 @@ def _bad_response(detail: str) -> RelayError:
     return RelayError(502, "bad-response", f"the relay sent a malformed answer: {detail}")
 
 
-def _field(answer: dict, name: str, kind: type) -> Any:
-    """Field ``name`` of a relay answer, of exactly type ``kind``. Answers are read this way,
-    field by field (a newer relay may add fields); every value used is checked."""
+def _field(answer: object, name: str, kinds: type | tuple[type, ...]) -> Any:
+    """Field ``name`` of a relay answer (or of an entry in one), of exactly one of the types
+    ``kinds``; a string must be valid text. Answers are read this way, field by field,
+    with every value used checked and other fields ignored (a newer relay may add some)."""
+    if not isinstance(answer, dict):
+        raise _bad_response(f"expected an object holding {name!r}")
     value = answer.get(name)
-    if type(value) is not kind:
-        raise _bad_response(f"{name!r} is missing or not of type {kind.__name__}")
+    if type(value) not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+        raise _bad_response(f"{name!r} is missing or of the wrong type")
+    if isinstance(value, str):
+        try:
+            strictjson.text(value, what=repr(name), error=WireFormatError)
+        except WireFormatError as exc:
+            raise _bad_response(str(exc)) from None
     return value
-
-
-def _check(entry: object, fields: dict[str, type | tuple[type, ...]], what: str) -> dict:
-    try:
-        return strictjson.fields(entry, fields, what=what, error=WireFormatError)
-    except WireFormatError as exc:
-        raise _bad_response(str(exc)) from None
 
 
 def _is_id(value: object) -> bool:
@@ -275,18 +276,19 @@ def _is_id(value: object) -> bool:
 
 
 def _queued(answer: dict) -> tuple[list[QueuedEnvelope], bool]:
-    """The envelopes of a fetch or sync answer (each exactly ``{id, envelope,
-    received_at}``) and whether more are waiting."""
+    """The envelopes of a fetch or sync answer (each with ``id``, ``envelope`` and
+    ``received_at``) and whether more are waiting."""
     items = []
     for entry in _field(answer, "messages", list):
-        _check(entry, {"id": int, "envelope": str, "received_at": (int, float)}, "queued message")
+        queue_id = _field(entry, "id", int)
         try:
-            envelope = hex_bytes(entry["envelope"], what="queued envelope", error=WireFormatError)
-            received_at = epoch_seconds(entry["received_at"], what="received_at",
-                                        error=WireFormatError)
+            envelope = hex_bytes(_field(entry, "envelope", str), what="queued envelope",
+                                 error=WireFormatError)
+            received_at = epoch_seconds(_field(entry, "received_at", (int, float)),
+                                        what="received_at", error=WireFormatError)
         except WireFormatError as exc:
             raise _bad_response(str(exc)) from None
-        if not _is_id(entry["id"]):
+        if not _is_id(queue_id):
             raise _bad_response("a queue id is not an integer in 0..2^63-1")
-        items.append(QueuedEnvelope(entry["id"], envelope, received_at))
+        items.append(QueuedEnvelope(queue_id, envelope, received_at))
     return items, _field(answer, "more", bool)
