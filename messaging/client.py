@@ -52,7 +52,7 @@ from messaging.errors import (
     ReplayError,
     WireFormatError,
 )
-from messaging.groups import GroupChanged, GroupManager
+from messaging.groups import GroupChanged, GroupError, GroupManager, parse_group
 from messaging.hooks import EscrowHook, NoEscrow
 from messaging.identity import IdentityKeyPair, IdentityPublic
 from messaging.pqxdh import DevicePrekeys
@@ -100,7 +100,7 @@ def decode_content(plaintext: bytes) -> dict:
     ``body`` text of at most :data:`MAX_BODY_CHARS` characters; ``sent_at`` a time
     (:func:`messaging.codec.epoch_seconds`, returned as ``float``); a direct ``text``
     names its recipient user in ``to`` and has no ``group``, a group message has a
-    ``group`` object (read by :meth:`messaging.groups.GroupManager.apply`) and no ``to``.
+    well-formed ``group`` object (:func:`messaging.groups.parse_group`) and no ``to``.
     """
     what = "decrypted content"
     content = strictjson.fields(
@@ -125,6 +125,11 @@ def decode_content(plaintext: bytes) -> dict:
             raise ContentError(f"{what}: recipient: {exc}") from None
     elif content["group"] is None or content["to"] is not None:
         raise ContentError(f"{what}: a group message carries its group and no recipient")
+    else:
+        try:
+            parse_group(content["kind"], content["group"])
+        except GroupError as exc:
+            raise ContentError(f"{what}: malformed group object: {exc}") from None
     return content
 
 

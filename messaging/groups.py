@@ -134,12 +134,12 @@ class GroupManager:
     def apply(self, message: Message) -> str | None:
         """Apply a received group message; return why it is refused, or ``None`` if accepted.
 
-        The ``group`` object is parsed strictly (:func:`strictjson.fields`): a group text
-        carries exactly ``{id, revision}``, an update exactly ``{id, name, members,
-        revision}`` with ``members`` a list of distinct user names.
+        The client has parsed its ``group`` object already (:func:`parse_group`, inside
+        :func:`messaging.client.decode_content`); it is checked again here, so that ``apply``
+        never acts on an object it did not check.
         """
         try:
-            data = _parse_group(message.kind, message.group)
+            data = parse_group(message.kind, message.group)
         except GroupError as exc:
             return f"malformed group message: {exc}"
         group_id = data["id"]
@@ -150,11 +150,7 @@ class GroupManager:
             if known is None or message.sender_user not in known.members:
                 return f"group text from {message.sender_user}, not a member"
             return None
-        try:
-            new = Group(group_id, _check_name(data["name"]), _check_members(data["members"]),
-                        _check_revision(data["revision"]))
-        except GroupError as exc:
-            return f"malformed group update: {exc}"
+        new = Group(group_id, data["name"], frozenset(data["members"]), data["revision"])
         if known is None:
             if message.sender_user not in new.members or self._device.user not in new.members:
                 return "group announcement from or to a non-member"
@@ -168,8 +164,14 @@ class GroupManager:
         return None
 
 
-def _parse_group(kind: str, data: object) -> dict:
-    """The ``group`` object of a group message of ``kind``, exact fields and types."""
+def parse_group(kind: str, data: object) -> dict:
+    """The ``group`` object of a group message of ``kind``, or ``GroupError``.
+
+    Exact fields and types (:func:`strictjson.fields`): a group text carries exactly
+    ``{id, revision}``, an update exactly ``{id, name, members, revision}``; the id is 16
+    lowercase hex digits, the revision in 1..2^31-1, the name 1..100 printable
+    characters and the members a list of 1..256 distinct user names.
+    """
     if kind == "group-text":
         strictjson.fields(data, {"id": str, "revision": int}, what="group text",
                           error=GroupError)
@@ -179,10 +181,13 @@ def _parse_group(kind: str, data: object) -> dict:
         members = data["members"]
         if not all(isinstance(m, str) for m in members) or len(set(members)) != len(members):
             raise GroupError("group update: members are distinct user names")
+        _check_name(data["name"])
+        _check_members(members)
     else:
         raise GroupError(f"{kind!r} is not a group message kind")
     if not _GROUP_ID.fullmatch(data["id"]):
         raise GroupError("a group id is 16 lowercase hex digits")
+    _check_revision(data["revision"])
     return data
 
 

@@ -13,7 +13,7 @@ import contextlib
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from messaging.client import ReceiveFailed, decode_content, direct_conversation_id, encode_content
@@ -150,3 +150,41 @@ def test_a_bad_first_message_starts_no_session_and_keeps_the_prekeys(make, plain
     assert bob.store.load_prekeys() == prekeys
     alice.send_text("bob", "second try")
     assert [m.body for m in bob.receive_all()] == ["second try"]
+
+
+@pytest.fixture(scope="module")
+def live_pair():
+    from messaging.client import Device
+    from messaging.clock import ManualClock
+    from messaging.relay import RelayService
+    from messaging.transport import InProcessTransport
+
+    clock = ManualClock()
+    transport = InProcessTransport(RelayService(clock=clock))
+    alice = Device.create("alice", 1, transport, clock=clock)
+    bob = Device.create("bob", 1, transport, clock=clock)
+    alice.send_text("bob", "hello")
+    assert [m.body for m in bob.receive_all()] == ["hello"]
+    return alice, bob
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_receive_all_never_raises_on_a_contacts_content(live_pair, data):
+    """Any (mutated) content inside a valid-ratchet message: ``receive_all`` delivers it
+    or reports it, and content refused as malformed leaves Bob's stored session as it was
+    (a well-formed group message the group rules refuse was read: its key is used up)."""
+    alice, bob = live_pair
+    if data.draw(st.booleans()):
+        plaintext = data.draw(mutated_bytes(_content()))
+    else:
+        plaintext = json.dumps(data.draw(mutated_document(json.loads(_content())))).encode()
+    alice.send_content(DM, ("bob",), plaintext)
+    before = bob.store.load_session(DM, "alice:1")
+    bob.drain_events()
+    messages = bob.receive_all()
+    failures = [e for e in bob.drain_events() if isinstance(e, ReceiveFailed)]
+    assert len(messages) + len(failures) == 1
+    if failures and failures[0].reason.startswith("decrypted content"):
+        assert bob.store.load_session(DM, "alice:1") == before

@@ -123,12 +123,17 @@ def test_group_arguments_are_validated(trio):
     ("group-text", {"name": "x"}),
     ("group-text", {"revision": "1"}),
     ("group-text", {"id": 7}),
-], ids=range(11))
+    ("group-text", {"revision": 0}),
+    ("group-update", {"name": ""}),
+    ("group-update", {"members": []}),
+    ("group-update", {"members": ["alice", "Bob"]}),
+], ids=range(15))
 def test_a_malformed_group_object_is_refused_and_changes_nothing(trio, kind, change):
     alice, bob1, bob2, _ = trio
     group = alice.groups.create("club", ["bob"])
     _drain(bob1, bob2)
     before = bob1.groups.get(group.group_id)
+    session = bob1.store.load_session(group.conversation_id, "alice:1")
     if kind == "group-update":
         body = {**group.to_json(), "revision": 2, **change}
     else:
@@ -136,5 +141,6 @@ def test_a_malformed_group_object_is_refused_and_changes_nothing(trio, kind, cha
     alice.send_content(group.conversation_id, ("bob",), encode_content(kind, "", 1.0, group=body))
     assert bob1.receive_all() == []
     [event] = [e for e in bob1.drain_events() if isinstance(e, ReceiveFailed)]
-    assert "malformed" in event.reason
+    assert "malformed group" in event.reason
     assert bob1.groups.get(group.group_id) == before
+    assert bob1.store.load_session(group.conversation_id, "alice:1") == session
