@@ -19,7 +19,10 @@ Kyber-1024, and identities that are an Ed25519/X25519 pair bound by a signature
 - KDF (section 2.2): HKDF-SHA-256 with a zero-filled 32-byte salt over
   ``F || KM`` where F is 32 0xFF bytes, 32 bytes of output.
 - AD = Encode(IK_A) || Encode(IK_B) (section 3.3); the ratchet binds more
-  context on top of it (see :mod:`messaging.session`).
+  context on top of it (see :mod:`messaging.session`), among it the bytes of
+  this block (:meth:`PrekeyBlock.encode`) in every message that repeats it,
+  since only the first message authenticates the block through SK (section
+  3.4; see :mod:`messaging.ratchet`).
 """
 
 from __future__ import annotations
