@@ -12,8 +12,6 @@ import argparse
 
 from escrowlab.demo import Narrator, demo_chats
 
-DESCRIPTION = "no escrow: the archive holds ciphertext and metadata only"
-
 
 def run(args: argparse.Namespace, narrator: Narrator) -> dict:
     narrator.say("escrowlab demo, escrow mode 'none' (end-to-end encryption as deployed today)")
