@@ -251,10 +251,13 @@ class RelayWorld:
 
 
 def relay_world(hook, users=("alice", "bob", "carol", "dave")) -> RelayWorld:
+    """Devices ``user:1`` through one relay; ``hook`` is every device's hook, or a function
+    from an address to that device's (a deployment's ``hook_for``)."""
     clock = ManualClock()
     relay = RelayService("sqlite://", clock=clock)
     transport = InProcessTransport(relay)
-    devices = {user: Device.create(user, 1, transport, hook=hook, clock=clock,
+    hook_for = hook if callable(hook) else (lambda address: hook)
+    devices = {user: Device.create(user, 1, transport, hook=hook_for(f"{user}:1"), clock=clock,
                                    one_time_prekeys=4, kem_prekeys=2) for user in users}
     return RelayWorld(relay, clock, devices)
 
