@@ -2,6 +2,7 @@
 its hook factory and one recovery signature, and the command line built from it."""
 
 import inspect
+import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -12,8 +13,9 @@ from escrow.scope import Window
 from escrow.threshold import recovery as threshold_recovery
 from escrow.threshold.deployment import custodian_deploy
 from escrow.workflow import LawfulAccess
+from escrowlab import demo
 from escrowlab.benchmarks import escrow as bench_escrow
-from escrowlab.cli import build_parser
+from escrowlab.cli import build_parser, main
 from escrowlab.demo import DEMO_MODES, installed_modes
 from tests.conftest import PROJECT_ROOT
 from tests.escrow.helpers import Issuer, relay_world
@@ -142,3 +144,22 @@ def test_a_new_hook_style_mode_is_one_class_and_one_registry_entry():
                                                          issuer.verifier(), scoped, w.clock))
     report = attempt.recover()
     assert report.messages_recovered == report.messages_in_scope == 6
+
+
+@pytest.mark.parametrize("name, options", [("threshold", ["--custodians", "3",
+                                                          "--threshold", "2"]),
+                                           ("leaf16", ["--leaf-width", "8"]),
+                                           ("crumple", ["--puzzle-bits", "4"]),
+                                           ("none", [])])
+def test_a_registered_mode_without_a_story_of_its_own_runs_in_the_generic_demo(
+        name, options, capsys, monkeypatch):
+    monkeypatch.setitem(demo.DEMO_MODES, name, "escrowlab.demo.no_story_here")
+    assert demo.installed_modes()[name] == demo.GENERIC_DEMO
+    assert main(["demo", "--json", "--messages", "4", "--escrow", name, *options]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["mode"] == name
+    if name == "none":
+        assert summary["recoverable_messages"] == 0
+    else:
+        assert summary["messages_recovered"] == summary["messages_in_scope"] > 0
+        assert summary["attempt"]["complete"] and summary["attempt"]["state"] == "executed"
