@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -76,6 +77,17 @@ class Attempt:
 
     def __init__(self, mode: Mode, deployment: Deployment, archive: Archive, window: Window,
                  authorisation: ReleaseAuthorisation, recovery_key: X25519PrivateKey) -> None:
+        if not isinstance(authorisation, ReleaseAuthorisation):
+            raise WorkflowError("an attempt executes a ReleaseAuthorisation")
+        if not isinstance(window, Window):
+            raise WorkflowError("an attempt recovers a Window")
+        if not isinstance(recovery_key, X25519PrivateKey) or \
+                recovery_key.public_key().public_bytes_raw() != authorisation.recovery_key:
+            raise WorkflowError(f"the recovery key is not the one authorisation "
+                                f"{authorisation.authorisation_id} names")
+        if mode.name != deployment.mode:
+            raise WorkflowError(f"a deployment of mode {deployment.mode!r} is recovered by "
+                                "that mode")
         self.mode = mode
         self.deployment = deployment
         self.archive = archive
@@ -86,6 +98,7 @@ class Attempt:
         self.state = OPEN
         self.report: WindowReport | None = None
         self._accepted: dict[tuple[str, tuple], object] = {}
+        self._lock = threading.Lock()  # one step at a time, as Vault's generate-root lock
 
     def __repr__(self) -> str:
         return (f"Attempt({self.mode.name}, authorisation {self.authorisation.authorisation_id}, "
@@ -99,13 +112,17 @@ class Attempt:
     def _check_open(self, nonce: object) -> None:
         if not isinstance(nonce, str) or not hmac.compare_digest(nonce.encode(),
                                                                  self.nonce.encode()):
-            raise WorkflowError(f"wrong nonce: this is attempt {self.nonce} of authorisation "
+            raise WorkflowError(f"wrong nonce for the attempt of authorisation "
                                 f"{self.authorisation.authorisation_id}")
         if self.state != OPEN:
             raise WorkflowError(f"attempt {self.nonce} is {self.state}: it takes nothing more")
 
     def submit(self, nonce: str, releases: Iterable[object]) -> Progress:
         """Add a party's ``releases`` to this attempt (module docstring); the new progress."""
+        with self._lock:
+            return self._submit(nonce, releases)
+
+    def _submit(self, nonce: str, releases: Iterable[object]) -> Progress:
         self._check_open(nonce)
         a = self.authorisation
         terms = (a.digest, a.authorisation_id, a.issuer)
@@ -128,6 +145,10 @@ class Attempt:
 
     def recover(self) -> WindowReport:
         """The mode's recovery of the window from what was submitted (module docstring)."""
+        with self._lock:
+            return self._recover()
+
+    def _recover(self) -> WindowReport:
         if self.state == EXECUTED and self.report is not None:
             return self.report
         if self.state != OPEN:
@@ -141,6 +162,10 @@ class Attempt:
 
     def cancel(self) -> Progress:
         """Drop this attempt and every release submitted to it."""
+        with self._lock:
+            return self._cancel()
+
+    def _cancel(self) -> Progress:
         if self.state == EXECUTED:
             raise WorkflowError(f"attempt {self.nonce} was executed: it cannot be cancelled")
         self.state = CANCELLED
@@ -177,10 +202,6 @@ class LawfulAccess:
         one-time ``recovery_key`` it names."""
         if not isinstance(authorisation, ReleaseAuthorisation):
             raise WorkflowError("an attempt executes a ReleaseAuthorisation")
-        if not isinstance(recovery_key, X25519PrivateKey) or \
-                recovery_key.public_key().public_bytes_raw() != authorisation.recovery_key:
-            raise WorkflowError(f"the recovery key is not the one authorisation "
-                                f"{authorisation.authorisation_id} names")
         current = self._attempts.get(authorisation.digest)
         if current is not None and current.state != CANCELLED:
             raise WorkflowError(f"authorisation {authorisation.authorisation_id} already has "
