@@ -1,0 +1,243 @@
+"""Fuzz target of the relay over loopback HTTP: a real waitress server on 127.0.0.1.
+
+Each input describes one HTTP request (method, path, extra headers, body, and how it
+is signed: by a registered device after mutation, so it reaches the body parsers;
+before mutation, so its signature no longer matches; or not at all). Seeds are the
+requests real devices make: register, list devices, publish and fetch prekeys, send
+envelopes of a live session, fetch, acknowledge and sync.
+
+Every answer must be JSON: 2xx is accepted, 4xx refused, and a 5xx, a redirect or
+a body that is not JSON is a crash. A refused request must store nothing: the
+relay's SQLite database (read by a separate connection) must hold the same rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import sqlite3
+from pathlib import Path
+
+from escrowlab.fuzz.core import REFUSED, HarnessFailure, Target
+from escrowlab.fuzz.mutate import Mutator, dump_json
+from escrowlab.fuzz.seeds import World
+from messaging.clock import ManualClock
+from messaging.relay.auth import sign_request
+from messaging.relay.errors import RelayError
+
+METHODS = ("GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH")
+PATHS = ("/v1/devices", "/v1/users/alice/devices", "/v1/users/bob/devices", "/v1/keys",
+         "/v1/keys/bob:1", "/v1/keys/alice:1", "/v1/messages", "/v1/messages/ack",
+         "/v1/messages/sync", "/v1/messages?limit=5", "/v1/devices/alice:2", "/healthz",
+         "//v1/messages", "/v1//keys", "/v1/messages/", "/v1/keys/%ff", "/v1/users/%00/devices",
+         "/v1/messages?limit=1e9", "/v1/messages?limit=%00", "/v1/messages?wait=1&wait=2",
+         "/v1/messages?limit=\u0663", "/", "/v1", "/v1/", "/v2/messages", "/v1/keys/bob:1/x",
+         "/v1/messages?limit=99999999999", "/v1/messages#x", "*")
+SIGNINGS = ("after", "after", "after", "before", "none")
+
+
+class _Relay:
+    def __init__(self, world: World) -> None:
+        from messaging.client import Device
+        from messaging.relay import RelayService
+        from messaging.relay.limits import RelayLimits
+        from messaging.relay.server import ServerThread
+        from messaging.transport import InProcessTransport
+        self.clock = ManualClock(1_767_261_600.0)
+        self.path = Path(world.tmp.name) / "relay.db"
+        self.service = RelayService(f"sqlite:///{self.path}", clock=self.clock,
+                                    limits=RelayLimits(max_poll_wait=0.05))
+        self.server = ServerThread(self.service)
+        transport = InProcessTransport(self.service)
+        self.alice = Device.create("alice", 1, transport, clock=self.clock, one_time_prekeys=4,
+                                   kem_prekeys=2)
+        self.bob = Device.create("bob", 1, transport, clock=self.clock, one_time_prekeys=4,
+                                 kem_prekeys=2)
+        self.devices = {"alice:1": self.alice, "bob:1": self.bob}
+        host, port = self.server.url.removeprefix("http://").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        self.reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                      isolation_level=None)
+        self._version = None
+        self._digest = b""
+        self.seeds = [json.dumps(r).encode() for r in self._seed_requests()]
+
+    def _seed_requests(self) -> list[dict]:
+        from messaging.identity import IdentityKeyPair
+        envelopes = [self.alice._encrypt("dm:alice:bob", "bob:1", b'{"v":1}').hex()
+                     for _ in range(2)]
+        upload = self.bob._prekeys.upload().to_json()
+        upload["one_time_prekeys"] = upload["one_time_prekeys"][:2]
+        upload["kem_prekeys"] = upload["kem_prekeys"][:1]
+        newcomer = IdentityKeyPair.generate()
+        requests = [
+            {"method": "POST", "path": "/v1/messages", "as": "alice:1",
+             "body": {"envelopes": envelopes, "require_complete": False}},
+            {"method": "GET", "path": "/v1/messages?limit=10", "as": "bob:1"},
+            {"method": "POST", "path": "/v1/messages/ack", "as": "bob:1", "body": {"ids": [1, 2]}},
+            {"method": "POST", "path": "/v1/messages/sync", "as": "bob:1",
+             "body": {"ack": [3], "limit": 10, "wait": 0}},
+            {"method": "GET", "path": "/v1/keys/bob:1", "as": "alice:1"},
+            {"method": "GET", "path": "/v1/keys", "as": "bob:1"},
+            {"method": "PUT", "path": "/v1/keys", "as": "bob:1", "body": upload},
+            {"method": "GET", "path": "/v1/users/bob/devices", "as": "alice:1"},
+            {"method": "DELETE", "path": "/v1/devices/bob:7", "as": "bob:1"},
+            {"method": "POST", "path": "/v1/devices", "as": "carol:1", "key": "new",
+             "body": {"identity": newcomer.public.encode().hex(), "link": None}},
+        ]
+        self.newcomer = newcomer
+        return requests
+
+    # -- one request --------------------------------------------------------------------
+
+    def run(self, data: bytes):
+        try:
+            spec = json.loads(data)
+        except (ValueError, RecursionError):
+            spec = {"method": "POST", "path": "/v1/messages", "as": "alice:1",
+                    "raw": data.hex()}
+        if not isinstance(spec, dict):
+            spec = {"method": "GET", "path": "/v1/messages", "raw": data.hex()}
+        method = _text(spec.get("method"), "GET")
+        path = _text(spec.get("path"), "/v1/messages")
+        body = self._body(spec)
+        headers = {"Content-Type": "application/json"} if body else {}
+        address = _text(spec.get("as"), "alice:1")
+        device = self.devices.get(address)
+        key = self.newcomer if spec.get("key") == "new" else (device.identity if device else None)
+        signing = spec.get("sign", "after")
+        if key is not None and signing in ("after", "before"):
+            signed_body = body if signing == "after" else body + b" "
+            headers.update(sign_request(key, address, method, path, signed_body,
+                                        self.clock.now()))
+        extra = spec.get("headers")
+        if isinstance(extra, dict):
+            headers.update({_header(k): _header(v) for k, v in list(extra.items())[:8]})
+        return self._send(method, path, headers, body)
+
+    def _body(self, spec: dict) -> bytes:
+        if isinstance(spec.get("raw"), str):
+            try:
+                return bytes.fromhex(spec["raw"])
+            except ValueError:
+                return spec["raw"].encode("utf-8", "surrogatepass")
+        if "body" not in spec:
+            return b""
+        try:
+            return dump_json(spec["body"]).encode("utf-8", "surrogatepass")
+        except TypeError:
+            return b""
+
+    def _send(self, method: str, path: str, headers: dict, body: bytes):
+        try:
+            self.conn.request(method, path, body=body or None, headers=headers)
+            response = self.conn.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException, UnicodeError, ValueError) as exc:
+            self.conn.close()
+            if isinstance(exc, UnicodeError | ValueError | http.client.InvalidURL):
+                return REFUSED  # http.client itself would not send this request
+            raise HarnessFailure(f"the relay dropped the connection: {exc!r}") from None
+        status = response.status
+        kind = response.getheader("Content-Type", "")
+        if status >= 500:
+            raise HarnessFailure(f"HTTP {status} for {method} {path[:60]}: {payload[:200]!r}")
+        if method != "HEAD":
+            try:
+                answer = json.loads(payload)
+            except ValueError:
+                raise HarnessFailure(f"HTTP {status} answer is not JSON ({kind}) for {method} "
+                                     f"{path[:60]}: {payload[:120]!r}") from None
+            if not isinstance(answer, dict):
+                raise HarnessFailure(f"HTTP {status} answer is not a JSON object")
+        if not kind.startswith("application/json"):
+            raise HarnessFailure(f"HTTP {status} answer has Content-Type {kind!r} for "
+                                 f"{method} {path[:60]}")
+        if 300 <= status < 400:
+            raise HarnessFailure(f"HTTP {status} redirect for {method} {path[:60]}")
+        if status >= 400:
+            return REFUSED
+        return None
+
+    # -- state ----------------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        version = self.reader.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            self._version = version
+            digest = hashlib.sha256()
+            tables = [r[0] for r in self.reader.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+            for table in tables:
+                digest.update(table.encode() + b"\x00")
+                for row in self.reader.execute(f'SELECT * FROM "{table}" ORDER BY 1'):
+                    digest.update(repr(row).encode())
+            self._digest = digest.digest()
+        return self._digest
+
+    def mutate(self, m: Mutator) -> bytes:
+        rng = m.rng
+        seed = json.loads(rng.choice(self.seeds))
+        op = rng.randrange(8)
+        if op <= 2 and "body" in seed:
+            seed["body"] = _Mutated(m.json_bytes(seed["body"]))
+        elif op == 3:
+            seed["method"] = rng.choice(METHODS)
+        elif op == 4:
+            seed["path"] = rng.choice(PATHS)
+        elif op == 5:
+            seed["sign"] = rng.choice(SIGNINGS)
+        elif op == 6:
+            seed["headers"] = {rng.choice(("Host", "Content-Length", "X-Relay-Timestamp",
+                                           "X-Relay-Nonce", "X-Relay-Address", "Content-Type",
+                                           "Transfer-Encoding", "X-Relay-Signature")):
+                               rng.choice(("", "0", "999999999999999", "\u00e9", "a" * 100,
+                                           "text/html", "bob:1", "chunked", "x" * 81))}
+        else:
+            body = seed.get("body")
+            raw = dump_json(body).encode() if body is not None else b""
+            seed["raw"] = m.havoc(raw).hex()
+        return _encode_spec(seed)
+
+    def close(self) -> None:
+        self.conn.close()
+        self.reader.close()
+        self.server.stop()
+
+
+class _Mutated:
+    """A mutated JSON body kept as its bytes (it may not be valid JSON any more)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+def _encode_spec(spec: dict) -> bytes:
+    body = spec.pop("body", None)
+    if isinstance(body, _Mutated):
+        spec["raw"] = body.data.hex()
+    elif body is not None:
+        spec["body"] = body
+    return json.dumps(spec).encode()
+
+
+def _text(value: object, default: str) -> str:
+    return value if isinstance(value, str) and value else default
+
+
+def _header(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text.replace("\r", "").replace("\n", "")[:200]
+
+
+def relay_target(world: World) -> Target:
+    relay = _Relay(world)
+    return Target("relay.http", "the relay over loopback HTTP (waitress): mutated signed and "
+                  "unsigned requests; every answer JSON, never 5xx; nothing stored for a refused "
+                  "request", (RelayError,), relay.seeds, relay.run, relay.mutate, weight=0.3,
+                  snapshot=relay.snapshot, close=relay.close)
+
+
+def targets(world: World) -> dict:
+    return {"relay.http": lambda: relay_target(world)}
