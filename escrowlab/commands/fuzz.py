@@ -21,7 +21,8 @@ MAX_INPUTS = 100_000_000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from escrowlab.fuzz import WEIGHTS_NOTE, target_names
+    from escrowlab.fuzz import DEFAULT_INPUT_TIMEOUT, WEIGHTS_NOTE, target_names
+    from escrowlab.fuzz.core import MAX_HANGS
     names = target_names()
     parser = subparsers.add_parser(
         "fuzz", help="fuzz every parser, live sessions and the relay over HTTP",
@@ -48,6 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--crashes", type=Path, metavar="DIR",
                         help="save each crash class's shrunk input (.bin) and its description "
                              "with a replay command (.json) in DIR")
+    parser.add_argument("--input-timeout", type=float, default=DEFAULT_INPUT_TIMEOUT,
+                        metavar="SECONDS",
+                        help=f"an input running longer is a crash (a hang; after "
+                             f"{MAX_HANGS} hangs the target is skipped); 0 for none "
+                             f"(default {DEFAULT_INPUT_TIMEOUT:g})")
     parser.add_argument("--no-shrink", action="store_true",
                         help="save crash inputs as found, without shrinking them")
     parser.add_argument("--replay", type=Path, nargs="+", metavar="FILE",
@@ -67,8 +73,10 @@ def run(args: argparse.Namespace) -> int:
                            "them)")
     if args.replay:
         return _replay(args, names)
+    if args.input_timeout < 0:
+        raise CommandError("--input-timeout is a number of seconds, 0 or more")
     report = run_fuzz(args.inputs, names, args.seed, args.crashes, progress=True,
-                      shrink=not args.no_shrink)
+                      shrink=not args.no_shrink, input_timeout=args.input_timeout)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

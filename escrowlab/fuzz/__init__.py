@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from escrowlab.fuzz import targets_audit, targets_escrow, targets_messaging, targets_relay
-from escrowlab.fuzz.core import Progress, Target, TargetStats, allocate, environment, run_target
+from escrowlab.fuzz.core import (
+    Deadline,
+    Progress,
+    Target,
+    TargetStats,
+    allocate,
+    environment,
+    run_target,
+)
 from escrowlab.fuzz.seeds import MODES, World, build_world
 
 MODULES = (targets_messaging, targets_escrow, targets_audit, targets_relay)
@@ -77,9 +85,18 @@ def build_targets(world: World, names: list[str]) -> tuple[list[Target], dict[st
     return built, failed
 
 
+ROUNDS = 20
+DEFAULT_INPUT_TIMEOUT = 10.0
+
+
 def run(inputs: int, names: list[str], seed: int = 0, crashes_dir: Path | None = None,
-        progress: bool = False, shrink: bool = True, world: World | None = None) -> dict:
-    """Run ``inputs`` inputs over the targets ``names``; the report (see module docstring)."""
+        progress: bool = False, shrink: bool = True, world: World | None = None,
+        input_timeout: float = DEFAULT_INPUT_TIMEOUT) -> dict:
+    """Run ``inputs`` inputs over the targets ``names``; the report (see module docstring).
+
+    Targets take turns in :data:`ROUNDS` rounds (each round a twentieth of every
+    target's share), so the progress estimate holds from the first round on. An input
+    running longer than ``input_timeout`` seconds is a crash (a hang)."""
     started = time.perf_counter()
     own_world = world is None
     world = world or build_world()
@@ -88,17 +105,19 @@ def run(inputs: int, names: list[str], seed: int = 0, crashes_dir: Path | None =
         targets, failed = build_targets(world, names)
         shares = allocate(targets, inputs) if targets else {}
         meter = Progress(sum(shares.values()), progress)
-        results = []
-        for index, target in enumerate(targets):
-            meter.label = target.name
-            rng = random.Random(f"{seed}:{target.name}")
-            stats = TargetStats(target.name, target.weight)
-            run_target(target, shares[target.name], rng, stats, crashes_dir, shrink,
-                       meter.advance)
-            results.append((target, stats))
+        deadline = Deadline(input_timeout)
+        rngs = {t.name: random.Random(f"{seed}:{t.name}") for t in targets}
+        results = [(t, TargetStats(t.name, t.weight)) for t in targets]
+        for round_ in range(ROUNDS):
+            for target, stats in results:
+                share = shares[target.name]
+                count = share * (round_ + 1) // ROUNDS - share * round_ // ROUNDS
+                meter.label = target.name
+                run_target(target, count, rngs[target.name], stats, crashes_dir, shrink,
+                           meter.advance, deadline)
+        for target, _ in results:
             if target.close is not None:
                 target.close()
-            del index
         meter.finish()
     finally:
         if own_world:
@@ -112,7 +131,8 @@ def run(inputs: int, names: list[str], seed: int = 0, crashes_dir: Path | None =
     totals = {key: sum(t[key] for t in report_targets)
               for key in ("inputs", "accepted", "refusals", "crashes", "state_changes")}
     return {
-        "seed": seed, "inputs_requested": inputs, "weighting": WEIGHTS_NOTE,
+        "seed": seed, "inputs_requested": inputs, "input_timeout_seconds": input_timeout,
+        "weighting": WEIGHTS_NOTE,
         "weights": {t.name: t.weight for t in targets},
         "setup_seconds": round(setup_seconds, 2),
         "seconds": round(time.perf_counter() - started, 2),

@@ -23,7 +23,9 @@ import hashlib
 import json
 import os
 import random
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -37,11 +39,45 @@ ACCEPTED, REFUSED, CRASH, STATE_CHANGE = "accepted", "refused", "crash", "state 
 PROJECT_PACKAGES = ("messaging", "audit", "escrow", "strictjson", "escrowlab",
                     "authority_portal")
 SHRINK_BUDGET = 300
+MAX_HANGS = 3  # after this many hangs a target is skipped for the rest of the run
+
+
+class InputTimeout(BaseException):
+    """Raised in the main thread when one input runs longer than the deadline (a hang: the
+    input costs the target unbounded work). A ``BaseException``, so that the code under
+    test's ``except Exception`` cannot swallow it."""
+
+
+class Deadline:
+    """A per-input deadline with ``SIGALRM`` (main thread on POSIX only; else no deadline)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.enabled = (seconds > 0 and hasattr(signal, "setitimer")
+                        and threading.current_thread() is threading.main_thread())
+        if self.enabled:
+            signal.signal(signal.SIGALRM, self._expired)
+
+    def _expired(self, signum, frame) -> None:
+        raise InputTimeout(f"one input ran longer than {self.seconds:g} s")
+
+    def __enter__(self) -> Deadline:
+        if self.enabled:
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.enabled:
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 class HarnessFailure(Exception):
     """A failure the target itself detected that is not an exception of the code under test
-    (e.g. the relay answered 5xx or not JSON): always a crash."""
+    (e.g. the relay answered 5xx or not JSON): always a crash, classed by ``key``."""
+
+    def __init__(self, message: str, key: str = "") -> None:
+        super().__init__(message)
+        self.key = key or message[:60]
 
 
 @dataclass
@@ -80,7 +116,8 @@ class Outcome:
     @property
     def crash_class(self) -> str:
         name = type(self.error).__name__ if self.error is not None else "-"
-        return f"{self.kind}: {name} at {self.frame}"
+        where = self.error.key if isinstance(self.error, HarnessFailure) else self.frame
+        return f"{self.kind}: {name} at {where}"
 
 
 def project_frame(exc: BaseException) -> str:
@@ -101,11 +138,20 @@ def project_frame(exc: BaseException) -> str:
     return best
 
 
-def classify(target: Target, data: bytes) -> Outcome:
-    """Run one input and classify it (see the module docstring)."""
+def classify(target: Target, data: bytes, deadline: Deadline | None = None) -> Outcome:
+    """Run one input and classify it (see the module docstring); an input that outlives
+    ``deadline`` is a crash of type :class:`InputTimeout` (a hang)."""
     before = target.snapshot() if target.snapshot is not None else None
     try:
-        result = target.run(data)
+        if deadline is not None:
+            with deadline:
+                result = target.run(data)
+        else:
+            result = target.run(data)
+    except InputTimeout as exc:
+        if target.reset is not None:
+            target.reset()
+        return Outcome(CRASH, exc, project_frame(exc))
     except target.refusals as exc:
         return _refused(target, before, exc)
     except Exception as exc:
@@ -158,6 +204,9 @@ class TargetStats:
     crashes: int = 0
     state_changes: int = 0
     seconds: float = 0.0
+    mutator_errors: int = 0
+    hangs: int = 0
+    skipped: int = 0
     findings: dict[str, Finding] = field(default_factory=dict)
 
     @property
@@ -168,7 +217,8 @@ class TargetStats:
         return {"target": self.name, "weight": self.weight, "inputs": self.inputs,
                 "accepted": self.accepted, "refusals": self.refused, "crashes": self.crashes,
                 "state_changes": self.state_changes, "seconds": round(self.seconds, 3),
-                "inputs_per_second": round(self.rate, 1),
+                "inputs_per_second": round(self.rate, 1), "mutator_errors": self.mutator_errors,
+                "hangs": self.hangs, "skipped_after_hangs": self.skipped,
                 "crash_classes": [f.to_json() for f in self.findings.values()]}
 
 
@@ -209,20 +259,31 @@ def save_finding(finding: Finding, directory: Path, target: Target) -> None:
 
 def run_target(target: Target, inputs: int, rng: random.Random, stats: TargetStats,
                crashes_dir: Path | None = None, shrink_findings: bool = True,
-               progress: Callable[[int], None] | None = None) -> TargetStats:
-    """Feed ``inputs`` mutated inputs to ``target``, accumulating into ``stats``."""
+               progress: Callable[[int], None] | None = None,
+               deadline: Deadline | None = None) -> TargetStats:
+    """Feed ``inputs`` mutated inputs to ``target``, accumulating into ``stats`` (call it
+    again with the same ``rng`` and ``stats`` to continue the same sequence). After
+    :data:`MAX_HANGS` hangs the target's remaining inputs are skipped (and counted)."""
     mutator = Mutator(rng)
     start = time.perf_counter()
+    reported = 0
     for i in range(inputs):
-        data = target.mutate(mutator)
-        outcome = classify(target, data)
+        if stats.hangs >= MAX_HANGS:
+            stats.skipped += inputs - i
+            break
+        try:
+            data = target.mutate(mutator)
+        except Exception:  # a harness bug must not end a long run: count it, go on
+            stats.mutator_errors += 1
+            data = mutator.havoc(rng.choice(target.seeds), list(target.seeds))
+        outcome = classify(target, data, deadline)
         record(target, stats, data, outcome, crashes_dir, shrink_findings)
-        if progress is not None and i % 64 == 63:
-            stats.seconds = time.perf_counter() - start
-            progress(64)
-    stats.seconds = time.perf_counter() - start
+        if progress is not None and i - reported >= 63:
+            progress(i + 1 - reported)
+            reported = i + 1
+    stats.seconds += time.perf_counter() - start
     if progress is not None:
-        progress(inputs % 64)
+        progress(inputs - reported)
     return stats
 
 
@@ -240,13 +301,16 @@ def record(target: Target, stats: TargetStats, data: bytes, outcome: Outcome,
     else:
         stats.state_changes += 1
     key = outcome.crash_class
+    error = outcome.error
+    hang = isinstance(error, InputTimeout)
+    stats.hangs += hang
     if key in stats.findings:
         stats.findings[key].count += 1
         return
-    error = outcome.error
-    small = shrink(target, data, key) if shrink_findings else data
+    small = shrink(target, data, key) if shrink_findings and not hang else data
     finding = Finding(target.name, outcome.kind, type(error).__qualname__,
-                      _message(error), outcome.frame, small)
+                      _message(error),
+                      error.key if isinstance(error, HarnessFailure) else outcome.frame, small)
     stats.findings[key] = finding
     if crashes_dir is not None:
         save_finding(finding, crashes_dir, target)

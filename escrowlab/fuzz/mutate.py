@@ -192,7 +192,8 @@ class Mutator:
         if isinstance(value, bool) and choice < 0.3:
             return int(value)
         if isinstance(value, int) and not isinstance(value, bool) and choice < 0.5:
-            return rng.choice((value + 1, value - 1, -value, value * 2**32, float(value),
+            as_float = float(value) if abs(value) < 2**1000 else Raw("1e999")
+            return rng.choice((value + 1, value - 1, -value, value * 2**32, as_float,
                                Raw(f"{value}.0"), Raw(f"{value}e0"), str(value), value > 0))
         return rng.choice(INTERESTING_JSON)
 
