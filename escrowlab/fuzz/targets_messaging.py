@@ -15,7 +15,7 @@ import struct
 from pathlib import Path
 
 import strictjson
-from escrowlab.fuzz.core import REFUSED, Target
+from escrowlab.fuzz.core import REFUSED, HarnessFailure, Target
 from escrowlab.fuzz.mutate import Mutator
 from escrowlab.fuzz.seeds import ModeWorld, World
 from messaging.clock import ManualClock
@@ -132,6 +132,7 @@ class _LiveSession:
 
     def __init__(self, mw: ModeWorld) -> None:
         self.pair = mw.pair
+        self.genuine = set(mw.pair.pending)
         self.session = self._fresh()
 
     def _fresh(self) -> Session:
@@ -139,6 +140,11 @@ class _LiveSession:
 
     def decrypt(self, data: bytes) -> None:
         self.session.decrypt(data)
+        if data not in self.genuine:
+            # every byte of an envelope is authenticated or checked (DESIGN.md, "Bind the
+            # whole context"): an altered envelope that decrypts is a binding failure
+            raise HarnessFailure("an envelope that differs from every one Alice sent decrypted",
+                                 "altered envelope accepted")
 
     def snapshot(self) -> bytes:
         return self.session.serialize()
@@ -155,7 +161,8 @@ def session_target(mw: ModeWorld) -> Target:
     return Target(
         f"messaging.session.{mw.mode}",
         f"live Session.decrypt ({mw.mode} hook) on mutated undelivered envelopes; the "
-        "serialised session must be byte-identical after a refusal",
+        "serialised session must be byte-identical after a refusal, and an altered envelope "
+        "that decrypts is a crash (binding failure)",
         REFUSE, seeds, live.decrypt,
         bytes_mutator(seeds, lambda m, s: mutate_envelope_fields(m, s, records)),
         weight=2, snapshot=live.snapshot, reset=live.reset)
@@ -171,6 +178,9 @@ class _Responder:
     def respond(self, data: bytes) -> None:
         Session.respond(self.pair.bob_identity, self.prekeys, "bob:9", data, self.pair.bob_hook,
                         self.pair.clock)
+        if data != self.pair.first_message:
+            raise HarnessFailure("a first message that differs from Alice's was answered",
+                                 "altered first message accepted")
 
     def snapshot(self) -> bytes:
         return self.prekeys.serialize()
@@ -186,7 +196,8 @@ def respond_target(mw: ModeWorld) -> Target:
     return Target(
         f"messaging.respond.{mw.mode}",
         f"Session.respond ({mw.mode} hook, PQXDH responder) on a mutated first message; the "
-        "serialised prekeys must be unchanged after a refusal",
+        "serialised prekeys must be unchanged after a refusal, and an altered first message "
+        "that is answered is a crash (binding failure)",
         REFUSE, seeds, responder.respond,
         bytes_mutator(seeds, lambda m, s: mutate_envelope_fields(m, s, records)),
         weight=0.5, snapshot=responder.snapshot, reset=responder.reset)
