@@ -33,12 +33,13 @@ from escrowlab.fuzz.core import (
 from escrowlab.fuzz.seeds import MODES, World, build_world
 
 MODULES = (targets_messaging, targets_escrow, targets_audit, targets_relay)
-WEIGHTS_NOTE = ("inputs are split between targets in proportion to their weights: 3 for "
-                "the wire envelope, 2 for the fast pure parsers and live sessions, 1 for "
-                "the other parsers, 0.5 for PQXDH responders, hooks, custodian releases, "
-                "store rows and live message content, 0.3 for the relay over HTTP, 0.1 "
-                "for keystores, store key derivation and recovery (Argon2id or whole "
-                "recoveries per input)")
+WEIGHTS_NOTE = ("inputs are split between targets in proportion to their weights "
+                "(the JSON report lists each): 3 for the wire envelope; 2 for the fast pure "
+                "parsers and the live sessions; 1 for the other parsers, the relay over HTTP "
+                "(about 300 inputs/s) and live message content (about 500/s); 0.5 for PQXDH "
+                "responders, hook checks, custodian releases and store rows; 0.3 for a whole "
+                "recovery per input; 0.1 for keystores and store key derivation (Argon2id per "
+                "input). Of 1,000,000 inputs the slowest targets still get over 2,000 each")
 
 
 @dataclass

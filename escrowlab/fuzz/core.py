@@ -185,13 +185,14 @@ class Finding:
     data: bytes
     count: int = 1
     file: str | None = None
+    trace: str = ""
 
     def to_json(self) -> dict:
         preview = self.data[:160]
         return {"target": self.target, "kind": self.kind, "exception": self.exception,
                 "message": self.message[:300], "frame": self.frame, "count": self.count,
                 "input_bytes": len(self.data), "input_preview": preview.decode("latin-1"),
-                "file": self.file}
+                "file": self.file, "traceback": self.trace}
 
 
 @dataclass
@@ -310,7 +311,8 @@ def record(target: Target, stats: TargetStats, data: bytes, outcome: Outcome,
     small = shrink(target, data, key) if shrink_findings and not hang else data
     finding = Finding(target.name, outcome.kind, type(error).__qualname__,
                       _message(error),
-                      error.key if isinstance(error, HarnessFailure) else outcome.frame, small)
+                      error.key if isinstance(error, HarnessFailure) else outcome.frame, small,
+                      trace="".join(traceback.format_exception(error))[-4000:])
     stats.findings[key] = finding
     if crashes_dir is not None:
         save_finding(finding, crashes_dir, target)
@@ -325,22 +327,28 @@ def _message(error: BaseException | None) -> str:
         return repr(type(error))
 
 
-def replay(target: Target, data: bytes) -> dict:
-    """Classify one saved input; the traceback of a crash is included."""
+def replay(target: Target, data: bytes, deadline: Deadline | None = None) -> dict:
+    """Classify one saved input; the traceback of a crash (or hang) is included."""
     before = target.snapshot() if target.snapshot is not None else None
     result: dict[str, Any] = {"target": target.name, "input_bytes": len(data)}
     try:
-        target.run(data)
+        if deadline is not None:
+            with deadline:
+                outcome = target.run(data)
+        else:
+            outcome = target.run(data)
     except target.refusals as exc:
         changed = before is not None and target.snapshot() != before
         result.update(kind=STATE_CHANGE if changed else REFUSED,
                       exception=type(exc).__qualname__, message=_message(exc))
-    except Exception as exc:
+    except (Exception, InputTimeout) as exc:
         result.update(kind=CRASH, exception=type(exc).__qualname__, message=_message(exc),
                       frame=project_frame(exc),
                       traceback="".join(traceback.format_exception(exc)))
     else:
-        result.update(kind=ACCEPTED)
+        changed = before is not None and target.snapshot() != before
+        result.update(kind=ACCEPTED if outcome != REFUSED else
+                      STATE_CHANGE if changed else REFUSED)
     return result
 
 

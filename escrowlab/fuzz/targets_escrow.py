@@ -227,7 +227,7 @@ def recover_target(world: World) -> Target:
     return Target("escrow.recover", "escrow.recovery.recover over the archive plus one injected "
                   "envelope (mutated from the window's)", (EscrowError, MessagingError), seeds,
                   run, bytes_mutator(seeds, lambda m, s: mutate_envelope_fields(m, s, records)),
-                  weight=0.1)
+                  weight=0.3)
 
 
 def targets(world: World) -> dict:

@@ -436,7 +436,7 @@ def content_target(world: World) -> Target:
     return Target("messaging.content", "message content: a contact's device sends the input as "
                   "plaintext, Device.receive_all must report a refusal as an event",
                   REFUSE, contact.seeds, contact.run, json_content_mutator(contact.seeds),
-                  weight=0.5)
+                  weight=1)
 
 
 def json_content_mutator(seeds: list[bytes]):

@@ -257,7 +257,7 @@ def relay_target(world: World) -> Target:
     relay = _Relay(world)
     return Target("relay.http", "the relay over loopback HTTP (waitress): mutated signed and "
                   "unsigned requests; every answer JSON, never 5xx; nothing stored for a refused "
-                  "request", (RelayError,), relay.seeds, relay.run, relay.mutate, weight=0.3,
+                  "request", (RelayError,), relay.seeds, relay.run, relay.mutate, weight=1,
                   snapshot=relay.snapshot, close=relay.close)
 
 
