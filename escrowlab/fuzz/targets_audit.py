@@ -10,6 +10,8 @@ as a ``str`` read from a damaged file could.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import strictjson
 from audit.errors import AuditError, EntryError, VerificationError
 from escrowlab.fuzz.core import Target
@@ -175,6 +177,66 @@ def evidence_target(world: World) -> Target:
                   json_mutator(seeds), weight=1)
 
 
+class _DatabaseFile:
+    """A real SQLite file of the audit package, mutated as bytes, written to a fresh path
+    (no WAL beside it) and opened and read as the package does."""
+
+    def __init__(self, world: World, source: str) -> None:
+        tmp = Path(world.tmp.name)
+        self.path = tmp / f"fuzz-{source}"
+        self.seed = (tmp / source).read_bytes()
+
+    def write(self, data: bytes) -> str:
+        for leftover in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+            leftover.unlink(missing_ok=True)
+        self.path.write_bytes(data)
+        return str(self.path)
+
+    def mutate(self, m: Mutator) -> bytes:
+        # mostly small edits, where SQLite's page checks are weakest
+        return m.havoc(self.seed, rounds=m.rng.choice((1, 1, 2)))
+
+
+def witness_state_target(world: World) -> Target:
+    from audit.witness import Witness
+    file = _DatabaseFile(world, "witness-0.db")
+    audit = world.audit
+
+    def run(data: bytes) -> None:
+        witness = Witness(audit.witness_signers[0], [audit.log_signer.verifier],
+                          file.write(data), audit.clock)
+        try:
+            witness.latest(ORIGIN)
+            witness.add_checkpoint(*_request_parts(audit.requests[0]))
+        finally:
+            witness.close()
+
+    return Target("audit.witness_state", "a witness opening a damaged state file (bytes of a "
+                  "real one mutated), then cosigning", REFUSE, [file.seed], run, file.mutate,
+                  weight=0.2)
+
+
+def _request_parts(body: bytes):
+    from audit.http.witness_api import parse_request
+    return parse_request(body)
+
+
+def log_store_target(world: World) -> Target:
+    from audit.storage import LogStore
+    from audit.verifier import verify_log
+    file = _DatabaseFile(world, "audit.db")
+    audit = world.audit
+
+    def run(data: bytes) -> None:
+        with LogStore(file.write(data)) as store:
+            verify_log(store, audit.log_signer.verifier, audit.witness_verifiers, 2,
+                       check_entries=True)
+
+    return Target("audit.log_store", "LogStore opening a damaged audit log file (bytes of a "
+                  "real one mutated), then verify_log", REFUSE, [file.seed], run, file.mutate,
+                  weight=0.2)
+
+
 def targets(world: World) -> dict:
     return {
         "audit.note": lambda: note_target(world),
@@ -185,4 +247,6 @@ def targets(world: World) -> dict:
         "audit.entry": lambda: entry_target(world),
         "audit.witness": lambda: witness_target(world),
         "audit.evidence": lambda: evidence_target(world),
+        "audit.witness_state": lambda: witness_state_target(world),
+        "audit.log_store": lambda: log_store_target(world),
     }
