@@ -430,13 +430,17 @@ class _Contact:
             return REFUSED
         return None
 
+    def snapshot(self) -> list:
+        """Bob's groups: a refused group update must not change them."""
+        return [g.to_json() for g in self.bob.groups.all()]
+
 
 def content_target(world: World) -> Target:
     contact = _Contact()
     return Target("messaging.content", "message content: a contact's device sends the input as "
-                  "plaintext, Device.receive_all must report a refusal as an event",
-                  REFUSE, contact.seeds, contact.run, json_content_mutator(contact.seeds),
-                  weight=1)
+                  "plaintext, Device.receive_all must report a refusal as an event and leave "
+                  "the recipient's groups unchanged", REFUSE, contact.seeds, contact.run,
+                  json_content_mutator(contact.seeds), weight=1, snapshot=contact.snapshot)
 
 
 def json_content_mutator(seeds: list[bytes]):
