@@ -66,6 +66,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--replay", type=Path, nargs="+", metavar="FILE",
                         help="classify these saved inputs (needs exactly one --targets name) "
                              "and print each result with its traceback")
+    parser.add_argument("--engine", choices=("mutation", "atheris"), default="mutation",
+                        help="mutation (default): the harness's structure-aware mutator over "
+                             "every selected target; atheris: coverage-guided libFuzzer on one "
+                             "target (--targets NAME) with that mutator as its custom mutator, "
+                             "if atheris is installed (pip install atheris)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run)
 
@@ -84,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
                            "them)")
     if args.replay:
         return _replay(args, names)
+    if args.engine == "atheris":
+        return _atheris(args, names)
     if args.input_timeout < 0:
         raise CommandError("--input-timeout is a number of seconds, 0 or more")
     report = run_fuzz(args.inputs, names, args.seed, args.crashes, progress=True,
@@ -132,6 +139,25 @@ def _replay(args: argparse.Namespace, names: list[str]) -> int:
             if "traceback" in result:
                 print(result["traceback"])
     return 1 if bad else 0
+
+
+def _atheris(args: argparse.Namespace, names: list[str]) -> int:
+    from escrowlab.fuzz import build_targets
+    from escrowlab.fuzz.coverage import available, run_atheris
+    from escrowlab.fuzz.seeds import build_world
+    if not available():
+        raise CommandError("--engine atheris needs atheris (pip install atheris)")
+    if len(names) != 1:
+        raise CommandError("--engine atheris fuzzes one target (--targets NAME)")
+    world = build_world()
+    targets, failed = build_targets(world, names)
+    if failed:
+        raise CommandError(f"cannot build {names[0]}: {failed[names[0]]}")
+    prefix = [f"-artifact_prefix={args.crashes}/"] if args.crashes else []
+    if args.crashes:
+        args.crashes.mkdir(parents=True, exist_ok=True)
+    run_atheris(targets[0], args.inputs, args.seed, prefix)
+    return 0  # not reached: libFuzzer exits the process
 
 
 def _print_table(report: dict) -> None:
