@@ -261,5 +261,112 @@ def relay_target(world: World) -> Target:
                   snapshot=relay.snapshot, close=relay.close)
 
 
+
+
+class _StubRelay:
+    """A loopback HTTP server that answers every request with the current input: what a
+    malicious or broken relay can send a device's :class:`~messaging.transport.RelayClient`
+    (through the real :class:`~messaging.transport.HttpTransport`)."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        stub = self
+        self.status, self.body = 200, b"{}"
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                self.send_response(stub.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(stub.body)))
+                self.end_headers()
+                self.wfile.write(stub.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+ANSWER_STATUSES = (200, 200, 200, 400, 409, 500)
+
+
+class _Client:
+    """A device's RelayClient over HTTP against the stub; input byte 0 picks the call and
+    the status, the rest is the answer's body."""
+
+    def __init__(self, world: World) -> None:
+        from messaging.identity import IdentityKeyPair
+        from messaging.transport import HttpTransport, RelayClient
+        self.stub = _StubRelay()
+        self.transport = HttpTransport(self.stub.url, timeout=10)
+        mw = next(iter(world.modes.values()))
+        device = next(iter(mw.devices.values()))
+        self.client = RelayClient(self.transport, "alice:1", IdentityKeyPair.generate(),
+                                  ManualClock(1_767_261_600.0))
+        upload = device._prekeys.upload()
+        bundle = upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0]).to_json()
+        entry = mw.entries[0]
+        fetched = {"messages": [{"id": 7, "envelope": entry.envelope.hex(),
+                                 "received_at": entry.received_at}], "more": False}
+        identity = device.identity.public.encode().hex()
+        self.calls = [
+            ("devices", lambda c: c.devices("bob"),
+             {"devices": [{"address": "bob:1", "identity": identity}]}),
+            ("fetch", lambda c: c.fetch(10), fetched),
+            ("sync", lambda c: c.sync([1], 10), fetched),
+            ("fetch_bundle", lambda c: c.fetch_bundle("bob:1"), bundle),
+            ("send", lambda c: c.send([entry.envelope]), {"accepted": [1, 2]}),
+            ("ack", lambda c: c.ack([1, 2]), {"acknowledged": 2}),
+            ("prekey_counts", lambda c: c.prekey_counts(), {"one_time": 3, "kem_one_time": 2}),
+            ("error", lambda c: c.ack([1]),
+             {"error": "device-list-mismatch", "message": "x", "devices": {"bob": ["bob:1"]}}),
+        ]
+        self.seeds = [bytes((i,)) + json.dumps(answer).encode()
+                      for i, (_, _, answer) in enumerate(self.calls)]
+
+    def run(self, data: bytes) -> None:
+        if not data:
+            data = b"\x00"
+        _, call, _ = self.calls[data[0] % len(self.calls)]
+        self.stub.status = ANSWER_STATUSES[data[0] // len(self.calls) % len(ANSWER_STATUSES)]
+        self.stub.body = data[1:]
+        call(self.client)
+
+    def mutate(self, m: Mutator) -> bytes:
+        i = m.rng.randrange(len(self.calls))
+        status = m.rng.randrange(len(ANSWER_STATUSES)) if m.rng.random() < 0.2 else 0
+        answer = self.calls[i][2]
+        body = m.json_bytes(answer) if m.rng.random() < 0.85 else m.havoc(
+            json.dumps(answer).encode())
+        return bytes(((status * len(self.calls) + i) % 256,)) + body
+
+    def close(self) -> None:
+        self.transport.close()
+        self.stub.close()
+
+
+def client_target(world: World) -> Target:
+    from messaging.errors import MessagingError
+    client = _Client(world)
+    return Target("messaging.relay_answer", "a device's RelayClient (over the real HttpTransport) "
+                  "parsing what a malicious relay answers to each call", (MessagingError,),
+                  client.seeds, client.run, client.mutate, weight=1, close=client.close)
+
+
 def targets(world: World) -> dict:
-    return {"relay.http": lambda: relay_target(world)}
+    return {"relay.http": lambda: relay_target(world),
+            "messaging.relay_answer": lambda: client_target(world)}

@@ -48,6 +48,9 @@ KNOWN_CRASHES = {
     "audit.witness_state": "sqlite3.DatabaseError from Witness.latest (audit/witness.py) and "
                            "UnicodeDecodeError from open_owned (audit/sqlitefile.py) on a "
                            "damaged state file",
+    "messaging.relay_answer": "RelayClient trusts the shape of the relay's answers: TypeError, "
+                              "ValueError, KeyError, OverflowError in messaging/transport.py "
+                              "(_queued, send, ack, json.loads of a 4,300-digit integer)",
     "relay.http": "Flask's own answers (HTML 308 for '//', HTML 400 for a bad Host, an empty "
                   "text/html 200 for OPTIONS) and a 500 for a request body with an integer over "
                   "4,300 digits (messaging/relay/api.py, parsed before the signature check)",
