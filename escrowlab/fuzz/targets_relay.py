@@ -273,6 +273,8 @@ class _StubRelay:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
         stub = self
         self.status, self.body = 200, b"{}"
+        self.content_type = "application/json"
+        self.headers: dict[str, str] = {}
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -281,7 +283,9 @@ class _StubRelay:
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
                 self.send_response(stub.status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", stub.content_type)
+                for name, value in stub.headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(stub.body)))
                 self.end_headers()
                 self.wfile.write(stub.body)
@@ -367,6 +371,59 @@ def client_target(world: World) -> Target:
                   client.seeds, client.run, client.mutate, weight=1, close=client.close)
 
 
+WITNESS_ANSWERS = ((200, {}), (409, {}), (400, {"X-Witness-Error": "rollback"}), (422, {}),
+                   (403, {}), (500, {}))
+
+
+class _WitnessClient:
+    """The log's HttpWitness against a loopback stub answering with the input: byte 0 picks
+    the status (and, for a rollback, the header carrying the latest size), the rest is the
+    body (also the latest-size header's value)."""
+
+    def __init__(self, world: World) -> None:
+        from audit.http.witness_client import HttpWitness
+        audit = world.audit
+        self.stub = _StubRelay()
+        self.stub.content_type = "text/plain; charset=utf-8"
+        signer = audit.witness_signers[0]
+        self.witness = HttpWitness(self.stub.url, signer.verifier, timeout=10)
+        self.note = audit.notes[-1]
+        from audit.note import parse_note
+        line = signer.sign(parse_note(self.note).text).line()
+        self.seeds = [b"\x00" + line.encode(), b"\x01" + b"3\n", b"\x02" + b"6",
+                      b"\x03" + b"inconsistent\n", b"\x04" + b"unknown log\n"]
+
+    def run(self, data: bytes) -> None:
+        if not data:
+            data = b"\x00"
+        status, headers = WITNESS_ANSWERS[data[0] % len(WITNESS_ANSWERS)]
+        self.stub.status = status
+        self.stub.body = data[1:]
+        value = data[1:80].decode("latin-1").replace("\r", "").replace("\n", "")
+        self.stub.headers = {**headers, "X-Witness-Latest-Size": value} if headers else {}
+        self.witness.add_checkpoint(3, [], self.note)
+
+    def mutate(self, m: Mutator) -> bytes:
+        seeds = self.seeds
+        if m.rng.random() < 0.5:
+            seed = m.rng.choice(seeds)
+            return seed[:1] + m.text_lines(seed[1:].decode("utf-8", "replace"), seeds)
+        return m.havoc(m.rng.choice(seeds), seeds)
+
+    def close(self) -> None:
+        self.stub.close()
+
+
+def witness_client_target(world: World) -> Target:
+    from audit.errors import AuditError
+    client = _WitnessClient(world)
+    return Target("audit.witness_answer", "the log's HttpWitness parsing what a witness answers "
+                  "(cosignature line, 409 size, rollback headers), from a loopback stub",
+                  (AuditError,), client.seeds, client.run, client.mutate, weight=0.5,
+                  close=client.close)
+
+
 def targets(world: World) -> dict:
     return {"relay.http": lambda: relay_target(world),
-            "messaging.relay_answer": lambda: client_target(world)}
+            "messaging.relay_answer": lambda: client_target(world),
+            "audit.witness_answer": lambda: witness_client_target(world)}
