@@ -248,8 +248,8 @@ class Mutator:
             words = lines[i].split(" ")
             j = rng.randrange(len(words))
             words[j] = rng.choice(("", "-1", "0", "18446744073709551616", "9" * 5000, "1.0",
-                                   "\u00b2", "\u0663", "\ud800", "=", "AAAA", "\u2014", words[j] * 2,
-                                   words[j][:-1], words[j] + "=", words[j].upper()))
+                                   "\u00b2", "\u0663", "\ud800", "=", "AAAA", "\u2014",
+                                   words[j] * 2, words[j][:-1], words[j] + "=", words[j].upper()))
             lines[i] = " ".join(words)
         elif op == 4:
             lines[i], lines[-1 - i] = lines[-1 - i], lines[i]

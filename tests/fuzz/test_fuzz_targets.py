@@ -51,8 +51,9 @@ KNOWN_CRASHES = {
     "messaging.relay_answer": "RelayClient trusts the shape of the relay's answers: TypeError, "
                               "ValueError, KeyError, OverflowError in messaging/transport.py "
                               "(_queued, send, ack, json.loads of a 4,300-digit integer)",
-    "audit.witness_answer": "HttpWitness takes a 409 body that str.isdigit() accepts ('\u00b2', "
-                            "over 4,300 digits) to int(): ValueError (audit/http/witness_client.py)",
+    "audit.witness_answer": "HttpWitness passes a 409 body that str.isdigit() accepts "
+                            "('\u00b2', over 4,300 digits) to int(): ValueError "
+                            "(audit/http/witness_client.py)",
     "relay.http": "Flask's own answers (HTML 308 for '//', HTML 400 for a bad Host, an empty "
                   "text/html 200 for OPTIONS) and a 500 for a request body with an integer over "
                   "4,300 digits (messaging/relay/api.py, parsed before the signature check)",
