@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import strictjson
 from escrow.errors import EscrowError, ReleaseRefusedError
-from escrowlab.fuzz.core import Target
+from escrowlab.fuzz.core import HarnessFailure, Target
 from escrowlab.fuzz.mutate import Mutator
 from escrowlab.fuzz.seeds import KEYSTORE_PASSPHRASE, ModeWorld, World
 from escrowlab.fuzz.targets_messaging import (
@@ -63,12 +63,19 @@ def hook_target(mw: ModeWorld) -> Target:
     hook = mw.pair.bob_hook.inner
     seeds = [bytes((i,)) + r for i, (_, r) in enumerate(contexts)]
     records = [r for _, r in contexts]
+    binding = mw.mode != "leaf16"
 
     def run(data: bytes) -> None:
         if not data:
             raise HookRefusedError("empty input")
-        context = contexts[data[0] % len(contexts)][0]
+        context, genuine = contexts[data[0] % len(contexts)]
         hook.check_chain(context, data[1:])
+        if binding and data[1:] != genuine:
+            # threshold and crumple recompute the whole record from CK_0 (DESIGN.md, "Escrow
+            # modes"): any other record that passes is a binding failure. leaf16 checks a
+            # 16-bit checksum only, so a forgery passing now and then is that mode's design.
+            raise HarnessFailure("an altered record passed the recipient's check",
+                                 "altered record accepted")
 
     def mutate(m: Mutator) -> bytes:
         i = m.rng.randrange(len(records))
