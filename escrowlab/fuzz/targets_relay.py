@@ -278,6 +278,9 @@ class _StubRelay:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # one segment per answer, sent at once: no Nagle / delayed-ACK stall per request
+            wbufsize = -1
+            disable_nagle_algorithm = True
 
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
