@@ -36,9 +36,10 @@ MODULES = (targets_messaging, targets_escrow, targets_audit, targets_relay)
 WEIGHTS_NOTE = ("inputs are split between targets in proportion to their weights "
                 "(the JSON report lists each): 3 for the wire envelope; 2 for the fast pure "
                 "parsers and the live sessions; 1 for the other parsers, the relay over HTTP "
-                "(about 300 inputs/s) and live message content (about 500/s); 0.5 for PQXDH "
-                "responders, hook checks, custodian releases and store rows; 0.3 for a whole "
-                "recovery per input; 0.1 for keystores and store key derivation (Argon2id per "
+                "(about 300 inputs/s), live message content and relay answers to a client "
+                "(about 600/s); 0.5 for PQXDH responders, hook checks, custodian releases, "
+                "store rows and witness answers; 0.3 for a whole recovery per input; 0.2 for "
+                "damaged database files; 0.1 for keystores and store key derivation (Argon2id per "
                 "input). Of 1,000,000 inputs the slowest targets still get over 2,000 each")
 
 
