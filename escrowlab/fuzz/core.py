@@ -101,6 +101,13 @@ class Target:
     snapshot: Callable[[], Any] | None = None
     reset: Callable[[], None] | None = None
     close: Callable[[], None] | None = None
+    must_refuse: dict[bytes, str] | None = None
+    """Inputs the mutator made that the target must refuse (e.g. ``true`` for an integer),
+    with the reason; accepting one is a crash. By default the mutator's own."""
+
+    def __post_init__(self) -> None:
+        if self.must_refuse is None:
+            self.must_refuse = getattr(self.mutate, "must_refuse", None)
 
     @property
     def refusal_names(self) -> list[str]:
@@ -162,6 +169,9 @@ def classify(target: Target, data: bytes, deadline: Deadline | None = None) -> O
         return _refused(target, before, None)
     if target.reset is not None:
         target.reset()
+    if target.must_refuse and data in target.must_refuse:
+        reason = target.must_refuse[data]
+        return Outcome(CRASH, HarnessFailure(f"{reason} (a strict parser refuses it)", reason))
     return Outcome(ACCEPTED)
 
 

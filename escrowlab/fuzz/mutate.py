@@ -263,3 +263,95 @@ class Mutator:
         if rng.random() < 0.3:
             data = self.havoc(data, others)
         return data
+
+
+# The deterministic stage (AFL's, on JSON nodes): every node of a seed replaced in turn by
+# each of these, and every object member dropped in turn.
+SWEEP_VALUES: tuple[Any, ...] = (
+    10**400, Raw("9" * 4400), Raw("1e999"), Raw("1.0"), True, None, -1, 2**64, "\ud800", "",
+    [], {}, Raw("[" * 20_000 + "]" * 20_000),
+)
+MAX_SWEEP_PATHS = 400
+
+
+def json_paths(value: Any, limit: int = MAX_SWEEP_PATHS) -> list[tuple]:
+    """Paths (tuples of keys and indexes) to every node of ``value``, breadth first."""
+    paths: list[tuple] = [()]
+    queue: list[tuple[tuple, Any]] = [((), value)]
+    while queue and len(paths) < limit:
+        path, node = queue.pop(0)
+        children = (node.items() if isinstance(node, dict)
+                    else enumerate(node) if isinstance(node, list) else ())
+        for key, child in children:
+            paths.append(path + (key,))
+            queue.append((path + (key,), child))
+    return paths[:limit]
+
+
+def replace_at(value: Any, path: tuple, new: Any, drop: bool = False) -> Any:
+    """``value`` with the node at ``path`` replaced by ``new`` (or removed, with ``drop``)."""
+    if not path:
+        return new
+    key, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        copy = dict(value)
+        if drop and not rest:
+            del copy[key]
+        else:
+            copy[key] = replace_at(value[key], rest, new, drop)
+        return copy
+    copy = list(value)
+    if drop and not rest:
+        del copy[key]
+    else:
+        copy[key] = replace_at(value[key], rest, new, drop)
+    return copy
+
+
+VERSION_NAMES = ("v", "version", "format_version")
+
+
+def json_sweep(seeds: list[Any], must_refuse: dict[bytes, str] | None = None):
+    """Every single-node substitution and member removal of every seed, as JSON bytes.
+
+    Into ``must_refuse`` go the substitutions no strict parser may accept, with the
+    reason: ``true`` where the seed has an integer (bool is never int), ``1.0`` where it
+    has a version number."""
+    for seed in seeds:
+        nodes = _nodes(seed)
+        for path in json_paths(seed):
+            old = nodes.get(path)
+            for new in SWEEP_VALUES:
+                data = dump_json(replace_at(seed, path, new)).encode("utf-8", "surrogatepass")
+                if must_refuse is not None:
+                    reason = _must_refuse(path, old, new)
+                    if reason:
+                        must_refuse[data] = reason
+                yield data
+            if path:
+                yield dump_json(replace_at(seed, path, None, drop=True)).encode()
+
+
+def _nodes(value: Any) -> dict[tuple, Any]:
+    found: dict[tuple, Any] = {}
+    for path in json_paths(value):
+        node = value
+        for key in path:
+            node = node[key]
+        found[path] = node
+    return found
+
+
+FREE_FORM_NAMES = ("payload", "group")  # values checked elsewhere, or any JSON by design
+
+
+def _must_refuse(path: tuple, old: Any, new: Any) -> str:
+    if any(key in FREE_FORM_NAMES for key in path):
+        return ""
+    where = ".".join(str(key) for key in path)
+    is_int = isinstance(old, int) and not isinstance(old, bool)
+    if is_int and new is True:
+        return f"true accepted for the integer {where}"
+    if is_int and new == Raw("1.0") and path and path[-1] in VERSION_NAMES:
+        return f"1.0 accepted for the version {where}"
+    return ""

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import strictjson
 from audit.errors import AuditError, EntryError, VerificationError
 from escrowlab.fuzz.core import Target
 from escrowlab.fuzz.mutate import Mutator
 from escrowlab.fuzz.seeds import World
-from escrowlab.fuzz.targets_messaging import json_mutator, json_seeds
+from escrowlab.fuzz.targets_messaging import json_mutator, json_seeds, load_object
 
 ORIGIN = "audit.escrowlab.fuzz/log"
 REFUSE = (AuditError,)
@@ -99,7 +98,7 @@ def receipt_target(world: World) -> Target:
     seeds = json_seeds(audit.receipts)
 
     def run(data: bytes) -> None:
-        receipt = Receipt.from_json(strictjson.loads(data, what="receipt", error=EntryError))
+        receipt = Receipt.from_json(load_object(data, "receipt", EntryError))
         verify_receipt(receipt, audit.log_signer.verifier, audit.witness_verifiers, 2)
         receipt.event()
 
@@ -169,11 +168,11 @@ def evidence_target(world: World) -> Target:
     seeds = json_seeds([audit.evidence])
 
     def run(data: bytes) -> None:
-        evidence = strictjson.loads(data, what="misbehaviour evidence", error=VerificationError)
+        evidence = load_object(data, "misbehaviour evidence", VerificationError)
         check_misbehaviour_evidence(evidence, audit.log_signer.verifier)
 
     return Target("audit.evidence", "audit.verifier.check_misbehaviour_evidence on a "
-                  "proof-of-misbehaviour file (JSON loaded with strictjson)", REFUSE, seeds, run,
+                  "proof-of-misbehaviour file (any JSON value)", REFUSE, seeds, run,
                   json_mutator(seeds), weight=1)
 
 

@@ -9,7 +9,6 @@ Refusals are :class:`escrow.errors.EscrowError`; a hook's check raises
 
 from __future__ import annotations
 
-import strictjson
 from escrow.errors import EscrowError, ReleaseRefusedError
 from escrowlab.fuzz.core import HarnessFailure, Target
 from escrowlab.fuzz.mutate import Mutator
@@ -19,6 +18,7 @@ from escrowlab.fuzz.targets_messaging import (
     cheap_kdf,
     json_mutator,
     json_seeds,
+    load_object,
     mutate_envelope_fields,
 )
 from messaging.errors import HookRefusedError, MessagingError
@@ -116,7 +116,7 @@ def release_target(world: World) -> Target:
 
     def run(data: bytes) -> None:
         release = ShareRelease.from_json(
-            strictjson.loads(data, what="share release", error=ReleaseRefusedError))
+            load_object(data, "share release", ReleaseRefusedError))
         release.binding()
         release.signed_bytes()
         if release.custodian_index < len(members):
@@ -138,7 +138,7 @@ def authorisation_target(world: World) -> Target:
 
     def run(data: bytes) -> None:
         authorisation = SignedAuthorisation.from_json(
-            strictjson.loads(data, what="authorisation", error=AuthorisationError))
+            load_object(data, "authorisation", AuthorisationError))
         authorisation.signed_bytes()
         extras["verifier"].verify(authorisation, now)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import strictjson
 from escrowlab.fuzz.core import REFUSED, HarnessFailure, Target
-from escrowlab.fuzz.mutate import Mutator
+from escrowlab.fuzz.mutate import Mutator, json_sweep
 from escrowlab.fuzz.seeds import ModeWorld, World
 from messaging.clock import ManualClock
 from messaging.errors import HandshakeError, MessagingError, StateError
@@ -30,20 +30,41 @@ STORE_PASSPHRASE = "fuzz store passphrase"  # noqa: S105 (a throwaway test store
 MAX_KDF_TIME, MAX_KDF_MEMORY_KIB, MAX_KDF_PARALLELISM = 2, 64 * 1024, 4
 
 
+def load_object(data: bytes, what: str, error: type[Exception]):
+    """The object a ``from_json`` receives: whatever Python's own ``json`` makes of the input
+    (lone surrogates, NaN, duplicate names, floats for integers...), since ``from_json``
+    must validate what any caller hands it; an input ``json`` cannot read goes through
+    :func:`strictjson.loads`, the project's loader, which must refuse it with ``error``."""
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return strictjson.loads(data, what=what, error=error)
+
+
 def json_seeds(values: list) -> list[bytes]:
     return [json.dumps(v, sort_keys=True).encode() for v in values]
 
 
-def json_mutator(seeds: list[bytes]):
-    """Structure-aware on the decoded seed (mostly), byte havoc on its text (sometimes)."""
+def json_mutator(seeds: list[bytes], must_refuse: dict[bytes, str] | None = None):
+    """Half the inputs from the deterministic sweep of every node of every seed
+    (:func:`json_sweep`, which notes in ``must_refuse`` the inputs no strict parser may
+    accept) until it is done; the others structure-aware mutation of a decoded seed
+    (mostly) or byte havoc on its text."""
     objects = [json.loads(s) for s in seeds]
+    must_refuse = {} if must_refuse is None else must_refuse
+    sweep = json_sweep(objects, must_refuse)
 
     def mutate(m: Mutator) -> bytes:
+        if m.rng.random() < 0.5:
+            item = next(sweep, None)
+            if item is not None:
+                return item
         i = m.rng.randrange(len(seeds))
         if m.rng.random() < 0.8:
             return m.json_bytes(objects[i], seeds)
         return m.havoc(seeds[i], seeds)
 
+    mutate.must_refuse = must_refuse  # the Target picks it up
     return mutate
 
 
@@ -216,10 +237,10 @@ def bundle_target(world: World) -> Target:
     seeds = json_seeds(bundles)
 
     def run(data: bytes) -> None:
-        PrekeyBundle.from_json(strictjson.loads(data, what="prekey bundle", error=HandshakeError))
+        PrekeyBundle.from_json(load_object(data, "prekey bundle", HandshakeError))
 
     return Target("messaging.bundle", "PrekeyBundle.from_json (a relay's answer to a bundle "
-                  "fetch), JSON loaded with strictjson", REFUSE, seeds, run, json_mutator(seeds),
+                  "fetch) on any JSON value", REFUSE, seeds, run, json_mutator(seeds),
                   weight=1)
 
 
@@ -231,10 +252,10 @@ def upload_target(world: World) -> Target:
     seeds = json_seeds(uploads)
 
     def run(data: bytes) -> None:
-        PrekeyUpload.from_json(strictjson.loads(data, what="prekey upload", error=HandshakeError))
+        PrekeyUpload.from_json(load_object(data, "prekey upload", HandshakeError))
 
-    return Target("messaging.upload", "PrekeyUpload.from_json (what a device publishes), JSON "
-                  "loaded with strictjson", REFUSE, seeds, run, json_mutator(seeds), weight=1)
+    return Target("messaging.upload", "PrekeyUpload.from_json (what a device publishes) on "
+                  "any JSON value", REFUSE, seeds, run, json_mutator(seeds), weight=1)
 
 
 def prekey_state_target(world: World) -> Target:
@@ -445,8 +466,14 @@ def content_target(world: World) -> Target:
 
 def json_content_mutator(seeds: list[bytes]):
     objects = [(s[:1], json.loads(s[1:])) for s in seeds]
+    sweeps = [(prefix, json_sweep([obj])) for prefix, obj in objects]
 
     def mutate(m: Mutator) -> bytes:
+        if m.rng.random() < 0.5:
+            prefix, sweep = sweeps[m.rng.randrange(len(sweeps))]
+            item = next(sweep, None)
+            if item is not None:
+                return prefix + item
         prefix, obj = m.rng.choice(objects)
         if m.rng.random() < 0.85:
             return prefix + m.json_bytes(obj)

@@ -29,6 +29,12 @@ SLOW = {"relay.http": 30, "messaging.content": 20, "escrow.recover": 10,
         "audit.witness_state": 20, "audit.log_store": 20}
 
 KNOWN_CRASHES = {
+    "escrow.release": "UnicodeEncodeError on a lone surrogate in authorisation_id or "
+                      "custodian_id (escrow/release.py binding, lines 71-72)",
+    "escrow.authorisation": "rfc8785 CanonicalizationError on a lone surrogate in an id "
+                            "(escrow/authorisation.py signed_bytes)",
+    "escrow.custodian_set": "version 1.0 and true accepted (escrow/custodian_set.py)",
+    "audit.entry": "v: true accepted (audit/entries.py Entry)",
     "audit.evidence": "AttributeError in audit/note.py unb64 and audit/quorum.py on "
                       "non-string fields of a misbehaviour file",
     "escrow.leaf_recovery": "agents record a release for a LEAF that does not unwrap under "
@@ -36,9 +42,10 @@ KNOWN_CRASHES = {
     "messaging.content": "ValueError/RecursionError from json.loads in decode_content "
                          "(messaging/client.py) escape Device.receive_all",
     "messaging.content_decode": "ValueError (4,300-digit limit) and RecursionError from "
-                                "json.loads in messaging/client.py decode_content",
+                                "json.loads in messaging/client.py decode_content; v 1.0 or "
+                                "true and sent_at true accepted",
     "messaging.trust_record": "OverflowError on an integer beyond float range in "
-                              "messaging/trust.py",
+                              "messaging/trust.py; version 1.0 or true accepted",
     **{f"messaging.session.{mode}": "a later prekey message with its PQXDH prekey block "
                                     "stripped or altered still decrypts (the block is not bound "
                                     "once the session exists, messaging/session.py decrypt)"

@@ -128,3 +128,22 @@ def test_an_input_that_runs_past_the_deadline_is_a_hang_and_the_target_is_then_s
     assert stats.skipped == 10 - MAX_HANGS
     (finding,) = stats.findings.values()
     assert finding.exception == "InputTimeout"
+
+
+def test_the_sweep_replaces_every_node_and_flags_what_no_strict_parser_accepts():
+    from escrowlab.fuzz.mutate import SWEEP_VALUES, json_paths, json_sweep
+    from escrowlab.fuzz.targets_messaging import json_mutator
+    seed = {"version": 1, "payload": {"n": 2}, "ids": [3, "x"]}
+    assert len(json_paths(seed)) == 7
+    must_refuse: dict[bytes, str] = {}
+    items = list(json_sweep([seed], must_refuse))
+    assert len(items) == 7 * len(SWEEP_VALUES) + 6
+    assert sorted(must_refuse.values()) == ["1.0 accepted for the version version",
+                                            "true accepted for the integer ids.0",
+                                            "true accepted for the integer version"]
+    lax = Target("demo.lax", "", (ValueError,), [json.dumps(seed).encode()],
+                 lambda data: json.loads(data), json_mutator([json.dumps(seed).encode()]))
+    stats = TargetStats("demo.lax", 1)
+    run_target(lax, 400, random.Random(1), stats, shrink_findings=False)
+    assert {f.frame for f in stats.findings.values()} >= {
+        "true accepted for the integer version", "1.0 accepted for the version version"}
