@@ -260,13 +260,21 @@ def _state(tables: set[str], marker: tuple[str, int] | None) -> str:
 
 
 def _sqlite_file_state(path: Path) -> str:
-    """Inspect an SQLite file through a read-only connection (it writes nothing)."""
+    """Inspect an SQLite file through a read-only connection that creates no file.
+
+    Without a ``-wal`` file beside it the database file holds everything, and it
+    is read ``immutable`` (a read-only connection to a WAL-mode file would create
+    ``-wal`` and ``-shm`` files next to it); with one, read-only, so that what
+    the WAL holds counts (https://sqlite.org/uri.html, https://sqlite.org/wal.html).
+    """
     if not path.exists():
         return "missing"
     if not path.is_file():
         return "not a file"
+    wal = path.with_name(path.name + "-wal")
+    flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
     try:
-        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?{flags}", uri=True)
         try:
             tables = {name for (name,) in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' "
@@ -282,6 +290,7 @@ def _sqlite_file_state(path: Path) -> str:
 
 
 def _read_only_sqlite(path: Path) -> Engine:
+    """Read-only connections (``mode=ro``): nothing is written to the database or its WAL."""
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"
     return create_engine("sqlite://", poolclass=NullPool, creator=lambda: sqlite3.connect(
         uri, uri=True, check_same_thread=False))
