@@ -19,9 +19,10 @@ from messaging.identity import IdentityKeyPair
 from messaging.pqxdh import DevicePrekeys
 from messaging.relay import RelayService, schema
 from messaging.store import InMemoryDeviceStore
-from messaging.transport import RelayClient, RelayUnavailableError
+from messaging.transport import HttpTransport, RelayClient, RelayUnavailableError
 from tests.relay.conftest import table_counts
 from tests.relay.helpers import LoseAnswers
+from tests.relay.server import start_relay, stop_relay
 
 ACK = ("POST", "/v1/messages/ack")
 SYNC = ("POST", "/v1/messages/sync")
@@ -210,3 +211,43 @@ def test_device_create_refuses_a_store_of_a_device_in_use(lossy, clock):
     bob.receive_all()
     with pytest.raises(MessagingError, match="Device.restore"):
         _device(lossy, "bob", clock, store=store)
+
+
+class _LoseHttpAnswers(HttpTransport):
+    """HTTP to a real relay process, losing the answers of chosen requests (see LoseAnswers)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.lose: dict[tuple[str, str], int] = {}
+
+    def request(self, request):
+        response = super().request(request)
+        key = (request.method, request.path.split("?")[0])
+        if self.lose.get(key):
+            self.lose[key] -= 1
+            self.close()
+            raise RelayUnavailableError("the relay's answer was lost (simulated)")
+        return response
+
+
+def test_over_http_a_lost_ack_answer_then_a_killed_relay_loses_no_message(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'relay.sqlite'}"
+    process, url = start_relay(db_url)
+    port = int(url.rsplit(":", 1)[1])
+    transport = _LoseHttpAnswers(url)
+    alice = Device.create("alice", 1, HttpTransport(url), retry_for=20)
+    bob = Device.create("bob", 1, transport)
+    try:
+        for i in range(3):
+            alice.send_text("bob", f"m{i}")
+        transport.lose[ACK] = 1
+        assert [m.body for m in bob.receive()] == ["m0", "m1", "m2"]
+        stop_relay(process)  # SIGKILL
+        process, _ = start_relay(db_url, port)
+        transport.close()  # bob's kept-alive connection died with the relay
+        for i in range(3, 5):
+            alice.send_text("bob", f"m{i}")
+        assert [m.body for m in bob.receive_all()] == ["m3", "m4"]
+        assert bob.duplicates == 0
+    finally:
+        stop_relay(process)
