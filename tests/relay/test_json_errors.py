@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import socket
 import time
 
 import pytest
@@ -145,6 +146,15 @@ def test_flask_s_own_answers_are_json(app_client, method, path, headers, status)
         assert response.headers["Allow"]
 
 
+WAITRESS_ANSWERS = [
+    (b"GET /v1/keys HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400),
+    (b"BROKEN\r\n\r\n", 400),
+    (b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+    (b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n", 413),
+    (b"GET /v1/keys HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 300_000 + b"\r\n\r\n", 431),
+]
+
+
 def _raw(port: int, method: str, path: str, host: str | None = None, body: bytes = b"",
          headers: dict | None = None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -179,6 +189,12 @@ def test_over_http_every_answer_is_json_and_hostile_bodies_log_no_traceback(tmp_
             headers = sign_request(identity, "zed:1", "POST", path, body, time.time())
             got, content_type, data = _raw(port, "POST", path, body=body, headers=headers)
             assert 400 <= got < 500 and content_type == "application/json", data[:200]
+        for request, status in WAITRESS_ANSWERS:  # docs/relay.md: plain text, from waitress
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+                raw.sendall(request)
+                answer = raw.recv(65536)
+            assert answer.split(b" ", 2)[1] == b"%d" % status, answer[:100]
+            assert b"Content-Type: text/plain" in answer
     finally:
         process.kill()
         process.wait(timeout=10)
