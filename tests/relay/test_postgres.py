@@ -1,5 +1,6 @@
 """The relay on PostgreSQL: ids never reused, retries safe, an empty database needs ``init``.
 
+Also: the archive opens read-only, and a database holding other tables is refused.
 Runs only when ``ESCROWLAB_TEST_POSTGRES_URL`` names an *empty* PostgreSQL
 database the test may fill and empty again (for example
 ``postgresql+psycopg://postgres@127.0.0.1:5432/relaytest``, with ``psycopg``
@@ -11,11 +12,12 @@ from __future__ import annotations
 import os
 
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from messaging.client import Device
 from messaging.clock import ManualClock
-from messaging.relay import RelayService, schema
+from messaging.relay import RelayArchive, RelayService, schema
 from messaging.relay.errors import RelayDatabaseError
 from tests.relay.conftest import table_counts
 from tests.relay.helpers import LoseAnswers
@@ -52,3 +54,26 @@ def test_postgresql_relay_reuses_no_id_and_stores_no_resent_envelope_twice(empty
     assert bob.duplicates == 0
     assert table_counts(lossy.service)["archive"] == 5
     lossy.service.engine.dispose()
+
+
+def test_postgresql_archive_is_read_only_and_a_foreign_database_is_refused(empty_database):
+    RelayService(empty_database, init=True).engine.dispose()
+    archive = RelayArchive.open(empty_database)
+    assert archive.entries() == []
+    with pytest.raises(DBAPIError, match="read-only"), archive.engine.begin() as conn:
+        conn.execute(schema.queue.delete())
+    archive.engine.dispose()
+    engine = create_engine(empty_database)
+    schema.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE leaves (idx integer)"))
+    try:
+        for open_it in (lambda: RelayService(empty_database, init=True),
+                        lambda: RelayArchive.open(empty_database)):
+            with pytest.raises(RelayDatabaseError, match="not a relay database"):
+                open_it()
+        assert inspect(engine).get_table_names() == ["leaves"]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE leaves"))
+        engine.dispose()
