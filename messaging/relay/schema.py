@@ -247,9 +247,12 @@ def _refusal(where: object, state: str) -> str:
 
 
 def _state(tables: set[str], marker: tuple[str, int] | None) -> str:
-    """``"relay"``, ``"empty"``, ``"version N"`` or a description of a foreign database."""
-    if marker == (SCHEMA_FORMAT, SCHEMA_VERSION) and tables >= set(metadata.tables):
-        return "relay"
+    """``"relay"``, ``"empty"``, ``"version N"``, ``"not ..."`` (a damaged one) or a
+    description of a foreign database's tables."""
+    if marker == (SCHEMA_FORMAT, SCHEMA_VERSION):
+        missing = sorted(set(metadata.tables) - tables)
+        return f"not a complete relay database (it lacks {', '.join(missing)})" if missing \
+            else "relay"
     if marker is not None and marker[0] == SCHEMA_FORMAT:
         return f"version {marker[1]}"
     if not tables:
@@ -285,7 +288,7 @@ def _sqlite_file_state(path: Path) -> str:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        return f"not an SQLite database ({exc})"
+        return f"not a readable SQLite database ({exc})"
     return _state(tables, tuple(marker) if marker else None)
 
 

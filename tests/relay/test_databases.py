@@ -47,12 +47,21 @@ def _older_relay(path) -> None:
     conn.close()
 
 
+def _incomplete_relay(path) -> None:
+    RelayService(f"sqlite:///{path}").engine.dispose()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE queue")
+    conn.commit()
+    conn.close()
+
+
 FOREIGN = {
     "audit log": (_audit_log, "not a relay database"),
     "empty file": (lambda path: path.write_bytes(b""), "empty"),
-    "random bytes": (lambda path: path.write_bytes(os.urandom(4096)), "not an SQLite"),
+    "random bytes": (lambda path: path.write_bytes(os.urandom(4096)), "not a readable SQLite"),
     "other program": (_other_program, "the tables devices"),
     "older relay": (_older_relay, "format version 1"),
+    "incomplete relay": (_incomplete_relay, "lacks queue"),
 }
 
 
