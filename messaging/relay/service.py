@@ -482,16 +482,13 @@ class RelayService:
                              {"devices": mismatched})
         # An envelope the archive already holds was sent before (a retry whose answer was
         # lost): it keeps its first id and is neither archived nor queued again.
-        ids: list[int | None] = []
-        digests: list[bytes] = []
-        for data in envelopes:
-            digest = hashlib.sha256(data).digest()
-            row = None if digest in digests else \
-                _SELECT_ARCHIVED.run(conn, {"digest": digest}).fetchone()
-            ids.append(row[0] if row else None)
-            digests.append(digest)
-        new = [i for i, archive_id in enumerate(ids) if archive_id is None
-               and digests[i] not in digests[:i]]
+        digests = [hashlib.sha256(data).digest() for data in envelopes]
+        first = {digest: i for i, digest in reversed(list(enumerate(digests)))}
+        ids: list[int | None] = [None] * len(envelopes)
+        for digest, i in first.items():
+            row = _SELECT_ARCHIVED.run(conn, {"digest": digest}).fetchone()
+            ids[i] = row[0] if row else None
+        new = sorted(i for i in first.values() if ids[i] is None)
         fresh = [recipients[i] for i in new]
         for recipient in set(fresh):
             queued = _COUNT_QUEUE.run(conn, {"recipient": recipient}).fetchone()[0]
@@ -516,10 +513,8 @@ class RelayService:
             ids[i] = archive_id
             self._local.queued.setdefault(envelope.recipient, []).append(
                 (queue_id, bytes(data), now))
-        for i, archive_id in enumerate(ids):
-            if archive_id is None:  # the same envelope twice in this request
-                ids[i] = ids[digests.index(digests[i])]
-        return {"accepted": ids, "received_at": now}
+        # the same envelope twice in one request: one copy, its id twice
+        return {"accepted": [ids[first[digest]] for digest in digests], "received_at": now}
 
     def fetch_queue(self, conn: Connection, caller: str, limit: int) -> dict:
         """Up to ``limit`` queued envelopes of the caller's own queue, oldest first."""

@@ -21,7 +21,7 @@ from messaging.relay import RelayService, schema
 from messaging.store import InMemoryDeviceStore
 from messaging.transport import HttpTransport, RelayClient, RelayUnavailableError
 from tests.relay.conftest import table_counts
-from tests.relay.helpers import LoseAnswers
+from tests.relay.helpers import LoseAnswers, session_to
 from tests.relay.server import start_relay, stop_relay
 
 ACK = ("POST", "/v1/messages/ack")
@@ -251,3 +251,12 @@ def test_over_http_a_lost_ack_answer_then_a_killed_relay_loses_no_message(tmp_pa
         assert bob.duplicates == 0
     finally:
         stop_relay(process)
+
+
+def test_the_same_envelope_twice_in_one_request_is_stored_once(relay, register):
+    alice, bob = register("alice:1"), register("bob:1")
+    envelope = session_to(alice, bob).encrypt(b"twice")
+    first, second = alice.client.send([envelope, envelope])
+    assert first == second and [e.id for e in relay.archive.entries()] == [first]
+    assert alice.client.send([envelope]) == [first]
+    assert table_counts(relay)["queue"] == 1
