@@ -190,11 +190,12 @@ def _route(method: str, route: str, query: dict, max_wait: float) -> _Endpoint:
     if method == "POST" and route == "/v1/messages/ack":
         return _ack
     allowed = _methods_of(route)
+    shown = route if len(route) <= 100 else route[:100] + "..."  # never echo a long input
     if allowed:
         raise RelayError(405, "method-not-allowed",
-                         f"{method} is not allowed on {route} (allowed: {', '.join(allowed)})",
-                         {"allow": allowed})
-    raise not_found(f"no route {method} {route}")
+                         f"{method[:16]} is not allowed on {shown} (allowed: "
+                         f"{', '.join(allowed)})", {"allow": allowed})
+    raise not_found(f"no route {method[:16]} {shown}")
 
 
 def _methods_of(route: str) -> list[str]:
