@@ -255,6 +255,8 @@ def _state(tables: set[str], marker: tuple[str, int] | None) -> str:
             else "relay"
     if marker is not None and marker[0] == SCHEMA_FORMAT:
         return f"version {marker[1]}"
+    if marker is None and tables >= set(metadata.tables) - {relay_schema.name}:
+        return "version 1"  # the relay's tables before relay_schema existed
     if not tables:
         return "empty"
     shown = sorted(tables)

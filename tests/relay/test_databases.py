@@ -47,6 +47,14 @@ def _older_relay(path) -> None:
     conn.close()
 
 
+def _first_format_relay(path) -> None:
+    RelayService(f"sqlite:///{path}").engine.dispose()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE relay_schema")  # as the relay made them before it had one
+    conn.commit()
+    conn.close()
+
+
 def _incomplete_relay(path) -> None:
     RelayService(f"sqlite:///{path}").engine.dispose()
     conn = sqlite3.connect(path)
@@ -61,6 +69,7 @@ FOREIGN = {
     "random bytes": (lambda path: path.write_bytes(os.urandom(4096)), "not a readable SQLite"),
     "other program": (_other_program, "the tables devices"),
     "older relay": (_older_relay, "format version 1"),
+    "first-format relay": (_first_format_relay, "format version 1"),
     "incomplete relay": (_incomplete_relay, "lacks queue"),
 }
 
