@@ -202,3 +202,19 @@ def test_over_http_every_answer_is_json_and_hostile_bodies_log_no_traceback(tmp_
         process.stdout.close()
         process.stderr.close()
     assert "Traceback" not in stderr and "ValueError" not in stderr, stderr[-2000:]
+
+
+@pytest.mark.parametrize("where, value", [("one_time", True), ("one_time", 1.0),
+                                          ("signed", False), ("kem", 2**64),
+                                          ("one_time", "3")])
+def test_a_prekey_upload_with_a_mistyped_key_id_is_400_and_stores_nothing(
+        relay, register, where, value):
+    bob = register("bob:1", upload=False)
+    upload = bob.prekeys.upload().to_json()
+    target = {"one_time": upload["one_time_prekeys"][0], "kem": upload["kem_prekeys"][0],
+              "signed": upload["signed_prekey"]}[where]
+    target["id"] = value
+    before = table_counts(relay)
+    response = call(relay, signed(relay, bob.identity, "bob:1", "PUT", "/v1/keys", upload))
+    assert response.status == 400 and "prekey id" in response.body["message"]
+    assert table_counts(relay) == before
