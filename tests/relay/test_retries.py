@@ -10,14 +10,19 @@ nothing was lost or stored twice (docs/relay.md, "Retries").
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateTable
 
 from messaging.client import Device
+from messaging.clock import ManualClock
 from messaging.errors import MessagingError
+from messaging.hooks import NoEscrow
 from messaging.identity import IdentityKeyPair
 from messaging.pqxdh import DevicePrekeys
 from messaging.relay import RelayService, schema
+from messaging.session import Session
 from messaging.store import InMemoryDeviceStore
 from messaging.transport import HttpTransport, RelayClient, RelayUnavailableError
 from tests.relay.conftest import table_counts
@@ -260,3 +265,52 @@ def test_the_same_envelope_twice_in_one_request_is_stored_once(relay, register):
     assert first == second and [e.id for e in relay.archive.entries()] == [first]
     assert alice.client.send([envelope]) == [first]
     assert table_counts(relay)["queue"] == 1
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.one_of(st.tuples(st.just("send"), st.integers(1, 3)),
+                                st.tuples(st.just("fetch"), st.just(0)),
+                                st.tuples(st.just("ack"), st.integers(0, 50)),
+                                st.tuples(st.just("restart"), st.just(0))), max_size=14))
+def test_any_mix_of_sends_acks_replayed_acks_and_restarts_deletes_only_what_was_named(
+        tmp_path_factory, steps):
+    clock = ManualClock()
+    path = tmp_path_factory.mktemp("relay") / "relay.sqlite"
+    lossy = LoseAnswers(RelayService(f"sqlite:///{path}", clock=clock,
+                                     sqlite_synchronous="OFF"))
+    parties = {}
+    for address in ("alice:1", "bob:1"):
+        identity = IdentityKeyPair.generate()
+        client = RelayClient(lossy, address, identity, clock)
+        client.register()
+        client.upload_prekeys(DevicePrekeys.generate(identity, "none", 1, 1).upload())
+        parties[address] = (identity, client)
+    (alice_id, alice), (_, bob) = parties["alice:1"], parties["bob:1"]
+    session = Session.initiate(alice_id, "alice:1", alice.fetch_bundle("bob:1"), "bob:1",
+                               "dm:alice:bob", NoEscrow(), clock)
+    queued: set[bytes] = set()           # what the relay must still hold for bob
+    named: dict[int, bytes] = {}         # queue id -> the envelope it first named
+    acks: list[list[int]] = []           # every acknowledgement sent, to replay
+    for op, n in steps:
+        if op == "send":
+            batch = [session.encrypt(b"m") for _ in range(n)]
+            alice.send(batch)
+            queued |= set(batch)
+        elif op == "fetch":
+            items, _ = bob.fetch(limit=500)
+            for item in items:
+                assert named.setdefault(item.id, item.envelope) == item.envelope
+        elif op == "ack":
+            if acks and n % 2:           # replay an earlier acknowledgement
+                ids = acks[n % len(acks)]
+            else:
+                ids = sorted(named)[: n % 4]
+                acks.append(ids)
+            bob.ack(ids)
+            queued -= {named[i] for i in ids}
+        else:
+            lossy.restart(sqlite_synchronous="OFF")
+        items, _ = bob.fetch(limit=500)
+        assert {item.envelope for item in items} == queued
+    lossy.service.engine.dispose()
