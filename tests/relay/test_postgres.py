@@ -1,15 +1,11 @@
 """The relay on PostgreSQL: ids never reused, retries safe, an empty database needs ``init``.
 
 Also: the archive opens read-only, and a database holding other tables is refused.
-Runs only when ``ESCROWLAB_TEST_POSTGRES_URL`` names an *empty* PostgreSQL
-database the test may fill and empty again (for example
-``postgresql+psycopg://postgres@127.0.0.1:5432/relaytest``, with ``psycopg``
-installed); skipped otherwise. It drops the relay's tables when it ends.
+Each test gets a new, empty database on a real PostgreSQL server that the
+``postgres_url`` fixture starts (``tests/postgres.py``).
 """
 
 from __future__ import annotations
-
-import os
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -22,17 +18,13 @@ from messaging.relay.errors import RelayDatabaseError
 from tests.relay.conftest import table_counts
 from tests.relay.helpers import LoseAnswers
 
-URL = os.environ.get("ESCROWLAB_TEST_POSTGRES_URL")
-pytestmark = pytest.mark.skipif(not URL, reason="ESCROWLAB_TEST_POSTGRES_URL is not set")
-
 
 @pytest.fixture
-def empty_database():
-    engine = create_engine(URL)
+def empty_database(postgres_url):
+    engine = create_engine(postgres_url)
     assert inspect(engine).get_table_names() == [], "the test database must start empty"
-    yield URL
-    schema.metadata.drop_all(engine)
     engine.dispose()
+    return postgres_url
 
 
 def test_postgresql_relay_reuses_no_id_and_stores_no_resent_envelope_twice(empty_database):
