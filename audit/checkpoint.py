@@ -9,8 +9,15 @@ The body is three lines, then optional extension lines, each ending in a newline
 It is the text of a C2SP signed note (:mod:`audit.note`): signed by the log's key, whose
 name is the origin, and cosigned by witnesses (cosignature/v1).
 
-Decisions on what the spec leaves open: the origin must have no whitespace (the spec's
-SHOULD made a MUST, as it is also the log key's name); extension lines are parsed and
+The note text is "a sequence of at least three non-empty lines" (C2SP tlog-checkpoint,
+"Note text"): an empty line anywhere in a body is refused, although a signed note's text
+may contain one. The origin is any non-empty line: the spec only RECOMMENDS a schema-less
+URL without spaces or ``+``, and clients "MUST NOT assume" it, so Go's sumdb origin
+``go.sum database tree`` parses. (This log's own origin is also its key name, which has
+no spaces; a log whose key name differs from its origin, like sum.golang.org, is
+verified with an explicit origin, see :func:`audit.quorum.verify_checkpoint`.)
+
+Decisions on what the spec leaves open: extension lines are parsed and
 kept byte for byte but this log never writes any, and no check here gives them meaning
 (the spec calls them opaque and NOT RECOMMENDED; a cosignature/v1 covers them, yet
 witnesses make no statement about them). Parsing is canonical: a body that does not
@@ -38,14 +45,14 @@ class Checkpoint:
     extensions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.origin or any(ch.isspace() for ch in self.origin):
-            raise NoteError("checkpoint origin must be non-empty with no whitespace")
-        if not isinstance(self.size, int) or not 0 <= self.size <= MAX_TREE_SIZE:
+        if not isinstance(self.origin, str) or not self.origin or "\n" in self.origin:
+            raise NoteError("checkpoint origin must be one non-empty line")
+        if type(self.size) is not int or not 0 <= self.size <= MAX_TREE_SIZE:
             raise NoteError("checkpoint tree size out of range")
-        if len(self.root) != HASH_SIZE:
+        if not isinstance(self.root, bytes) or len(self.root) != HASH_SIZE:
             raise NoteError("checkpoint root hash must be 32 bytes")
         for ext in self.extensions:
-            if not ext or "\n" in ext:
+            if not isinstance(ext, str) or not ext or "\n" in ext:
                 raise NoteError("checkpoint extension lines must be non-empty single lines")
 
     def body(self) -> str:
@@ -61,6 +68,8 @@ class Checkpoint:
         lines = text[:-1].split("\n")
         if len(lines) < 3:
             raise NoteError("checkpoint needs origin, size and root lines")
+        if "" in lines:
+            raise NoteError("checkpoint lines must be non-empty")
         origin, size_text, root_text, *extensions = lines
         if not size_text.isascii() or not size_text.isdigit() or (
             len(size_text) > 1 and size_text[0] == "0"

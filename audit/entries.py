@@ -5,8 +5,11 @@ An entry is the JSON object ``{"v": 1, "type": ..., "actor": ..., "time": ...,
 yields the same bytes (and the same RFC 9162 leaf hash). ``time`` is an integer number
 of milliseconds since the Unix epoch, taken from an injected clock.
 
-Parsing is strict: the bytes must be exactly the canonical serialisation, the fields
-exactly these five, the version known, and the sizes bounded.
+Parsing is strict: the bytes are read with :func:`strictjson.loads` (bounded depth and
+integer digits, no floats, no duplicate names, no lone surrogates), the fields must be
+exactly these five with exactly these JSON types (``"v": true`` or ``"v": 1.0`` is not
+version 1), the version known, the sizes bounded, and the bytes exactly the canonical
+serialisation.
 
 No secret may go into an entry. Payload keys that name secret material (``secret``,
 ``password``, ``private_key``, ...) are refused, and personal identifiers (a phone
@@ -16,7 +19,6 @@ nothing without the salt but let a holder of the salt check a given identifier.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from typing import Any
 import rfc8785
 from cryptography.hazmat.primitives import hashes, hmac
 
+import strictjson
 from audit.errors import EntryError
 
 ENTRY_VERSION = 1
@@ -83,7 +86,7 @@ class Entry:
     version: int = ENTRY_VERSION
 
     def __post_init__(self) -> None:
-        if self.version != ENTRY_VERSION:
+        if type(self.version) is not int or self.version != ENTRY_VERSION:
             raise EntryError(f"unsupported entry version {self.version!r}")
         if not isinstance(self.type, str) or not TYPE_PATTERN.fullmatch(self.type) or len(
             self.type
@@ -118,14 +121,10 @@ class Entry:
         """Parse entry bytes strictly: canonical JCS, exactly the five known fields."""
         if not isinstance(data, bytes) or len(data) > MAX_ENTRY_BYTES:
             raise EntryError(f"an entry is at most {MAX_ENTRY_BYTES} bytes")
-        try:
-            obj = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise EntryError(f"entry is not JSON: {exc}") from None
-        except RecursionError:  # nesting deeper than the parser's stack, far beyond MAX_DEPTH
-            raise EntryError(f"entry is nested deeper than {MAX_DEPTH}") from None
-        if not isinstance(obj, dict) or set(obj) != {"v", "type", "actor", "time", "payload"}:
-            raise EntryError("entry must have exactly the fields v, type, actor, time, payload")
+        obj = strictjson.loads(data, what="entry", error=EntryError, max_depth=MAX_DEPTH + 2,
+                               allow_floats=False)
+        strictjson.fields(obj, {"v": int, "type": str, "actor": str, "time": int,
+                                "payload": dict}, what="entry", error=EntryError)
         entry = cls(obj["type"], obj["actor"], obj["time"], obj["payload"], obj["v"])
         if entry.encode() != data:
             raise EntryError("entry is not in canonical (RFC 8785) form")

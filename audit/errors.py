@@ -48,11 +48,31 @@ class LogSigningError(AuditError):
 
 
 class WitnessError(AuditError):
-    """A witness refused to cosign a checkpoint."""
+    """A witness refused to cosign a checkpoint.
+
+    Each refusal of C2SP tlog-witness ("add-checkpoint") has its own subclass, and so its
+    own HTTP status (:mod:`audit.http.witness_api`): unknown log 404, no valid log
+    signature 403, a malformed request or an old size beyond the checkpoint 400, a stale
+    old size 409 (with the latest size), the same size with another root 409, a proof
+    that does not verify 422.
+    """
 
 
-class WitnessRollbackError(WitnessError):
-    """The checkpoint is smaller than the one the witness already cosigned."""
+class WitnessRequestError(WitnessError):
+    """The request is malformed, or its old size exceeds the checkpoint's size (400)."""
+
+
+class WitnessUnknownLogError(WitnessError):
+    """The checkpoint's origin is not a log this witness knows (404)."""
+
+
+class WitnessSignatureError(WitnessError):
+    """No signature on the checkpoint verifies under the log's known key (403)."""
+
+
+class WitnessRollbackError(WitnessRequestError):
+    """The checkpoint is smaller than the one the witness already cosigned (400: the
+    caller's old size, the witness's latest, exceeds the checkpoint's size)."""
 
     def __init__(self, latest_size: int, offered_size: int) -> None:
         self.latest_size = latest_size
@@ -63,11 +83,15 @@ class WitnessRollbackError(WitnessError):
 
 
 class WitnessInconsistencyError(WitnessError):
-    """The checkpoint is not consistent with the one the witness already cosigned."""
+    """The consistency proof from the witness's checkpoint does not verify (422)."""
+
+
+class WitnessForkError(WitnessInconsistencyError):
+    """Same size as the witness's checkpoint, different root hash (409)."""
 
 
 class WitnessConflictError(WitnessError):
-    """The caller's idea of the witness's latest size is stale (C2SP tlog-witness 409)."""
+    """The caller's idea of the witness's latest size is stale (409, with that size)."""
 
     def __init__(self, latest_size: int, claimed_size: int) -> None:
         self.latest_size = latest_size

@@ -6,10 +6,19 @@
 
 The log never signs two inconsistent checkpoints (C2SP tlog-checkpoint, "Signatures": "A
 log MUST not sign any checkpoint which is inconsistent with any checkpoint it previously
-signed"): before signing it checks that the
-last checkpoint it signed (kept in the database) is a prefix of the current tree, by
-recomputing that checkpoint's root from the stored nodes; a smaller tree (rollback) or
-a different root (fork) raises :class:`LogSigningError` and nothing is signed.
+signed"): before signing it checks that the last checkpoint it signed is a prefix of the
+current tree, by recomputing that checkpoint's root from the stored nodes; a smaller
+tree (rollback) or a different root (fork) raises :class:`LogSigningError` and nothing
+is signed. "The last checkpoint it signed" is :meth:`LogStore.signed_head`: the head
+file beside the database as well as the database's own table, so a database that a
+damaged WAL recovered to an older state cannot make the log forget what it signed
+(:mod:`audit.storage`, "The signed head"); the head's signature is checked too.
+
+Appends check the same before writing anything: the stored right edge must still give
+the signed root (a damaged node or leaf hash on the edge, or a rolled-back database, is
+refused with :class:`LogSigningError` and nothing is appended), and a log whose database
+records a witness quorum refuses appends from an ``AuditLog`` without one
+(:class:`QuorumError`), since their checkpoints could never verify.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from typing import Any
 from audit.checkpoint import Checkpoint
 from audit.clock import Clock, SystemClock
 from audit.entries import Entry
-from audit.errors import LogSigningError, StorageError
+from audit.errors import AuditError, LogSigningError, QuorumError, StorageError
 from audit.note import SIG_TYPE_ED25519, SignedNote, Signer, parse_note
 from audit.quorum import WitnessQuorum
 from audit.receipt import Receipt
@@ -84,6 +93,7 @@ class AuditLog:
         no receipt, and :meth:`receipt` can be retried later.
         """
         data = [self.event(t, a, p).encode() for t, a, p in events]
+        self.check_appendable()
         first = self.store.append_batch(data)
         note = self.checkpoint()
         size = Checkpoint.parse(note.text).size
@@ -102,26 +112,62 @@ class AuditLog:
         return Receipt(index, self.store.leaf(index),
                        tuple(self.store.inclusion_proof(index, size)), note.encode())
 
+    def check_appendable(self) -> None:
+        """Raise unless appending now keeps the log verifiable; nothing is written.
+
+        :class:`QuorumError` if the log records a witness quorum and this handle has
+        none; :class:`LogSigningError` if the tree no longer extends the signed head, or
+        a node on its right edge does not match the nodes or leaf bytes below it
+        (:meth:`LogStore.check_right_edge`).
+        """
+        recorded = self.store.get_meta("quorum")
+        if self.quorum is None and recorded not in (None, "0"):
+            raise QuorumError(
+                f"log {self.store.path} records a quorum of {recorded} witness cosignatures; "
+                "appending without witnesses would sign checkpoints that never verify")
+        self._check_extends_head(self.store.refresh())
+        try:
+            self.store.check_right_edge()
+        except StorageError as exc:
+            raise LogSigningError(f"refusing to append: {exc}") from None
+
+    def _check_extends_head(self, size: int) -> SignedNote | None:
+        """The signed head, after checking that the current tree of ``size`` extends it."""
+        head = self.store.signed_head()
+        if head is None:
+            return None
+        old_size, old_root, old_note = head
+        where = f"log {self.store.path}"
+        try:
+            signed = parse_note(old_note)
+            verified = signed.verify([self.signer.verifier])
+        except AuditError as exc:
+            raise LogSigningError(f"{where}: the recorded signed head is damaged ({exc})") \
+                from None
+        if self.signer.verifier.vkey not in verified:
+            raise LogSigningError(f"{where}: the recorded signed head is not signed by this "
+                                  "log's key")
+        if old_size > size:
+            raise LogSigningError(
+                f"{where}: refusing to sign size {size}: the log already signed size "
+                f"{old_size} (the database was rolled back, e.g. recovered from a damaged "
+                f"WAL, or restored from an old copy; restore the lost entries)")
+        if self.store.root(old_size) != old_root:
+            raise LogSigningError(
+                f"{where}: refusing to sign size {size}: the stored tree no longer gives the "
+                f"root of the signed checkpoint of size {old_size} (damaged or rewritten "
+                f"nodes or leaves)")
+        return signed
+
     # -- checkpoints -----------------------------------------------------------
 
     def sign_checkpoint(self) -> SignedNote:
         """Sign the current tree head, refusing one inconsistent with the last signed."""
         size = self.store.refresh()
         root = self.store.root()
-        latest = self.store.latest_checkpoint()
-        if latest is not None:
-            old_size, old_root, old_note = latest
-            if old_size > size:
-                raise LogSigningError(
-                    f"refusing to sign size {size}: already signed the larger size {old_size}"
-                )
-            if self.store.root(old_size) != old_root:
-                raise LogSigningError(
-                    f"refusing to sign size {size}: the tree no longer extends the signed "
-                    f"checkpoint of size {old_size}"
-                )
-            if old_size == size:
-                return parse_note(old_note)
+        signed = self._check_extends_head(size)
+        if signed is not None and Checkpoint.parse(signed.text).size == size:
+            return signed
         body = Checkpoint(self.origin, size, root).body()
         note = SignedNote(body, (self.signer.sign(body),))
         self.store.save_checkpoint(size, root, note.encode())

@@ -2,9 +2,13 @@
 tlog-cosignature (https://c2sp.org/tlog-cosignature) ``cosignature/v1`` signatures.
 
 A signed note is UTF-8 text ending in a newline, a blank line, then one or more
-signature lines ``— <key name> <base64(key id || signature)>``. The key id is the first
-four bytes of SHA-256(key name || 0x0A || signature type || public key), with type 0x01
-for Ed25519 note signatures and 0x04 for cosignature/v1, whose signed message is
+signature lines ``— <key name> <base64(key id || signature)>`` (C2SP signed-note,
+"Format"). The text may itself contain empty lines: it is separated from the signatures
+by the *last* empty line, as in the spec's own example and in Go's ``note.Open``.
+
+The key id is the first four bytes of SHA-256(key name || 0x0A || signature type ||
+public key), with type 0x01 for Ed25519 note signatures and 0x04 for cosignature/v1,
+whose signed message is
 ``cosignature/v1\\ntime <T>\\n`` followed by the checkpoint body and whose signature bytes
 are ``T`` (8 bytes, big-endian seconds) followed by the Ed25519 signature.
 
@@ -12,6 +16,13 @@ Keys use the Go ``golang.org/x/mod/sumdb/note`` text encodings: a verifier key i
 ``<name>+<hex key id>+<base64(0x01 || public key)>`` and a signer key is
 ``PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 || private seed)>``. Signers have no
 useful ``repr`` and never put key material in errors.
+
+Parsing is canonical, stricter than Go on one point: base64 (signature lines, keys) must
+be the standard encoding with zero padding bits, the only one :func:`b64` writes. Go's
+``base64.StdEncoding`` also accepts non-zero trailing bits, so one signature has several
+spellings; refusing them makes ``parse_note(x).encode() == x`` hold for every note that
+parses. Every other check (UTF-8, no control character but newline, key names without
+spaces or ``+``, at most 100 signatures) is the spec's.
 """
 
 from __future__ import annotations
@@ -48,10 +59,16 @@ def b64(data: bytes) -> str:
 
 
 def unb64(text: str, what: str) -> bytes:
+    """Decode canonical standard base64 (RFC 4648 section 4, zero padding bits)."""
+    if not isinstance(text, str):
+        raise NoteError(f"{what} must be a base64 string, not {type(text).__name__}")
     try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
-        raise NoteError(f"{what} is not valid base64") from exc
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise NoteError(f"{what} is not valid base64") from None
+    if b64(raw) != text:
+        raise NoteError(f"{what} is not canonical base64 (non-zero padding bits)")
+    return raw
 
 
 def _is_utf8(text: str) -> bool:
@@ -112,6 +129,8 @@ class Verifier:
     @classmethod
     def from_vkey(cls, vkey: str) -> Verifier:
         """Parse ``<name>+<hex key id>+<base64(type || public key)>``."""
+        if not isinstance(vkey, str):
+            raise NoteError("verifier key must be a string")
         parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
             raise NoteError("verifier key must be <name>+<hex id>+<base64 key>")
@@ -189,6 +208,8 @@ class Signer:
     @classmethod
     def from_skey(cls, skey: str, now: Callable[[], float] | None = None) -> Signer:
         """Parse ``PRIVATE+KEY+<name>+<hex id>+<base64(type || seed)>``."""
+        if not isinstance(skey, str):
+            raise NoteError("signer key must be a string")
         parts = skey.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("signer key must be PRIVATE+KEY+<name>+<hex id>+<base64 key>")
@@ -228,12 +249,15 @@ class Signer:
 
 
 def check_text(text: str) -> None:
+    """Note text: UTF-8 ending in a newline, no control character but newline (C2SP
+    signed-note, "Format"); empty lines are allowed ("The note text MAY contain empty
+    lines")."""
     if not isinstance(text, str) or not text.endswith("\n"):
         raise NoteError("note text must end with a newline")
     if not _is_utf8(text):
         raise NoteError("note text is not valid UTF-8")
-    if any(ord(ch) < 0x20 and ch != "\n" for ch in text) or "\n\n" in text:
-        raise NoteError("note text must not contain control characters or blank lines")
+    if any(ord(ch) < 0x20 and ch != "\n" for ch in text):
+        raise NoteError("note text must not contain control characters")
     if len(text.encode("utf-8")) > MAX_NOTE_BYTES:
         raise NoteError("note text is too long")
 
@@ -276,7 +300,12 @@ class SignedNote:
 
 
 def parse_note(encoded: str) -> SignedNote:
-    """Parse a signed note strictly (C2SP signed-note, "Format")."""
+    """Parse a signed note strictly (C2SP signed-note, "Format").
+
+    The text ends at the last blank line; it may contain blank lines of its own. Every
+    signature line must be ``— <name> <canonical base64>``, so that
+    ``parse_note(x).encode() == x`` for every ``x`` accepted.
+    """
     if not isinstance(encoded, str) or not _is_utf8(encoded):
         raise NoteError("a signed note is UTF-8 text")
     if len(encoded.encode("utf-8")) > MAX_NOTE_BYTES + 200 * MAX_SIGNATURES:

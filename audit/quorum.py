@@ -13,7 +13,13 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from audit.checkpoint import Checkpoint
-from audit.errors import AuditError, NoteError, QuorumError, WitnessConflictError
+from audit.errors import (
+    AuditError,
+    NoteError,
+    QuorumError,
+    WitnessConflictError,
+    WitnessRollbackError,
+)
 from audit.note import SIG_TYPE_COSIGNATURE_V1, Signature, SignedNote, Verifier, parse_note
 
 DEFAULT_THRESHOLD = 2
@@ -31,8 +37,13 @@ def verify_checkpoint(
     log_key: Verifier,
     witness_keys: Sequence[Verifier] = (),
     threshold: int = 0,
+    origin: str | None = None,
 ) -> Checkpoint:
     """Parse a signed checkpoint and require the log's signature plus ``threshold`` cosigners.
+
+    The checkpoint's origin must be ``origin``, by default the log key's name (C2SP
+    tlog-checkpoint: the key name "SHOULD match the origin line"; Go's sumdb signs
+    ``go.sum database tree`` with the key ``sum.golang.org``, so pass its origin).
 
     Raises :class:`NoteError` for malformed notes or invalid known signatures and
     :class:`QuorumError` when the log's signature or enough cosignatures are missing.
@@ -41,8 +52,9 @@ def verify_checkpoint(
         raise QuorumError(f"quorum must be a non-negative integer, not {threshold!r}")
     signed = parse_note(note) if isinstance(note, str) else note
     checkpoint = Checkpoint.parse(signed.text)
-    if checkpoint.origin != log_key.name:
-        raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not the log {log_key.name!r}")
+    expected = log_key.name if origin is None else origin
+    if checkpoint.origin != expected:
+        raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not the log's {expected!r}")
     distinct = _distinct_cosigners(witness_keys, log_key)
     if threshold > distinct:
         raise QuorumError(f"quorum {threshold} exceeds the {distinct} distinct known witnesses")
@@ -127,8 +139,8 @@ class WitnessQuorum:
             return witness.add_checkpoint(old, prove(old, size) if 0 < old < size else [],
                                           signed.encode())
         except WitnessConflictError as exc:
-            if exc.latest_size > size:
-                raise
+            if exc.latest_size > size:  # the witness cosigned a larger tree: we went back
+                raise WitnessRollbackError(exc.latest_size, size) from None
             old = exc.latest_size
         return witness.add_checkpoint(old, prove(old, size) if 0 < old < size else [],
                                       signed.encode())

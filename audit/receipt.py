@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import strictjson
 from audit.checkpoint import Checkpoint
 from audit.entries import Entry
-from audit.errors import EntryError, ProofError
+from audit.errors import EntryError, NoteError, ProofError
 from audit.note import Verifier, b64, unb64
 from audit.proof import verify_inclusion
 from audit.quorum import verify_checkpoint
@@ -34,17 +35,25 @@ class Receipt:
 
     @classmethod
     def from_json(cls, obj: Any) -> Receipt:
-        if not isinstance(obj, dict) or set(obj) != {"index", "entry", "proof", "checkpoint"}:
-            raise EntryError("a receipt has exactly index, entry, proof and checkpoint")
+        """A receipt from its JSON object; every field's type is checked exactly."""
+        strictjson.fields(obj, {"index": int, "entry": str, "proof": list, "checkpoint": str},
+                          what="receipt", error=EntryError)
         index, proof, note = obj["index"], obj["proof"], obj["checkpoint"]
-        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        if index < 0:
             raise EntryError("receipt index must be a non-negative integer")
-        if not isinstance(proof, list) or len(proof) > 64 or not isinstance(note, str):
-            raise EntryError("receipt proof must be a list and checkpoint a string")
-        if not isinstance(obj["entry"], str) or not all(isinstance(p, str) for p in proof):
-            raise EntryError("receipt entry and proof items are base64 strings")
-        return cls(index, unb64(obj["entry"], "receipt entry"),
-                   tuple(unb64(p, "proof item") for p in proof), note)
+        if len(proof) > 64 or not all(isinstance(p, str) for p in proof):
+            raise EntryError("receipt proof is a list of at most 64 base64 strings")
+        try:
+            return cls(index, unb64(obj["entry"], "receipt entry"),
+                       tuple(unb64(p, "proof item") for p in proof), note)
+        except NoteError as exc:
+            raise EntryError(f"receipt: {exc}") from None
+
+    @classmethod
+    def loads(cls, data: str | bytes) -> Receipt:
+        """A receipt from JSON text (a file, an HTTP body), parsed strictly."""
+        return cls.from_json(strictjson.loads(data, what="receipt", error=EntryError,
+                                              allow_floats=False, max_bytes=1 << 20))
 
     def event(self) -> Entry:
         return Entry.decode(self.entry)

@@ -23,6 +23,19 @@ committed append has been handed to the OS (written to the WAL) but not fsync'ed
 survives the process being killed at any instant (SIGKILL included), while an OS crash
 or power loss may lose the commits since the last WAL checkpoint; the log is never torn
 or inconsistent, it may only end shorter.
+
+The signed head, beside the database. Every checkpoint the log signs is also written to
+``<log>.head`` (the signed note, nothing else) before the database records it: to a
+temporary file, fsynced, renamed over the old head, and the directory fsynced
+(``durability="process"``: no fsyncs). A damaged or lost WAL can make SQLite recover
+the database to an older state, checkpoints table included (a bit flip in a WAL frame
+ends recovery at that frame: https://sqlite.org/wal.html, "WAL File Format"); the
+head file is a separate file that recovery does not touch, so the log still knows what
+it signed. :meth:`LogStore.signed_head` is the larger of the two records, and
+:class:`audit.log.AuditLog` refuses to sign or append when the tree does not extend it.
+A missing head file (a log from before it existed, or one the operator deleted) falls
+back to the database's own record: deleting it is an operator's tamper, which the
+witnesses and auditors' copies catch as they catch any other (``tests/audit/tamper.py``).
 """
 
 from __future__ import annotations
@@ -33,11 +46,15 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from audit import compact, proof
-from audit.errors import LogSigningError, ProofShapeError, StorageError
-from audit.rfc9162 import EMPTY_ROOT, HASH_SIZE, hash_leaf
-from audit.sqlitefile import open_owned, sqlite_errors
+from audit.checkpoint import Checkpoint
+from audit.errors import AuditError, LogSigningError, ProofShapeError, StorageError
+from audit.note import MAX_NOTE_BYTES, parse_note
+from audit.rfc9162 import EMPTY_ROOT, HASH_SIZE, hash_children, hash_leaf
+from audit.sqlitefile import fsync_dir, open_owned, sqlite_errors
 
 FORMAT = "escrowlab-audit-log/1"
+HEAD_SUFFIX = ".head"
+MAX_HEAD_BYTES = 2 * MAX_NOTE_BYTES
 MAX_LEAF_BYTES = 1 << 20
 DURABILITY = {"process": "NORMAL", "power": "FULL"}
 DEFAULT_DURABILITY = "power"
@@ -115,6 +132,8 @@ class LogStore:
     def get_meta(self, key: str) -> str | None:
         with self._lock, _sqlite_errors(self.path):
             row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        if row is not None and not isinstance(row[0], str):
+            raise StorageError(f"audit log {self.path} is corrupt: meta {key!r} is not text")
         return None if row is None else row[0]
 
     def set_meta(self, key: str, value: str) -> None:
@@ -172,6 +191,31 @@ class LogStore:
         (last,) = self._db.execute("SELECT max(idx) FROM leaves").fetchone()
         if (0 if last is None else last + 1) != self._size:
             self._load()
+
+    def check_right_edge(self) -> None:
+        """Recompute each right-edge node from the nodes (or the leaf bytes) below it.
+
+        O(log n) reads. Raises :class:`StorageError` naming the first damaged position:
+        a stored hash that its children, or its leaf's bytes, do not give.
+        """
+        with self._lock, _sqlite_errors(self.path):
+            self._sync_size()
+            for level, index in compact.frontier_positions(self._size):
+                stored = self._node(level, index)
+                if level == 0:
+                    row = self._db.execute(
+                        "SELECT data FROM leaves WHERE idx=?", (index,)).fetchone()
+                    data = row[0] if row is not None else None
+                    ok = isinstance(data, bytes) and hash_leaf(data) == stored
+                else:
+                    left, right = (self._node(level - 1, 2 * index),
+                                   self._node(level - 1, 2 * index + 1))
+                    ok = (isinstance(left, bytes) and isinstance(right, bytes)
+                          and hash_children(left, right) == stored)
+                if not ok:
+                    raise StorageError(f"audit log {self.path} is damaged: the stored node "
+                                       f"({level}, {index}) on the tree's right edge does not "
+                                       "match what it covers")
 
     # -- reads -------------------------------------------------------------
 
@@ -296,26 +340,100 @@ class LogStore:
 
     # -- signed checkpoints --------------------------------------------------
 
+    @property
+    def head_path(self) -> str | None:
+        """``<log>.head``, the latest signed checkpoint kept outside the database."""
+        return None if self.path == ":memory:" else self.path + HEAD_SUFFIX
+
+    def head_file(self) -> tuple[int, bytes, str] | None:
+        """(size, root, note) of the head file, None if there is none; damage is an error."""
+        path = self.head_path
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_HEAD_BYTES + 1)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"cannot read the signed head {path}: {exc.strerror}") from None
+        try:
+            if len(data) > MAX_HEAD_BYTES:
+                raise StorageError("too long")
+            note = data.decode("utf-8")
+            cp = Checkpoint.parse(parse_note(note).text)
+        except (AuditError, UnicodeDecodeError) as exc:
+            raise StorageError(f"the signed head {path} is damaged ({exc}); the log will not "
+                               "sign until it is restored") from None
+        return cp.size, cp.root, note
+
+    def signed_head(self) -> tuple[int, bytes, str] | None:
+        """The latest checkpoint the log signed: the larger of the head file and the
+        database's checkpoints table (a damaged WAL can roll back only the latter)."""
+        recorded, kept = self.latest_checkpoint(), self.head_file()
+        if kept is None or recorded is not None and recorded[0] > kept[0]:
+            return recorded
+        if recorded is not None and recorded[0] == kept[0] and recorded[1] != kept[1]:
+            raise StorageError(f"audit log {self.path}: the database and {self.head_path} "
+                               f"hold different signed checkpoints of size {kept[0]}")
+        return kept
+
+    def _write_head(self, note: str) -> None:
+        """Replace the head file atomically (temporary file, fsync, rename, fsync dir)."""
+        path = self.head_path
+        if path is None:
+            return
+        tmp = path + ".tmp"
+        synced = self.durability == "power"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.write(fd, note.encode("utf-8"))
+                if synced:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+            if synced:
+                fsync_dir(path)
+        except OSError as exc:
+            raise StorageError(f"cannot write the signed head {path}: {exc.strerror}") from None
+
     def save_checkpoint(self, size: int, root: bytes, note: str) -> None:
-        """Record (or replace the note of) the checkpoint the log signed at ``size``."""
+        """Record (or replace the note of) the checkpoint the log signed at ``size``.
+
+        The head file is written first (when ``size`` is at least its size), inside the
+        database's write transaction so that concurrent writers take turns; a crash
+        between the two leaves the larger record in the file recovery cannot roll back.
+        """
         with self._lock, _sqlite_errors(self.path):
-            self._db.execute(
-                "INSERT INTO checkpoints VALUES(?, ?, ?) ON CONFLICT(size) DO UPDATE "
-                "SET note=excluded.note WHERE root=excluded.root",
-                (size, root, note),
-            )
-            (stored,) = self._db.execute(
-                "SELECT root FROM checkpoints WHERE size=?", (size,)
-            ).fetchone()
-        if stored != root:
-            raise LogSigningError(f"a different checkpoint of size {size} is already recorded")
+            self._db.execute("BEGIN IMMEDIATE")  # one writer: head file and row agree
+            try:
+                row = self._db.execute(
+                    "SELECT root FROM checkpoints WHERE size=?", (size,)).fetchone()
+                kept = self.head_file()
+                if row is not None and row[0] != root or (
+                        kept is not None and kept[0] == size and kept[1] != root):
+                    raise LogSigningError(f"a different checkpoint of size {size} is already "
+                                          "recorded")
+                if kept is None or size >= kept[0]:
+                    self._write_head(note)
+                self._db.execute(
+                    "INSERT INTO checkpoints VALUES(?, ?, ?) ON CONFLICT(size) DO UPDATE "
+                    "SET note=excluded.note", (size, root, note))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
 
     def latest_checkpoint(self) -> tuple[int, bytes, str] | None:
         with self._lock, _sqlite_errors(self.path):
             row = self._db.execute(
                 "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1"
             ).fetchone()
-        if row is not None and not (isinstance(row[1], bytes) and isinstance(row[2], str)):
+        if row is not None and not (type(row[0]) is int and isinstance(row[1], bytes)
+                                    and isinstance(row[2], str)):
             raise StorageError(f"audit log {self.path} is corrupt: checkpoints table")
         return None if row is None else (row[0], row[1], row[2])
 
@@ -323,6 +441,7 @@ class LogStore:
         with self._lock, _sqlite_errors(self.path):
             rows = self._db.execute("SELECT size, root, note FROM checkpoints ORDER BY size")
             out = rows.fetchall()
-        if not all(isinstance(r[1], bytes) and isinstance(r[2], str) for r in out):
+        if not all(type(r[0]) is int and isinstance(r[1], bytes) and isinstance(r[2], str)
+                   for r in out):
             raise StorageError(f"audit log {self.path} is corrupt: checkpoints table")
         return [(r[0], r[1], r[2]) for r in out]

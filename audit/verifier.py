@@ -4,7 +4,10 @@
 level of the tree and compares it with every stored interior node, checks each signed
 checkpoint's signature and that its root is the root of the recomputed tree at its size,
 requires the witness quorum on the latest checkpoint, and checks that a checkpoint the
-caller trusted earlier is a prefix of the log (RFC 9162 section 2.1.4).
+caller trusted earlier is a prefix of the log (RFC 9162 section 2.1.4). The signed head
+kept beside the database (``<log>.head``, :mod:`audit.storage`) counts as one more
+signed checkpoint: a database rolled back below it (a damaged WAL, an old copy
+restored) fails verification even though its own tables are consistent.
 
 When the trusted checkpoint and the log's latest checkpoint are both validly signed by
 the log but inconsistent, it writes a self-contained proof of misbehaviour
@@ -23,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import strictjson
 from audit.checkpoint import Checkpoint
 from audit.entries import Entry
 from audit.errors import AuditError, ProofError, VerificationError
@@ -168,6 +172,10 @@ def verify_log(
                 f"entries give {b64(tree.root(size))} (log tampered)")
         report.checkpoints_checked += 1
         latest_note = note
+    head = _check_head(store, tree, log_key)
+    if head is not None and (latest_note is None or head[0] > Checkpoint.parse(
+            parse_note(latest_note).text).size):
+        latest_note = head[1]
     if trusted_checkpoint is not None:
         _check_trusted(tree, trusted_checkpoint, latest_note, log_key, evidence_path, report)
     if latest_note is None:
@@ -183,6 +191,30 @@ def verify_log(
         verified = parse_note(latest_note).verify(list(witness_keys))
         report.cosigners = sorted(v.name for v in witness_keys if v.vkey in verified)
     return report
+
+
+def _check_head(store: LogStore, tree: _Tree, log_key: Verifier) -> tuple[int, str] | None:
+    """Check the head file against the recomputed tree; return (size, note) if there is one."""
+    try:
+        head = store.head_file()
+    except AuditError as exc:
+        raise VerificationError(str(exc)) from None
+    if head is None:
+        return None
+    size, root, note = head
+    try:
+        verify_checkpoint(note, log_key)
+    except AuditError as exc:
+        raise VerificationError(f"signed head {store.head_path}: {exc}") from None
+    if size > tree.size:
+        raise VerificationError(
+            f"the log signed a checkpoint of size {size} (its signed head {store.head_path}) "
+            f"but holds only {tree.size} entries (rolled back)")
+    if tree.root(size) != root:
+        raise VerificationError(
+            f"the signed head {store.head_path} of size {size} has root {b64(root)} but the "
+            f"stored entries give {b64(tree.root(size))} (log tampered)")
+    return size, note
 
 
 def _check_trusted(tree: _Tree, trusted_note: str, latest_note: str | None,
@@ -232,16 +264,36 @@ def misbehaviour_evidence(tree: _Tree, old_note: str, new_note: str,
     }
 
 
-def check_misbehaviour_evidence(evidence: dict[str, Any], log_key: Verifier) -> str:
-    """Re-check a proof of misbehaviour; return what it proves or raise VerificationError."""
-    if not isinstance(evidence, dict) or evidence.get("kind") != EVIDENCE_KIND:
+_EVIDENCE_FIELDS = {"kind": str, "log_key": str, "old_checkpoint": str,
+                    "new_checkpoint": str, "consistency_proof": list, "implied_old_root": str}
+MAX_EVIDENCE_BYTES = 1 << 20
+
+
+def check_misbehaviour_evidence(evidence: dict[str, Any] | str | bytes,
+                                log_key: Verifier) -> str:
+    """Re-check a proof of misbehaviour; return what it proves or raise VerificationError.
+
+    ``evidence`` is the file's JSON text (parsed with :func:`strictjson.loads`) or the
+    object it holds; every field's type is checked before use.
+    """
+    if isinstance(evidence, str | bytes):
+        evidence = strictjson.loads(evidence, what="misbehaviour evidence",
+                                    error=VerificationError, allow_floats=False,
+                                    max_bytes=MAX_EVIDENCE_BYTES)
+    strictjson.fields(evidence, _EVIDENCE_FIELDS, what="misbehaviour evidence",
+                      error=VerificationError)
+    if evidence["kind"] != EVIDENCE_KIND:
         raise VerificationError("not an audit misbehaviour file")
+    proof_items = evidence["consistency_proof"]
+    if len(proof_items) > 128 or not all(isinstance(p, str) for p in proof_items):
+        raise VerificationError("malformed evidence: consistency_proof is a list of at most "
+                                "128 base64 strings")
     try:
         old = verify_checkpoint(evidence["old_checkpoint"], log_key)
         new = verify_checkpoint(evidence["new_checkpoint"], log_key)
-        proof = [unb64(p, "proof item") for p in evidence["consistency_proof"]]
+        proof = [unb64(p, "proof item") for p in proof_items]
         implied = unb64(evidence["implied_old_root"], "implied root")
-    except (AuditError, KeyError, TypeError) as exc:
+    except AuditError as exc:
         raise VerificationError(f"malformed evidence: {exc}") from None
     if old.size == new.size:
         if old.root != new.root:

@@ -6,6 +6,10 @@ shares are encrypted to, and an Ed25519 key that signs what it releases.
 :class:`CustodianKeys` is the private half, which never leaves the custodian
 (it is stored encrypted at rest by :mod:`escrow.keystore` and backed up as
 SLIP-39 mnemonics by :mod:`escrow.ceremony`).
+
+A share key that is a small-order X25519 point (RFC 7748, section 6.1;
+:func:`escrow.sealing.is_small_order`) is refused: shares sealed to it would be
+readable by anyone.
 """
 
 from __future__ import annotations
@@ -20,12 +24,23 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+import strictjson
 from escrow.errors import CustodianSetError, KeystoreError
+from escrow.sealing import is_small_order
 
 KEY_LENGTH = 32
 PRIVATE_KEYS_LENGTH = 2 * KEY_LENGTH  # X25519 private || Ed25519 private
 MAX_TEXT_LENGTH = 64
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+
+
+def check_custodian_id(custodian_id: object) -> str:
+    """``custodian_id`` if it is 1..32 ASCII letters, digits, '.', '_' or '-'."""
+    if not isinstance(custodian_id, str) or not _ID_PATTERN.fullmatch(custodian_id):
+        raise CustodianSetError(
+            "a custodian id is 1..32 characters of letters, digits, '.', '_' or '-'"
+        )
+    return custodian_id
 
 
 @dataclass(frozen=True)
@@ -39,13 +54,11 @@ class CustodianPublic:
     signing_key: bytes  # Ed25519 public key, raw 32 bytes
 
     def __post_init__(self) -> None:
-        if not isinstance(self.custodian_id, str) or not _ID_PATTERN.fullmatch(self.custodian_id):
-            raise CustodianSetError(
-                "a custodian id is 1..32 characters of letters, digits, '.', '_' or '-'"
-            )
+        check_custodian_id(self.custodian_id)
         for label, text in (("name", self.name), ("jurisdiction", self.jurisdiction)):
-            if not isinstance(text, str) or not 1 <= len(text) <= MAX_TEXT_LENGTH \
-                    or not text.isprintable():
+            strictjson.text(text, what=f"custodian {self.custodian_id}: {label}",
+                            error=CustodianSetError)
+            if not 1 <= len(text) <= MAX_TEXT_LENGTH or not text.isprintable():
                 raise CustodianSetError(
                     f"custodian {self.custodian_id}: {label} must be 1..{MAX_TEXT_LENGTH} "
                     "printable characters"
@@ -55,6 +68,9 @@ class CustodianPublic:
                 raise CustodianSetError(
                     f"custodian {self.custodian_id}: {label} must be {KEY_LENGTH} bytes"
                 )
+        if is_small_order(self.share_key):
+            raise CustodianSetError(f"custodian {self.custodian_id}: the share key is a "
+                                    "small-order X25519 point (RFC 7748, section 6.1)")
 
     def to_json(self) -> dict:
         return {
@@ -67,17 +83,13 @@ class CustodianPublic:
 
     @classmethod
     def from_json(cls, data: object) -> CustodianPublic:
-        if not isinstance(data, dict) or set(data) != {
-            "id", "name", "jurisdiction", "share_key", "signing_key"
-        }:
-            raise CustodianSetError(
-                "a custodian is an object with exactly: id, name, jurisdiction, share_key, "
-                "signing_key"
-            )
+        strictjson.fields(data, {"id": str, "name": str, "jurisdiction": str,
+                                 "share_key": str, "signing_key": str},
+                          what="custodian", error=CustodianSetError)
         try:
             share_key = bytes.fromhex(data["share_key"])
             signing_key = bytes.fromhex(data["signing_key"])
-        except (TypeError, ValueError) as exc:
+        except ValueError as exc:
             raise CustodianSetError("custodian keys must be hex strings") from exc
         return cls(data["id"], data["name"], data["jurisdiction"], share_key, signing_key)
 

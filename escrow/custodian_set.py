@@ -16,11 +16,11 @@ stay bound to the set (and so to the keys) they were made for.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 
 import rfc8785
 
+import strictjson
 from escrow.custodian import CustodianPublic
 from escrow.errors import CustodianSetError
 
@@ -30,7 +30,6 @@ MIN_THRESHOLD = 2
 MAX_EPOCH = 2**32 - 1
 MAX_SET_FILE_LENGTH = 64 * 1024  # 16 members take about 4 KiB
 _FINGERPRINT_LABEL = b"escrowlab custodian set v1\x00"
-_FIELDS = {"version", "epoch", "threshold", "members"}
 
 
 @dataclass(frozen=True)
@@ -111,14 +110,13 @@ class CustodianSet:
 
     @classmethod
     def from_json(cls, data: object) -> CustodianSet:
-        if not isinstance(data, dict) or set(data) != _FIELDS:
-            raise CustodianSetError(
-                "a custodian set is an object with exactly: " + ", ".join(sorted(_FIELDS))
-            )
+        strictjson.fields(data, {"version": int, "epoch": int, "threshold": int,
+                                 "members": list},
+                          what="custodian set", error=CustodianSetError)
         if data["version"] != SET_FORMAT_VERSION:
             raise CustodianSetError(f"unknown custodian set version {data['version']!r}")
-        if not isinstance(data["members"], list):
-            raise CustodianSetError("members must be a list")
+        if len(data["members"]) > MAX_CUSTODIANS:
+            raise CustodianSetError(f"a custodian set has at most {MAX_CUSTODIANS} custodians")
         members = tuple(CustodianPublic.from_json(m) for m in data["members"])
         return cls(data["epoch"], data["threshold"], members)
 
@@ -127,11 +125,8 @@ class CustodianSet:
         if len(text) > MAX_SET_FILE_LENGTH:
             raise CustodianSetError(f"a custodian set file is too large (over "
                                     f"{MAX_SET_FILE_LENGTH} bytes)")
-        try:
-            data = json.loads(text)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise CustodianSetError("a custodian set file is JSON") from None
-        return cls.from_json(data)
+        return cls.from_json(strictjson.loads(text, what="custodian set JSON file",
+                                              error=CustodianSetError))
 
     def describe(self) -> str:
         return f"epoch {self.epoch}, {self.threshold}-of-{self.n}, {self.fingerprint.hex()[:16]}"

@@ -47,8 +47,6 @@ class ReleaseRefusedError(EscrowError):
 
 
 class RecoveryError(EscrowError):
-    """A lawful recovery that cannot complete."""
-
-
-class InsufficientSharesError(RecoveryError):
-    """Fewer than t good shares were released for some chain in scope."""
+    """A lawful recovery that cannot start (an empty window, a recovery key or
+    authorisation that do not belong together). What happens to each chain is reported,
+    never raised (:mod:`escrow.recovery`)."""

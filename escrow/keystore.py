@@ -26,6 +26,7 @@ from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+import strictjson
 from escrow.custodian import Custodian, CustodianKeys, CustodianPublic
 from escrow.errors import CustodianSetError, KeystoreError
 
@@ -101,28 +102,24 @@ def open_keystore(data: bytes, passphrase: str) -> Custodian:
     """The custodian in keystore ``data``; :class:`KeystoreError` on any problem."""
     if len(data) > MAX_FILE_LENGTH:
         raise KeystoreError("keystore file is too large")
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise KeystoreError("keystore file is not JSON") from None
-    if not isinstance(doc, dict) or set(doc) != {"format", "custodian", "kdf", "nonce",
-                                                 "ciphertext"}:
-        raise KeystoreError("keystore file has missing or unknown fields")
+    doc = strictjson.fields(
+        strictjson.loads(data, what="keystore file", error=KeystoreError),
+        {"format": str, "custodian": dict, "kdf": dict, "nonce": str, "ciphertext": str},
+        what="keystore file", error=KeystoreError)
     if doc["format"] != KEYSTORE_FORMAT:
         raise KeystoreError(f"unknown keystore format {doc['format']!r}")
-    kdf = doc["kdf"]
-    if not isinstance(kdf, dict) or set(kdf) != {"name", "time_cost", "memory_kib",
-                                                 "parallelism", "salt"} \
-            or kdf["name"] != "argon2id":
-        raise KeystoreError("keystore kdf must be argon2id with time_cost, memory_kib, "
-                            "parallelism and salt")
+    kdf = strictjson.fields(doc["kdf"], {"name": str, "time_cost": int, "memory_kib": int,
+                                         "parallelism": int, "salt": str},
+                            what="keystore kdf", error=KeystoreError)
+    if kdf["name"] != "argon2id":
+        raise KeystoreError("keystore kdf must be argon2id")
     try:
         public = CustodianPublic.from_json(doc["custodian"])
         salt = bytes.fromhex(kdf["salt"])
         nonce = bytes.fromhex(doc["nonce"])
         ciphertext = bytes.fromhex(doc["ciphertext"])
-    except (CustodianSetError, TypeError, ValueError) as exc:
-        raise KeystoreError(f"keystore file is malformed: {exc}") from exc
+    except (CustodianSetError, ValueError) as exc:
+        raise KeystoreError(f"keystore file is malformed: {exc}") from None
     if len(salt) != SALT_LENGTH or len(nonce) != NONCE_LENGTH:
         raise KeystoreError("keystore salt or nonce has the wrong length")
     params = KdfParams(kdf["time_cost"], kdf["memory_kib"], kdf["parallelism"])

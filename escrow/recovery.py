@@ -1,28 +1,38 @@
-"""Lawful recovery: archived envelopes + at least t releases -> exactly the requested
-messages (issue 5, "Release and recovery"; DESIGN.md, "Data flow" 5).
+"""Lawful recovery: the archive + at least t releases of one authorisation -> exactly the
+requested messages, chain by chain (DESIGN.md, "Data flow" 5).
 
-:func:`recover` takes the relay's archive entries of one conversation (each
-the envelope bytes and the relay's receipt time), a window ``[start, end)``
-judged by receipt time only (never by the time a sender claims), and the
-custodians' :class:`~escrow.release.ShareRelease` objects. For every chain
-with a message in the window it:
+:func:`recover` reads the relay's archive (:class:`escrow.scope.Archive`: the
+whole archived conversation, not what a caller chose to pass), a window
+``[start, end)`` judged by receipt time only (never by the time a sender
+claims), the custodians' :class:`~escrow.release.ShareRelease` objects and the
+authorisation it executes. It scans the window once (:func:`escrow.scope.scan_window`,
+the same definition :func:`escrow.scope.records_in_scope` uses), then for every
+chain the scan left open it:
 
 1. keeps the releases that the named custodian of the pinned set signed, for
-   this set's epoch, the archived record *and* its archived context, under the
-   authorisation being executed (when named), and that open under the one-time
-   recovery key (which the release also names);
+   this set's epoch, the archived record *and* its archived context, under
+   *this* authorisation (its SHA-256 digest, id and issuer; releases of any
+   other authorisation are ignored and counted), and that open under the
+   one-time recovery key (which the release also names);
 2. combines exactly t of them with SLIP-39's recovery (:mod:`escrow.shares`),
    trying other t-subsets when the digest or the record check fails, so it
    never needs more than t good shares;
 3. accepts a chain key only if it recomputes the archived record byte for
    byte, then recomputes every share and names each custodian whose released
    share differs (the culprits);
-4. decrypts the in-window messages with :func:`messaging.hooks.open_message`.
+4. decrypts the chain's in-window messages with
+   :func:`messaging.hooks.open_message`; one that does not open is counted,
+   not raised.
 
-It also measures over-collection: how many archived messages outside the
-window the recovered chain keys open (chain granularity), without returning
-their plaintext. Fewer than t good shares for any chain in scope raises
-:class:`~escrow.errors.InsufficientSharesError` naming the chain.
+No chain stops another: every chain in the window is reported
+(:class:`ChainReport`) as recovered, not escrowed, not released, forged or
+undecryptable, or not a participant's, with the reason. A chain whose record
+also appears, recovered, under another context is reported as a forged copy.
+
+It also measures over-collection: how many archived messages of the
+conversation outside the window the recovered chain keys open (chain
+granularity), without returning their plaintext, and says in the JSON what
+that was computed against.
 
 Every mode built on the threshold record shares this code
 (:func:`recover_chains`); a mode supplies only its :data:`Unlock` strategy,
@@ -33,28 +43,31 @@ Every mode built on the threshold record shares this code
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from escrow import shares
-from escrow.context import RecordContext
-from escrow.errors import InsufficientSharesError, RecordFormatError, RecoveryError, ShareError
-from escrow.record import parse_record, record_digest
+from escrow.authorisation import ReleaseAuthorisation
+from escrow.errors import EscrowError, RecoveryError, ShareError
+from escrow.record import parse_record
 from escrow.release import ShareRelease
+from escrow.scope import (
+    FORGED,
+    NOT_RELEASED,
+    OUTCOMES,
+    RECOVERED,
+    Archive,
+    ArchivedChain,
+    WindowScan,
+    scan_window,
+)
 from escrow.threshold import BuiltRecord, ThresholdEscrow
-from messaging.errors import DecryptionError, WireFormatError
+from messaging.errors import DecryptionError, MessagingError
 from messaging.hooks import open_message
-from messaging.wire import Envelope, parse_envelope
-
-
-class ArchivedEnvelope(Protocol):
-    """What recovery reads of one relay archive entry."""
-
-    envelope: bytes
-    received_at: float
+from messaging.wire import Envelope
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,35 @@ class RecoveredMessage:
 
 
 @dataclass(frozen=True)
+class ChainReport:
+    """What became of one chain with a message in the window."""
+
+    chain: str
+    sender: str
+    recipient: str
+    chain_number: int
+    record_sha256: str
+    outcome: str
+    reason: str
+    messages_in_window: int
+    messages_recovered: int
+
+    def to_json(self) -> dict:
+        return {"chain": self.chain, "sender": self.sender, "recipient": self.recipient,
+                "chain_number": self.chain_number, "record_sha256": self.record_sha256,
+                "outcome": self.outcome, "reason": self.reason,
+                "messages_in_window": self.messages_in_window,
+                "messages_recovered": self.messages_recovered}
+
+
+def chain_report(chain: ArchivedChain, recovered: int = 0) -> ChainReport:
+    c = chain.context
+    return ChainReport(c.describe(), c.sender, c.recipient, c.chain_number,
+                       chain.record_digest.hex(), chain.outcome or NOT_RELEASED, chain.reason,
+                       len(chain.in_window), recovered)
+
+
+@dataclass(frozen=True)
 class WindowReport:
     """What a recovery of one conversation's window read and could have read (any mode)."""
 
@@ -76,12 +118,31 @@ class WindowReport:
     end: float
     messages: tuple[RecoveredMessage, ...] = field(repr=False)
     messages_in_scope: int
+    messages_undecryptable: int
     out_of_scope_recoverable: int
-    chains_recovered: int
+    over_collection_basis: dict
+    chains: tuple[ChainReport, ...]
+    unreadable_entries: int
 
     @property
     def messages_recovered(self) -> int:
         return len(self.messages)
+
+    @property
+    def chains_recovered(self) -> int:
+        return self.outcome_counts()[RECOVERED]
+
+    def outcome_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for chain in self.chains:
+            counts[chain.outcome] += 1
+        return counts
+
+    @property
+    def complete(self) -> bool:
+        """True when every escrowed chain of the conversation's participants was recovered."""
+        counts = self.outcome_counts()
+        return counts[NOT_RELEASED] == counts[FORGED] == 0
 
     def to_json(self) -> dict:
         return {
@@ -89,32 +150,30 @@ class WindowReport:
             "window": [self.start, self.end],
             "messages_in_scope": self.messages_in_scope,
             "messages_recovered": self.messages_recovered,
+            "messages_undecryptable": self.messages_undecryptable,
             "out_of_scope_recoverable": self.out_of_scope_recoverable,
+            "out_of_scope_computed_against": self.over_collection_basis,
             "chains_recovered": self.chains_recovered,
+            "chain_outcomes": self.outcome_counts(),
+            "chains": [c.to_json() for c in self.chains],
+            "unreadable_entries": self.unreadable_entries,
         }
 
 
 @dataclass(frozen=True)
 class RecoveryReport(WindowReport):
-    """A threshold-record recovery: also which custodians' shares it used or caught."""
+    """A threshold-record recovery: also which authorisation it executed and which
+    custodians' shares it used or caught."""
 
+    authorisation_sha256: str
     custodians_used: tuple[str, ...]
     culprits: tuple[str, ...]
     ignored_releases: int
 
     def to_json(self) -> dict:
-        return {**super().to_json(), "custodians_used": list(self.custodians_used),
+        return {**super().to_json(), "authorisation_sha256": self.authorisation_sha256,
+                "custodians_used": list(self.custodians_used),
                 "culprits": list(self.culprits), "ignored_releases": self.ignored_releases}
-
-
-@dataclass
-class ArchivedChain:
-    """One chain of the conversation: its archived record, context and envelopes."""
-
-    context: RecordContext
-    record: bytes
-    in_window: list[tuple[float, Envelope]] = field(default_factory=list)
-    outside: list[Envelope] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -142,71 +201,54 @@ def threshold_unlock(hook: ThresholdEscrow) -> Unlock:
     return unlock
 
 
-def archived_chains(entries: Iterable[ArchivedEnvelope], conversation_id: str, start: float,
-                    end: float) -> tuple[dict[bytes, ArchivedChain], int]:
-    """The conversation's chains with a message received in ``[start, end)``, by record
-    digest (one record per chain), and the number of in-window messages."""
-    if not start < end:
-        raise RecoveryError("the window [start, end) is empty")
-    chains: dict[bytes, ArchivedChain] = {}
-    in_scope = 0
-    for entry in entries:
-        try:
-            envelope = parse_envelope(entry.envelope)
-        except WireFormatError as exc:
-            raise RecoveryError(f"archive entry at {entry.received_at} does not parse: {exc}") \
-                from None
-        if envelope.conversation_id != conversation_id:
-            continue
-        digest = record_digest(envelope.header.record)
-        chain = chains.setdefault(digest, ArchivedChain(RecordContext.of_envelope(envelope),
-                                                        envelope.header.record))
-        if start <= entry.received_at < end:
-            chain.in_window.append((entry.received_at, envelope))
-            in_scope += 1
-        else:
-            chain.outside.append(envelope)
-    return {d: c for d, c in chains.items() if c.in_window}, in_scope
-
-
 def read_chain(chain: ArchivedChain, chain_key: bytes, identity_of: Callable[[str], Any]
-               ) -> tuple[list[RecoveredMessage], int]:
-    """Decrypt the chain's in-window messages (:class:`RecoveryError` if one does not open),
-    and count the archived messages outside the window that ``chain_key`` also opens."""
-    messages = [RecoveredMessage(received_at, envelope.sender, envelope.recipient,
-                                 envelope.header.chain_number, envelope.header.message_number,
-                                 _open(chain_key, envelope, identity_of))
-                for received_at, envelope in chain.in_window]
-    over = 0
-    for envelope in chain.outside:
-        try:
-            _open(chain_key, envelope, identity_of)
-        except RecoveryError:
-            continue
-        over += 1
-    return messages, over
+               ) -> tuple[list[RecoveredMessage], int, int]:
+    """(in-window messages decrypted, in-window envelopes that do not open, archived
+    messages outside the window that ``chain_key`` also opens)."""
+    messages = []
+    for received_at, envelope in chain.in_window:
+        plaintext = open_envelope(chain_key, envelope, identity_of)
+        if plaintext is not None:
+            messages.append(RecoveredMessage(received_at, envelope.sender, envelope.recipient,
+                                             envelope.header.chain_number,
+                                             envelope.header.message_number, plaintext))
+    over = sum(open_envelope(chain_key, e, identity_of) is not None for e in chain.outside)
+    return messages, len(chain.in_window) - len(messages), over
+
+
+def open_envelope(chain_key: bytes, envelope: Envelope, identity_of: Callable[[str], Any]
+                  ) -> bytes | None:
+    """The plaintext, or ``None`` if ``envelope`` does not open under ``chain_key`` (or a
+    device's identity is unknown to the archive)."""
+    try:
+        return open_message(chain_key, envelope, identity_of(envelope.sender),
+                            identity_of(envelope.recipient))
+    except (DecryptionError, EscrowError, MessagingError):
+        return None
 
 
 _Released = dict[tuple[bytes, bytes], dict[int, bytes]]
 
 
 def _good_releases(hook: ThresholdEscrow, releases: Sequence[ShareRelease],
-                   recovery_key: X25519PrivateKey, authorisation_id: str | None
+                   recovery_key: X25519PrivateKey, authorisation: ReleaseAuthorisation
                    ) -> tuple[_Released, int]:
     """{(record digest, context digest): {custodian index: share}} of authentic releases
-    (for ``authorisation_id`` when it is given); count of ignored."""
+    of ``authorisation``; count of ignored."""
     cset = hook.custodian_set
     good: _Released = {}
     ignored = 0
+    terms = (authorisation.digest, authorisation.authorisation_id, authorisation.issuer)
     for release in releases:
         index = release.custodian_index
         member = cset.members[index] if 0 <= index < cset.n else None
         key = (release.record_digest, release.context_digest)
         value = None
         if (member is not None and member.custodian_id == release.custodian_id
+                and (release.authorisation_digest, release.authorisation_id,
+                     release.issuer) == terms
                 and release.set_fingerprint == cset.fingerprint
                 and release.set_epoch == cset.epoch
-                and authorisation_id in (None, release.authorisation_id)
                 and release.verify(member)):
             value = release.open(recovery_key)
         if value is None or index in good.get(key, {}):
@@ -217,18 +259,15 @@ def _good_releases(hook: ThresholdEscrow, releases: Sequence[ShareRelease],
 
 
 def _recover_chain(hook: ThresholdEscrow, chain: ArchivedChain, released: dict[int, bytes],
-                   unlock: Unlock) -> tuple[bytes, tuple[int, ...], tuple[int, ...]]:
-    """(chain key, indices used, indices whose share was wrong) for one chain."""
+                   unlock: Unlock) -> tuple[bytes, tuple[int, ...], tuple[int, ...]] | None:
+    """(chain key, indices used, indices whose share was wrong) for one chain, or ``None``
+    with the chain settled and its reason."""
     t = hook.custodian_set.threshold
-    where = chain.context.describe()
     if len(released) < t:
-        raise InsufficientSharesError(
-            f"{where}: {len(released)} authentic release(s), {t} needed"
-        )
-    try:
-        identifier = parse_record(chain.record).identifier
-    except RecordFormatError as exc:
-        raise RecoveryError(f"{where}: {exc}") from None
+        chain.settle(NOT_RELEASED, f"{len(released)} authentic release(s) of this chain "
+                                   f"under the authorisation, {t} needed")
+        return None
+    identifier = parse_record(chain.record).identifier  # screened: it parses
     tried: set[bytes] = set()
     for subset in itertools.combinations(sorted(released), t):
         try:
@@ -242,60 +281,91 @@ def _recover_chain(hook: ThresholdEscrow, chain: ArchivedChain, released: dict[i
         if unlocked is None:
             continue
         wrong = tuple(i for i, v in released.items() if v != unlocked.built.share_values[i])
+        chain.settle(RECOVERED, f"{t} of {len(released)} released shares combine to a chain "
+                                "key that recomputes the archived record")
         return unlocked.chain_key, subset, wrong
-    raise InsufficientSharesError(
-        f"{where}: no {t} of the {len(released)} released shares combine to the chain key "
-        f"(fewer than {t} good shares)"
-    )
+    chain.settle(FORGED, f"no {t} of the {len(released)} released shares combine to a chain "
+                         "key that recomputes the archived record: a record that does not "
+                         f"conform, or fewer than {t} good shares")
+    return None
 
 
-def recover_chains(hook: ThresholdEscrow, entries: Iterable[ArchivedEnvelope],
-                   conversation_id: str, start: float, end: float,
-                   releases: Sequence[ShareRelease], recovery_key: X25519PrivateKey,
-                   identity_of: Callable[[str], Any], unlock: Unlock,
-                   authorisation_id: str | None = None) -> RecoveryReport:
+def _check_terms(authorisation: ReleaseAuthorisation, recovery_key: X25519PrivateKey) -> None:
+    if not isinstance(authorisation, ReleaseAuthorisation):
+        raise RecoveryError("recovery executes one authorisation: pass the ReleaseAuthorisation "
+                            "whose releases it may use")
+    public = recovery_key.public_key().public_bytes_raw()
+    if authorisation.recovery_key != public:
+        raise RecoveryError(f"the recovery key is not the one authorisation "
+                            f"{authorisation.authorisation_id} names")
+
+
+def _mark_copies(chains: Sequence[ArchivedChain]) -> None:
+    """A chain left unreleased whose record was recovered under another context is a copy."""
+    recovered = {c.record_digest: c for c in chains if c.outcome == RECOVERED}
+    for chain in chains:
+        original = recovered.get(chain.record_digest)
+        if chain.outcome == NOT_RELEASED and original is not None:
+            chain.settle(FORGED, f"a copy of the record of {original.context.describe()} "
+                                 "under another header: it does not open under this one")
+
+
+def recover_chains(hook: ThresholdEscrow, archive: Archive, conversation_id: str,
+                   start: float, end: float, releases: Sequence[ShareRelease],
+                   recovery_key: X25519PrivateKey, unlock: Unlock,
+                   authorisation: ReleaseAuthorisation) -> RecoveryReport:
     """Steps 1-4 of the module docstring for any mode, with ``unlock`` its strategy."""
-    chains, in_scope = archived_chains(entries, conversation_id, start, end)
-    good, ignored = _good_releases(hook, releases, recovery_key, authorisation_id)
+    _check_terms(authorisation, recovery_key)
+    scan = scan_window(archive, conversation_id, start, end, hook.check_record)
+    good, ignored = _good_releases(hook, releases, recovery_key, authorisation)
+    named = {(r.record_digest, r.context_digest) for r in authorisation.records}
     members = hook.custodian_set.members
     used: set[int] = set()
     wrong: set[int] = set()
     messages: list[RecoveredMessage] = []
-    over = 0
-    for digest, chain in chains.items():
-        released = good.get((digest, chain.context.digest()), {})
-        chain_key, subset, bad = _recover_chain(hook, chain, released, unlock)
+    undecryptable = over = 0
+    recovered_counts: dict[int, int] = {}
+    for chain in scan.open_chains():
+        if chain.key not in named:
+            chain.settle(NOT_RELEASED, f"not named by authorisation "
+                                       f"{authorisation.authorisation_id}")
+            continue
+        result = _recover_chain(hook, chain, good.get(chain.key, {}), unlock)
+        if result is None:
+            continue
+        chain_key, subset, bad = result
         used.update(subset)
         wrong.update(bad)
-        read, more = read_chain(chain, chain_key, identity_of)
+        read, failed, more = read_chain(chain, chain_key, archive.identity)
+        recovered_counts[id(chain)] = len(read)
         messages += read
+        undecryptable += failed
         over += more
+    _mark_copies(scan.chains)
     messages.sort(key=lambda m: m.received_at)
-    return RecoveryReport(conversation_id, start, end, tuple(messages), in_scope, over,
-                          len(chains), tuple(members[i].custodian_id for i in sorted(used)),
-                          tuple(members[i].custodian_id for i in sorted(wrong)), ignored)
+    return RecoveryReport(
+        conversation_id, start, end, tuple(messages), scan.messages_in_scope, undecryptable,
+        over, conversation_basis(scan),
+        tuple(chain_report(c, recovered_counts.get(id(c), 0)) for c in scan.chains),
+        scan.unreadable_entries, authorisation.digest.hex(),
+        tuple(members[i].custodian_id for i in sorted(used)),
+        tuple(members[i].custodian_id for i in sorted(wrong)), ignored)
 
 
-def recover(hook: ThresholdEscrow, entries: Iterable[ArchivedEnvelope], conversation_id: str,
-            start: float, end: float, releases: Sequence[ShareRelease],
-            recovery_key: X25519PrivateKey, identity_of: Callable[[str], Any], *,
-            authorisation_id: str | None = None) -> RecoveryReport:
+def conversation_basis(scan: WindowScan) -> dict:
+    """What over-collection was computed against: the whole archived conversation."""
+    return {"scope": "whole archived conversation", "conversation_id": scan.conversation_id,
+            "archived_envelopes": scan.archived_envelopes}
+
+
+def recover(hook: ThresholdEscrow, archive: Archive, conversation_id: str, start: float,
+            end: float, releases: Sequence[ShareRelease], recovery_key: X25519PrivateKey, *,
+            authorisation: ReleaseAuthorisation) -> RecoveryReport:
     """Recover the messages of ``conversation_id`` received in ``[start, end)``.
 
-    ``identity_of(address)`` returns the ``IdentityPublic`` the relay holds for a
-    device (the message AEAD binds both identities). With ``authorisation_id``,
-    only releases made under that authorisation count.
+    Only releases made under ``authorisation`` (its digest, id and issuer) count, and
+    ``recovery_key`` must be the one it names. ``archive`` is the relay's archive read API;
+    devices' identities come from it (the message AEAD binds both).
     """
-    return recover_chains(hook, entries, conversation_id, start, end, releases, recovery_key,
-                          identity_of, threshold_unlock(hook), authorisation_id)
-
-
-def _open(chain_key: bytes, envelope: Envelope, identity_of: Callable[[str], Any]) -> bytes:
-    try:
-        return open_message(chain_key, envelope, identity_of(envelope.sender),
-                            identity_of(envelope.recipient))
-    except DecryptionError as exc:
-        raise RecoveryError(
-            f"{RecordContext.of_envelope(envelope).describe()} message "
-            f"{envelope.header.message_number}: does not decrypt with the recovered key ({exc})"
-        ) from None
+    return recover_chains(hook, archive, conversation_id, start, end, releases, recovery_key,
+                          threshold_unlock(hook), authorisation)

@@ -1,5 +1,5 @@
-"""Share release: the one path by which a custodian's share of a record leaves it (issue 5,
-"Release and recovery"; DESIGN.md, "Data flow" 5).
+"""Share release: the one path by which a custodian's share of a record leaves it
+(DESIGN.md, "Data flow" 5).
 
 :func:`release_share` checks, in order and before touching any key: the
 authorisation (through the custodian's own :class:`AuthorisationVerifier`);
@@ -14,13 +14,23 @@ ephemeral key) and sign the result with its Ed25519 key. Every refusal is a
 reason; nothing is released.
 
 A release binds (in its signed statement and in the sealed share's
-associated data) the authorisation, the custodian and its index, the set
+associated data) the authorisation (its id, its issuer, and the SHA-256 of the
+bytes the issuer signed, :attr:`ReleaseAuthorisation.digest`), the custodian
+and its index, the set
 fingerprint and epoch, the record's SHA-256 (which covers version, mode,
 parameters and the shares), the SHA-256 of the record's context
 (:meth:`RecordContext.digest`: protocol version, mode, conversation, sender,
 recipient, chain number, time, ratchet key) and the recovery key it is sealed
 to, so it cannot be replayed to another record, context, authorisation or
-recovery key (DESIGN.md, "Bind the whole context").
+recovery key (DESIGN.md, "Bind the whole context"). The authorisation must name the
+record under the envelope's exact context (:attr:`RecordRef.context_digest`), so one
+record copied into envelopes with other headers is released for one of them at most.
+
+A :class:`ShareRelease` is checked when it is built, from JSON
+(:mod:`strictjson`) or in Python: ids are the ids their issuers allow, numbers
+exact integers in range, digests and keys of their lengths. A small-order
+recovery key (:func:`escrow.sealing.is_small_order`) is refused before anything
+is sealed to it.
 """
 
 from __future__ import annotations
@@ -33,22 +43,37 @@ from dataclasses import dataclass
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+import strictjson
 from escrow import sealing
-from escrow.authorisation import AuthorisationVerifier, RecordRef, ReleaseAuthorisation
+from escrow.authorisation import (
+    AuthorisationVerifier,
+    RecordRef,
+    ReleaseAuthorisation,
+    check_id,
+    check_recovery_key,
+)
 from escrow.context import RecordContext
-from escrow.custodian import Custodian, CustodianPublic
+from escrow.custodian import Custodian, CustodianPublic, check_custodian_id
 from escrow.custodian_set import CustodianSet
-from escrow.errors import CustodianSetError, RecordFormatError, ReleaseRefusedError
+from escrow.errors import (
+    AuthorisationError,
+    CustodianSetError,
+    RecordFormatError,
+    ReleaseRefusedError,
+)
 from escrow.record import EncryptedShare, EscrowRecord, parse_record, record_digest
 from escrow.threshold import SHARE_LABEL, share_associated_data
 from messaging.clock import Clock
 from messaging.errors import WireFormatError
 from messaging.wire import parse_envelope
 
-RELEASE_FORMAT = "escrowlab-share-release-v2"
-RELEASE_LABEL = b"escrowlab share release v2\x00"
-_FIELD_LENGTHS = {"set_fingerprint": 32, "record_sha256": 32, "context_sha256": 32,
-                  "recovery_key": 32, "ephemeral_public": 32, "signature": 64}
+RELEASE_FORMAT = "escrowlab-share-release-v3"
+RELEASE_LABEL = b"escrowlab share release v3\x00"
+MAX_SHARE_CIPHERTEXT = 64  # a 16..32-byte share and its 16-byte tag
+_FIELD_LENGTHS = {"authorisation_sha256": 32, "set_fingerprint": 32, "record_sha256": 32,
+                  "context_sha256": 32, "recovery_key": 32, "ephemeral_public": 32,
+                  "signature": 64}
+_INTEGERS = (("custodian_index", 255), ("set_epoch", 2**32 - 1))
 
 
 @dataclass(frozen=True)
@@ -56,6 +81,8 @@ class ShareRelease:
     """One custodian's share of one record, encrypted to the recovery key and signed."""
 
     authorisation_id: str
+    issuer: str
+    authorisation_digest: bytes
     custodian_id: str
     custodian_index: int
     set_fingerprint: bytes
@@ -66,9 +93,35 @@ class ShareRelease:
     sealed: EncryptedShare
     signature: bytes
 
+    def __post_init__(self) -> None:
+        check_id(self.authorisation_id, "share release authorisation_id", ReleaseRefusedError)
+        check_id(self.issuer, "share release issuer", ReleaseRefusedError)
+        try:
+            check_custodian_id(self.custodian_id)
+        except CustodianSetError as exc:
+            raise ReleaseRefusedError(f"share release custodian_id: {exc}") from None
+        for name, high in _INTEGERS:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
+                raise ReleaseRefusedError(f"share release {name} must be an integer in "
+                                          f"0..{high}")
+        for name, value in (("authorisation_sha256", self.authorisation_digest),
+                            ("set_fingerprint", self.set_fingerprint),
+                            ("record_sha256", self.record_digest),
+                            ("context_sha256", self.context_digest),
+                            ("recovery_key", self.recovery_key)):
+            if not isinstance(value, bytes) or len(value) != _FIELD_LENGTHS[name]:
+                raise ReleaseRefusedError(f"share release {name} must be "
+                                          f"{_FIELD_LENGTHS[name]} bytes")
+        if not isinstance(self.sealed, EncryptedShare) or not all(
+                isinstance(v, bytes) for v in (self.sealed.ephemeral_public,
+                                               self.sealed.ciphertext, self.signature)):
+            raise ReleaseRefusedError("a share release's sealed share and signature are bytes")
+
     def binding(self) -> bytes:
         """The associated data of the sealed share: everything but the ciphertext."""
         return (RELEASE_LABEL + self.authorisation_id.encode() + b"\x00"
+                + self.issuer.encode() + b"\x00" + self.authorisation_digest
                 + self.custodian_id.encode() + b"\x00"
                 + struct.pack(">BI", self.custodian_index, self.set_epoch)
                 + self.set_fingerprint + self.record_digest + self.context_digest
@@ -78,6 +131,8 @@ class ShareRelease:
         return rfc8785.dumps({
             "format": RELEASE_FORMAT,
             "authorisation_id": self.authorisation_id,
+            "issuer": self.issuer,
+            "authorisation_sha256": self.authorisation_digest.hex(),
             "custodian_id": self.custodian_id,
             "custodian_index": self.custodian_index,
             "set_fingerprint": self.set_fingerprint.hex(),
@@ -95,35 +150,31 @@ class ShareRelease:
     @classmethod
     def from_json(cls, data: object) -> ShareRelease:
         """Parse a release strictly (its signature is checked by :meth:`verify`)."""
-        keys = {"format", "authorisation_id", "custodian_id", "custodian_index",
-                "set_fingerprint", "set_epoch", "record_sha256", "context_sha256",
-                "recovery_key", "ephemeral_public", "ciphertext", "signature"}
-        if not isinstance(data, dict) or set(data) != keys:
-            raise ReleaseRefusedError("a share release has exactly: " + ", ".join(sorted(keys)))
+        hex_names = ("authorisation_sha256", "set_fingerprint", "record_sha256",
+                     "context_sha256", "recovery_key", "ephemeral_public", "ciphertext",
+                     "signature")
+        strictjson.fields(data, {"format": str, "authorisation_id": str, "issuer": str,
+                                 "custodian_id": str, "custodian_index": int,
+                                 "set_epoch": int, **{name: str for name in hex_names}},
+                          what="share release", error=ReleaseRefusedError)
         if data["format"] != RELEASE_FORMAT:
             raise ReleaseRefusedError(f"unknown share release format {data['format']!r}")
         try:
-            fields = {name: bytes.fromhex(data[name]) for name in (
-                "set_fingerprint", "record_sha256", "context_sha256", "recovery_key",
-                "ephemeral_public", "ciphertext", "signature")}
-        except (TypeError, ValueError):
+            raw = {name: bytes.fromhex(data[name]) for name in hex_names}
+        except ValueError:
             raise ReleaseRefusedError("share release keys and ciphertext must be hex") from None
         for name, length in _FIELD_LENGTHS.items():
-            if len(fields[name]) != length:
+            if len(raw[name]) != length:
                 raise ReleaseRefusedError(f"share release {name} must be {length} bytes")
-        for name, high in (("custodian_index", 255), ("set_epoch", 2**32 - 1)):
-            if not isinstance(data[name], int) or isinstance(data[name], bool) \
-                    or not 0 <= data[name] <= high:
-                raise ReleaseRefusedError(f"share release {name} must be an integer in "
-                                          f"0..{high}")
-        for name in ("authorisation_id", "custodian_id"):
-            if not isinstance(data[name], str) or not data[name]:
-                raise ReleaseRefusedError(f"share release {name} must be a string")
-        return cls(data["authorisation_id"], data["custodian_id"], data["custodian_index"],
-                   fields["set_fingerprint"], data["set_epoch"], fields["record_sha256"],
-                   fields["context_sha256"], fields["recovery_key"],
-                   EncryptedShare(fields["ephemeral_public"], fields["ciphertext"]),
-                   fields["signature"])
+        if len(raw["ciphertext"]) > MAX_SHARE_CIPHERTEXT:
+            raise ReleaseRefusedError(f"share release ciphertext exceeds {MAX_SHARE_CIPHERTEXT} "
+                                      "bytes")
+        return cls(data["authorisation_id"], data["issuer"], raw["authorisation_sha256"],
+                   data["custodian_id"], data["custodian_index"], raw["set_fingerprint"],
+                   data["set_epoch"], raw["record_sha256"], raw["context_sha256"],
+                   raw["recovery_key"], EncryptedShare(raw["ephemeral_public"],
+                                                       raw["ciphertext"]),
+                   raw["signature"])
 
     def verify(self, custodian: CustodianPublic) -> bool:
         """True when ``custodian`` signed exactly this release."""
@@ -185,9 +236,12 @@ def _escrowed(envelope: bytes, custodian: Custodian, custodian_set: CustodianSet
     return record_bytes, record, context
 
 
-def _matching_ref(authorisation: ReleaseAuthorisation, digest: bytes) -> RecordRef | None:
+def _matching_ref(authorisation: ReleaseAuthorisation, digest: bytes,
+                  context: RecordContext) -> RecordRef | None:
+    """The reference naming this record under this exact context (``None`` if there is none)."""
+    context_digest = context.digest()
     for ref in authorisation.records:
-        if ref.record_digest == digest:
+        if ref.record_digest == digest and ref.context_digest == context_digest:
             return ref
     return None
 
@@ -201,10 +255,10 @@ def release_share(custodian: Custodian, custodian_set: CustodianSet,
     record_bytes, record, context = _escrowed(envelope, custodian, custodian_set)
     where = context.describe()
     digest = record_digest(record_bytes)
-    ref = _matching_ref(authorisation, digest)
+    ref = _matching_ref(authorisation, digest, context)
     if ref is None:
-        raise ReleaseRefusedError(f"{where}: record {digest.hex()[:16]} is not named by "
-                                  f"authorisation {authorisation.authorisation_id}")
+        raise ReleaseRefusedError(f"{where}: record {digest.hex()[:16]} under this context is "
+                                  f"not named by authorisation {authorisation.authorisation_id}")
     if (ref.conversation_id, ref.sender, ref.recipient, ref.chain_number) != (
             context.conversation_id, context.sender, context.recipient, context.chain_number):
         raise ReleaseRefusedError(
@@ -254,11 +308,12 @@ def seal_release(custodian: Custodian, custodian_set: CustodianSet,
     :func:`release_share`.
     """
     try:
-        recovery = X25519PublicKey.from_public_bytes(authorisation.recovery_key)
-    except ValueError:
-        raise ReleaseRefusedError("the authorisation's recovery key is not an X25519 key") \
-            from None
-    unsigned = ShareRelease(authorisation.authorisation_id, custodian.custodian_id, index,
+        recovery_key = check_recovery_key(authorisation.recovery_key)
+    except AuthorisationError as exc:
+        raise ReleaseRefusedError(f"nothing released: {exc}") from None
+    recovery = X25519PublicKey.from_public_bytes(recovery_key)
+    unsigned = ShareRelease(authorisation.authorisation_id, authorisation.issuer,
+                            authorisation.digest, custodian.custodian_id, index,
                             custodian_set.fingerprint, custodian_set.epoch, digest,
                             context.digest(), authorisation.recovery_key,
                             EncryptedShare(b"", b""), b"")

@@ -1,5 +1,5 @@
 """The ``threshold`` escrow mode: every sending chain key split t-of-n among custodians
-(DESIGN.md, "Escrow modes"; issue 5, "The threshold mode").
+(docs/architecture.md, "Escrow modes").
 
 For each new sending chain, :meth:`ThresholdEscrow.record_for_chain` takes the
 escrowed secret (the chain key CK_0), splits it into SLIP-39 shares
@@ -30,6 +30,21 @@ unpredictable PRF outputs: the information-theoretic secrecy of Shamir sharing
 becomes computational secrecy under HKDF keyed by a 256-bit key, the same
 assumption the Double Ratchet already makes for every message key. (4) Chain
 keys never repeat, so deterministic encryption reveals no equalities.
+
+SLIP-39 compatibility (docs/formats.md, "SLIP-39 shares"). A custodian's opened
+share is a SLIP-39 share (one group, group threshold 1, member threshold t,
+iteration exponent 0, extendable; :func:`escrow.shares.mnemonic` renders it as
+words) whose *encrypted master secret* is the escrowed secret itself: there is no
+passphrase and no SLIP-39 encryption step. So the escrowed secret (here CK_0) is
+``shamir_mnemonic.recover_ems(decode_mnemonics(words)).ciphertext`` from any t of
+them, which is what :func:`escrow.shares.combine` does. The standard
+``shamir_mnemonic.combine_mnemonics`` -- what wallets and the ``shamir recover``
+tool run -- goes one step further and *decrypts* that value with SLIP-39's Feistel
+cipher under the empty passphrase, so it prints other bytes ``M``; the escrowed
+secret is then ``EncryptedMasterSecret.from_master_secret(M, b"", identifier, True,
+0).ciphertext``. (The ceremony's backups of custodian keys, :mod:`escrow.ceremony`,
+are standard: ``combine_mnemonics`` returns the keys.)
+``tests/escrow/test_slip39_standard.py`` pins all three facts.
 
 Extension point (for modes that escrow something other than the bare chain
 key, such as a puzzle-locked chain key): subclass, set ``mode``, and override
@@ -122,11 +137,11 @@ class ThresholdEscrow:
         """The mode parameters written into every record (none for ``threshold``)."""
         return b""
 
-    def check_parameters(self, where: str, parameters: bytes) -> None:
+    def check_parameters(self, parameters: bytes) -> None:
         """Refuse a record whose mode parameters are not this hook's."""
         if parameters != self.mode_parameters():
             raise RecordRefusedError(
-                f"{where}: escrow record has mode parameters {parameters.hex() or 'none'}, "
+                f"escrow record has mode parameters {parameters.hex() or 'none'}, "
                 f"this hook writes {self.mode_parameters().hex() or 'none'}"
             )
 
@@ -135,6 +150,37 @@ class ThresholdEscrow:
     def record_for_chain(self, context: ChainContext) -> bytes:
         return self.build(context).record
 
+    def check_record(self, record: bytes) -> EscrowRecord:
+        """The parsed ``record`` if this deployment's recipients could accept it for some
+        chain key: well formed, of this mode, for the pinned set (fingerprint, epoch, t, n)
+        and with this hook's mode parameters; :class:`RecordRefusedError` otherwise.
+
+        Recovery screens archived records with it before touching any key
+        (:mod:`escrow.scope`), so a record no honest recipient accepts is reported, never
+        worked on.
+        """
+        try:
+            parsed = parse_record(record)
+        except RecordFormatError as exc:
+            raise RecordRefusedError(f"escrow record refused: {exc}") from None
+        cset = self.custodian_set
+        if parsed.mode != self.mode:
+            raise RecordRefusedError(f"escrow record is of mode {parsed.mode!r}, "
+                                     f"expected {self.mode!r}")
+        if parsed.set_fingerprint != cset.fingerprint or parsed.set_epoch != cset.epoch:
+            raise RecordRefusedError(
+                f"escrow record was made for custodian set "
+                f"{parsed.set_fingerprint.hex()[:16]} (epoch {parsed.set_epoch}); this client "
+                f"pins {cset.describe()}"
+            )
+        if (parsed.threshold, len(parsed.shares)) != (cset.threshold, cset.n):
+            raise RecordRefusedError(
+                f"escrow record is {parsed.threshold}-of-{len(parsed.shares)}, the pinned set "
+                f"is {cset.threshold}-of-{cset.n}"
+            )
+        self.check_parameters(parsed.parameters)
+        return parsed
+
     def check_chain(self, context: ChainContext, record: bytes) -> None:
         """Recompute the record from the chain key and context; refuse any difference."""
         where = RecordContext.of_chain(context).describe()
@@ -142,19 +188,9 @@ class ThresholdEscrow:
             raise RecordRefusedError(f"{where}: chain uses mode {context.mode!r}, this hook "
                                      f"enforces {self.mode!r}")
         try:
-            parsed = parse_record(record)
-        except RecordFormatError as exc:
-            raise RecordRefusedError(f"{where}: escrow record refused: {exc}") from None
-        if parsed.mode != self.mode:
-            raise RecordRefusedError(f"{where}: escrow record is of mode {parsed.mode!r}, "
-                                     f"expected {self.mode!r}")
-        if parsed.set_fingerprint != self.custodian_set.fingerprint:
-            raise RecordRefusedError(
-                f"{where}: escrow record was made for custodian set "
-                f"{parsed.set_fingerprint.hex()[:16]} (epoch {parsed.set_epoch}); this client "
-                f"pins {self.custodian_set.describe()}"
-            )
-        self.check_parameters(where, parsed.parameters)
+            self.check_record(record)
+        except RecordRefusedError as exc:
+            raise RecordRefusedError(f"{where}: {exc}") from None
         try:
             expected = self.build(context).record
         except EscrowError as exc:  # ShareError here; a subclass's own (crumple: PuzzleError)

@@ -29,7 +29,11 @@ SQLite store for real use) and talks to the relay through a
   on the next receive. Envelopes the relay did not accept stay in the outbox
   and are resent by :meth:`Device.flush`.
 
-The plaintext inside every envelope is a small JSON object (:func:`encode_content`).
+The plaintext inside every envelope is a small JSON object (:func:`encode_content`),
+parsed strictly (:func:`decode_content`) inside the session's decryption: a message
+whose content does not parse is refused like one whose tag fails (a
+:class:`ReceiveFailed` event, acknowledged and dropped) and changes neither the
+session nor the prekeys, while the other messages of the same fetch are delivered.
 """
 
 from __future__ import annotations
@@ -38,16 +42,24 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import strictjson
 from messaging.clock import Clock, SystemClock
-from messaging.errors import HandshakeError, MessagingError, ReplayError, WireFormatError
-from messaging.groups import GroupChanged, GroupManager
+from messaging.codec import epoch_seconds
+from messaging.errors import (
+    ContentError,
+    HandshakeError,
+    MessagingError,
+    ReplayError,
+    WireFormatError,
+)
+from messaging.groups import GroupChanged, GroupError, GroupManager, parse_group
 from messaging.hooks import EscrowHook, NoEscrow
 from messaging.identity import IdentityKeyPair, IdentityPublic
 from messaging.pqxdh import DevicePrekeys
-from messaging.relay.addresses import make_address, parse_address
+from messaging.relay.addresses import AddressError, check_user, make_address, parse_address
 from messaging.relay.errors import RelayError
 from messaging.safety import SafetyNumber
-from messaging.session import Session
+from messaging.session import MAX_PLAINTEXT_LENGTH, Session
 from messaging.store import DeviceStore, InMemoryDeviceStore
 from messaging.transport import RelayClient, RelayUnavailableError, Transport
 from messaging.trust import IdentityChanged, TrustRecord, TrustStore
@@ -56,6 +68,7 @@ from messaging.wire import parse_envelope
 CONTENT_VERSION = 1
 CONTENT_KINDS = ("text", "group-update", "group-text")
 MAX_BODY_CHARS = 64 * 1024
+MAX_CONTENT_BYTES = MAX_PLAINTEXT_LENGTH
 MAX_SEND_ATTEMPTS = 4
 MAX_ENVELOPES_PER_SEND = 64
 
@@ -79,22 +92,44 @@ def encode_content(kind: str, body: str, sent_at: float, to: str | None = None,
 
 
 def decode_content(plaintext: bytes) -> dict:
-    """Parse a decrypted plaintext; raise ``WireFormatError`` if it is not valid content."""
-    try:
-        content = json.loads(plaintext)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WireFormatError("decrypted content is not JSON") from exc
-    if not isinstance(content, dict) or set(content) != {"v", "kind", "body", "to", "group",
-                                                         "sent_at"}:
-        raise WireFormatError("decrypted content does not have the content fields")
-    if content["v"] != CONTENT_VERSION or content["kind"] not in CONTENT_KINDS:
-        raise WireFormatError("decrypted content has an unknown version or kind")
-    if not isinstance(content["body"], str) or not isinstance(content["sent_at"], int | float):
-        raise WireFormatError("decrypted content has a malformed body or time")
-    if content["to"] is not None and not isinstance(content["to"], str):
-        raise WireFormatError("decrypted content has a malformed recipient")
-    if content["group"] is not None and not isinstance(content["group"], dict):
-        raise WireFormatError("decrypted content has a malformed group")
+    """Parse a decrypted plaintext strictly; raise ``ContentError`` if it is not valid content.
+
+    :func:`strictjson.loads` (UTF-8, bounded depth and digits, no lone surrogates, no
+    duplicate names), then exactly the six fields with their exact types: ``v`` the
+    integer 1 (never ``true`` or ``1.0``); ``kind`` one of :data:`CONTENT_KINDS`;
+    ``body`` text of at most :data:`MAX_BODY_CHARS` characters; ``sent_at`` a time
+    (:func:`messaging.codec.epoch_seconds`, returned as ``float``); a direct ``text``
+    names its recipient user in ``to`` and has no ``group``, a group message has a
+    well-formed ``group`` object (:func:`messaging.groups.parse_group`) and no ``to``.
+    """
+    what = "decrypted content"
+    content = strictjson.fields(
+        strictjson.loads(plaintext, what=what, error=ContentError, max_bytes=MAX_CONTENT_BYTES),
+        {"v": int, "kind": str, "body": str, "to": (str, type(None)),
+         "group": (dict, type(None)), "sent_at": (int, float)},
+        what=what, error=ContentError)
+    if content["v"] != CONTENT_VERSION:
+        raise ContentError(f"{what} has unknown version {content['v']}")
+    if content["kind"] not in CONTENT_KINDS:
+        raise ContentError(f"{what} has an unknown kind (one of {', '.join(CONTENT_KINDS)})")
+    if len(content["body"]) > MAX_BODY_CHARS:
+        raise ContentError(f"{what} has a body longer than {MAX_BODY_CHARS} characters")
+    content["sent_at"] = epoch_seconds(content["sent_at"], what=f"{what}: sent_at",
+                                       error=ContentError)
+    if content["kind"] == "text":
+        if content["group"] is not None or content["to"] is None:
+            raise ContentError(f"{what}: a direct text names its recipient and no group")
+        try:
+            check_user(content["to"])
+        except AddressError as exc:
+            raise ContentError(f"{what}: recipient: {exc}") from None
+    elif content["group"] is None or content["to"] is not None:
+        raise ContentError(f"{what}: a group message carries its group and no recipient")
+    else:
+        try:
+            parse_group(content["kind"], content["group"])
+        except GroupError as exc:
+            raise ContentError(f"{what}: malformed group object: {exc}") from None
     return content
 
 
@@ -208,17 +243,43 @@ class Device:
         retry_for: float = 0.0,
     ) -> Device:
         """Make a new device, register it (linked by ``linked_by`` if the user exists), publish
-        its prekeys and learn its own user's device list."""
+        its prekeys and learn its own user's device list.
+
+        Safe to call again after it failed (the relay or the network went away,
+        perhaps after the relay committed): the new identity is put in ``store``
+        before the relay hears of it, and a ``store`` that already holds an
+        identity is resumed instead of starting over. The same identity registers
+        again and the stored prekeys are published again, which the relay answers
+        as the first time when it had committed them (docs/relay.md, "Retries").
+        A store that holds sessions is a device in use: reopen it with :meth:`restore`.
+        """
         address = make_address(user, device_id)
         if linked_by is not None and linked_by.user != user:
             raise ValueError("a device can only be linked by a device of the same user")
-        identity = IdentityKeyPair.generate()
-        relay = RelayClient(transport, address, identity, clock or SystemClock(),
-                            retry_for=retry_for)
+        clock = clock or SystemClock()
+        store = store if store is not None else InMemoryDeviceStore()
+        private = store.load_local_identity()
+        if private is None:
+            identity = IdentityKeyPair.generate()
+            store.store_local_identity(identity.private_bytes())
+        elif store.list_sessions():
+            raise MessagingError(f"the store already holds a device in use, not a new {address}:"
+                                 " reopen it with Device.restore")
+        else:
+            identity = IdentityKeyPair.from_private_bytes(private)
+        relay = RelayClient(transport, address, identity, clock, retry_for=retry_for)
         relay.register((linked_by.address, linked_by.identity) if linked_by else None)
-        return cls.attach(address, identity, transport, hook=hook, clock=clock, store=store,
-                          one_time_prekeys=one_time_prekeys, kem_prekeys=kem_prekeys,
-                          retry_for=retry_for)
+        if private is None or store.load_prekeys() is None:
+            return cls.attach(address, identity, transport, hook=hook, clock=clock, store=store,
+                              one_time_prekeys=one_time_prekeys, kem_prekeys=kem_prekeys,
+                              retry_for=retry_for)
+        device = cls.restore(address, transport, store, hook=hook, clock=clock,
+                             retry_for=retry_for)
+        device.prekey_low_water = min(5, one_time_prekeys)
+        device.prekey_batch = one_time_prekeys
+        device.relay.upload_prekeys(device._prekeys.upload())
+        device.refresh_devices(user)
+        return device
 
     @classmethod
     def attach(
@@ -383,7 +444,7 @@ class Device:
                 except RelayError as exc:
                     if exc.code != "device-list-mismatch":
                         raise
-                    for user in exc.extra.get("devices", {}):
+                    for user in _mismatched_users(exc):
                         self.refresh_devices(user)
                 else:
                     for pending in batch:
@@ -435,7 +496,7 @@ class Device:
             except RelayError as exc:
                 if exc.code != "device-list-mismatch":
                     raise
-                for user in exc.extra.get("devices", {}):
+                for user in _mismatched_users(exc):
                     self.refresh_devices(user)
         raise MessagingError("the device lists kept changing; message not sent")
 
@@ -546,33 +607,32 @@ class Device:
                 raise HandshakeError(f"{envelope.sender} is not a registered device")
         key = (envelope.conversation_id, envelope.sender)
         session = self._session(*key)
-        plaintext = None
+        content = None
         handshake = False
         if session is not None:
             try:
-                plaintext = session.decrypt(data)
-            except ReplayError:
-                raise
+                content = session.decrypt(data, read=decode_content)
+            except (ReplayError, ContentError):
+                raise  # a replay, or content the session opened and refused: no new session
             except MessagingError:
                 if envelope.prekey is None:
                     raise
-        if plaintext is None:
+        if content is None:
             if envelope.prekey is None:
                 raise HandshakeError(f"no session with {envelope.sender} in this conversation")
             if envelope.prekey.identity.encode() != registered.encode():
                 raise HandshakeError(
                     f"{envelope.sender} used an identity other than the one it registered")
-            session, plaintext = Session.respond(self.identity, self._prekeys, self.address,
-                                                 data, self.hook, self.clock)
+            session, content = Session.respond(self.identity, self._prekeys, self.address,
+                                               data, self.hook, self.clock, read=decode_content)
             self.store.store_prekeys(self._prekeys.serialize())
             handshake = True
         self._save_session(session)
-        content = decode_content(plaintext)
         message = Message(
             envelope_id=envelope_id, conversation_id=envelope.conversation_id,
             sender=envelope.sender, sender_user=sender_user, kind=content["kind"],
             body=content["body"], to=content["to"], group=content["group"],
-            sent_at=float(content["sent_at"]), received_at=received_at,
+            sent_at=content["sent_at"], received_at=received_at,
             own_copy=sender_user == self.user)
         return message, handshake
 
@@ -618,3 +678,16 @@ def _sender_of(data: bytes) -> str:
         return parse_envelope(data).sender
     except WireFormatError:
         return "?"
+
+
+def _mismatched_users(refusal: RelayError) -> list[str]:
+    """The users whose device lists a ``device-list-mismatch`` refusal names (its
+    ``devices`` object, keyed by user), checked before any of them is fetched."""
+    devices = refusal.extra.get("devices")
+    if not isinstance(devices, dict) or not devices:
+        raise RelayError(502, "bad-response", "the relay's device-list mismatch names no users")
+    try:
+        return [check_user(user) for user in devices]
+    except AddressError as exc:
+        raise RelayError(502, "bad-response",
+                         f"the relay's device-list mismatch names a bad user: {exc}") from None

@@ -13,6 +13,11 @@ class WireFormatError(MessagingError):
     """Bytes that do not parse as a well-formed envelope or header."""
 
 
+class ContentError(WireFormatError):
+    """A decrypted plaintext that is not valid message content; the message is refused and
+    the session keeps the state it had before it."""
+
+
 class HandshakeError(MessagingError):
     """A prekey bundle or initial message that fails PQXDH verification."""
 

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import strictjson
+from messaging.errors import MessagingError
 from messaging.relay.addresses import AddressError, check_user
 
 if TYPE_CHECKING:
@@ -59,8 +61,9 @@ class GroupChanged:
     removed: tuple[str, ...]
 
 
-class GroupError(ValueError):
-    """A group operation that is not allowed (not a member, too many members, ...)."""
+class GroupError(MessagingError, ValueError):
+    """A group operation that is not allowed (not a member, too many members, ...), or a
+    malformed group message."""
 
 
 class GroupManager:
@@ -129,11 +132,17 @@ class GroupManager:
     # -- receiving -------------------------------------------------------------------------
 
     def apply(self, message: Message) -> str | None:
-        """Apply a received group message; return why it is refused, or ``None`` if accepted."""
-        data = message.group or {}
-        group_id = data.get("id")
-        if not isinstance(group_id, str) or not _GROUP_ID.fullmatch(group_id):
-            return "malformed group id"
+        """Apply a received group message; return why it is refused, or ``None`` if accepted.
+
+        The client has parsed its ``group`` object already (:func:`parse_group`, inside
+        :func:`messaging.client.decode_content`); it is checked again here, so that ``apply``
+        never acts on an object it did not check.
+        """
+        try:
+            data = parse_group(message.kind, message.group)
+        except GroupError as exc:
+            return f"malformed group message: {exc}"
+        group_id = data["id"]
         if message.conversation_id != GROUP_CONVERSATION_PREFIX + group_id:
             return "group message outside its group's conversation"
         known = self._groups.get(group_id)
@@ -141,16 +150,7 @@ class GroupManager:
             if known is None or message.sender_user not in known.members:
                 return f"group text from {message.sender_user}, not a member"
             return None
-        if message.kind != "group-update":
-            return "not a group message kind"
-        try:
-            new = Group(group_id, _check_name(data.get("name")),
-                        _check_members(set(data.get("members") or ())),
-                        _check_revision(data.get("revision")))
-        except (GroupError, TypeError) as exc:
-            return f"malformed group update: {exc}"
-        if set(data) != {"id", "name", "members", "revision"}:
-            return "malformed group update: unexpected fields"
+        new = Group(group_id, data["name"], frozenset(data["members"]), data["revision"])
         if known is None:
             if message.sender_user not in new.members or self._device.user not in new.members:
                 return "group announcement from or to a non-member"
@@ -162,6 +162,33 @@ class GroupManager:
         self._groups[group_id] = new
         self._device.emit(_changed(known, new, message.sender_user))
         return None
+
+
+def parse_group(kind: str, data: object) -> dict:
+    """The ``group`` object of a group message of ``kind``, or ``GroupError``.
+
+    Exact fields and types (:func:`strictjson.fields`): a group text carries exactly
+    ``{id, revision}``, an update exactly ``{id, name, members, revision}``; the id is 16
+    lowercase hex digits, the revision in 1..2^31-1, the name 1..100 printable
+    characters and the members a list of 1..256 distinct user names.
+    """
+    if kind == "group-text":
+        strictjson.fields(data, {"id": str, "revision": int}, what="group text",
+                          error=GroupError)
+    elif kind == "group-update":
+        strictjson.fields(data, {"id": str, "name": str, "members": list, "revision": int},
+                          what="group update", error=GroupError)
+        members = data["members"]
+        if not all(isinstance(m, str) for m in members) or len(set(members)) != len(members):
+            raise GroupError("group update: members are distinct user names")
+        _check_name(data["name"])
+        _check_members(members)
+    else:
+        raise GroupError(f"{kind!r} is not a group message kind")
+    if not _GROUP_ID.fullmatch(data["id"]):
+        raise GroupError("a group id is 16 lowercase hex digits")
+    _check_revision(data["revision"])
+    return data
 
 
 def _changed(old: Group | None, new: Group, by: str) -> GroupChanged:
@@ -177,7 +204,7 @@ def _check_name(name: object) -> str:
     return name
 
 
-def _check_members(members: set) -> frozenset[str]:
+def _check_members(members: set | list) -> frozenset[str]:
     if not members or len(members) > MAX_GROUP_MEMBERS:
         raise GroupError(f"a group has 1..{MAX_GROUP_MEMBERS} members")
     try:

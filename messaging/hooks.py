@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from messaging.errors import HookRefusedError
 from messaging.identity import IdentityPublic
 from messaging.limits import MAX_MODE_ID_LENGTH, MAX_RECORD_LENGTH, PROTOCOL_VERSION
-from messaging.ratchet import associated_data_prefix, message_key_for, open_sealed
+from messaging.ratchet import (
+    associated_data_prefix,
+    message_associated_data,
+    message_key_for,
+    open_sealed,
+)
 
 if TYPE_CHECKING:
     from messaging.wire import Envelope
@@ -111,14 +116,18 @@ def open_message(
     """Decrypt one archived message of the chain whose first chain key is ``chain_key``.
 
     Steps KDF_CK ``header.message_number`` times (Double Ratchet section 5.2) and
-    opens the AEAD with the message's full associated data; raises
+    opens the AEAD with the message's full associated data
+    (:func:`messaging.ratchet.message_associated_data`, the PQXDH block included for a
+    prekey message); raises
     :class:`messaging.errors.DecryptionError` if the key or any bound field is wrong.
     """
     header = envelope.header
-    associated_data = associated_data_prefix(
-        header.mode, envelope.conversation_id, envelope.sender, envelope.recipient,
-        sender_identity, recipient_identity,
-    ) + header.authenticated_bytes()
+    associated_data = message_associated_data(
+        associated_data_prefix(header.mode, envelope.conversation_id, envelope.sender,
+                               envelope.recipient, sender_identity, recipient_identity),
+        header.authenticated_bytes(),
+        None if envelope.prekey is None else envelope.prekey.encode(),
+    )
     return open_sealed(
         message_key_for(chain_key, header.message_number), envelope.ciphertext, associated_data
     )

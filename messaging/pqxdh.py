@@ -19,7 +19,10 @@ Kyber-1024, and identities that are an Ed25519/X25519 pair bound by a signature
 - KDF (section 2.2): HKDF-SHA-256 with a zero-filled 32-byte salt over
   ``F || KM`` where F is 32 0xFF bytes, 32 bytes of output.
 - AD = Encode(IK_A) || Encode(IK_B) (section 3.3); the ratchet binds more
-  context on top of it (see :mod:`messaging.session`).
+  context on top of it (see :mod:`messaging.session`), among it the bytes of
+  this block (:meth:`PrekeyBlock.encode`) in every message that repeats it,
+  since only the first message authenticates the block through SK (section
+  3.4; see :mod:`messaging.ratchet`).
 """
 
 from __future__ import annotations
@@ -33,9 +36,16 @@ from cryptography.hazmat.primitives.asymmetric import mlkem
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+import strictjson
+from messaging.codec import hex_bytes
 from messaging.errors import HandshakeError, StateError
 from messaging.hooks import PROTOCOL_VERSION, validate_mode_id
-from messaging.identity import IdentityKeyPair, IdentityPublic
+from messaging.identity import (
+    IDENTITY_PUBLIC_LENGTH,
+    SIGNATURE_LENGTH,
+    IdentityKeyPair,
+    IdentityPublic,
+)
 
 PQXDH_INFO = b"escrowlab_PQXDH_CURVE25519_SHA-256_ML-KEM-768"
 KDF_F = b"\xff" * 32
@@ -44,7 +54,9 @@ PREKEY_SIGNATURE_LABEL = b"escrowlab prekey v1"
 X25519_KEY_LENGTH = 32
 MLKEM768_PUBLIC_LENGTH = 1184
 MLKEM768_CIPHERTEXT_LENGTH = 1088
+MLKEM768_SEED_LENGTH = 64  # private keys are kept as the seed d || z (FIPS 203 section 7.1)
 MAX_PREKEY_ID = 2**32 - 1
+MAX_PREKEYS_PER_UPLOAD = 1000
 
 KIND_SIGNED_EC = 1
 KIND_KEM_ONE_TIME = 2
@@ -85,9 +97,13 @@ class SignedPrekey:
         return {"id": self.key_id, "key": self.public_key.hex(), "sig": self.signature.hex()}
 
     @classmethod
-    def from_json(cls, data: dict) -> SignedPrekey:
-        _exact_keys(data, {"id", "key", "sig"})
-        return cls(_prekey_id(data, "id"), _hex(data, "key"), _hex(data, "sig"))
+    def from_json(cls, data: object, what: str = "signed prekey") -> SignedPrekey:
+        """Parse exactly ``{id, key, sig}``; the signature is checked by :meth:`verify`."""
+        strictjson.fields(data, {"id": int, "key": str, "sig": str}, what=what,
+                          error=HandshakeError)
+        return cls(_prekey_id(data["id"], what),
+                   _hex(data["key"], f"{what} key", max_length=MLKEM768_PUBLIC_LENGTH),
+                   _hex(data["sig"], f"{what} signature", length=SIGNATURE_LENGTH))
 
 
 @dataclass(frozen=True)
@@ -99,12 +115,11 @@ class OneTimePrekey:
         return {"id": self.key_id, "key": self.public_key.hex()}
 
     @classmethod
-    def from_json(cls, data: dict) -> OneTimePrekey:
-        _exact_keys(data, {"id", "key"})
-        key = _hex(data, "key")
-        if len(key) != X25519_KEY_LENGTH:
-            raise HandshakeError("a one-time prekey is 32 bytes")
-        return cls(_prekey_id(data, "id"), key)
+    def from_json(cls, data: object, what: str = "one-time prekey") -> OneTimePrekey:
+        """Parse exactly ``{id, key}``, the key 32 bytes."""
+        strictjson.fields(data, {"id": int, "key": str}, what=what, error=HandshakeError)
+        return cls(_prekey_id(data["id"], what),
+                   _hex(data["key"], f"{what} key", length=X25519_KEY_LENGTH))
 
 
 @dataclass(frozen=True)
@@ -138,23 +153,23 @@ class PrekeyBundle:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> PrekeyBundle:
-        """Parse and verify a bundle; any malformed field raises ``HandshakeError``."""
-        _exact_keys(data, {"identity", "mode", "signed_prekey", "kem_prekey",
-                           "kem_last_resort", "one_time_prekey"})
+    def from_json(cls, data: object) -> PrekeyBundle:
+        """Parse and verify a bundle (exact fields and types, lowercase hex, so that
+        ``to_json()`` gives back exactly ``data``); anything else raises ``HandshakeError``."""
+        what = "prekey bundle"
+        strictjson.fields(data, {"identity": str, "mode": str, "signed_prekey": dict,
+                                 "kem_prekey": dict, "kem_last_resort": bool,
+                                 "one_time_prekey": (dict, type(None))},
+                          what=what, error=HandshakeError)
         one_time = data["one_time_prekey"]
-        one_time_prekey = (
-            OneTimePrekey.from_json(_as_obj(one_time)) if one_time is not None else None
-        )
-        if not isinstance(data["kem_last_resort"], bool):
-            raise HandshakeError("kem_last_resort must be a boolean")
         bundle = cls(
-            IdentityPublic.decode(_hex(data, "identity")),
-            _mode(data),
-            SignedPrekey.from_json(_obj(data, "signed_prekey")),
-            SignedPrekey.from_json(_obj(data, "kem_prekey")),
+            _identity(data["identity"], what),
+            _mode(data["mode"], what),
+            SignedPrekey.from_json(data["signed_prekey"], f"{what} signed prekey"),
+            SignedPrekey.from_json(data["kem_prekey"], f"{what} ML-KEM prekey"),
             data["kem_last_resort"],
-            one_time_prekey,
+            None if one_time is None
+            else OneTimePrekey.from_json(one_time, f"{what} one-time prekey"),
         )
         bundle.verify()
         return bundle
@@ -202,17 +217,23 @@ class PrekeyUpload:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> PrekeyUpload:
-        """Parse and verify an upload; any malformed field raises ``HandshakeError``."""
-        _exact_keys(data, {"identity", "mode", "signed_prekey", "one_time_prekeys",
-                           "kem_prekeys", "kem_last_resort"})
+    def from_json(cls, data: object) -> PrekeyUpload:
+        """Parse and verify an upload (exact fields and types, lowercase hex, so that
+        ``to_json()`` gives back exactly ``data``); anything else raises ``HandshakeError``."""
+        what = "prekey upload"
+        strictjson.fields(data, {"identity": str, "mode": str, "signed_prekey": dict,
+                                 "one_time_prekeys": list, "kem_prekeys": list,
+                                 "kem_last_resort": dict},
+                          what=what, error=HandshakeError)
         upload = cls(
-            IdentityPublic.decode(_hex(data, "identity")),
-            _mode(data),
-            SignedPrekey.from_json(_obj(data, "signed_prekey")),
-            tuple(OneTimePrekey.from_json(_as_obj(k)) for k in _list(data, "one_time_prekeys")),
-            tuple(SignedPrekey.from_json(_as_obj(k)) for k in _list(data, "kem_prekeys")),
-            SignedPrekey.from_json(_obj(data, "kem_last_resort")),
+            _identity(data["identity"], what),
+            _mode(data["mode"], what),
+            SignedPrekey.from_json(data["signed_prekey"], f"{what} signed prekey"),
+            tuple(OneTimePrekey.from_json(k, f"{what} one-time prekey")
+                  for k in _bounded(data["one_time_prekeys"], f"{what} one_time_prekeys")),
+            tuple(SignedPrekey.from_json(k, f"{what} ML-KEM prekey")
+                  for k in _bounded(data["kem_prekeys"], f"{what} kem_prekeys")),
+            SignedPrekey.from_json(data["kem_last_resort"], f"{what} last-resort ML-KEM prekey"),
         )
         upload.verify()
         return upload
@@ -228,6 +249,15 @@ class PrekeyBlock:
     one_time_prekey_id: int | None
     kem_prekey_id: int
     kem_ciphertext: bytes
+
+    def encode(self) -> bytes:
+        """The block's bytes as the wire carries them (layout in :mod:`messaging.wire`):
+        what a prekey message's associated data binds (:mod:`messaging.ratchet`)."""
+        one_time = (b"\x00" if self.one_time_prekey_id is None
+                    else b"\x01" + struct.pack(">I", self.one_time_prekey_id))
+        return (self.identity.encode() + self.ephemeral_key
+                + struct.pack(">I", self.signed_prekey_id) + one_time
+                + struct.pack(">I", self.kem_prekey_id) + self.kem_ciphertext)
 
 
 @dataclass(frozen=True)
@@ -426,46 +456,52 @@ class DevicePrekeys:
 
     @classmethod
     def deserialize(cls, data: bytes) -> DevicePrekeys:
-        """Parse strictly (exact fields, canonical distinct ids below ``next``), else
-        ``StateError``."""
+        """Parse strictly, else ``StateError``: :func:`strictjson.loads`, exact fields and
+        types, canonical distinct ids below ``next``, keys of their exact lengths in
+        lowercase hex, and the canonical bytes :meth:`serialize` writes (so what parses is
+        exactly the prekeys it encodes)."""
+        what = "stored prekey state"
+        if not isinstance(data, bytes):
+            raise StateError(f"{what} is bytes, not {type(data).__name__}")
+        obj = strictjson.fields(
+            strictjson.loads(data, what=what, error=StateError),
+            {"v": int, "identity": str, "mode": str, "spk": list, "otk": dict, "kem": dict,
+             "last": list, "next": int}, what=what, error=StateError)
+        if obj["v"] != 1:
+            raise StateError(f"unknown {what} version {obj['v']}")
         try:
-            obj = json.loads(data)
-            if not isinstance(obj, dict) or set(obj) != _PREKEY_STATE_FIELDS:
-                raise StateError("stored prekey state has the wrong fields")
-            if type(obj["v"]) is not int or obj["v"] != 1:
-                raise StateError("unknown prekey state version")
-            spk_id, spk = _stored_pair(obj["spk"])
-            last_id, last = _stored_pair(obj["last"])
-            one_time = {_stored_key(i): k for i, k in obj["otk"].items()}
-            kem = {_stored_key(i): k for i, k in obj["kem"].items()}
-            ids = [spk_id, last_id, *one_time, *kem]
-            next_id = _stored_id(obj["next"], MAX_PREKEY_ID + 1)
-            if len(set(ids)) != len(ids) or next_id <= max(ids):
-                raise StateError("stored prekey ids repeat or are not below the next id")
-            return cls(
-                IdentityKeyPair.from_private_bytes(bytes.fromhex(obj["identity"])),
-                obj["mode"],
-                (spk_id, X25519PrivateKey.from_private_bytes(bytes.fromhex(spk))),
-                {i: X25519PrivateKey.from_private_bytes(bytes.fromhex(k))
-                 for i, k in one_time.items()},
-                {i: mlkem.MLKEM768PrivateKey.from_seed_bytes(bytes.fromhex(k))
-                 for i, k in kem.items()},
-                (last_id, mlkem.MLKEM768PrivateKey.from_seed_bytes(bytes.fromhex(last))),
-                next_id,
-            )
-        except StateError:
-            raise
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError,
-                RecursionError) as exc:
-            raise StateError("stored prekey state is corrupt") from exc
-
-
-_PREKEY_STATE_FIELDS = frozenset({"v", "identity", "mode", "spk", "otk", "kem", "last", "next"})
+            mode = validate_mode_id(obj["mode"])
+        except ValueError as exc:
+            raise StateError(f"{what}: {exc}") from None
+        identity = IdentityKeyPair.from_private_bytes(
+            hex_bytes(obj["identity"], what=f"{what} identity", error=StateError,
+                      length=2 * X25519_KEY_LENGTH))
+        spk_id, spk = _stored_pair(obj["spk"], X25519_KEY_LENGTH)
+        last_id, last = _stored_pair(obj["last"], MLKEM768_SEED_LENGTH)
+        one_time = {_stored_key(i): _stored_secret(k, X25519_KEY_LENGTH)
+                    for i, k in obj["otk"].items()}
+        kem = {_stored_key(i): _stored_secret(k, MLKEM768_SEED_LENGTH)
+               for i, k in obj["kem"].items()}
+        ids = [spk_id, last_id, *one_time, *kem]
+        next_id = _stored_id(obj["next"], MAX_PREKEY_ID + 1)
+        if len(set(ids)) != len(ids) or next_id <= max(ids):
+            raise StateError("stored prekey ids repeat or are not below the next id")
+        prekeys = cls(
+            identity, mode,
+            (spk_id, X25519PrivateKey.from_private_bytes(spk)),
+            {i: X25519PrivateKey.from_private_bytes(k) for i, k in one_time.items()},
+            {i: mlkem.MLKEM768PrivateKey.from_seed_bytes(k) for i, k in kem.items()},
+            (last_id, mlkem.MLKEM768PrivateKey.from_seed_bytes(last)),
+            next_id,
+        )
+        if prekeys.serialize() != data:
+            raise StateError(f"{what} is not in its canonical encoding")
+        return prekeys
 
 
 def _stored_key(key: str) -> int:
     """A prekey id stored as a JSON object key: its canonical decimal string."""
-    if not (key.isascii() and key.isdecimal() and str(int(key)) == key):
+    if not (key.isascii() and key.isdecimal() and len(key) <= 10 and str(int(key)) == key):
         raise StateError("stored prekey id is not a canonical decimal")
     return _stored_id(int(key))
 
@@ -476,55 +512,40 @@ def _stored_id(value: object, maximum: int = MAX_PREKEY_ID) -> int:
     return value
 
 
-def _stored_pair(value: object) -> tuple[int, str]:
-    if not isinstance(value, list) or len(value) != 2:
+def _stored_secret(value: object, length: int) -> bytes:
+    return hex_bytes(value, what="a stored private prekey", error=StateError, length=length)
+
+
+def _stored_pair(value: list, length: int) -> tuple[int, bytes]:
+    if len(value) != 2:
         raise StateError("a stored prekey is [id, private key]")
-    return _stored_id(value[0]), value[1]
+    return _stored_id(value[0]), _stored_secret(value[1], length)
 
 
-def _exact_keys(data: object, keys: set[str]) -> None:
-    if not isinstance(data, dict):
-        raise HandshakeError("expected a JSON object")
-    if set(data) != keys:
-        raise HandshakeError(f"expected exactly the fields {sorted(keys)}, got {sorted(data)}")
+def _hex(value: object, what: str, length: int | None = None,
+         max_length: int | None = None) -> bytes:
+    return hex_bytes(value, what=what, error=HandshakeError, length=length,
+                     max_length=max_length)
 
 
-def _hex(data: dict, key: str) -> bytes:
-    value = data.get(key)
-    if not isinstance(value, str) or len(value) > 8192:
-        raise HandshakeError(f"field {key!r} must be a hex string")
-    try:
-        return bytes.fromhex(value)
-    except ValueError as exc:
-        raise HandshakeError(f"field {key!r} is not valid hex") from exc
+def _identity(value: object, what: str) -> IdentityPublic:
+    return IdentityPublic.decode(_hex(value, f"{what} identity", length=IDENTITY_PUBLIC_LENGTH))
 
 
-def _prekey_id(data: dict, key: str) -> int:
-    value = data.get(key)
+def _prekey_id(value: object, what: str) -> int:
     if type(value) is not int or not 0 <= value <= MAX_PREKEY_ID:
-        raise HandshakeError(f"field {key!r} must be a prekey id (0..2^32-1)")
+        raise HandshakeError(f"{what}: id must be a prekey id (0..2^32-1)")
     return value
 
 
-def _mode(data: dict) -> str:
+def _mode(value: object, what: str) -> str:
     try:
-        return validate_mode_id(data.get("mode"))
+        return validate_mode_id(value)
     except ValueError as exc:
-        raise HandshakeError(str(exc)) from exc
+        raise HandshakeError(f"{what}: {exc}") from None
 
 
-def _obj(data: dict, key: str) -> dict:
-    return _as_obj(data.get(key))
-
-
-def _as_obj(value: object) -> dict:
-    if not isinstance(value, dict):
-        raise HandshakeError("expected a JSON object")
-    return value
-
-
-def _list(data: dict, key: str) -> list:
-    value = data.get(key)
-    if not isinstance(value, list) or len(value) > 1000:
-        raise HandshakeError(f"field {key!r} must be a list of at most 1000 prekeys")
+def _bounded(value: list, what: str) -> list:
+    if len(value) > MAX_PREKEYS_PER_UPLOAD:
+        raise HandshakeError(f"{what} holds more than {MAX_PREKEYS_PER_UPLOAD} prekeys")
     return value

@@ -13,13 +13,29 @@ Algorithm", revision 4, sections 2.2-2.4, 3.1 and 5.2).
   the AES-256 key and the 96-bit nonce. Each message key is used for exactly
   one message and deleted, so a nonce derived from it never repeats under its key.
 
-The associated data of every message is :func:`associated_data_prefix` (protocol
-version, escrow mode, conversation, sender and recipient addresses and
-identities) followed by the header with the escrow record replaced by its hash
-(:meth:`messaging.wire.Header.authenticated_bytes`). It contains PQXDH's
+The associated data of every message (:func:`message_associated_data`) is
+:func:`associated_data_prefix` (protocol version, escrow mode, conversation,
+sender and recipient addresses and identities) followed by the header with the
+escrow record replaced by its hash
+(:meth:`messaging.wire.Header.authenticated_bytes`) and, in a prekey message
+only, :data:`PREKEY_BLOCK_LABEL` and the bytes of its PQXDH block
+(:meth:`messaging.pqxdh.PrekeyBlock.encode`). It contains PQXDH's
 ``AD = Encode(IK_A) || Encode(IK_B)`` (in sender, recipient order, as
 libsignal's message MAC does) and binds everything else a record or message
 could be lifted from.
+
+Why the block is bound (Signal, "The PQXDH Key Agreement Protocol", revision 3):
+section 3.3 has Alice send IK_A, EK_A, the KEM ciphertext CT, the identifiers of
+Bob's prekeys she used and an initial ciphertext under a key derived from SK;
+section 3.4 has Bob recompute SK from exactly those values and abort if the
+initial ciphertext does not decrypt. In the first message the block is therefore
+authenticated through SK. But the initiator keeps sending the block with every
+message until the first reply (so that the responder can start the session from
+whichever arrives first), and once the responder has a session it decrypts the
+later ones with ratchet keys that no longer depend on the block: without this
+binding a relay could alter or strip the block of the second and later prekey
+messages, the recipient would still accept them, and the archive would hold
+bytes the sender never sent.
 """
 
 from __future__ import annotations
@@ -40,6 +56,7 @@ ROOT_KDF_INFO = b"escrowlab v1 root ratchet"
 MESSAGE_KEY_INFO = b"escrowlab v1 message keys"
 MESSAGE_KEY_SALT = b"\x00" * 32
 AD_LABEL = b"escrowlab message v1"
+PREKEY_BLOCK_LABEL = b"escrowlab pqxdh block v1"
 _MESSAGE_KEY_CONSTANT = b"\x01"
 _CHAIN_KEY_CONSTANT = b"\x02"
 
@@ -106,3 +123,15 @@ def associated_data_prefix(
     encoded = b"".join(struct.pack(">H", len(f)) + f for f in fields)
     return (AD_LABEL + struct.pack(">B", PROTOCOL_VERSION) + encoded
             + sender_identity.encode() + recipient_identity.encode())
+
+
+def message_associated_data(
+    prefix: bytes, authenticated_header: bytes, prekey_block: bytes | None
+) -> bytes:
+    """One message's associated data (module docstring): ``prefix`` from
+    :func:`associated_data_prefix`, the header's authenticated bytes and, for a prekey
+    message, its PQXDH block's bytes. The header is self-delimiting, so a message with a
+    block never shares its associated data with one without."""
+    if prekey_block is None:
+        return prefix + authenticated_header
+    return prefix + authenticated_header + PREKEY_BLOCK_LABEL + prekey_block

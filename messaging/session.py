@@ -20,10 +20,18 @@ DESIGN.md "Data flow" 2-3:
   nor be made to recompute records for forged messages.
 
 Decryption is transactional: every new value is computed in locals and
-committed only after the AEAD tag verified, so any failure (malformed header,
-wrong conversation or addresses, mode mismatch, replay, too many skipped keys,
-hook refusal, bad tag) raises a :class:`~messaging.errors.MessagingError` and
-leaves the state byte-for-byte unchanged.
+committed only after the AEAD tag verified and the caller's ``read`` accepted
+the plaintext, so any failure (malformed header, wrong conversation or
+addresses, mode mismatch, replay, too many skipped keys, hook refusal, bad tag,
+altered or stripped PQXDH block, content the caller refuses) raises a
+:class:`~messaging.errors.MessagingError` and leaves the state byte-for-byte
+unchanged.
+
+Prekey messages: every message that carries the PQXDH block (the initiator
+sends it until the first reply) binds the block's bytes into its associated
+data (:func:`messaging.ratchet.message_associated_data`, which explains why with
+PQXDH revision 3 sections 3.3-3.4), so a block altered or stripped in transit,
+in the first message or any later one, fails as a bad tag.
 
 One session exists per (conversation, local device, peer device).
 """
@@ -33,6 +41,8 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
@@ -62,6 +72,7 @@ from messaging.ratchet import (
     associated_data_prefix,
     kdf_ck,
     kdf_rk,
+    message_associated_data,
     open_sealed,
     seal,
 )
@@ -71,6 +82,11 @@ from messaging.wire import WIRE_VERSION, Envelope, Header, parse_envelope, valid
 _CHAIN_FIELDS = struct.Struct(">IQ")
 MAX_U32 = 2**32 - 1
 MAX_PLAINTEXT_LENGTH = MAX_CIPHERTEXT_LENGTH - AEAD_TAG_LENGTH
+T = TypeVar("T")
+
+
+def _plaintext(plaintext: bytes) -> bytes:
+    return plaintext
 
 
 class Session:
@@ -181,11 +197,13 @@ class Session:
         envelope: bytes,
         hook: EscrowHook,
         clock: Clock,
-    ) -> tuple[Session, bytes]:
+        read: Callable[[bytes], T] = _plaintext,
+    ) -> tuple[Session, T]:
         """PQXDH section 3.4 then ``RatchetInitBob`` and the first ``RatchetDecrypt``.
 
-        On success the one-time prekeys the message used are deleted from
-        ``prekeys`` (persist it afterwards); on any failure nothing changes.
+        Returns the session and ``read(plaintext)`` (see :meth:`decrypt`). On success the
+        one-time prekeys the message used are deleted from ``prekeys`` (persist it
+        afterwards); on any failure, a plaintext ``read`` refuses included, nothing changes.
         """
         parsed = parse_envelope(envelope)
         if parsed.prekey is None:
@@ -215,9 +233,9 @@ class Session:
             receiving_chain_key=None,
         )
         session = cls(state, hook, clock)
-        plaintext = session._decrypt_parsed(parsed)
+        result = session._decrypt_parsed(parsed, read)
         prekeys.consume(parsed.prekey)
-        return session, plaintext
+        return session, result
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -236,8 +254,10 @@ class Session:
         header = Header(state.mode, state.send_chain_number, state.send_chain_time,
                         state.dh_public, state.previous_send_count, state.send_count,
                         state.send_record)
-        ciphertext = seal(message_key, plaintext,
-                          self._ad_send + header.authenticated_bytes(self._send_record_hash))
+        block = state.pending_prekey
+        ciphertext = seal(message_key, plaintext, message_associated_data(
+            self._ad_send, header.authenticated_bytes(self._send_record_hash),
+            None if block is None else block.encode()))
         state.sending_chain_key = next_chain_key
         state.send_count += 1
         return Envelope(WIRE_VERSION, state.conversation_id, state.local_address,
@@ -270,11 +290,17 @@ class Session:
 
     # -- receiving --------------------------------------------------------------------------
 
-    def decrypt(self, envelope: bytes) -> bytes:
-        """``RatchetDecrypt`` (section 3.5), transactional (module docstring)."""
-        return self._decrypt_parsed(parse_envelope(envelope))
+    def decrypt(self, envelope: bytes, read: Callable[[bytes], T] = _plaintext) -> T:
+        """``RatchetDecrypt`` (section 3.5), transactional (module docstring).
 
-    def _decrypt_parsed(self, env: Envelope) -> bytes:
+        Returns ``read(plaintext)``. ``read`` (by default the plaintext itself) runs after
+        the tag verified and before anything is committed: a plaintext it refuses, by
+        raising, is a refused message and leaves the state unchanged (the client parses
+        message content this way, :func:`messaging.client.decode_content`).
+        """
+        return self._decrypt_parsed(parse_envelope(envelope), read)
+
+    def _decrypt_parsed(self, env: Envelope, read: Callable[[bytes], T]) -> T:
         state = self._state
         _check_envelope_ids(state, env.conversation_id, env.recipient, env.sender)
         header = env.header
@@ -285,7 +311,8 @@ class Session:
                 env.prekey.identity != state.peer_identity:
             raise HandshakeError("prekey message from a different identity than the session's")
         record_hash = hashlib.sha256(header.record).digest()
-        ad = self._ad_receive + header.authenticated_bytes(record_hash)
+        ad = message_associated_data(self._ad_receive, header.authenticated_bytes(record_hash),
+                                     None if env.prekey is None else env.prekey.encode())
         digest = _chain_digest(header, record_hash)
         key: SkippedKey = (header.ratchet_key, header.message_number)
 
@@ -293,10 +320,10 @@ class Session:
         if stored is not None:
             message_key, accepted_digest = stored
             _require_same_chain(digest, accepted_digest)
-            plaintext = open_sealed(message_key, env.ciphertext, ad)
+            result = read(open_sealed(message_key, env.ciphertext, ad))
             del state.skipped[key]
             state.pending_prekey = None
-            return plaintext
+            return result
 
         if header.ratchet_key == state.remote_ratchet_key:
             if state.receiving_chain_key is None:  # DHr is still the peer's signed prekey
@@ -308,16 +335,17 @@ class Session:
                                            header.message_number, header.ratchet_key,
                                            state.receive_chain_digest)
             next_chain_key, message_key = kdf_ck(chain_key)
-            plaintext = open_sealed(message_key, env.ciphertext, ad)
+            result = read(open_sealed(message_key, env.ciphertext, ad))
             state.receiving_chain_key = next_chain_key
             state.receive_count = header.message_number + 1
             _store_skipped(state.skipped, new_skipped)
             state.pending_prekey = None
-            return plaintext
+            return result
 
-        return self._decrypt_new_chain(env, digest, ad)
+        return self._decrypt_new_chain(env, digest, ad, read)
 
-    def _decrypt_new_chain(self, env: Envelope, digest: bytes, ad: bytes) -> bytes:
+    def _decrypt_new_chain(self, env: Envelope, digest: bytes, ad: bytes,
+                           read: Callable[[bytes], T]) -> T:
         """A new ratchet key: ``DHRatchet`` (section 3.5) and the hook check, all in locals."""
         state = self._state
         header = env.header
@@ -353,6 +381,7 @@ class Session:
             ratchet_public_key=header.ratchet_key,
             time=header.chain_time,
         ), header.record)
+        result = read(plaintext)
 
         new_private = X25519PrivateKey.generate()
         root_key, sending_chain_key = kdf_rk(root_key, new_private.exchange(remote))
@@ -374,7 +403,7 @@ class Session:
         state.receive_chain_digest = digest
         _store_skipped(state.skipped, old_skipped + new_skipped)
         state.pending_prekey = None
-        return plaintext
+        return result
 
     def _check_chain(self, context: ChainContext, record: bytes) -> None:
         """Ask the hook; any exception it raises is a refusal (the state is not touched yet)."""

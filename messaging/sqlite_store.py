@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+import strictjson
 from messaging.errors import StateError
 from messaging.store import check_id, check_value
 
@@ -94,13 +95,19 @@ class Argon2Params:
 
     @classmethod
     def from_json(cls, text: str) -> Argon2Params:
-        data = json.loads(text)
-        expected = {"algorithm", "version", "time_cost", "memory_cost_kib", "parallelism"}
-        if not isinstance(data, dict) or set(data) != expected:
-            raise ValueError("unexpected key derivation fields")
+        """Parse the ``kdf`` meta value strictly (:func:`strictjson.loads`, exact fields and
+        types, ``version`` the integer 19 of RFC 9106), else ``StateError``."""
+        what = "the store's key derivation parameters"
+        data = strictjson.fields(
+            strictjson.loads(text, what=what, error=StateError),
+            {"algorithm": str, "version": int, "time_cost": int, "memory_cost_kib": int,
+             "parallelism": int}, what=what, error=StateError)
         if data["algorithm"] != "argon2id" or data["version"] != ARGON2_VERSION:
-            raise ValueError("unsupported key derivation")
-        return cls(data["time_cost"], data["memory_cost_kib"], data["parallelism"])
+            raise StateError(f"{what}: unsupported key derivation")
+        try:
+            return cls(data["time_cost"], data["memory_cost_kib"], data["parallelism"])
+        except ValueError as exc:
+            raise StateError(f"{what}: {exc}") from None
 
 
 def _encode_parts(parts: tuple[str, ...]) -> bytes:
@@ -384,6 +391,6 @@ def _read_meta(db: sqlite3.Connection, path: Path) -> tuple[bytes, Argon2Params,
         raise StateError(not_a_store)
     try:
         params = Argon2Params.from_json(kdf)
-    except (ValueError, TypeError):
-        raise StateError(f"{path} has invalid key derivation parameters") from None
+    except StateError as exc:
+        raise StateError(f"{path} has invalid key derivation parameters ({exc})") from None
     return salt, params, key_check

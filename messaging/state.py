@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+import strictjson
+from messaging.codec import hex_bytes
 from messaging.errors import HandshakeError, StateError
 from messaging.hooks import validate_mode_id
 from messaging.identity import IDENTITY_PUBLIC_LENGTH, KEY_LENGTH, IdentityPublic
@@ -103,12 +105,13 @@ class SessionState:
 
     @classmethod
     def deserialize(cls, data: bytes) -> SessionState:
-        """Parse strictly: exact fields, types, key lengths and counter ranges, else
-        ``StateError``."""
-        try:
-            obj = json.loads(data)
-        except (ValueError, RecursionError) as exc:
-            raise StateError("serialised session state is not JSON") from exc
+        """Parse strictly: :func:`strictjson.loads` (bounded depth and digits, no lone
+        surrogates), exact fields, types, key lengths and counter ranges, and the canonical
+        bytes :meth:`serialize` writes (so what parses is exactly the state it encodes),
+        else ``StateError``."""
+        if not isinstance(data, bytes):
+            raise StateError(f"serialised session state is bytes, not {type(data).__name__}")
+        obj = strictjson.loads(data, what="serialised session state", error=StateError)
         f = _Fields(obj, _STATE_FIELDS)
         if type(obj["v"]) is not int or obj["v"] != STATE_VERSION:
             raise StateError("unknown session state version")
@@ -145,7 +148,7 @@ class SessionState:
             mode = validate_mode_id(obj["mode"])
         except ValueError as exc:
             raise StateError(f"'mode': {exc}") from exc
-        return cls(
+        state = cls(
             conversation_id=f.text("conversation"),
             local_address=f.text("local"),
             peer_address=f.text("peer"),
@@ -168,6 +171,10 @@ class SessionState:
             skipped=skipped,
             pending_prekey=pending,
         )
+        if state.serialize() != data:
+            raise StateError("serialised session state is not in its canonical encoding "
+                             "(sorted keys, no spaces, lowercase hex, no repeated skipped key)")
+        return state
 
 
 _STATE_FIELDS = frozenset({
@@ -196,16 +203,7 @@ class _Fields:
         return self.integer(key, 2**32 - 1)
 
     def hex(self, key: str, length: int | None = None) -> bytes:
-        value = self._obj[key]
-        if not isinstance(value, str):
-            raise StateError(f"{key!r} must be a hex string")
-        try:
-            raw = bytes.fromhex(value)
-        except ValueError as exc:
-            raise StateError(f"{key!r} is not valid hex") from exc
-        if length is not None and len(raw) != length:
-            raise StateError(f"{key!r} must be {length} bytes")
-        return raw
+        return hex_bytes(self._obj[key], what=repr(key), error=StateError, length=length)
 
     def key(self, key: str) -> bytes:
         return self.hex(key, KEY_LENGTH)

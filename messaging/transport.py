@@ -12,7 +12,10 @@ and returns the relay's :class:`~messaging.relay.api.RelayResponse`:
 :class:`RelayClient` signs every request with the device's identity key
 (:mod:`messaging.relay.auth`), retries on a lost connection with a fresh
 signature (the relay refuses a replayed nonce, so a retry is a new request),
-and turns refusals into :class:`~messaging.relay.errors.RelayError`.
+and turns refusals into :class:`~messaging.relay.errors.RelayError`. Answers
+are parsed strictly (:func:`strictjson.loads` over HTTP, then the type of every
+field used): a malformed answer is a 502 ``bad-response`` ``RelayError``, never
+another exception.
 """
 
 from __future__ import annotations
@@ -22,13 +25,16 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import strictjson
 from messaging.clock import Clock, SystemClock
-from messaging.errors import HandshakeError, MessagingError
+from messaging.codec import epoch_seconds, hex_bytes
+from messaging.errors import HandshakeError, MessagingError, WireFormatError
 from messaging.identity import IdentityKeyPair, IdentityPublic
 from messaging.pqxdh import PrekeyBundle, PrekeyUpload
+from messaging.relay.addresses import AddressError, parse_address
 from messaging.relay.api import RelayRequest, RelayResponse, dispatch
 from messaging.relay.auth import link_signing_input, sign_request
 from messaging.relay.errors import RelayError
@@ -95,9 +101,10 @@ class HttpTransport:
             raise RelayUnavailableError(
                 f"relay at {self.host}:{self.port} unreachable: {type(exc).__name__}") from exc
         try:
-            body = json.loads(data) if data else {}
-        except json.JSONDecodeError:
-            body = {"error": "bad-response", "message": "the relay answered with non-JSON"}
+            body = strictjson.loads(data, what="the relay's answer",
+                                    error=WireFormatError) if data else {}
+        except WireFormatError as exc:
+            return RelayResponse(502, {"error": "bad-response", "message": str(exc)})
         return RelayResponse(response.status, body if isinstance(body, dict) else {})
 
 
@@ -163,14 +170,27 @@ class RelayClient:
                          {"identity": self.identity.public.encode().hex(), "link": link})
 
     def devices(self, user: str) -> dict[str, IdentityPublic]:
-        """The active devices of ``user`` and their identities, as the relay claims them."""
+        """The active devices of ``user`` and their identities, as the relay claims them.
+
+        Each entry has an ``address``, well-formed, of ``user`` and listed once, and an
+        ``identity`` whose key binding verifies; anything else is a 502
+        ``bad-response`` :class:`RelayError`.
+        """
         answer = self.call("GET", f"/v1/users/{user}/devices")
-        try:
-            return {d["address"]: IdentityPublic.decode(bytes.fromhex(d["identity"]))
-                    for d in answer["devices"]}
-        except (KeyError, TypeError, ValueError, HandshakeError) as exc:
-            raise RelayError(502, "bad-response", "the relay sent a malformed device list") \
-                from exc
+        devices: dict[str, IdentityPublic] = {}
+        for entry in _field(answer, "devices", list):
+            address = _field(entry, "address", str)
+            try:
+                owner = parse_address(address)[0]
+                identity = IdentityPublic.decode(hex_bytes(
+                    _field(entry, "identity", str), what="device identity",
+                    error=HandshakeError))
+            except (AddressError, HandshakeError) as exc:
+                raise _bad_response(f"malformed device list: {exc}") from None
+            if owner != user or address in devices:
+                raise _bad_response(f"the device list of {user} lists {address} wrongly")
+            devices[address] = identity
+        return devices
 
     def remove_device(self, address: str) -> dict:
         return self.call("DELETE", f"/v1/devices/{address}")
@@ -181,7 +201,12 @@ class RelayClient:
         return self.call("PUT", "/v1/keys", upload.to_json())
 
     def prekey_counts(self) -> dict:
-        return self.call("GET", "/v1/keys")
+        """``{"one_time": n, "kem_one_time": m}``: this device's prekeys left on the relay."""
+        answer = self.call("GET", "/v1/keys")
+        counts = {name: _field(answer, name, int) for name in ("one_time", "kem_one_time")}
+        if not all(_is_id(n) for n in counts.values()):
+            raise _bad_response("prekey counts are not counts")
+        return counts
 
     def fetch_bundle(self, address: str) -> PrekeyBundle:
         """One verified prekey bundle of ``address`` (``HandshakeError`` if it fails to verify)."""
@@ -190,9 +215,13 @@ class RelayClient:
     # -- envelopes -------------------------------------------------------------------------
 
     def send(self, envelopes: list[bytes], require_complete: bool = True) -> list[int]:
+        """Send ``envelopes`` in one request; return the archive id of each, in order."""
         answer = self.call("POST", "/v1/messages", {
             "envelopes": [e.hex() for e in envelopes], "require_complete": require_complete})
-        return list(answer["accepted"])
+        ids = _field(answer, "accepted", list)
+        if len(ids) != len(envelopes) or not all(_is_id(i) for i in ids):
+            raise _bad_response("the accepted ids do not match the envelopes sent")
+        return ids
 
     def fetch(self, limit: int = 100, wait: int = 0) -> tuple[list[QueuedEnvelope], bool]:
         """Up to ``limit`` envelopes of this device's queue and whether more are waiting;
@@ -211,11 +240,55 @@ class RelayClient:
     def ack(self, ids: list[int]) -> int:
         if not ids:
             return 0
-        return int(self.call("POST", "/v1/messages/ack", {"ids": list(ids)})["acknowledged"])
+        acknowledged = _field(self.call("POST", "/v1/messages/ack", {"ids": list(ids)}),
+                               "acknowledged", int)
+        if not _is_id(acknowledged):
+            raise _bad_response("the acknowledged count is not a count")
+        return acknowledged
+
+
+MAX_QUEUE_ID = 2**63 - 1
+
+
+def _bad_response(detail: str) -> RelayError:
+    return RelayError(502, "bad-response", f"the relay sent a malformed answer: {detail}")
+
+
+def _field(answer: object, name: str, kinds: type | tuple[type, ...]) -> Any:
+    """Field ``name`` of a relay answer (or of an entry in one), of exactly one of the types
+    ``kinds``; a string must be valid text. Answers are read this way, field by field,
+    with every value used checked and other fields ignored (a newer relay may add some)."""
+    if not isinstance(answer, dict):
+        raise _bad_response(f"expected an object holding {name!r}")
+    value = answer.get(name)
+    if type(value) not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+        raise _bad_response(f"{name!r} is missing or of the wrong type")
+    if isinstance(value, str):
+        try:
+            strictjson.text(value, what=repr(name), error=WireFormatError)
+        except WireFormatError as exc:
+            raise _bad_response(str(exc)) from None
+    return value
+
+
+def _is_id(value: object) -> bool:
+    return type(value) is int and 0 <= value <= MAX_QUEUE_ID
 
 
 def _queued(answer: dict) -> tuple[list[QueuedEnvelope], bool]:
-    """The envelopes of a fetch or sync answer and whether more are waiting."""
-    items = [QueuedEnvelope(int(m["id"]), bytes.fromhex(m["envelope"]), float(m["received_at"]))
-             for m in answer["messages"]]
-    return items, bool(answer["more"])
+    """The envelopes of a fetch or sync answer (each with ``id``, ``envelope`` and
+    ``received_at``) and whether more are waiting."""
+    items = []
+    for entry in _field(answer, "messages", list):
+        queue_id = _field(entry, "id", int)
+        try:
+            envelope = hex_bytes(_field(entry, "envelope", str), what="queued envelope",
+                                 error=WireFormatError)
+            received_at = epoch_seconds(_field(entry, "received_at", (int, float)),
+                                        what="received_at", error=WireFormatError)
+        except WireFormatError as exc:
+            raise _bad_response(str(exc)) from None
+        if not _is_id(queue_id):
+            raise _bad_response("a queue id is not an integer in 0..2^63-1")
+        items.append(QueuedEnvelope(queue_id, envelope, received_at))
+    return items, _field(answer, "more", bool)

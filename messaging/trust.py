@@ -21,17 +21,18 @@ documents in a :class:`messaging.store.IdentityStore` and parsed strictly.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 
+import strictjson
 from messaging.clock import Clock
+from messaging.codec import epoch_seconds, hex_bytes
 from messaging.errors import HandshakeError, IdentityChangedError, StateError
-from messaging.identity import IdentityPublic
+from messaging.identity import IDENTITY_PUBLIC_LENGTH, IdentityPublic
 from messaging.safety import SafetyNumber, displayable_digits, fingerprint, safety_number_for
 from messaging.store import IdentityStore, check_id
 
 RECORD_VERSION = 1
-_RECORD_FIELDS = {"version", "identity", "verified", "first_seen"}
+_WHAT = "a stored peer identity record is corrupt"
 
 
 @dataclass(frozen=True)
@@ -55,26 +56,40 @@ class TrustRecord:
     def encode(self) -> bytes:
         return json.dumps({
             "version": RECORD_VERSION, "identity": self.identity.encode().hex(),
-            "verified": self.verified, "first_seen": self.first_seen,
-        }, sort_keys=True).encode("ascii")
+            "verified": self.verified, "first_seen": float(self.first_seen),
+        }, sort_keys=True, allow_nan=False).encode("ascii")
 
     @classmethod
     def decode(cls, data: bytes) -> TrustRecord:
-        """Parse a stored record strictly; anything else raises ``StateError``."""
+        """Parse a stored record strictly; anything else raises ``StateError``.
+
+        Strict means: :func:`strictjson.loads` (bounded depth and digits, no lone
+        surrogates), exactly the four fields with their exact types (``version`` the
+        integer 1, never ``true`` or ``1.0``), a time in range
+        (:func:`messaging.codec.epoch_seconds`), a lowercase-hex identity whose binding
+        verifies, and the canonical bytes :meth:`encode` writes: what parses is exactly
+        the record it encodes.
+        """
+        if not isinstance(data, bytes):
+            raise StateError(f"{_WHAT}: expected bytes, got {type(data).__name__}")
+        doc = strictjson.fields(
+            strictjson.loads(data, what=_WHAT, error=StateError),
+            {"version": int, "identity": str, "verified": bool, "first_seen": (int, float)},
+            what=_WHAT, error=StateError)
+        if doc["version"] != RECORD_VERSION:
+            raise StateError(f"{_WHAT}: unknown version {doc['version']}")
+        first_seen = epoch_seconds(doc["first_seen"], what=f"{_WHAT}: first_seen",
+                                   error=StateError)
+        raw = hex_bytes(doc["identity"], what=f"{_WHAT}: identity", error=StateError,
+                        length=IDENTITY_PUBLIC_LENGTH)
         try:
-            doc = json.loads(data)
-            if not isinstance(doc, dict) or set(doc) != _RECORD_FIELDS:
-                raise ValueError("unexpected fields")
-            if doc["version"] != RECORD_VERSION or type(doc["verified"]) is not bool:
-                raise ValueError("unknown version or bad flag")
-            if type(doc["first_seen"]) not in (int, float) or not isinstance(doc["identity"], str):
-                raise ValueError("bad field types")
-            if not math.isfinite(doc["first_seen"]):
-                raise ValueError("first_seen is not a finite time")
-            identity = IdentityPublic.decode(bytes.fromhex(doc["identity"]))
-        except (ValueError, TypeError, HandshakeError, RecursionError) as exc:
-            raise StateError(f"a stored peer identity record is corrupt: {exc}") from None
-        return cls(identity, doc["verified"], float(doc["first_seen"]))
+            identity = IdentityPublic.decode(raw)
+        except HandshakeError:
+            raise StateError(f"{_WHAT}: the identity's key binding does not verify") from None
+        record = cls(identity, doc["verified"], first_seen)
+        if record.encode() != data:
+            raise StateError(f"{_WHAT}: not in the canonical encoding")
+        return record
 
 
 def peer_fingerprint(identity: IdentityPublic, address: str) -> str:

@@ -103,7 +103,7 @@ class Envelope:
         parts = [bytes((self.version, kind)), _short(self.conversation_id),
                  _short(self.sender), _short(self.recipient)]
         if self.prekey is not None:
-            parts.append(_encode_prekey(self.prekey))
+            parts.append(self.prekey.encode())
         parts += [self.header.encode(), _U32.pack(len(self.ciphertext)), self.ciphertext]
         return b"".join(parts)
 
@@ -124,13 +124,6 @@ def _short(text: str) -> bytes:
     if not 1 <= len(raw) <= MAX_ID_LENGTH:
         raise WireFormatError(f"ids and addresses are 1..{MAX_ID_LENGTH} bytes of UTF-8")
     return bytes((len(raw),)) + raw
-
-
-def _encode_prekey(block: PrekeyBlock) -> bytes:
-    one_time = (b"\x00" if block.one_time_prekey_id is None
-                else b"\x01" + _U32.pack(block.one_time_prekey_id))
-    return (block.identity.encode() + block.ephemeral_key + _U32.pack(block.signed_prekey_id)
-            + one_time + _U32.pack(block.kem_prekey_id) + block.kem_ciphertext)
 
 
 def _need(data: bytes, end: int, what: str) -> None:

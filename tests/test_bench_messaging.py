@@ -24,6 +24,12 @@ def test_json_has_every_figure_and_ratio_as_positive_numbers(capsys):
         result["ours_burst_msgs_per_s"] / result["peer_burst_msgs_per_s"])
     assert result["messages"] == 6 and result["message_size"] == 1024
     assert isinstance(result["targets_met"], bool)
+    verdicts = {t["figure"]: t for t in result["targets"]}
+    assert set(verdicts) == set(RATIOS)
+    for name, target in verdicts.items():
+        assert target["met"] == (result[name] >= target["bound"])
+    assert result["targets_met"] == all(t["met"] for t in verdicts.values())
+    assert {p["name"] for p in result["peers"]} == {"doubleratchet", "x3dh", "cryptography"}
 
 
 def test_human_output_names_every_implementation_and_target(capsys):
@@ -38,7 +44,7 @@ def test_default_args_run_the_module_handler():
     assert args.func is messaging.run and args.messages > 0 and args.json is False
 
 
-@pytest.mark.parametrize("count", ["0", "-3", "many"])
+@pytest.mark.parametrize("count", ["0", "-3", "many", "100001"])
 def test_a_bad_message_count_is_a_usage_error(count, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["bench", "messaging", "--messages", count])

@@ -1,17 +1,29 @@
 """A witness over HTTP: C2SP tlog-witness ``POST /add-checkpoint`` as a Flask blueprint.
 
-Request body (https://c2sp.org/tlog-witness)::
+Request body (https://c2sp.org/tlog-witness, "add-checkpoint")::
 
-    old <size>\\n
+    old <size>\\n                      decimal, no leading zeros
     <base64 consistency proof hash>\\n ...
     \\n
     <signed checkpoint note>
 
-Responses: ``200`` with the cosignature line; ``409`` with the witness's latest size
-(``text/x.tlog.size``) when ``old`` is stale; ``422`` for an inconsistent checkpoint;
-``400`` for a malformed request or a rollback (``X-Witness-Error: rollback`` marks the
-latter); ``403`` when the witness refuses for any other reason (unknown log, bad
-signature).
+Responses, as the spec assigns them (each refusal is one :class:`WitnessError` subclass):
+
+=====  ====================================================  ========================
+200    the cosignature line(s)                               ``text/plain``
+400    malformed request; old size larger than the           ``text/plain``
+       checkpoint's (``X-Witness-Error: rollback`` and
+       ``X-Witness-Latest-Size`` when that old size is the
+       witness's own latest: the log went backwards)
+403    no signature verifies under the log's known key       ``text/plain``
+404    unknown log (origin)                                  ``text/plain``
+409    old size is not the witness's latest: the body is     ``text/x.tlog.size``
+       that latest size and a newline
+409    same size as the witness's checkpoint, other root     ``text/plain``
+413    body larger than :data:`MAX_BODY_BYTES`               ``text/plain``
+422    the consistency proof does not verify                 ``text/plain``
+500    the witness's own state cannot be read or written     ``text/plain``
+=====  ====================================================  ========================
 """
 
 from __future__ import annotations
@@ -21,33 +33,57 @@ from flask import Blueprint, Response, request
 from audit.errors import (
     AuditError,
     WitnessConflictError,
+    WitnessForkError,
     WitnessInconsistencyError,
+    WitnessRequestError,
     WitnessRollbackError,
+    WitnessSignatureError,
+    WitnessUnknownLogError,
 )
 from audit.note import unb64
 from audit.witness import MAX_PROOF_HASHES, Witness
 
 MAX_BODY_BYTES = 1 << 17
+SIZE_CONTENT_TYPE = "text/x.tlog.size"
+TEXT = "text/plain; charset=utf-8"
+
+
+def parse_size(text: str, what: str) -> int:
+    """An ASCII decimal with no leading zeros (``0`` itself allowed), below 2^63."""
+    if not text.isascii() or not text.isdigit() or len(text) > 19 or (
+            len(text) > 1 and text[0] == "0"):
+        raise WitnessRequestError(f"{what} must be a decimal integer without leading zeros")
+    value = int(text)
+    if value >= 1 << 63:
+        raise WitnessRequestError(f"{what} is out of range")
+    return value
 
 
 def parse_request(body: bytes) -> tuple[int, list[bytes], str]:
-    """Split an add-checkpoint body into (old size, proof, note); raises AuditError."""
+    """Split an add-checkpoint body into (old size, proof, note); raises
+    :class:`WitnessRequestError`."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise AuditError("request body is not UTF-8") from None
+        raise WitnessRequestError("request body is not UTF-8") from None
     head, sep, note = text.partition("\n\n")
     if not sep:
-        raise AuditError("request needs a blank line before the checkpoint")
+        raise WitnessRequestError("request needs an empty line before the checkpoint")
     lines = head.split("\n")
     if not lines[0].startswith("old "):
-        raise AuditError("request must start with 'old <size>'")
-    size_text = lines[0][4:]
-    if not size_text.isascii() or not size_text.isdigit() or len(size_text) > 19:
-        raise AuditError("old size must be a decimal integer")
+        raise WitnessRequestError("request must start with 'old <size>'")
+    old = parse_size(lines[0][4:], "old size")
     if len(lines) - 1 > MAX_PROOF_HASHES:
-        raise AuditError("consistency proof is too long")
-    return int(size_text), [unb64(line, "proof line") for line in lines[1:]], note
+        raise WitnessRequestError("consistency proof is too long")
+    try:
+        proof = [unb64(line, "proof line") for line in lines[1:]]
+    except AuditError as exc:
+        raise WitnessRequestError(str(exc)) from None
+    return old, proof, note
+
+
+def _text(message: object, status: int, **headers: str) -> Response:
+    return Response(f"{message}\n", status=status, content_type=TEXT, headers=headers)
 
 
 def witness_blueprint(witness: Witness, name: str = "audit_witness") -> Blueprint:
@@ -57,23 +93,27 @@ def witness_blueprint(witness: Witness, name: str = "audit_witness") -> Blueprin
     def add_checkpoint() -> Response:
         body = request.get_data(cache=False)
         if len(body) > MAX_BODY_BYTES:
-            return Response("request too large\n", status=413, mimetype="text/plain")
+            return _text("request too large", 413)
         try:
             old, proof, note = parse_request(body)
-        except AuditError as exc:
-            return Response(f"{exc}\n", status=400, mimetype="text/plain")
-        try:
             sig = witness.add_checkpoint(old, proof, note)
         except WitnessConflictError as exc:
-            return Response(f"{exc.latest_size}\n", status=409, mimetype="text/x.tlog.size")
+            return Response(f"{exc.latest_size}\n", status=409, content_type=SIZE_CONTENT_TYPE)
         except WitnessRollbackError as exc:
-            return Response(f"{exc}\n", status=400, mimetype="text/plain",
-                            headers={"X-Witness-Error": "rollback",
-                                     "X-Witness-Latest-Size": str(exc.latest_size)})
+            return _text(exc, 400, **{"X-Witness-Error": "rollback",
+                                      "X-Witness-Latest-Size": str(exc.latest_size)})
+        except WitnessRequestError as exc:
+            return _text(exc, 400)
+        except WitnessSignatureError as exc:
+            return _text(exc, 403)
+        except WitnessUnknownLogError as exc:
+            return _text(exc, 404)
+        except WitnessForkError as exc:
+            return _text(exc, 409)
         except WitnessInconsistencyError as exc:
-            return Response(f"{exc}\n", status=422, mimetype="text/plain")
+            return _text(exc, 422)
         except AuditError as exc:
-            return Response(f"{exc}\n", status=403, mimetype="text/plain")
-        return Response(sig.line(), mimetype="text/plain")
+            return _text(f"witness error: {exc}", 500)
+        return Response(sig.line(), status=200, content_type=TEXT)
 
     return bp

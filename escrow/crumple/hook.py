@@ -9,11 +9,14 @@ deterministic function of the chain key, the puzzle size k and the context, so
 the recipient still recomputes the whole record byte for byte and refuses any
 difference.
 
-k is a deployment parameter like the custodian set, and every record states
-it: it is the record's one mode-parameter byte (:mod:`escrow.record`), bound
-into every share's associated data, the randomness and the puzzle itself. A
-recipient refuses a record made with another k by name, and recovery reads k
-from the record (:func:`puzzle_bits_of`), so it needs no k out of band.
+k is a deployment parameter, pinned like the custodian set: the hook is built
+with it, and every record states it in its one mode-parameter byte
+(:mod:`escrow.record`), bound into every share's associated data, the
+randomness and the puzzle itself. A recipient refuses a record made with
+another k by name (:meth:`CrumpleEscrow.check_parameters`, through
+``check_record``), and recovery, which screens every archived record the same
+way (:mod:`escrow.scope`), reports such a record without solving anything:
+whoever sends a record cannot choose what its recovery costs.
 """
 
 from __future__ import annotations
@@ -22,28 +25,16 @@ from escrow.context import RecordContext
 from escrow.crumple.puzzle import (
     DEFAULT_PUZZLE_BITS,
     Puzzle,
-    PuzzleError,
     check_bits,
     lock,
     puzzle_for,
 )
 from escrow.custodian_set import CustodianSet
-from escrow.errors import RecordFormatError, RecordRefusedError, RecoveryError
-from escrow.record import EscrowRecord
+from escrow.errors import RecordRefusedError, RecoveryError
 from escrow.threshold import ThresholdEscrow
 from messaging.hooks import ChainContext
 
 MODE = "crumple"
-
-
-def puzzle_bits_of(record: EscrowRecord) -> int:
-    """The puzzle size k a crumple record states (:class:`RecordFormatError` if none)."""
-    if record.mode != MODE or len(record.parameters) != 1:
-        raise RecordFormatError("a crumple record states its puzzle size in one parameter byte")
-    try:
-        return check_bits(record.parameters[0])
-    except PuzzleError as exc:
-        raise RecordFormatError(f"crumple record: {exc}") from None
 
 
 class CrumpleEscrow(ThresholdEscrow):
@@ -58,20 +49,17 @@ class CrumpleEscrow(ThresholdEscrow):
     def __repr__(self) -> str:
         return f"CrumpleEscrow({self.custodian_set.describe()}, k={self.puzzle_bits})"
 
-    def with_puzzle_bits(self, bits: int) -> CrumpleEscrow:
-        """This hook for the same set with a ``bits``-bit puzzle (``self`` if it is k)."""
-        return self if bits == self.puzzle_bits else CrumpleEscrow(self.custodian_set, bits)
-
     def mode_parameters(self) -> bytes:
         """One byte: k."""
         return bytes((self.puzzle_bits,))
 
-    def check_parameters(self, where: str, parameters: bytes) -> None:
+    def check_parameters(self, parameters: bytes) -> None:
+        """Refuse a record made with another puzzle size than this deployment's k."""
         if parameters != self.mode_parameters():
             stated = f"a {parameters[0]}-bit puzzle" if len(parameters) == 1 \
                 else f"parameters {parameters.hex() or 'none'}"
-            raise RecordRefusedError(f"{where}: escrow record was made with {stated}; this "
-                                     f"client enforces k={self.puzzle_bits}")
+            raise RecordRefusedError(f"escrow record was made with {stated}; this "
+                                     f"deployment pins k={self.puzzle_bits}")
 
     def binding(self, record_context: RecordContext) -> bytes:
         """What the puzzle is bound to: the custodian set and the chain's whole context."""

@@ -1,4 +1,5 @@
-"""Lawful recovery under ``crumple``: t releases, then a k-bit search per chain (issue 6).
+"""Lawful recovery under ``crumple``: t releases, then a k-bit search per chain (Wright and
+Varia, "Crypto Crumple Zones", IEEE S&P 2018).
 
 The same steps, through the same code, as :func:`escrow.recovery.recover`
 (:func:`escrow.recovery.recover_chains`: releases checked against the pinned
@@ -8,33 +9,28 @@ counted), with one strategy of its own (:class:`PuzzleUnlock`): the combined
 secret is a locked chain key, so each chain's puzzle is brute-forced
 (:class:`escrow.crumple.solver.SolverPool`, optionally with several worker
 processes), every self-consistent candidate is confirmed by recomputing the
-archived record byte for byte, and the work is reported per chain. Each
-chain's puzzle size k is read from its record (the record's mode parameter),
-never supplied out of band. Windows are judged by the relay's receipt time
-only.
+archived record byte for byte, and the work is reported per chain. The
+puzzle size k is the deployment's (the hook's): a record stating another k is
+screened out by :mod:`escrow.scope` and reported as refused, at no solving
+cost, so a sender cannot make a window's recovery cost 2^31 per chain. Windows
+are judged by the relay's receipt time only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from escrow.crumple.hook import CrumpleEscrow, puzzle_bits_of
+from escrow.authorisation import ReleaseAuthorisation
+from escrow.crumple.hook import CrumpleEscrow
 from escrow.crumple.puzzle import PuzzleError
 from escrow.crumple.solver import SolverPool
-from escrow.errors import RecordFormatError, RecoveryError
-from escrow.record import parse_record
-from escrow.recovery import (
-    ArchivedChain,
-    ArchivedEnvelope,
-    RecoveryReport,
-    UnlockedChain,
-    recover_chains,
-)
+from escrow.errors import RecoveryError
+from escrow.recovery import RecoveryReport, UnlockedChain, recover_chains
 from escrow.release import ShareRelease
+from escrow.scope import Archive, ArchivedChain
 
 
 @dataclass(frozen=True)
@@ -66,10 +62,8 @@ class CrumpleRecoveryReport(RecoveryReport):
 
     @property
     def expected_work_per_chain(self) -> int:
-        """2^(k-1), averaged over the chains' own k (the report's k with no chain)."""
-        if not self.chain_work:
-            return 2 ** (self.puzzle_bits - 1)
-        return sum(2 ** (c.puzzle_bits - 1) for c in self.chain_work) // len(self.chain_work)
+        """2^(k-1) for the deployment's k."""
+        return 2 ** (self.puzzle_bits - 1)
 
     def to_json(self) -> dict:
         return {
@@ -78,16 +72,15 @@ class CrumpleRecoveryReport(RecoveryReport):
             "workers": self.workers,
             "work_per_chain": [c.work for c in self.chain_work],
             "seconds_per_chain": [round(c.seconds, 6) for c in self.chain_work],
-            "puzzle_bits_per_chain": [c.puzzle_bits for c in self.chain_work],
             "expected_work_per_chain": self.expected_work_per_chain,
             "total_work": self.total_work,
         }
 
 
 class PuzzleUnlock:
-    """The crumple :data:`~escrow.recovery.Unlock` strategy: read k from the archived record,
-    solve the chain's puzzle in ``pool``, confirm each self-consistent candidate by
-    recomputing the record, and keep the work each solved chain cost."""
+    """The crumple :data:`~escrow.recovery.Unlock` strategy: solve the chain's k-bit puzzle
+    (the deployment's k) in ``pool``, confirm each self-consistent candidate by recomputing
+    the record, and keep the work each solved chain cost."""
 
     def __init__(self, hook: CrumpleEscrow, pool: SolverPool) -> None:
         self.hook = hook
@@ -96,11 +89,9 @@ class PuzzleUnlock:
 
     def __call__(self, secret: bytes, chain: ArchivedChain) -> UnlockedChain | None:
         where = chain.context.describe()
+        hook = self.hook
         try:
-            hook = self.hook.with_puzzle_bits(puzzle_bits_of(parse_record(chain.record)))
             puzzle = hook.puzzle(secret, chain.context)
-        except RecordFormatError as exc:
-            raise RecoveryError(f"{where}: {exc}") from None
         except PuzzleError:
             return None  # not a locked chain key: a wrong combination
 
@@ -117,26 +108,24 @@ class PuzzleUnlock:
                              hook.build(chain.context.with_chain_key(solution.chain_key)))
 
 
-def recover(hook: CrumpleEscrow, entries: Iterable[ArchivedEnvelope], conversation_id: str,
+def recover(hook: CrumpleEscrow, archive: Archive, conversation_id: str,
             start: float, end: float, releases: Sequence[ShareRelease],
-            recovery_key: X25519PrivateKey, identity_of: Callable[[str], Any],
-            pool: SolverPool | None = None, *,
-            authorisation_id: str | None = None) -> CrumpleRecoveryReport:
+            recovery_key: X25519PrivateKey, pool: SolverPool | None = None, *,
+            authorisation: ReleaseAuthorisation) -> CrumpleRecoveryReport:
     """Recover the messages of ``conversation_id`` received in ``[start, end)``, solving one
-    puzzle per chain (in ``pool``, or in this process); with ``authorisation_id``, only
-    releases made under that authorisation count."""
+    puzzle per chain (in ``pool``, or in this process); only releases made under
+    ``authorisation`` count (as :func:`escrow.recovery.recover`)."""
     if not isinstance(hook, CrumpleEscrow):
         raise RecoveryError("crumple recovery needs the CrumpleEscrow hook of the pinned set")
     own_pool = pool is None
     pool = pool or SolverPool(1)
     unlock = PuzzleUnlock(hook, pool)
     try:
-        done = recover_chains(hook, entries, conversation_id, start, end, releases,
-                              recovery_key, identity_of, unlock, authorisation_id)
+        done = recover_chains(hook, archive, conversation_id, start, end, releases,
+                              recovery_key, unlock, authorisation)
     finally:
         if own_pool:
             pool.close()
-    bits = max((w.puzzle_bits for w in unlock.work), default=hook.puzzle_bits)
     return CrumpleRecoveryReport(**{f.name: getattr(done, f.name) for f in fields(done)},
-                                 puzzle_bits=bits, workers=pool.workers,
+                                 puzzle_bits=hook.puzzle_bits, workers=pool.workers,
                                  chain_work=tuple(unlock.work))

@@ -14,27 +14,41 @@ already had and refused a LEAF whose EA differed; it could not check
 
 Our chain keys are 256 bits, so the escrowed-key field is larger. The record is::
 
-    u8   version (1)
+    u8   version (2)
     u8   checksum width w in bits (8, 16, 24 or 32; 16 models EES)
     16   IV, in clear (the EES IV; random per chain)
-    48   body = AES-256-CBC_KF'(IV)(
+    48   body = E_KF(IV)(
              u32  UID                                   (FIPS 185: UID, 32 bits)
              40   RFC 3394 AES key wrap of CK_0 under KU (FIPS 185: E_KU(KS), 80 bits)
              4    checksum slot; its first w bits are    (FIPS 185: EA, 16 bits)
                   the checksum, the rest are ignored )
 
+``E_KF(IV)`` enciphers the whole 48-byte body as one block, as EES enciphered
+its whole 128-bit LEAF: a tweakable wide-block permutation, the 4-round
+Luby-Rackoff (balanced Feistel) construction over two 24-byte halves, whose
+round functions are HMAC-SHA256 (RFC 2104) under four round keys, with the IV
+as the tweak in every round (as NIST SP 800-38G's FF1 puts its tweak into each
+round), truncated to 24 bytes. Four rounds with pseudorandom round functions
+make a strong pseudorandom permutation (Luby and Rackoff, SIAM J. Comput.
+17(2), 1988): without the family key, changing any byte of the IV or the body
+changes the whole decrypted body unpredictably. So a sender cannot redirect
+its LEAF to another unit id by editing it (as it could under CBC, where the
+clear IV XORs straight into the first block): every edited LEAF names a random
+unit, like a random LEAF. There is no integrity check beyond the checksum,
+so the Blaze model is unchanged: the recipient checks only the w-bit
+checksum, and a random LEAF passes with probability 2^-w.
+
 The checksum is HMAC-SHA256 under a key derived from the family key (the EA
 algorithm was secret, inside the chip) over the width, the IV, the UID, the
 wrapped key, the chain key and the whole chain context, truncated to w bits.
-FIPS 185 computes EA over the session key and IV only; we also cover the UID
-and the wrapped key because AES-CBC, unlike the single 128-bit permutation EES
-applied, lets a sender alter one field without scrambling the others. With
-them covered, every altered or random LEAF is a fresh 2^-w trial, exactly the
-cost Blaze measured, and no cheaper shortcut exists. The recipient still checks
-only the checksum: it cannot tell whether the wrapped key is the chain key.
+FIPS 185 computes EA over the session key and IV only; covering the UID and the
+wrapped key as well makes every altered or random LEAF a fresh 2^-w trial,
+exactly the cost Blaze measured. The recipient still checks only the
+checksum: it cannot tell whether the wrapped key is the chain key (the escrow
+agents can: :func:`escrow.leaf16.unit.release_unit_key`).
 
-The CBC key and the checksum key (256 bits each) are HKDF-SHA256 (RFC 5869)
-outputs of the 256-bit family key.
+The four round keys and the checksum key (256 bits each) are HKDF-SHA256
+(RFC 5869) outputs of the 256-bit family key.
 """
 
 from __future__ import annotations
@@ -46,14 +60,14 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from escrow.leaf16.errors import Leaf16Error, LeafFormatError
 from escrow.leaf16.unit import check_unit_id
 from messaging.hooks import ChainContext
 
-LEAF_VERSION = 1
+LEAF_VERSION = 2
+FEISTEL_ROUNDS = 4
 CHECKSUM_WIDTHS = (8, 16, 24, 32)
 DEFAULT_CHECKSUM_WIDTH = 16
 FAMILY_KEY_LENGTH = 32
@@ -68,6 +82,11 @@ LEAF_LENGTH = HEADER_LENGTH + IV_LENGTH + BODY_LENGTH
 
 _CHECKSUM_LABEL = b"escrowlab leaf16 checksum v1"
 _U32 = struct.Struct(">I")
+_HALF = BODY_LENGTH // 2
+
+
+def _xor(a: bytes, b: bytes) -> bytes:
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
 
 
 def check_width(width: int) -> int:
@@ -80,12 +99,16 @@ def check_width(width: int) -> int:
 class FamilyKey:
     """The family key KF common to all units. Secret: no ``repr`` shows it, it cannot be pickled."""
 
-    __slots__ = ("_cbc", "_checksum")
+    __slots__ = ("_checksum", "_rounds")
 
     def __init__(self, key: bytes) -> None:
         if not isinstance(key, bytes) or len(key) != FAMILY_KEY_LENGTH:
             raise Leaf16Error(f"a family key is {FAMILY_KEY_LENGTH} bytes")
-        self._cbc = algorithms.AES(_derive(key, b"escrowlab leaf16 family cbc v1"))
+        self._rounds = tuple(
+            crypto_hmac.HMAC(_derive(key, b"escrowlab leaf16 family round %d v2" % i),
+                             hashes.SHA256())
+            for i in range(FEISTEL_ROUNDS)
+        )
         self._checksum = crypto_hmac.HMAC(
             _derive(key, b"escrowlab leaf16 family checksum v1"), hashes.SHA256()
         )
@@ -100,13 +123,24 @@ class FamilyKey:
     def __reduce__(self):
         raise TypeError("a family key cannot be serialised")
 
+    def _round(self, i: int, iv: bytes, half: bytes) -> bytes:
+        mac = self._rounds[i].copy()
+        mac.update(iv + half)
+        return mac.finalize()[:_HALF]
+
     def seal(self, iv: bytes, plaintext: bytes) -> bytes:
-        encryptor = Cipher(self._cbc, modes.CBC(iv)).encryptor()
-        return encryptor.update(plaintext) + encryptor.finalize()
+        """Encipher a body (module docstring: 4 Feistel rounds, the IV as tweak)."""
+        left, right = plaintext[:_HALF], plaintext[_HALF:]
+        for i in range(FEISTEL_ROUNDS):
+            left, right = right, _xor(left, self._round(i, iv, right))
+        return left + right
 
     def open(self, iv: bytes, body: bytes) -> bytes:
-        decryptor = Cipher(self._cbc, modes.CBC(iv)).decryptor()
-        return decryptor.update(body) + decryptor.finalize()
+        """Decipher a body: the rounds of :meth:`seal` in reverse."""
+        left, right = body[:_HALF], body[_HALF:]
+        for i in reversed(range(FEISTEL_ROUNDS)):
+            left, right = _xor(right, self._round(i, iv, left)), left
+        return left + right
 
     def checksum_slot(self, data: bytes) -> bytes:
         mac = self._checksum.copy()

@@ -1,37 +1,54 @@
 """Lawful recovery of a chain key from a LEAF (FIPS 185 and the EES key-escrow procedures).
 
 The EES path, step by step: the family-key holder decrypts the LEAF and reads
-the unit id; both escrow agents release their unit-key components for that
-unit id; their XOR is the unit key; it unwraps the escrowed chain key (RFC 3394
-key unwrap, whose integrity check exposes a LEAF that carries no real key);
-the chain key then opens the chain's archived messages.
+the unit id; both escrow agents release the unit key for that unit id, and only
+if the LEAF's escrowed field unwraps under it (:func:`escrow.leaf16.unit.release_unit_key`,
+RFC 3394's integrity check); the unit key unwraps the escrowed chain key; the
+chain key then opens the chain's archived messages.
 
 :func:`recover` does this for every chain of one conversation with a message
 received in a window ``[start, end)`` (judged by the relay's receipt time, never
-by the sender's claim), decrypts exactly the in-window messages with
-:func:`messaging.hooks.open_message`, and counts how many archived messages
-outside the window the recovered keys also open (chain granularity).
+by the sender's claim), through the same window scan as the threshold modes
+(:func:`escrow.scope.scan_window`: chains of non-participants, without a LEAF or
+with a malformed one are reported, not worked on), reports every chain
+(recovered, or forged when the agents release nothing for its LEAF) without
+stopping at a bad one, and decrypts exactly the in-window messages with
+:func:`messaging.hooks.open_message`.
+
+Over-collection is what the released unit keys open: a unit key opens every
+chain its device ever escrowed, in every conversation, so
+``out_of_scope_recoverable`` counts every archived message, in the whole archive,
+whose LEAF names a released unit and unwraps under its key, less the in-window
+messages returned; the JSON says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 
-from escrow.errors import RecoveryError
 from escrow.leaf16.errors import EscrowAgentError, Leaf16Error, LeafRecoveryError
-from escrow.leaf16.leaf import FamilyKey, open_body, parse_leaf
-from escrow.leaf16.unit import EscrowAgent, combine_components
+from escrow.leaf16.leaf import (
+    FamilyKey,
+    checksum_matches,
+    expected_slot,
+    open_body,
+    parse_leaf,
+)
+from escrow.leaf16.unit import EscrowAgent, release_unit_key
+from escrow.record import record_digest
 from escrow.recovery import (
-    ArchivedEnvelope,
     RecoveredMessage,
     WindowReport,
-    archived_chains,
+    chain_report,
+    open_envelope,
     read_chain,
 )
+from escrow.scope import FORGED, RECOVERED, Archive, scan_window
+from messaging.errors import WireFormatError
+from messaging.hooks import ChainContext
+from messaging.wire import parse_envelope
 
 
 @dataclass(frozen=True)
@@ -45,10 +62,12 @@ class LeafContents:
 
 @dataclass(frozen=True)
 class RecoveredChain:
-    """A chain key recovered through both agents, with the unit id it was escrowed under."""
+    """A chain key recovered through both agents, with the unit id and key it was escrowed
+    under (secrets: no ``repr``)."""
 
     unit_id: int
     chain_key: bytes = field(repr=False)
+    unit_key: bytes = field(repr=False)
 
 
 class LeafDecryptor:
@@ -68,6 +87,15 @@ class LeafDecryptor:
         fields = open_body(self._family_key, leaf)
         return LeafContents(leaf.width, fields.unit_id, fields.wrapped_chain_key)
 
+    def made_for(self, record: bytes, context: ChainContext) -> bool:
+        """Whether the LEAF's checksum matches ``context`` (with its chain key): false for a
+        LEAF copied into another chain's envelopes."""
+        leaf = parse_leaf(record)
+        fields = open_body(self._family_key, leaf)
+        expected = expected_slot(self._family_key, context, leaf.width, leaf.iv,
+                                 fields.unit_id, fields.wrapped_chain_key)
+        return checksum_matches(leaf.width, expected, fields.checksum_slot)
+
 
 def recover_chain_key(
     decryptor: LeafDecryptor,
@@ -75,32 +103,24 @@ def recover_chain_key(
     agents: tuple[EscrowAgent, EscrowAgent],
     case: str,
 ) -> RecoveredChain:
-    """Family key -> unit id -> both agents' components -> unit key -> chain key.
+    """Family key -> unit id -> both agents' release -> unit key -> chain key.
 
-    Raises :class:`LeafRecoveryError` when an agent holds no component for the
-    LEAF's unit id or the escrowed field does not unwrap under the unit key
-    (both happen for a forged LEAF).
+    Raises :class:`LeafRecoveryError` when the agents hold no key for the LEAF's unit id
+    or its escrowed field does not unwrap under that unit's key (a forged or redirected
+    LEAF): in both cases the agents release nothing.
     """
     if len(agents) != 2:
         raise Leaf16Error("recovery needs both escrow agents")
     contents = decryptor.read(record)
-    unit = f"{contents.unit_id:#010x}"
     try:
-        first = agents[0].release(contents.unit_id, case)
-        second = agents[1].release(contents.unit_id, case)
+        unit_key = release_unit_key(agents, contents.unit_id, contents.wrapped_chain_key, case)
     except EscrowAgentError as exc:
         raise LeafRecoveryError(
-            f"the LEAF names unit {unit}, for which the escrow agents cannot release a key: {exc}"
+            f"the LEAF names unit {contents.unit_id:#010x}; the escrow agents release "
+            f"nothing: {exc}"
         ) from None
-    unit_key = combine_components(first, second)
-    try:
-        chain_key = aes_key_unwrap(unit_key, contents.wrapped_chain_key)
-    except InvalidUnwrap:
-        raise LeafRecoveryError(
-            f"the LEAF's escrowed key does not unwrap under unit {unit}'s key: "
-            "the LEAF passed a checksum but carries no escrowed chain key (forged)"
-        ) from None
-    return RecoveredChain(contents.unit_id, chain_key)
+    chain_key = aes_key_unwrap(unit_key, contents.wrapped_chain_key)  # checked by the agents
+    return RecoveredChain(contents.unit_id, chain_key, unit_key)
 
 
 @dataclass(frozen=True)
@@ -116,38 +136,82 @@ class Leaf16RecoveryReport(WindowReport):
 def recover(
     decryptor: LeafDecryptor,
     agents: tuple[EscrowAgent, EscrowAgent],
-    entries: Iterable[ArchivedEnvelope],
+    archive: Archive,
     conversation_id: str,
     start: float,
     end: float,
     case: str,
-    identity_of: Callable[[str], Any],
 ) -> Leaf16RecoveryReport:
-    """Recover the messages of ``conversation_id`` received in ``[start, end)``.
-
-    Raises :class:`LeafRecoveryError` naming the chain whose LEAF yields no key.
-    ``identity_of(address)`` returns the device's ``IdentityPublic``.
-    """
-    try:
-        chains, in_scope = archived_chains(entries, conversation_id, start, end)
-    except RecoveryError as exc:
-        raise LeafRecoveryError(str(exc)) from None
+    """Recover the messages of ``conversation_id`` received in ``[start, end)`` from the
+    relay's ``archive`` (module docstring); every chain is reported, none raises."""
+    scan = scan_window(archive, conversation_id, start, end, parse_leaf)
     messages: list[RecoveredMessage] = []
-    units: list[int] = []
-    over = 0
-    for chain in chains.values():
+    unit_keys: dict[int, bytes] = {}
+    undecryptable = 0
+    recovered: dict[int, int] = {}
+    for chain in scan.open_chains():
         try:
-            recovered = recover_chain_key(decryptor, chain.record, agents, case)
-        except LeafRecoveryError as exc:
-            raise LeafRecoveryError(f"{chain.context.describe()}: {exc}") from None
-        try:
-            read, more = read_chain(chain, recovered.chain_key, identity_of)
-        except RecoveryError as exc:
-            raise LeafRecoveryError(str(exc)) from None
-        if recovered.unit_id not in units:
-            units.append(recovered.unit_id)
+            found = recover_chain_key(decryptor, chain.record, agents, case)
+        except Leaf16Error as exc:
+            chain.settle(FORGED, str(exc))
+            continue
+        if not decryptor.made_for(chain.record, chain.context.with_chain_key(found.chain_key)):
+            chain.settle(FORGED, f"the LEAF (unit {found.unit_id:#010x}) was made for another "
+                                 "chain: its checksum does not match this envelope's header")
+            continue
+        chain.settle(RECOVERED, f"unit {found.unit_id:#010x}'s key, released by both agents, "
+                                "unwraps the chain key")
+        unit_keys.setdefault(found.unit_id, found.unit_key)
+        read, failed, _ = read_chain(chain, found.chain_key, archive.identity)
+        recovered[id(chain)] = len(read)
         messages += read
-        over += more
+        undecryptable += failed
+    opened, archived = _opened_by_units(decryptor, archive, unit_keys)
     messages.sort(key=lambda m: m.received_at)
-    return Leaf16RecoveryReport(conversation_id, start, end, tuple(messages), in_scope, over,
-                                len(chains), tuple(units))
+    basis = {"scope": "whole archive, every conversation, under the released unit keys",
+             "archived_envelopes": archived,
+             "units": [f"{u:#010x}" for u in unit_keys]}
+    return Leaf16RecoveryReport(
+        conversation_id, start, end, tuple(messages), scan.messages_in_scope, undecryptable,
+        opened - len(messages), basis,
+        tuple(chain_report(c, recovered.get(id(c), 0)) for c in scan.chains),
+        scan.unreadable_entries, tuple(unit_keys))
+
+
+def _opened_by_units(decryptor: LeafDecryptor, archive: Archive, unit_keys: dict[int, bytes]
+                     ) -> tuple[int, int]:
+    """(archived messages, in any conversation, that the released unit keys open; archived
+    envelopes read)."""
+    chain_keys: dict[bytes, bytes | None] = {}
+    opened = archived = 0
+    for entry in archive.entries():
+        archived += 1
+        try:
+            envelope = parse_envelope(entry.envelope)
+        except WireFormatError:
+            continue
+        record = envelope.header.record
+        digest = record_digest(record)
+        if digest not in chain_keys:
+            chain_keys[digest] = _unwrap(decryptor, record, unit_keys)
+        chain_key = chain_keys[digest]
+        if chain_key is not None and open_envelope(chain_key, envelope,
+                                                   archive.identity) is not None:
+            opened += 1
+    return opened, archived
+
+
+def _unwrap(decryptor: LeafDecryptor, record: bytes, unit_keys: dict[int, bytes]
+            ) -> bytes | None:
+    """The chain key a LEAF escrows, if it names one of ``unit_keys`` and unwraps under it."""
+    try:
+        contents = decryptor.read(record)
+    except Leaf16Error:
+        return None
+    unit_key = unit_keys.get(contents.unit_id)
+    if unit_key is None:
+        return None
+    try:
+        return aes_key_unwrap(unit_key, contents.wrapped_chain_key)
+    except InvalidUnwrap:
+        return None

@@ -10,6 +10,13 @@ Here the unit key is an AES-256 key (it wraps our 256-bit chain keys with
 RFC 3394 key wrap), so each component is 256 bits. One component is uniformly
 random and the other is the unit key XOR that component, so either component
 alone is independent of the unit key.
+
+The agents release a unit key only for a LEAF that unwraps under it
+(:func:`release_unit_key`): both components meet only inside that joint step
+(what EES's tamper-resistant decrypt processor was for), which checks the RFC
+3394 key-unwrap integrity value of the LEAF's escrowed field under their XOR
+and hands out the key, and logs the release with both agents, only when it
+holds. A LEAF redirected to another unit's id, or forged, releases nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 
 from escrow.leaf16.errors import EscrowAgentError, Leaf16Error
 
@@ -109,16 +118,35 @@ class EscrowAgent:
     def holds(self, unit_id: int) -> bool:
         return unit_id in self._components
 
-    def release(self, unit_id: int, case: str) -> bytes:
-        """Hand out the component of ``unit_id`` for ``case``; record the release."""
+    def _component(self, unit_id: int, case: str) -> bytes:
+        """The component of ``unit_id``, for :func:`release_unit_key` only."""
         check_unit_id(unit_id)
         if not isinstance(case, str) or not case.strip() or len(case) > MAX_CASE_LENGTH:
             raise EscrowAgentError(f"a release names its case (1..{MAX_CASE_LENGTH} characters)")
         component = self._components.get(unit_id)
         if component is None:
             raise EscrowAgentError(f"agent {self.name} holds no component for unit {unit_id:#010x}")
-        self.releases.append(Release(unit_id, case))
         return component
+
+
+def release_unit_key(agents: tuple[EscrowAgent, EscrowAgent], unit_id: int,
+                     wrapped_chain_key: bytes, case: str) -> bytes:
+    """Both agents' release of ``unit_id``'s key for ``case``, for a LEAF whose escrowed field
+    is ``wrapped_chain_key``: the key, only if that field unwraps under it (RFC 3394,
+    section 2.2.3); :class:`EscrowAgentError`, with nothing released or logged, otherwise."""
+    if len(agents) != 2 or agents[0] is agents[1]:
+        raise Leaf16Error("a unit key is released by both of its two escrow agents")
+    unit_key = combine_components(*(agent._component(unit_id, case) for agent in agents))
+    try:
+        aes_key_unwrap(unit_key, wrapped_chain_key)
+    except (InvalidUnwrap, ValueError):
+        raise EscrowAgentError(
+            f"the LEAF's escrowed key does not unwrap under unit {unit_id:#010x}'s key (a LEAF "
+            "redirected to this unit, or forged): the agents release nothing"
+        ) from None
+    for agent in agents:
+        agent.releases.append(Release(unit_id, case))
+    return unit_key
 
 
 def program_unit(agents: tuple[EscrowAgent, EscrowAgent], unit_id: int | None = None) -> Unit:

@@ -16,6 +16,10 @@ JSON keys: ``single_appends_per_s`` (fsync'ed), ``batch_appends_per_s``,
 encoding, which the append figures exclude, and ``load_average``, as the machine may be
 shared). Anchors: Tessera about 2,900 entries/s on a local disk; pymerkle (SQLite) about
 1.9 s to restart and up to 241 ms p95 per inclusion proof at 1M entries.
+
+Targets (docs/benchmarks.md): the ``TARGETS`` below. Peers: those two published
+anchors (not measured here; a version only if the package is installed), and the
+SQLite library version in ``sqlite_version``.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ import argparse
 import json
 import os
 import random
-import sys
+import sqlite3
 import tempfile
 import time
 from pathlib import Path
 
+from escrowlab.arguments import int_in_range
+from escrowlab.benchmarks import Peer, Progress, Target, document, show_verdicts
 from escrowlab.cli import CommandError
 
 DEFAULT_ENTRIES = 1_000_000
@@ -42,18 +48,28 @@ TARGETS = {
     "restart_ms": ("<", 100.0),
     "full_verify_s": ("<", 30.0),
 }
+MAX_ENTRIES = 10_000_000
+MAX_SINGLES = 1_000_000
+PEERS = (
+    Peer("Tessera", "published anchor: about 2,900 entries/s on a local disk (not measured "
+                    "here)"),
+    Peer("pymerkle", "published anchor: SQLite backend, 1.9 s restart and 241 ms p95 "
+                     "inclusion proof at 1M entries (not measured here)", "pymerkle"),
+)
 
 
 def register(bench_subparsers: argparse._SubParsersAction) -> None:
     parser = bench_subparsers.add_parser(
         "audit", help="audit log appends, proofs, restart and full verification at N entries",
         description=__doc__.split("\n\n")[1])
-    parser.add_argument("--entries", type=int, default=DEFAULT_ENTRIES,
-                        help=f"log size N (default {DEFAULT_ENTRIES:,})")
-    parser.add_argument("--singles", type=int, default=5000,
-                        help="single appends to time in each durability mode (default 5000)")
-    parser.add_argument("--dir", metavar="DIR", help="where to build the log (default: a "
-                                                     "temporary directory, removed after)")
+    parser.add_argument("--entries", type=int_in_range(2, MAX_ENTRIES), default=DEFAULT_ENTRIES,
+                        help=f"log size N, 2..{MAX_ENTRIES:,} (default {DEFAULT_ENTRIES:,})")
+    parser.add_argument("--singles", type=int_in_range(1, MAX_SINGLES), default=5000,
+                        help=f"single appends to time in each durability mode, "
+                             f"1..{MAX_SINGLES:,} (default 5000)")
+    parser.add_argument("--dir", metavar="DIR", help="where to build the log, in a new file "
+                                                     "bench-N.db (default: a temporary "
+                                                     "directory, removed after)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
@@ -76,17 +92,37 @@ def _p95(samples: list[float]) -> float:
     return samples[min(len(samples) - 1, int(0.95 * len(samples)))]
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.entries < 2 or args.singles < 1:
-        raise CommandError("--entries must be at least 2 and --singles at least 1")
+def quick_args() -> argparse.Namespace:
+    """Tiny parameters for ``bench all --quick`` (checks that it runs; figures mean little)."""
+    return argparse.Namespace(entries=300, singles=20, dir=None, json=False, func=run)
+
+
+def collect(args: argparse.Namespace, progress: Progress | None = None) -> dict:
+    """The benchmark's JSON document (figures, targets, peers)."""
+    progress = progress or Progress("audit")
     if args.dir:
-        Path(args.dir).mkdir(parents=True, exist_ok=True)
-        return _run(args, Path(args.dir))
-    with tempfile.TemporaryDirectory(prefix="escrowlab-bench-audit-") as tmp:
-        return _run(args, Path(tmp))
+        try:
+            Path(args.dir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(f"cannot use --dir {args.dir}: {exc.strerror}") from None
+        figures = _measure(args, Path(args.dir), progress)
+    else:
+        with tempfile.TemporaryDirectory(prefix="escrowlab-bench-audit-") as tmp:
+            figures = _measure(args, Path(tmp), progress)
+    targets = [Target(key, op, bound) for key, (op, bound) in TARGETS.items()]
+    return document("audit", figures, targets, PEERS)
 
 
-def _run(args: argparse.Namespace, workdir: Path) -> int:
+def run(args: argparse.Namespace) -> int:
+    doc = collect(args)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        show(doc)
+    return 0
+
+
+def _measure(args: argparse.Namespace, workdir: Path, say: Progress) -> dict:
     from audit.entries import Entry
     from audit.log import AuditLog
     from audit.note import Signer
@@ -96,12 +132,6 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     from audit.storage import LogStore
     from audit.verifier import verify_log
     from audit.witness import Witness
-
-    show = sys.stderr.isatty() and not args.json
-
-    def say(msg: str) -> None:
-        if show:
-            print(f"  {msg}", file=sys.stderr, flush=True)
 
     sample = Entry("warrant.filed", "officer:5", 1_700_000_000_005,
                    {"case": "case-0", "warrant": "w-5"})
@@ -113,22 +143,27 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     encode_us = (time.perf_counter() - t0) * 1000
 
     path = workdir / f"bench-{args.entries}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+    existing = [p for p in (Path(str(path) + s) for s in ("", "-wal", "-shm")) if p.exists()]
+    if existing:
+        raise CommandError(f"{existing[0]} already exists; bench audit builds its log only in "
+                           "a new file (remove it or choose another --dir; nothing was changed)")
     n = args.entries
     store = LogStore(path, create=True)
     say(f"building a log of {n:,} entries in {path}")
     batch_time = 0.0
-    for start in range(0, n, BATCH):
+    batches = -(-n // BATCH)
+    say.step("batches appended", 0, batches)
+    for number, start in enumerate(range(0, n, BATCH), 1):
         batch = [_entry_bytes(i) for i in range(start, min(n, start + BATCH))]
         t0 = time.perf_counter()
         store.append_batch(batch)
         batch_time += time.perf_counter() - t0
-        if start and start % 200_000 == 0:
-            say(f"{start:,} appended")
+        if number % 10 == 0 or number == batches:
+            say.step("batches appended", number, batches, f"{min(n, start + BATCH):,} entries")
     batch_rate = n / batch_time
 
     singles = args.singles
+    say(f"timing {singles:,} fsync'ed single appends, then {singles:,} unsynced")
     items = [_entry_bytes(i) for i in range(n, n + singles)]
     t0 = time.perf_counter()
     for item in items:
@@ -177,7 +212,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     quorum = WitnessQuorum(witnesses, 2)
     log = AuditLog(store, signer, quorum=quorum)
     log.checkpoint()
-    say("full verification")
+    say(f"full verification of {size:,} entries")
     t0 = time.perf_counter()
     verify_log(store, signer.verifier, quorum.verifiers, 2)
     full_verify_s = time.perf_counter() - t0
@@ -196,13 +231,17 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         "single_appends_per_s_process": round(process_rate),
         "entry_encode_us": round(encode_us, 2),
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        "sqlite_version": sqlite3.sqlite_version,
     }
-    if args.json:
-        print(json.dumps({"benchmark": "audit", **figures}, indent=2))
-        return 0
+    return figures
+
+
+def show(figures: dict) -> None:
+    size = figures["entries"]
     print(f"audit log benchmark at {size:,} entries ({figures['durability']})")
     for key, value in figures.items():
-        if key in ("entries", "durability", "load_average"):
+        if key in ("benchmark", "entries", "durability", "load_average", "sqlite_version",
+                   "targets", "targets_met", "peers"):
             continue
         target = TARGETS.get(key)
         note = ""
@@ -214,4 +253,4 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     print(f"  load average {figures['load_average']} (a shared machine slows every figure)")
     print("  anchors: Tessera ~2,900 entries/s; pymerkle (SQLite, 1M) ~1.9 s restart, "
           "241 ms p95 inclusion proof")
-    return 0
+    show_verdicts(figures)

@@ -1,4 +1,4 @@
-"""``escrowlab bench escrow``: the cost of threshold escrow (issue 5, "Benchmark").
+"""``escrowlab bench escrow``: the cost of threshold escrow (docs/benchmarks.md).
 
 All figures for a t-of-n custodian set (default 3-of-5) and 1 KiB messages,
 best of ``--rounds``, timed in one run:
@@ -19,12 +19,16 @@ best of ``--rounds``, timed in one run:
   :func:`escrow.recovery.recover` from t releases (shares combined, every
   chain key checked by recomputing its record, every message decrypted).
 
-The same run adds the ``leaf16`` and ``crumple`` figures of issue 6
+The same run adds the ``leaf16`` and ``crumple`` figures
 (``leaf_oracle_queries_per_s``, ``leaf_forgery_mean_queries``,
 ``crumple_work_per_chain_k20``, ``crumple_seconds_per_chain_k20`` and their
 companions) from :func:`escrowlab.benchmarks.escrow_modes.measure`; ``--full``
 runs at least 50 forgeries. ``escrowlab bench escrow-modes`` runs those alone,
 with more options.
+
+Targets and peers (docs/benchmarks.md): the three above, plus escrow-modes' own
+unless ``--threshold-only``; the floor's ``cryptography`` and ``shamir-mnemonic``
+distributions, with their versions.
 """
 
 from __future__ import annotations
@@ -48,10 +52,18 @@ from escrow.custodian_set import CustodianSet
 from escrow.errors import EscrowError
 from escrow.recovery import recover
 from escrow.release import release_share
-from escrow.scope import records_in_scope
+from escrow.scope import ListArchive, records_in_scope
 from escrow.threshold import ThresholdEscrow
-from escrowlab.arguments import positive_int
-from escrowlab.benchmarks import escrow_modes, progress_printer, time_sessions
+from escrowlab.arguments import int_in_range
+from escrowlab.benchmarks import (
+    Peer,
+    Progress,
+    Target,
+    document,
+    escrow_modes,
+    show_verdicts,
+    time_sessions,
+)
 from escrowlab.cli import CommandError
 from messaging.clock import ManualClock
 from messaging.hooks import PROTOCOL_VERSION, ChainContext, NoEscrow
@@ -69,6 +81,19 @@ CHUNK = 20
 RECOVERY_RATCHET_EVERY = 10
 RECORD_TARGET = 1.5
 BURST_TARGET = 0.9
+MAX_COUNT = 100_000
+MAX_ROUNDS = 100
+TARGETS = (
+    Target("create_over_floor", "<=", RECORD_TARGET, "a record costs its primitive calls"),
+    Target("verify_over_floor", "<=", RECORD_TARGET, "checking a record likewise"),
+    Target("burst_ratio", ">=", BURST_TARGET, "escrow costs little on one chain"),
+)
+PEERS = (
+    Peer("cryptography", "floor: the X25519, HKDF and AES-GCM calls one record needs",
+         "cryptography"),
+    Peer("shamir-mnemonic", "floor: SLIP-39's digest and interpolation (reference code)",
+         "shamir-mnemonic"),
+)
 
 
 def register(bench_subparsers: argparse._SubParsersAction) -> None:
@@ -77,23 +102,28 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
                        "recovery speed",
         description="Time threshold escrow records against the bare primitive calls they need, "
                     "sessions with and without escrow (burst and ping-pong), and recovery.")
-    parser.add_argument("--custodians", type=positive_int, default=DEFAULT_CUSTODIANS,
-                        metavar="N", help=f"custodians n (default {DEFAULT_CUSTODIANS})")
-    parser.add_argument("--threshold", type=positive_int, default=DEFAULT_THRESHOLD,
-                        metavar="T", help=f"threshold t (default {DEFAULT_THRESHOLD})")
-    parser.add_argument("--records", type=positive_int, default=DEFAULT_RECORDS, metavar="K",
-                        help=f"records per timing (default {DEFAULT_RECORDS})")
-    parser.add_argument("--messages", type=positive_int, default=DEFAULT_MESSAGES,
-                        metavar="M", help=f"messages per session timing and recovery "
-                                          f"(default {DEFAULT_MESSAGES})")
-    parser.add_argument("--rounds", type=positive_int, default=DEFAULT_ROUNDS, metavar="R",
-                        help=f"best of R rounds (default {DEFAULT_ROUNDS})")
+    parser.add_argument("--custodians", type=int_in_range(2, 16), default=DEFAULT_CUSTODIANS,
+                        metavar="N", help=f"custodians n, 2..16 (default {DEFAULT_CUSTODIANS})")
+    parser.add_argument("--threshold", type=int_in_range(1, 16), default=DEFAULT_THRESHOLD,
+                        metavar="T", help=f"threshold t, 2..n (default {DEFAULT_THRESHOLD}; "
+                                          "t=1 is refused)")
+    parser.add_argument("--records", type=int_in_range(1, MAX_COUNT), default=DEFAULT_RECORDS,
+                        metavar="K", help=f"records per timing, 1..{MAX_COUNT:,} "
+                                          f"(default {DEFAULT_RECORDS})")
+    parser.add_argument("--messages", type=int_in_range(1, MAX_COUNT), default=DEFAULT_MESSAGES,
+                        metavar="M", help=f"messages per session timing and recovery, "
+                                          f"1..{MAX_COUNT:,} (default {DEFAULT_MESSAGES})")
+    parser.add_argument("--rounds", type=int_in_range(1, MAX_ROUNDS), default=DEFAULT_ROUNDS,
+                        metavar="R", help=f"best of R rounds, 1..{MAX_ROUNDS} "
+                                          f"(default {DEFAULT_ROUNDS})")
     parser.add_argument("--full", action="store_true",
                         help="the full leaf16/crumple run (64 forgeries, 16 chains at k=20)")
-    parser.add_argument("--forgeries", type=positive_int, metavar="N",
-                        help="leaf16 forgeries at 16 bits (default 8, or 64 with --full)")
-    parser.add_argument("--chains", type=positive_int, metavar="N",
-                        help="crumple chains at k=20 (default 2, or 16 with --full)")
+    parser.add_argument("--forgeries", type=escrow_modes.forgery_count, metavar="N",
+                        help=f"leaf16 forgeries at 16 bits, 1..{escrow_modes.MAX_FORGERIES:,} "
+                             "(default 8, or 64 with --full)")
+    parser.add_argument("--chains", type=escrow_modes.chain_count, metavar="N",
+                        help=f"crumple chains at k=20, 1..{escrow_modes.MAX_CHAINS:,} "
+                             "(default 2, or 16 with --full)")
     parser.add_argument("--threshold-only", action="store_true",
                         help="skip the leaf16 and crumple figures")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -108,25 +138,46 @@ def default_args() -> argparse.Namespace:
                               chains=None, threshold_only=False, json=False, func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def quick_args() -> argparse.Namespace:
+    """Tiny parameters for ``bench all --quick`` (checks that it runs; figures mean little)."""
+    return argparse.Namespace(custodians=3, threshold=2, records=3, messages=11, rounds=1,
+                              full=False, forgeries=1, chains=1, threshold_only=False,
+                              json=False, func=run)
+
+
+def collect(args: argparse.Namespace, progress: Progress | None = None) -> dict:
+    """The benchmark's JSON document (figures, targets, peers)."""
     try:
         custodians = [Custodian.generate(f"K{i + 1}", f"Custodian {i + 1}", "JA")
                       for i in range(args.custodians)]
         cset = CustodianSet(1, args.threshold, tuple(c.public for c in custodians))
     except EscrowError as exc:
         raise CommandError(f"bench escrow: {exc}") from None
-    progress = progress_printer("escrow")
+    progress = progress or Progress("escrow")
     results = measure(cset, custodians, args.records, args.messages, args.rounds, progress)
+    targets, peers = list(TARGETS), list(PEERS)
     if not args.threshold_only:
         results.update(escrow_modes.measure(args.full, forgeries=args.forgeries,
                                             chains=args.chains, progress=progress))
+        targets += escrow_modes.targets(results)
+        peers += [p for p in escrow_modes.PEERS if p.name not in {q.name for q in peers}]
+    return document("escrow", results, targets, peers)
+
+
+def run(args: argparse.Namespace) -> int:
+    doc = collect(args)
     if args.json:
-        print(json.dumps(results, indent=2, sort_keys=True))
+        print(json.dumps(doc, indent=2, sort_keys=True))
     else:
-        print(_human(results))
-        if not args.threshold_only:
-            escrow_modes.print_figures(results)
+        show(doc)
     return 0
+
+
+def show(doc: dict) -> None:
+    print(_human(doc))
+    if "leaf_oracle_queries_per_s" in doc:
+        escrow_modes.print_figures(doc)
+    show_verdicts(doc)
 
 
 def measure(cset: CustodianSet, custodians: list[Custodian], records: int, messages: int,
@@ -140,9 +191,10 @@ def measure(cset: CustodianSet, custodians: list[Custodian], records: int, messa
         best[name] = min(value, best.get(name, value))
 
     chunks = [range(i, min(i + CHUNK, records)) for i in range(0, records, CHUNK)]
+    step = getattr(progress, "step", None)
+    if step:
+        step("threshold rounds", 0, rounds)
     for number in range(1, rounds + 1):
-        if progress:
-            progress(f"round {number}/{rounds}")
         # small interleaved chunks, best per chunk: a load spike hits one chunk of one kind
         for j, chunk in enumerate(chunks):
             batch = [contexts[i] for i in chunk]
@@ -154,6 +206,8 @@ def measure(cset: CustodianSet, custodians: list[Custodian], records: int, messa
             keep(f"{mode}_escrow", _time_session(hook, mode, messages))
             keep(f"{mode}_none", _time_session(NoEscrow(), mode, messages))
         keep("recovery", _time_recovery(hook, custodians, messages))
+        if step:
+            step("threshold rounds", number, rounds)
     for kind in ("floor", "create", "verify"):
         best[kind] = sum(best[kind, j] for j in range(len(chunks)))
     results = {
@@ -169,9 +223,6 @@ def measure(cset: CustodianSet, custodians: list[Custodian], records: int, messa
     }
     results["create_over_floor"] = results["record_create_us"] / results["floor_record_us"]
     results["verify_over_floor"] = results["record_verify_us"] / results["floor_record_us"]
-    results["targets_met"] = (results["create_over_floor"] <= RECORD_TARGET
-                              and results["verify_over_floor"] <= RECORD_TARGET
-                              and results["burst_ratio"] >= BURST_TARGET)
     return results
 
 
@@ -251,7 +302,8 @@ def _time_recovery(hook: ThresholdEscrow, custodians: list[Custodian], messages:
         receiver.decrypt(envelope)
         archive.append(_Entry(envelope, clock.now()))
     end = clock.now() + 1
-    scoped = records_in_scope(archive, "bench", 0, end)
+    archive = ListArchive(archive, identities)
+    scoped = records_in_scope(hook.check_record, archive, "bench", 0, end)
     judge, recovery_key = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
     authorisation = SignedAuthorisation.issue(
         "judge", judge, "bench", tuple(s.ref for s in scoped),
@@ -260,7 +312,8 @@ def _time_recovery(hook: ThresholdEscrow, custodians: list[Custodian], messages:
     releases = [release_share(c, hook.custodian_set, authorisation, verifier, s.envelope, clock)
                 for c in custodians[:hook.custodian_set.threshold] for s in scoped]
     start = time.perf_counter()
-    report = recover(hook, archive, "bench", 0, end, releases, recovery_key, identities.get)
+    report = recover(hook, archive, "bench", 0, end, releases, recovery_key,
+                     authorisation=authorisation)
     elapsed = time.perf_counter() - start
     if report.messages_recovered != messages:
         raise CommandError("bench escrow: recovery read fewer messages than archived")

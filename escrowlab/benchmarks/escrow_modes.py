@@ -1,4 +1,4 @@
-"""``escrowlab bench escrow-modes``: the leaf16 and crumple figures of issue 6 ("Commands").
+"""``escrowlab bench escrow-modes``: the leaf16 and crumple figures (docs/benchmarks.md).
 
 Every figure is measured on the real code, in this run:
 
@@ -15,6 +15,18 @@ Every figure is measured on the real code, in this run:
   of real crumple records (k = 20) solved by :class:`escrow.crumple.solver.SolverPool`,
   against 2^19 expected; ``--puzzle-bits`` adds other k, ``--workers`` processes.
 
+Targets (docs/benchmarks.md): the measured mean forgery queries lie in the 99.9%
+interval of the theory's mean for that many forgeries, and the mean crumple work
+per chain at k = 20 in the 99.9% interval of the mean of that many uniform answers.
+Peers: that theory, and the ``cryptography`` distribution the oracle and the puzzles
+run on.
+
+Ranges: ``--widths`` 8, 16 or 24 (32 bits is about 2^32 queries per forgery, hours:
+its expected time is reported from the measured rate, not measured);
+``--puzzle-bits`` 8..28 (the proposal's range is 16..28; k = 28 is about 2^27
+candidates per chain, minutes each); progress lines on a terminal announce each
+step with its expected duration.
+
 ``escrowlab bench escrow`` includes these figures (it calls :func:`measure`
 and :func:`print_figures`) and registers this command beside itself.
 """
@@ -26,12 +38,11 @@ import json
 import math
 import os
 import statistics
-import sys
 import time
 
 from escrow.context import RecordContext
 from escrow.crumple.hook import CrumpleEscrow
-from escrow.crumple.solver import SolverPool
+from escrow.crumple.solver import DEFAULT_CHUNK, MAX_WORKERS, SolverPool
 from escrow.custodian import Custodian
 from escrow.custodian_set import CustodianSet
 from escrow.leaf16.forgery import (
@@ -45,7 +56,8 @@ from escrow.leaf16.forgery import (
 from escrow.leaf16.leaf import CHECKSUM_WIDTHS, FamilyKey
 from escrow.leaf16.module import LeafModule
 from escrow.leaf16.unit import EscrowAgent, program_unit
-from escrowlab.arguments import int_in_range
+from escrowlab.arguments import int_in_range, int_list
+from escrowlab.benchmarks import Peer, Progress, Target, document, show_verdicts
 from escrowlab.cli import CommandError
 from messaging.hooks import PROTOCOL_VERSION, ChainContext
 
@@ -53,7 +65,19 @@ QUICK = {"forgeries": 8, "oracle_queries": 20_000, "chains": 2}
 FULL = {"forgeries": 64, "oracle_queries": 200_000, "chains": 16}
 K20 = 20
 INTERVAL_ALPHA = 1e-3
-_count = int_in_range(1, 100_000)
+Z_999 = 3.2905  # two-sided 99.9% normal quantile
+MEASURED_WIDTHS = tuple(w for w in CHECKSUM_WIDTHS if w <= 24)
+MIN_BENCH_PUZZLE_BITS, MAX_BENCH_PUZZLE_BITS = 8, 28
+MAX_FORGERIES = 10_000
+MAX_CHAINS = 1_000
+forgery_count = int_in_range(1, MAX_FORGERIES)
+chain_count = int_in_range(1, MAX_CHAINS)
+PEERS = (
+    Peer("theory", "expected values: 2^w queries per forgery (geometric), 2^(k-1) "
+                   "candidates per chain (uniform answer)"),
+    Peer("cryptography", "the AES and HMAC the LEAF oracle and the puzzles run on",
+         "cryptography"),
+)
 
 
 def register(bench_subparsers: argparse._SubParsersAction) -> None:
@@ -68,16 +92,22 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--full", action="store_true", help="the full run (>= 50 forgeries)")
-    parser.add_argument("--forgeries", type=_count, metavar="N",
-                        help="forgeries at 16 bits (default 8, or 64 with --full)")
-    parser.add_argument("--chains", type=_count, metavar="N",
-                        help="crumple chains per k (default 2, or 16 with --full)")
-    parser.add_argument("--widths", type=_widths, default=(), metavar="W[,W]",
-                        help="also measure forgeries at these checksum widths (e.g. 24; slow)")
-    parser.add_argument("--puzzle-bits", type=_widths_k, default=(), metavar="K[,K]",
-                        help="also measure crumple work at these k (16..28; each bit doubles)")
-    parser.add_argument("--workers", type=_count, default=1, metavar="N",
-                        help="worker processes for the crumple search (default 1)")
+    parser.add_argument("--forgeries", type=forgery_count, metavar="N",
+                        help=f"forgeries at 16 bits, 1..{MAX_FORGERIES:,} (default 8, or 64 "
+                             "with --full)")
+    parser.add_argument("--chains", type=chain_count, metavar="N",
+                        help=f"crumple chains per k, 1..{MAX_CHAINS:,} (default 2, or 16 "
+                             "with --full)")
+    parser.add_argument("--widths", type=widths, default=(), metavar="W[,W]",
+                        help="also measure forgeries at these checksum widths, each one of "
+                             f"{', '.join(map(str, MEASURED_WIDTHS))} (24 takes minutes)")
+    parser.add_argument("--puzzle-bits", type=puzzle_bits, default=(), metavar="K[,K]",
+                        help=f"also measure crumple work at these k, each "
+                             f"{MIN_BENCH_PUZZLE_BITS}..{MAX_BENCH_PUZZLE_BITS} (the "
+                             "proposal's range is 16..28; each bit doubles the work)")
+    parser.add_argument("--workers", type=int_in_range(1, MAX_WORKERS), default=1,
+                        metavar="N", help=f"worker processes for the crumple search, "
+                                          f"1..{MAX_WORKERS} (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
@@ -87,29 +117,72 @@ def default_args() -> argparse.Namespace:
                               puzzle_bits=(), workers=1, json=False, func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    progress = _progress if sys.stderr.isatty() else None
+def quick_args() -> argparse.Namespace:
+    """Tiny parameters for ``bench all --quick`` (checks that it runs; figures mean little)."""
+    return argparse.Namespace(full=False, forgeries=1, chains=1, widths=(), puzzle_bits=(),
+                              workers=1, json=False, func=run)
+
+
+def targets(results: dict) -> list[Target]:
+    """The theory's 99.9% intervals for the measured means (module docstring)."""
+    out = []
+    if "leaf_forgery_mean_interval_999" in results:
+        low, high = results["leaf_forgery_mean_interval_999"]
+        out.append(Target("leaf_forgery_mean_queries", "in", (low, high),
+                          "Blaze's search costs 2^16 queries on average"))
+    chains, workers = results.get("crumple_chains"), results.get("crumple_workers", 1)
+    if chains:
+        out.append(Target(f"crumple_work_per_chain_k{K20}", "in",
+                          crumple_work_interval(K20, chains, workers),
+                          "a crumple chain costs 2^(k-1) candidates on average"))
+    return out
+
+
+def crumple_work_interval(bits: int, chains: int, workers: int = 1) -> tuple[float, float]:
+    """A 99.9% interval for the mean work of ``chains`` chains at ``bits``: the work is
+    the answer + 1 with the answer uniform on 0..2^k-1 (normal approximation, clipped
+    to 1..2^k), plus at most (2 x workers + 1) chunks with several workers
+    (:mod:`escrow.crumple.solver`)."""
+    size = 2 ** bits
+    mean, spread = (size + 1) / 2, Z_999 * size / math.sqrt(12 * chains)
+    overhead = 0 if workers == 1 else (2 * workers + 1) * DEFAULT_CHUNK
+    return max(1.0, round(mean - spread)), min(size, round(mean + spread)) + overhead
+
+
+def collect(args: argparse.Namespace, progress: Progress | None = None) -> dict:
     results = measure(args.full, forgeries=args.forgeries, chains=args.chains,
                       widths=args.widths, puzzle_bits=args.puzzle_bits, workers=args.workers,
-                      progress=progress)
+                      progress=progress or Progress("escrow-modes"))
+    return document("escrow-modes", results, targets(results), PEERS)
+
+
+def run(args: argparse.Namespace) -> int:
+    doc = collect(args)
     if args.json:
-        print(json.dumps(results, indent=2, sort_keys=True))
+        print(json.dumps(doc, indent=2, sort_keys=True))
     else:
-        print_figures(results)
+        show(doc)
     return 0
 
 
+def show(doc: dict) -> None:
+    print_figures(doc)
+    show_verdicts(doc)
+
+
 def measure(full: bool, *, forgeries: int | None = None, chains: int | None = None,
-            widths=(), puzzle_bits=(), workers: int = 1, progress=None) -> dict:
+            widths=(), puzzle_bits=(), workers: int = 1,
+            progress: Progress | None = None) -> dict:
     """All figures as one JSON-serialisable dict (keys in the module docstring)."""
     plan = FULL if full else QUICK
     forgeries = forgeries or plan["forgeries"]
     chains = chains or plan["chains"]
-    say = progress or (lambda text: None)
+    say = progress or Progress("escrow-modes", enabled=False)
     world = _LeafWorld()
-    say("leaf16: timing the validation oracle")
+    say(f"leaf16: timing the validation oracle ({plan['oracle_queries']:,} queries)")
     rate = world.oracle_rate(plan["oracle_queries"])
-    say(f"leaf16: {forgeries} forgeries at 16 bits")
+    say.expect(f"leaf16: {forgeries} forgeries at 16 bits, {rate:,.0f} queries/s",
+               forgeries * expected_queries(16) / rate)
     counts = world.forgeries(16, forgeries, say)
     results: dict = {
         "leaf_oracle_queries_per_s": round(rate, 1),
@@ -128,15 +201,23 @@ def measure(full: bool, *, forgeries: int | None = None, chains: int | None = No
         "leaf_family_key_forgery_us": round(world.family_key_forgery_us(), 2),
     }
     for width in widths:
-        say(f"leaf16: forgeries at {width} bits")
-        wide = world.forgeries(width, max(1, forgeries // 8), say)
+        count = max(1, forgeries // 8)
+        say.expect(f"leaf16: {count} forgeries at {width} bits",
+                   count * expected_queries(width) / rate)
+        wide = world.forgeries(width, count, say)
         results[f"leaf_forgery_mean_queries_w{width}"] = round(statistics.mean(wide), 1)
         results[f"leaf_forgery_expected_queries_w{width}"] = expected_queries(width)
     puzzles = _Crumple()
+    candidates_per_s = None
     with SolverPool(workers) as pool:
         for bits in sorted({K20, *puzzle_bits}):
-            say(f"crumple: {chains} chains at k={bits} with {workers} worker(s)")
-            work, seconds = puzzles.solve(bits, chains, pool)
+            what = f"crumple: {chains} chains at k={bits} with {workers} worker(s)"
+            if candidates_per_s:
+                say.expect(what, chains * 2 ** (bits - 1) / candidates_per_s)
+            else:
+                say(what)
+            work, seconds = puzzles.solve(bits, chains, pool, say)
+            candidates_per_s = sum(work) / sum(seconds)
             key = f"k{bits}"
             results[f"crumple_work_per_chain_{key}"] = round(statistics.mean(work), 1)
             results[f"crumple_seconds_per_chain_{key}"] = round(statistics.mean(seconds), 3)
@@ -165,16 +246,17 @@ class _LeafWorld:
             module.validate_leaf(leaf, context)
         return queries / (time.perf_counter() - started)
 
-    def forgeries(self, width: int, count: int, say) -> list[int]:
+    def forgeries(self, width: int, count: int, say: Progress) -> list[int]:
         rogue, honest = self.module(width), self.module(width)
         counts = []
+        say.step(f"  forgeries at {width} bits", 0, count)
         for i in range(count):
             context = _context("leaf16")
             result = search_forgery(rogue, context)
             if not honest.validate_leaf(result.record, context):
                 raise CommandError("a forged LEAF was not accepted by an honest module")
             counts.append(result.queries)
-            say(f"  forgery {i + 1}/{count}: {result.queries:,} queries")
+            say.step(f"  forgeries at {width} bits", i + 1, count, f"{result.queries:,} queries")
         return counts
 
     def family_key_forgery_us(self, rounds: int = 1000) -> float:
@@ -192,9 +274,11 @@ class _Crumple:
                         for i in range(1, 6))
         self.custodian_set = CustodianSet(1, 3, members)
 
-    def solve(self, bits: int, chains: int, pool: SolverPool) -> tuple[list[int], list[float]]:
+    def solve(self, bits: int, chains: int, pool: SolverPool, say: Progress
+              ) -> tuple[list[int], list[float]]:
         hook = CrumpleEscrow(self.custodian_set, bits)
         work, seconds = [], []
+        say.step(f"  chains at k={bits}", 0, chains)
         for number in range(chains):
             context = _context("crumple", number)
             record_context = RecordContext.of_chain(context)
@@ -209,6 +293,8 @@ class _Crumple:
                 raise CommandError("a crumple puzzle solved to the wrong chain key")
             work.append(solution.work)
             seconds.append(solution.seconds)
+            say.step(f"  chains at k={bits}", number + 1, chains,
+                     f"{solution.work:,} candidates in {solution.seconds:.1f} s")
         return work, seconds
 
 
@@ -251,23 +337,9 @@ def print_figures(r: dict) -> None:
               f"{r[f'crumple_candidates_per_s_k{k}']:,.0f} candidates/s")
 
 
-def _progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def _int_list(text: str, allowed, what: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated {what}") from None
-    if not values or any(v not in allowed for v in values):
-        raise argparse.ArgumentTypeError(f"each {what} is one of {min(allowed)}..{max(allowed)}")
-    return values
-
-
-def _widths(text: str) -> tuple[int, ...]:
-    return _int_list(text, CHECKSUM_WIDTHS, "checksum width (8, 16, 24, 32)")
-
-
-def _widths_k(text: str) -> tuple[int, ...]:
-    return _int_list(text, range(1, 33), "puzzle size in bits")
+widths = int_list(MEASURED_WIDTHS, "checksum widths",
+                  note="32 bits takes hours per forgery: its expected time is reported from "
+                       "the measured rate")
+puzzle_bits = int_list(range(MIN_BENCH_PUZZLE_BITS, MAX_BENCH_PUZZLE_BITS + 1),
+                       "puzzle sizes in bits", note="each bit doubles the work; k=28 is "
+                                                    "minutes per chain")

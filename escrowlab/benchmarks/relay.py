@@ -1,4 +1,5 @@
-"""``escrowlab bench relay``: end-to-end messages per second through the relay (issue 3).
+"""``escrowlab bench relay``: end-to-end messages per second through the relay
+(docs/benchmarks.md).
 
 One message = encrypt (Double Ratchet), HTTP POST to the relay (signed request,
 SQLite insert of archive and queue rows, commit), fetch by the recipient
@@ -28,7 +29,9 @@ without sockets.
 
 JSON keys: ``http_msgs_per_s_{1,10,50}``, ``http_p50_ms_{1,10,50}``,
 ``http_p99_ms_{1,10,50}``, ``inprocess_msgs_per_s``. Target: at least 800
-messages/s with 50 pairs and p99 under 250 ms.
+messages/s with 50 pairs and p99 under 250 ms (in the JSON's ``targets``,
+docs/benchmarks.md). No other relay is timed: the peers listed are the HTTP
+server, web framework and database layer the relay runs on, with their versions.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ import threading
 import time
 from pathlib import Path
 
+from escrowlab.arguments import float_in_range, int_in_range, int_list
+from escrowlab.benchmarks import Peer, Progress, Target, document, show_verdicts
 from messaging.client import Device
 from messaging.relay import RelayService
 from messaging.relay.schema import DEFAULT_SYNCHRONOUS
@@ -57,6 +62,20 @@ MESSAGE_TEXT = "x" * 100
 TARGET_MSGS_PER_S = 800.0
 TARGET_P99_MS = 250.0
 POLL_WAIT = 2
+MAX_MESSAGES = 1000
+MAX_PAIRS = 200
+MAX_THREADS = 1024
+MAX_RATE = 100_000.0
+TARGETS = (
+    Target("http_msgs_per_s_50", ">=", TARGET_MSGS_PER_S, "50 pairs over HTTP"),
+    Target("http_p99_ms_50", "<", TARGET_P99_MS, "50 pairs over HTTP"),
+)
+PEERS = (
+    Peer("waitress", "the HTTP server the relay runs on (no other relay is timed)",
+         "waitress"),
+    Peer("Flask", "the relay's web framework", "flask"),
+    Peer("SQLAlchemy", "the relay's database layer", "sqlalchemy"),
+)
 
 
 def register(bench_subparsers: argparse._SubParsersAction) -> None:
@@ -67,15 +86,21 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
                      "127.0.0.1; print messages/s and p50/p99 latency, plus the in-process "
                      "rate."))
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--messages", type=int, default=DEFAULT_MESSAGES, metavar="N",
-                        help=f"messages per pair (default {DEFAULT_MESSAGES}, at most 1000)")
-    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
-                        help=f"waitress threads of the relay (default {DEFAULT_THREADS}; "
+    parser.add_argument("--messages", type=int_in_range(1, MAX_MESSAGES),
+                        default=DEFAULT_MESSAGES, metavar="N",
+                        help=f"messages per pair, 1..{MAX_MESSAGES} (default {DEFAULT_MESSAGES})")
+    parser.add_argument("--threads", type=int_in_range(5, MAX_THREADS), default=DEFAULT_THREADS,
+                        help=f"waitress threads of the relay, 5..{MAX_THREADS} (default "
+                             f"{DEFAULT_THREADS}; at least the largest pair count + 4: "
                              "long-polling receivers each hold one)")
-    parser.add_argument("--pairs", default=",".join(map(str, PAIR_COUNTS)), metavar="LIST",
-                        help="comma-separated pair counts (default 1,10,50)")
-    parser.add_argument("--rate", type=float, default=DEFAULT_RATE, metavar="MSGS_PER_S",
-                        help=f"offered load over all pairs (default {DEFAULT_RATE:g}); the "
+    parser.add_argument("--pairs", type=int_list(range(1, MAX_PAIRS + 1), "pair counts"),
+                        default=PAIR_COUNTS, metavar="LIST",
+                        help=f"comma-separated pair counts, each 1..{MAX_PAIRS} "
+                             "(default 1,10,50)")
+    parser.add_argument("--rate", type=float_in_range(0, MAX_RATE), default=DEFAULT_RATE,
+                        metavar="MSGS_PER_S",
+                        help=f"offered load over all pairs, 0..{MAX_RATE:g} (default "
+                             f"{DEFAULT_RATE:g}); the "
                              "figures are what the relay delivers of it. 0: closed loop, each "
                              "sender sends one message per request back to back")
     parser.add_argument("--sqlite-synchronous", choices=("FULL", "NORMAL"),
@@ -88,37 +113,49 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
 
 def default_args() -> argparse.Namespace:
     return argparse.Namespace(json=False, messages=DEFAULT_MESSAGES, threads=DEFAULT_THREADS,
-                              pairs=",".join(map(str, PAIR_COUNTS)), rate=DEFAULT_RATE,
+                              pairs=PAIR_COUNTS, rate=DEFAULT_RATE,
                               sqlite_synchronous=DEFAULT_SYNCHRONOUS, func=run_command)
 
 
-def run_command(args: argparse.Namespace) -> int:
+def quick_args() -> argparse.Namespace:
+    """Tiny parameters for ``bench all --quick`` (checks that it runs; figures mean little)."""
+    return argparse.Namespace(json=False, messages=5, threads=8, pairs=(1, 2),
+                              rate=DEFAULT_RATE, sqlite_synchronous=DEFAULT_SYNCHRONOUS,
+                              func=run_command)
+
+
+def collect(args: argparse.Namespace, progress: Progress | None = None) -> dict:
+    """The benchmark's JSON document (figures, targets, peers)."""
     from escrowlab.cli import CommandError
 
-    try:
-        pairs = tuple(int(p) for p in args.pairs.split(","))
-    except ValueError:
-        raise CommandError("--pairs is a comma-separated list of integers") from None
-    if not 1 <= args.messages <= 1000 or any(p < 1 or p > 200 for p in pairs):
-        raise CommandError("--messages is 1..1000 and each pair count 1..200")
+    pairs = tuple(args.pairs)
     if args.threads < max(pairs) + 4:
         raise CommandError(f"--threads must be at least the largest pair count + 4 "
                            f"({max(pairs) + 4}): each long-polling receiver holds a thread")
-    progress = sys.stderr.isatty() and not args.json
-    if not 0 <= args.rate <= 100_000:
-        raise CommandError("--rate is 0..100000 messages/s (0: closed loop)")
-    figures = run(pairs, args.messages, args.threads, args.rate, progress,
+    figures = run(pairs, args.messages, args.threads, args.rate, progress or Progress("relay"),
                   args.sqlite_synchronous)
+    figures["pairs"] = list(pairs)
+    return document("relay", figures, TARGETS, PEERS)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    doc = collect(args)
     if args.json:
-        print(json.dumps(figures, indent=2, sort_keys=True))
+        print(json.dumps(doc, indent=2, sort_keys=True))
     else:
-        _print_human(figures, pairs)
+        show(doc)
     return 0
 
 
+def show(doc: dict) -> None:
+    _print_human(doc, tuple(doc["pairs"]))
+    show_verdicts(doc)
+
+
 def run(pairs: tuple[int, ...], messages: int, threads: int, offered: float = 1000.0,
-        progress: bool = False, synchronous: str = DEFAULT_SYNCHRONOUS) -> dict:
+        progress: Progress | None = None, synchronous: str = DEFAULT_SYNCHRONOUS) -> dict:
     """Measure and return the figures (keys in the module docstring)."""
+    say = progress or Progress("relay", enabled=False)
     figures: dict = {"messages_per_pair": messages, "relay_threads": threads,
                      "offered_msgs_per_s": offered or "closed loop",
                      "load_average_before": round(os.getloadavg()[0], 2),
@@ -128,8 +165,11 @@ def run(pairs: tuple[int, ...], messages: int, threads: int, offered: float = 10
                                     synchronous)
         try:
             for count in pairs:
-                if progress:
-                    print(f"bench relay: {count} pairs over HTTP...", file=sys.stderr)
+                what = f"{count} pairs over HTTP, {count * messages:,} messages"
+                if offered:
+                    say.expect(what, count * messages / offered)
+                else:
+                    say(what)
                 rate, latencies = _measure(HttpTransport(url), count, messages, f"h{count}",
                                            offered)
                 figures[f"http_msgs_per_s_{count}"] = round(rate, 1)
@@ -139,8 +179,7 @@ def run(pairs: tuple[int, ...], messages: int, threads: int, offered: float = 10
             process.kill()
             process.wait(timeout=10)
             process.stdout.close()
-        if progress:
-            print("bench relay: in process...", file=sys.stderr)
+        say(f"1 pair in process, {messages:,} messages")
         service = RelayService(f"sqlite:///{Path(tmp) / 'inprocess.sqlite'}")
         rate, _ = _measure(InProcessTransport(service), 1, messages, "i")
         figures["inprocess_msgs_per_s"] = round(rate, 1)

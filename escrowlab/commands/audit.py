@@ -5,20 +5,30 @@
 - ``append --log PATH --key-file FILE --type T --actor A [--payload JSON]
   [--witness-url URL --witness-key VKEY ...] [--quorum T]``: append one event, sign a
   checkpoint (cosigned by HTTP witnesses, if given), print the receipt. The witnesses
-  cosign the current tree first, so a quorum that cannot be had changes nothing.
+  cosign the current tree first, so a quorum that cannot be had changes nothing; a log
+  that records a quorum refuses an append without witnesses, and a damaged or
+  rolled-back log refuses any append, before anything is written.
 - ``show --log PATH [--start S] [--count C]``: origin, size, root, latest checkpoint and
   entries.
 - ``prove --log PATH --index I`` (inclusion) or ``--old M`` (consistency), against the
   latest signed checkpoint.
 - ``verify --log PATH [--checkpoint FILE] [--log-key VKEY] [--witness-key VKEY ...]
-  [--quorum T]``: recompute and check everything (see ``audit.verifier``); exit 1 with a
-  precise message on any problem, writing a proof of misbehaviour on inconsistency.
-- ``witness serve --state PATH --key-file FILE --log-key VKEY``: a C2SP tlog-witness over
-  HTTP with waitress; the first stdout line says where it listens.
+  [--quorum T]``: recompute and check everything (see ``audit.verifier``); exit 0 if
+  all holds, 1 with a precise message if verification failed (a corrupt, tampered,
+  rolled-back or foreign file included), writing a proof of misbehaviour on
+  inconsistency, and 2 for a usage error.
+- ``witness serve --state PATH [--init] --key-file FILE --log-key VKEY``: a C2SP
+  tlog-witness over HTTP with waitress; the first stdout line says where it listens.
+  ``--init`` creates a new state file (and refuses a path where anything exists);
+  without it the state file must exist and be a witness state, so a lost or emptied
+  state is never silently replaced by a fresh one that trusts the next checkpoint.
 
-Key files are written 0600 and refused when group or others can read them. Bad input
-exits 2 with ``escrowlab: <message>`` and leaves every file as it was (a failed ``init``
-or ``witness serve`` removes what it had created); ``verify`` exits 1 on a failed check.
+Every command that opens an existing log or witness state first reads it without
+writing (``audit.sqlitefile``): an empty or foreign file (a relay database, say) is
+refused and left as it was. Key files are written 0600 and refused when group or others
+can read them. Bad input exits 2 with ``escrowlab: <message>`` and leaves every file as
+it was (a failed ``init`` or ``witness serve`` removes what it had created); ``verify``
+exits 1 on a failed check.
 """
 
 from __future__ import annotations
@@ -57,8 +67,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                         "receipt (index, inclusion proof, checkpoint). With "
                                         "witnesses, they must first cosign the current tree, "
                                         "so one that is down or refuses leaves the log "
-                                        "unchanged. The append is fsynced before the receipt "
-                                        "is printed. Exit 2 with a message on bad input.")
+                                        "unchanged. A log that records a witness quorum "
+                                        "refuses an append without witnesses, and a log whose "
+                                        "stored tree no longer extends the checkpoint it last "
+                                        "signed (damaged, rolled back) refuses any append; "
+                                        "nothing is written then. The append is fsynced "
+                                        "before the receipt is printed. Exit 2 with a message "
+                                        "on bad input.")
     append.add_argument("--log", required=True, metavar="PATH", help="the log database file")
     append.add_argument("--key-file", required=True, metavar="FILE", help="log signer key")
     append.add_argument("--type", required=True, help="event type, e.g. warrant.filed")
@@ -95,8 +110,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify = sub.add_parser(
         "verify", help="verify the whole log offline",
         description="Recompute every leaf hash and interior node, check every signed "
-                    "checkpoint, the witness quorum and consistency with a trusted "
-                    "checkpoint. Exit 0 if all holds, 1 with a precise message otherwise.")
+                    "checkpoint (and the signed head beside the database), the witness "
+                    "quorum and consistency with a trusted checkpoint. Exit status: 0 if "
+                    "all holds; 1 if verification failed, with a precise message: the log "
+                    "is corrupt, tampered, rolled back, inconsistent or short of its quorum, "
+                    "or the file is not an audit log; 2 for a usage error: bad arguments, "
+                    "no file at --log, an unreadable or malformed --checkpoint, --log-key "
+                    "or --witness-key, a --quorum that is negative or above the number of "
+                    "witness keys given or recorded.")
     verify.add_argument("--log", required=True, metavar="PATH", help="the log database file")
     verify.add_argument("--checkpoint", metavar="FILE",
                         help="a signed checkpoint you trusted earlier")
@@ -116,10 +137,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     witness = sub.add_parser("witness", help="run a witness",
                              description="Witness commands.")
     wsub = witness.add_subparsers(dest="witness_command", metavar="ACTION", required=True)
-    serve = wsub.add_parser("serve", help="serve a C2SP tlog-witness over HTTP",
-                            description="Serve POST /add-checkpoint with waitress. The key "
-                                        "file is created if missing.")
+    serve = wsub.add_parser(
+        "serve", help="serve a C2SP tlog-witness over HTTP",
+        description="Serve POST /add-checkpoint with waitress. The key file is created if "
+                    "missing. The state file (the last checkpoint cosigned for each log) is "
+                    "created only with --init, which refuses a path where a file exists; "
+                    "without --init it must be an existing witness state. A missing, empty "
+                    "or foreign state file is refused and left unchanged: a witness that "
+                    "started afresh would trust the next checkpoint it sees, even a fork.")
     serve.add_argument("--state", required=True, metavar="PATH", help="witness state database")
+    serve.add_argument("--init", action="store_true",
+                       help="create a new state file at --state (nothing may exist there)")
     serve.add_argument("--key-file", required=True, metavar="FILE",
                        help="the witness's cosigning key (created if missing)")
     serve.add_argument("--name", default="witness.local",
@@ -229,13 +257,16 @@ def init_command(args: argparse.Namespace) -> int:
     from audit.log import AuditLog
     from audit.note import Signer
 
-    if Path(args.log).exists():
+    if os.path.lexists(args.log):
         raise CommandError(f"{args.log} exists")
+    if os.path.lexists(args.log + ".head"):
+        raise CommandError(f"{args.log}.head (the signed head of an earlier log there) exists; "
+                           "remove it if that log is gone")
     try:
         signer = Signer.generate(args.origin)
     except AuditError as exc:
         raise CommandError(f"origin: {exc}") from None
-    with _undo_created(args.log, args.key_file):
+    with _undo_created(args.log, args.key_file, args.log + ".head"):
         _write_secret(args.key_file, signer.skey)
         with _store(args.log, create=True) as store:
             AuditLog(store, signer).sign_checkpoint()
@@ -246,16 +277,13 @@ def init_command(args: argparse.Namespace) -> int:
 
 
 def append_command(args: argparse.Namespace) -> int:
+    import strictjson
     from audit.errors import AuditError, QuorumError
     from audit.log import AuditLog
     from audit.note import SIG_TYPE_ED25519
 
-    try:
-        payload = json.loads(args.payload)
-    except ValueError as exc:
-        raise CommandError(f"--payload is not JSON: {exc}") from None
-    except RecursionError:
-        raise CommandError("--payload is nested too deeply") from None
+    payload = strictjson.loads(args.payload, what="--payload", error=CommandError,
+                               allow_floats=False)
     if len(args.witness_url) != len(args.witness_key):
         raise CommandError("give one --witness-key per --witness-url")
     signer = _read_signer(args.key_file, SIG_TYPE_ED25519)
@@ -274,6 +302,12 @@ def append_command(args: argparse.Namespace) -> int:
     with _store(args.log) as store:
         log = AuditLog(store, signer, quorum=quorum)
         log.event(args.type, args.actor, payload).encode()  # a bad event: refused here
+        try:  # a recorded quorum needs witnesses; a damaged or rolled-back log is refused
+            log.check_appendable()
+        except AuditError as exc:
+            hint = ("; pass its witnesses with --witness-url and --witness-key"
+                    if isinstance(exc, QuorumError) else "")
+            raise CommandError(f"{exc}{hint}; nothing was appended") from None
         if quorum is not None:
             try:  # the witnesses must cosign the current tree before anything is appended
                 log.checkpoint()
@@ -371,56 +405,80 @@ def prove_command(args: argparse.Namespace) -> int:
 
 
 def verify_command(args: argparse.Namespace) -> int:
+    """Exit 0 verified, 1 verification failed (the log is corrupt, tampered, rolled back,
+    inconsistent, short of its quorum, or not an audit log at all), 2 usage error."""
     from audit.checkpoint import Checkpoint
-    from audit.errors import AuditError, VerificationError
+    from audit.errors import AuditError
     from audit.note import Verifier, parse_note
+    from audit.storage import LogStore
     from audit.verifier import verify_log
 
-    with _store(args.log) as store:
-        keys_source = "command line"
+    if not Path(args.log).is_file():
+        raise CommandError(f"no audit log file at {args.log}")
+    if args.quorum is not None and args.quorum < 0:
+        raise CommandError("--quorum must not be negative")
+    try:
+        pinned_log_key = Verifier.from_vkey(args.log_key) if args.log_key else None
+        pinned_witnesses = ([Verifier.from_vkey(k) for k in args.witness_key]
+                            if args.witness_key is not None else None)
+    except AuditError as exc:
+        raise CommandError(str(exc)) from None
+    trusted = None
+    if args.checkpoint:
+        trusted = _read_text(args.checkpoint, "checkpoint")
         try:
-            log_vkey = args.log_key or store.get_meta("log_key")
-            witness_vkeys = args.witness_key
-            if witness_vkeys is None:
-                recorded = store.get_meta("witness_keys") or ""
-                witness_vkeys = [k for k in recorded.split("\n") if k]
-            quorum = args.quorum
-            if quorum is None:
-                recorded_quorum = store.get_meta("quorum") or "0"
-                if not recorded_quorum.isdigit():
-                    raise CommandError("the quorum recorded in the log is not a number; "
-                                       "pass --quorum")
-                quorum = int(recorded_quorum) if args.witness_key is None else 2
-            if not args.log_key:
-                keys_source = "recorded in the log file (pass --log-key to pin your own)"
-            elif args.witness_key is None and witness_vkeys:
-                keys_source = "log key from the command line, witness keys recorded in the log"
-            if not log_vkey:
-                raise CommandError("no --log-key given and none recorded in the log")
-            log_key = Verifier.from_vkey(log_vkey)
-            witness_keys = [Verifier.from_vkey(k) for k in witness_vkeys]
-            if not 0 <= quorum <= len(witness_keys):
-                raise CommandError(f"--quorum {quorum} is not in 0..{len(witness_keys)} (the "
-                                   "number of witness keys given or recorded)")
-            trusted = None
-            if args.checkpoint:
-                trusted = _read_text(args.checkpoint, "checkpoint")
-                try:
-                    Checkpoint.parse(parse_note(trusted).text)
-                except AuditError as exc:
-                    raise CommandError(f"{args.checkpoint}: {exc}") from None
-            evidence = args.evidence or f"{args.log}.misbehaviour.json"
-            progress = (lambda msg: print(f"  {msg}", file=sys.stderr)) \
-                if sys.stderr.isatty() and not args.json else None
-            report = verify_log(store, log_key, witness_keys, quorum, trusted, evidence,
-                                check_entries=args.entries, progress=progress)
-        except VerificationError as exc:
-            if args.json:
-                print(json.dumps({"ok": False, "error": str(exc), "keys": keys_source}))
-            else:
-                print(f"escrowlab: audit log {args.log} FAILED verification: {exc}",
-                      file=sys.stderr)
-            return 1
+            Checkpoint.parse(parse_note(trusted).text)
+        except AuditError as exc:
+            raise CommandError(f"{args.checkpoint}: {exc}") from None
+    keys_source = ("command line" if pinned_log_key else
+                   "recorded in the log file (pass --log-key to pin your own)")
+    if pinned_log_key and pinned_witnesses is None:
+        keys_source = "log key from the command line, witness keys recorded in the log"
+
+    def failed(message: str) -> int:
+        if args.json:
+            print(json.dumps({"ok": False, "error": message, "keys": keys_source}))
+        else:
+            print(f"escrowlab: audit log {args.log} FAILED verification: {message}",
+                  file=sys.stderr)
+        return 1
+
+    try:
+        store = LogStore(args.log)
+    except AuditError as exc:
+        return failed(str(exc))
+    try:
+        log_key = pinned_log_key
+        if log_key is None:
+            recorded_key = store.get_meta("log_key")
+            if not recorded_key:
+                return failed("no log key is recorded in the log; pass --log-key")
+            log_key = Verifier.from_vkey(recorded_key)
+        witness_keys = pinned_witnesses
+        if witness_keys is None:
+            recorded = store.get_meta("witness_keys") or ""
+            witness_keys = [Verifier.from_vkey(k) for k in recorded.split("\n") if k]
+        quorum = args.quorum
+        if quorum is None:
+            recorded_quorum = store.get_meta("quorum") or "0"
+            if not recorded_quorum.isascii() or not recorded_quorum.isdigit():
+                return failed("the quorum recorded in the log is not a number")
+            quorum = int(recorded_quorum) if pinned_witnesses is None else 2
+        if args.quorum is not None and quorum > len(witness_keys):
+            raise CommandError(f"--quorum {quorum} is more than the {len(witness_keys)} "
+                               "witness keys given or recorded")
+        if quorum > len(witness_keys):
+            return failed(f"quorum {quorum} is more than the {len(witness_keys)} witness keys "
+                          "given or recorded")
+        evidence = args.evidence or f"{args.log}.misbehaviour.json"
+        progress = (lambda msg: print(f"  {msg}", file=sys.stderr)) \
+            if sys.stderr.isatty() and not args.json else None
+        report = verify_log(store, log_key, witness_keys, quorum, trusted, evidence,
+                            check_entries=args.entries, progress=progress)
+    except AuditError as exc:
+        return failed(str(exc))
+    finally:
+        store.close()
     obj = {"ok": True, "keys": keys_source, "quorum": quorum, **report.to_json()}
     human = [f"audit log {args.log}: OK",
              f"  {report.size} entries, {report.nodes_checked} interior nodes recomputed and "
@@ -451,6 +509,12 @@ def witness_serve_command(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise CommandError("--port is 0..65535")
     clock = SystemClock()
+    if args.init and os.path.lexists(args.state):
+        raise CommandError(f"--init: {args.state} exists; a new witness state is created only "
+                           "where no file is (remove it yourself if it really is unused)")
+    if not args.init and not os.path.lexists(args.state):
+        raise CommandError(f"no witness state at {args.state}; pass --init to create a new "
+                           "one (only for a new witness: it trusts the next checkpoint)")
     with _undo_created(args.key_file, args.state):
         try:
             logs = [Verifier.from_vkey(k) for k in args.log_key]
@@ -464,7 +528,7 @@ def witness_serve_command(args: argparse.Namespace) -> int:
             _write_secret(args.key_file, created.skey)
         signer = _read_signer(args.key_file, SIG_TYPE_COSIGNATURE_V1)
         try:
-            witness = Witness(signer, logs, args.state, clock)
+            witness = Witness(signer, logs, args.state, clock, create=args.init)
         except AuditError as exc:
             raise CommandError(str(exc)) from None
         app = Flask("escrowlab-witness")

@@ -1,4 +1,4 @@
-"""``escrowlab escrow``: the custodians' key ceremony and key restore (issue 5).
+"""``escrowlab escrow``: the custodians' key ceremony and key restore (docs/formats.md).
 
 - ``escrowlab escrow ceremony --custodians N --threshold T --out DIR`` generates
   N custodians' keys, the set descriptor ``DIR/set.json`` (what clients pin),
@@ -9,7 +9,14 @@
   against the set, and writes a new keystore.
 
 Passphrases come from ``--passphrase-file`` (one per line), from prompts when
-stdin is a terminal, or, for labs only, ``--generate-passphrases``.
+stdin is a terminal, or, for the ceremony in labs only, ``--generate-passphrases``
+(exclusive with ``--passphrase-file``).
+
+Every file these commands read (set descriptor, mnemonics, passphrases) is read
+with a size bound and refused with a clear error when it is not what it should be
+(a foreign, binary or corrupt file); every file or directory they write must not
+exist yet, and is checked before anything is asked or written, so a refused command
+changes nothing.
 """
 
 from __future__ import annotations
@@ -21,10 +28,14 @@ import secrets
 import sys
 from pathlib import Path
 
-from escrow import ceremony, keystore
+from escrow import ceremony, custodian_set, keystore
 from escrow.custodian_set import CustodianSet
 from escrow.errors import EscrowError
+from escrowlab.arguments import int_in_range
 from escrowlab.cli import CommandError
+
+MAX_TEXT_FILE = 64 * 1024  # mnemonics and passphrase files: a few KiB at most
+MAX_EPOCH = 2**32 - 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,22 +50,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Generate N custodians (X25519 share keys, Ed25519 signing keys), the "
                     "t-of-n set descriptor clients pin, an encrypted keystore per custodian "
                     "and SLIP-39 mnemonic backups of each custodian's keys.")
-    run.add_argument("--custodians", type=int, required=True, metavar="N",
+    run.add_argument("--custodians", type=int_in_range(2, 16), required=True, metavar="N",
                      help="number of custodians n (2..16)")
-    run.add_argument("--threshold", type=int, required=True, metavar="T",
+    run.add_argument("--threshold", type=int_in_range(1, 16), required=True, metavar="T",
                      help="custodians needed to recover, t (2..n; t=1 is refused)")
     run.add_argument("--out", type=Path, required=True, metavar="DIR",
                      help="new or empty directory to write into")
-    run.add_argument("--epoch", type=int, default=1, help="set epoch (default 1; rotation "
-                     "is a new ceremony with the next epoch)")
+    run.add_argument("--epoch", type=int_in_range(0, MAX_EPOCH), default=1,
+                     help=f"set epoch, 0..{MAX_EPOCH} (default 1; rotation is a new ceremony "
+                          "with the next epoch)")
     run.add_argument("--jurisdiction", action="append", metavar="TAG",
                      help="jurisdiction of each custodian in order (repeat; default JA)")
-    run.add_argument("--backup", default="2/3", metavar="K/M",
-                     help="SLIP-39 backup shares per custodian: K of M needed (default 2/3)")
-    _passphrase_options(run)
-    run.add_argument("--generate-passphrases", action="store_true",
-                     help="lab use only: random passphrases, written to DIR/Ki/"
-                          f"{ceremony.LAB_PASSPHRASE_FILE}")
+    run.add_argument("--backup", type=_backup, default=(2, 3), metavar="K/M",
+                     help="SLIP-39 backup shares per custodian: K of M needed, "
+                          "2 <= K <= M <= 16 (default 2/3)")
+    source = run.add_mutually_exclusive_group()
+    _passphrase_options(run, source)
+    source.add_argument("--generate-passphrases", action="store_true",
+                        help="lab use only: random passphrases, written to DIR/Ki/"
+                             f"{ceremony.LAB_PASSPHRASE_FILE}")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.set_defaults(func=ceremony_command)
 
@@ -69,13 +83,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="files holding backup mnemonics, one per line")
     restore.add_argument("--out", type=Path, required=True, metavar="PATH",
                          help="the new keystore file (must not exist)")
-    _passphrase_options(restore)
+    _passphrase_options(restore, restore)
     restore.add_argument("--json", action="store_true", help="print one JSON object")
     restore.set_defaults(func=restore_command)
 
 
-def _passphrase_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--passphrase-file", type=Path, metavar="FILE",
+def _backup(text: str) -> tuple[int, int]:
+    """``K/M`` with 2 <= K <= M <= 16 (SLIP-39's share counts)."""
+    try:
+        threshold, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/M such as 2/3, got {text!r}") from None
+    if not 2 <= threshold <= count <= 16:
+        raise argparse.ArgumentTypeError(f"expected K/M with 2 <= K <= M <= 16, got {text}")
+    return threshold, count
+
+
+def _passphrase_options(parser: argparse.ArgumentParser, source) -> None:
+    source.add_argument("--passphrase-file", type=Path, metavar="FILE",
                         help="keystore passphrases, one per line (one per custodian)")
     parser.add_argument("--lab-kdf", action="store_true",
                         help="cheap Argon2id parameters (t=1, 8 MiB) for labs and tests; "
@@ -86,18 +111,17 @@ def _passphrases(args: argparse.Namespace, ids: list[str]) -> list[str]:
     if getattr(args, "generate_passphrases", False):
         return [secrets.token_urlsafe(18) for _ in ids]
     if args.passphrase_file is not None:
-        try:
-            lines = args.passphrase_file.read_text().splitlines()
-        except OSError as exc:
-            raise CommandError(f"cannot read {args.passphrase_file}: {exc.strerror}") from None
+        lines = _read_text(args.passphrase_file, "a passphrase file").splitlines()
         lines = [line for line in lines if line]
         if len(lines) < len(ids):
             raise CommandError(f"{args.passphrase_file} has {len(lines)} passphrase(s), "
                                f"{len(ids)} needed")
         return lines[:len(ids)]
     if not sys.stdin.isatty():
-        raise CommandError("no passphrases: use --passphrase-file, run in a terminal to be "
-                           "prompted, or --generate-passphrases (labs only)")
+        lab = (", or --generate-passphrases (labs only)"
+               if hasattr(args, "generate_passphrases") else "")
+        raise CommandError(f"no passphrases: use --passphrase-file or run in a terminal to be "
+                           f"prompted{lab}")
     out = []
     for custodian_id in ids:
         first = getpass.getpass(f"passphrase for {custodian_id}: ")
@@ -111,21 +135,41 @@ def _kdf(args: argparse.Namespace) -> keystore.KdfParams:
     return keystore.FAST_KDF if args.lab_kdf else keystore.DEFAULT_KDF
 
 
-def ceremony_command(args: argparse.Namespace) -> int:
+def _read_text(path: Path, what: str, limit: int = MAX_TEXT_FILE) -> str:
+    """The UTF-8 text of ``path`` (at most ``limit`` bytes), or a clear :class:`CommandError`."""
     try:
-        backup = tuple(int(x) for x in args.backup.split("/"))
-    except ValueError:
-        raise CommandError("--backup is K/M, e.g. 2/3") from None
-    if len(backup) != 2:
-        raise CommandError("--backup is K/M, e.g. 2/3")
-    if not 2 <= args.custodians <= 16:
-        raise CommandError("--custodians must be in 2..16")
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise CommandError(f"{path} is not {what}: over {limit:,} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CommandError(f"{path} is not {what}: not UTF-8 text") from None
+    if "\0" in text:
+        raise CommandError(f"{path} is not {what}: it holds NUL bytes")
+    return text
+
+
+def _must_not_exist(path: Path, what: str) -> None:
+    if path.exists() or path.is_symlink():
+        raise CommandError(f"{path} already exists; {what} is written only to a new path "
+                           "(nothing was changed)")
+
+
+def ceremony_command(args: argparse.Namespace) -> int:
+    if args.out.is_symlink() or (args.out.exists() and (not args.out.is_dir()
+                                                         or any(args.out.iterdir()))):
+        raise CommandError(f"{args.out} exists and is not an empty directory; the ceremony "
+                           "writes only into a new or empty one (nothing was changed)")
     ids = [f"K{i + 1}" for i in range(args.custodians)]
     passphrases = _passphrases(args, ids)
     try:
         result = ceremony.run_ceremony(args.out, args.custodians, args.threshold, passphrases,
                                        epoch=args.epoch, jurisdictions=args.jurisdiction,
-                                       backup=backup, kdf=_kdf(args),
+                                       backup=args.backup, kdf=_kdf(args),
                                        lab_passphrase_files=args.generate_passphrases)
     except EscrowError as exc:
         raise CommandError(str(exc)) from None
@@ -160,23 +204,18 @@ def ceremony_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_mnemonics(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise CommandError(f"{path} is not a text file of SLIP-39 mnemonics") from None
-
-
 def restore_command(args: argparse.Namespace) -> int:
+    _must_not_exist(args.out, "a restored keystore")
+    text = _read_text(args.set_file, "a custodian set descriptor",
+                      custodian_set.MAX_SET_FILE_LENGTH)
     try:
-        cset = CustodianSet.loads(args.set_file.read_bytes())
-        mnemonics = []
-        for path in args.mnemonics:
-            mnemonics += _read_mnemonics(path)
-    except OSError as exc:
-        raise CommandError(f"cannot read {exc.filename}: {exc.strerror}") from None
+        cset = CustodianSet.loads(text)
     except EscrowError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(f"{args.set_file} is not a custodian set descriptor: {exc}") \
+            from None
+    mnemonics = []
+    for path in args.mnemonics:
+        mnemonics += _read_text(path, "a text file of SLIP-39 mnemonics").splitlines()
     try:
         custodian = ceremony.restore(mnemonics, cset, args.custodian)
         passphrase = _passphrases(args, [args.custodian])[0]

@@ -32,6 +32,7 @@ from messaging.client import decode_content, direct_conversation_id
 
 DESCRIPTION = "crypto crumple zones: threshold escrow of chain keys locked by a k-bit puzzle"
 DEMO_PUZZLE_BITS = 16
+MAX_DEMO_PUZZLE_BITS = min(28, MAX_PUZZLE_BITS)  # the proposal's top; k=28 is minutes a chain
 DEFAULT_CUSTODIANS = 5
 DEFAULT_THRESHOLD = 3
 ISSUER = "judge-1"
@@ -43,8 +44,9 @@ def _bits(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError("expected an integer number of bits") from None
-    if not MIN_PUZZLE_BITS <= value <= MAX_PUZZLE_BITS:
-        raise argparse.ArgumentTypeError(f"expected {MIN_PUZZLE_BITS}..{MAX_PUZZLE_BITS}")
+    if not MIN_PUZZLE_BITS <= value <= MAX_DEMO_PUZZLE_BITS:
+        raise argparse.ArgumentTypeError(f"expected {MIN_PUZZLE_BITS}..{MAX_DEMO_PUZZLE_BITS} "
+                                         f"bits, got {value}")
     return value
 
 
@@ -60,7 +62,8 @@ def _workers(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--puzzle-bits", type=_bits, default=DEMO_PUZZLE_BITS, metavar="K",
-                        help=f"crumple: puzzle size k in bits (default {DEMO_PUZZLE_BITS}; the "
+                        help=f"crumple: puzzle size k in bits, {MIN_PUZZLE_BITS}.."
+                             f"{MAX_DEMO_PUZZLE_BITS} (default {DEMO_PUZZLE_BITS}; the "
                              "proposal's range is 16..28, each bit doubles the work)")
     parser.add_argument("--puzzle-workers", type=_workers, default=1, metavar="N",
                         help="crumple: worker processes for the puzzle search (default 1)")
@@ -87,11 +90,12 @@ def run(args: argparse.Namespace, narrator: Narrator) -> dict:
 
 def _recover(world, narrator: Narrator, hook: CrumpleEscrow, custodians, workers: int) -> dict:
     conversation = direct_conversation_id("alice", "bob")
-    entries = world.relay.archive.entries()
+    archive = world.relay.archive
+    entries = archive.entries()
     direct = [e for e in entries if e.conversation_id == conversation]
     start, end = direct[len(direct) // 2].received_at, direct[-1].received_at + 1
     narrator.section("Lawful access: t releases, then one puzzle per chain")
-    scoped = records_in_scope(entries, conversation, start, end)
+    scoped = records_in_scope(hook.check_record, archive, conversation, start, end)
     issuer_key = Ed25519PrivateKey.generate()
     verifier = TrustedIssuers({ISSUER: issuer_key.public_key().public_bytes_raw()})
     recovery_key = X25519PrivateKey.generate()
@@ -106,9 +110,8 @@ def _recover(world, narrator: Narrator, hook: CrumpleEscrow, custodians, workers
     narrator.say(f"{', '.join(c.custodian_id for c in custodians[:t])} each verify W-1 and "
                  f"release their {len(scoped)} shares, re-encrypted to the recovery key.")
     with SolverPool(workers) as pool:
-        report = recover(hook, entries, conversation, start, end, releases, recovery_key,
-                         world.relay.archive.identity, pool,
-                         authorisation_id=authorisation.authorisation_id)
+        report = recover(hook, archive, conversation, start, end, releases, recovery_key,
+                         pool, authorisation=authorisation)
     for cost in report.chain_work:
         narrator.detail(f"{cost.chain}: {cost.work:,} candidates in {cost.seconds:.2f}s")
     for message in report.messages:

@@ -76,8 +76,7 @@ def _recover(world, narrator: Narrator, family_key, agents, units: dict[str, int
     narrator.section("Lawful access: the EES recovery path")
     narrator.say(f"Warrant: conversation {conversation}, receipt times [{start:.0f}, {end:.0f}).")
     decryptor = LeafDecryptor(family_key)
-    report = recover(decryptor, agents, world.relay.archive.entries(), conversation, start, end,
-                     CASE, world.relay.archive.identity)
+    report = recover(decryptor, agents, world.relay.archive, conversation, start, end, CASE)
     by_unit = {u: a for a, u in units.items()}
     for unit_id in report.unit_ids:
         narrator.say(f"family key -> LEAF names unit {unit_id:#010x} ({by_unit.get(unit_id)}); "
@@ -86,8 +85,10 @@ def _recover(world, narrator: Narrator, family_key, agents, units: dict[str, int
         body = decode_content(message.plaintext)["body"]
         narrator.detail(f"{message.sender} -> {message.recipient}: {body!r}")
     narrator.say(f"{report.messages_recovered} of {report.messages_in_scope} in-window "
-                 f"messages read from {report.chains_recovered} chains; the same keys open "
-                 f"{report.out_of_scope_recoverable} archived messages outside the window.")
+                 f"messages read from {report.chains_recovered} chains; the released unit "
+                 f"keys open {report.out_of_scope_recoverable} more of the "
+                 f"{report.over_collection_basis['archived_envelopes']} archived messages, in "
+                 "every conversation those devices took part in.")
     released = sorted({f"{r.unit_id:#010x}" for agent in agents for r in agent.releases})
     narrator.say(f"The agents released unit keys {', '.join(released)}: a unit key opens "
                  "every chain that device ever escrowed, in every conversation, for ever.")

@@ -20,11 +20,12 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from escrow.authorisation import SignedAuthorisation, TrustedIssuers
 from escrow.custodian import Custodian
 from escrow.custodian_set import CustodianSet
-from escrow.errors import EscrowError, InsufficientSharesError
+from escrow.errors import EscrowError
 from escrow.recovery import recover
 from escrow.release import release_share
 from escrow.scope import records_in_scope
 from escrow.threshold import ThresholdEscrow
+from escrowlab.arguments import int_in_range
 from escrowlab.cli import CommandError
 from escrowlab.demo import (
     Narrator,
@@ -53,9 +54,10 @@ OPTIONS_ALSO_FOR = ("crumple",)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("threshold and crumple modes")
-    group.add_argument("--custodians", type=int, default=DEFAULT_CUSTODIANS, metavar="N",
-                       help=f"custodians n (2..16, default {DEFAULT_CUSTODIANS})")
-    group.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD, metavar="T",
+    group.add_argument("--custodians", type=int_in_range(2, 16), default=DEFAULT_CUSTODIANS,
+                       metavar="N", help=f"custodians n (2..16, default {DEFAULT_CUSTODIANS})")
+    group.add_argument("--threshold", type=int_in_range(1, 16), default=DEFAULT_THRESHOLD,
+                       metavar="T",
                        help=f"custodians needed to recover, t (2..n, default "
                             f"{DEFAULT_THRESHOLD})")
 
@@ -99,9 +101,8 @@ def lawful_recovery(world, narrator: Narrator, hook: ThresholdEscrow,
     """Warrant, releases and recovery of a window of ``conversation_id``; the JSON summary."""
     cset = hook.custodian_set
     archive = world.relay.archive
-    entries = archive.entries()
-    start, end = _window(entries, conversation_id)
-    scoped = records_in_scope(entries, conversation_id, start, end)
+    start, end = _window(archive.entries(), conversation_id)
+    scoped = records_in_scope(hook.check_record, archive, conversation_id, start, end)
     judge = Ed25519PrivateKey.generate()
     recovery_key = X25519PrivateKey.generate()
     authorisation = SignedAuthorisation.issue(
@@ -130,16 +131,17 @@ def lawful_recovery(world, narrator: Narrator, hook: ThresholdEscrow,
                      f"{cset.threshold} are enough.")
 
     short = [r for r in released if r.custodian_id in names[:-1]]
-    try:
-        recover(hook, entries, conversation_id, start, end, short, recovery_key,
-                archive.identity, authorisation_id=authorisation.authorisation_id)
+    below = recover(hook, archive, conversation_id, start, end, short, recovery_key,
+                    authorisation=authorisation)
+    if below.chains_recovered:
         below_threshold = "recovered"
-    except InsufficientSharesError as exc:
-        below_threshold = str(exc)
-        narrator.say(f"With only {len(names) - 1} custodians' releases recovery fails: {exc}")
+    else:
+        below_threshold = below.chains[0].reason if below.chains else "nothing in scope"
+        narrator.say(f"With only {len(names) - 1} custodians' releases no chain is recovered: "
+                     f"{below_threshold}")
 
-    report = recover(hook, entries, conversation_id, start, end, released, recovery_key,
-                     archive.identity, authorisation_id=authorisation.authorisation_id)
+    report = recover(hook, archive, conversation_id, start, end, released, recovery_key,
+                     authorisation=authorisation)
     narrator.say(f"With {len(names)} custodians' releases the recovery combines the SLIP-39 "
                  f"shares, checks each chain key by recomputing its record, and decrypts "
                  f"{report.messages_recovered} of {report.messages_in_scope} envelopes in "
@@ -147,9 +149,14 @@ def lawful_recovery(world, narrator: Narrator, hook: ThresholdEscrow,
     for message in report.messages:
         narrator.detail(f"{message.received_at:.0f} {message.sender} -> {message.recipient}: "
                         f"{_text(message.plaintext)!r}")
+    counts = ", ".join(f"{n} {outcome.replace('_', ' ')}"
+                       for outcome, n in report.outcome_counts().items() if n)
+    narrator.say(f"Chains in the window: {counts}.")
     narrator.say(f"Over-collection: the recovered chain keys also open "
-                 f"{report.out_of_scope_recoverable} archived envelopes outside the window "
-                 "(a chain key unlocks its whole chain, not one message).")
+                 f"{report.out_of_scope_recoverable} envelopes outside the window, of the "
+                 f"{report.over_collection_basis['archived_envelopes']} the relay archived "
+                 "for this conversation (a chain key unlocks its whole chain, not one "
+                 "message).")
     narrator.say("Nothing in the protocol told Alice or Bob: t custodians acting together "
                  "could do the same without any warrant (scenario S02).")
     return {
@@ -158,6 +165,10 @@ def lawful_recovery(world, narrator: Narrator, hook: ThresholdEscrow,
         "messages_in_scope": report.messages_in_scope,
         "messages_recovered": report.messages_recovered,
         "out_of_scope_recoverable": report.out_of_scope_recoverable,
+        "out_of_scope_computed_against": report.over_collection_basis,
+        "chain_outcomes": report.outcome_counts(),
+        "chains": [c.to_json() for c in report.chains],
+        "authorisation_sha256": authorisation.digest.hex(),
         "custodians_released": names,
         "custodians_not_released": refused,
         "culprits": list(report.culprits),

@@ -15,6 +15,7 @@ from escrow import keystore
 from escrow.custodian import Custodian
 from escrow.errors import KeystoreError, ReleaseRefusedError
 from escrow.release import open_own_share
+from escrow.scope import ListArchive
 from escrow.threshold import ThresholdEscrow
 from messaging.hooks import NoEscrow
 from tests.escrow.helpers import coalition_read, make_custodians, make_set, relay_world
@@ -48,8 +49,9 @@ def test_threshold_the_thief_reads_the_whole_archive_offline(tmp_path):
     stolen = steal(custodians, tmp_path)
     archive_copy = list(w.entries())  # offline from here on: the relay is not asked again
     identities = {a: w.identity_of(a) for a in ("alice:1", "bob:1", "carol:1", "dave:1")}
-    exposed = sum(coalition_read(hook, stolen, archive_copy, identities.__getitem__,
-                                 c).messages_recovered for c in conversations)
+    offline = ListArchive(archive_copy, identities)
+    exposed = sum(coalition_read(hook, stolen, offline, c).messages_recovered
+                  for c in conversations)
     assert exposed == len(archive_copy) == 22
     # detectable = none: the archive and the users' devices are untouched
     assert [e.envelope for e in w.entries()] == [e.envelope for e in archive_copy]

@@ -11,9 +11,8 @@ import os
 import pytest
 
 from escrow.context import RecordContext
-from escrow.errors import InsufficientSharesError
-from escrow.recovery import recover
 from escrow.release import open_own_share, seal_release
+from escrow.scope import FORGED, NOT_RELEASED
 from messaging.wire import parse_envelope
 from tests.escrow.helpers import case
 
@@ -47,16 +46,17 @@ def test_recovery_succeeds_iff_t_good_shares_and_names_the_culprits(c, refusing,
     present = c.custodians[refusing:]
     liars, honest = present[:bad], present[bad:]
     releases = [r for liar in liars for r in bad_releases(c, liar, kind)] + c.releases(honest)
+    report = c.recover(releases)
     if len(honest) >= T:
-        report = recover(c.hook, c.conv.archive, "C1", c.start, c.end, releases,
-                         c.recovery_key, c.conv.identity_of)
         assert report.messages_recovered == report.messages_in_scope > 0
         assert report.culprits == tuple(liar.custodian_id for liar in liars)
         assert set(report.custodians_used) <= {h.custodian_id for h in honest}
+        assert report.complete
     else:
-        with pytest.raises(InsufficientSharesError, match=f"{T}"):
-            recover(c.hook, c.conv.archive, "C1", c.start, c.end, releases, c.recovery_key,
-                    c.conv.identity_of)
+        assert report.messages_recovered == report.chains_recovered == 0
+        outcome = NOT_RELEASED if len(present) < T else FORGED
+        assert all(chain.outcome == outcome and f"{T}" in chain.reason
+                   for chain in report.chains)
 
 
 def test_a_release_altered_in_transit_is_ignored_not_blamed(c):
@@ -65,8 +65,7 @@ def test_a_release_altered_in_transit_is_ignored_not_blamed(c):
     altered = dataclasses.replace(first, sealed=dataclasses.replace(
         first.sealed, ciphertext=bytes([first.sealed.ciphertext[0] ^ 1])
         + first.sealed.ciphertext[1:]))
-    report = recover(c.hook, c.conv.archive, "C1", c.start, c.end, [altered] + releases[1:],
-                     c.recovery_key, c.conv.identity_of)
+    report = c.recover([altered] + releases[1:])
     assert report.ignored_releases == 1
     assert report.culprits == ()
     assert report.messages_recovered == report.messages_in_scope

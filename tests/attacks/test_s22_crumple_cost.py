@@ -60,9 +60,9 @@ def test_parallel_workers_find_the_same_keys_with_bounded_extra_work():
 def test_whole_archive_costs_the_warrant_times_the_chain_ratio():
     c = case(hook_class=functools.partial(CrumpleEscrow, puzzle_bits=8), days=10, per_day=6,
              ratchet_every=1)
-    warrant = recover(c.hook, c.conv.archive, "C1", c.start, c.end, c.releases(),
-                      c.recovery_key, c.conv.identity_of)
-    everything = records_in_scope(c.conv.archive, "C1", 0, 2e9)
+    warrant = recover(c.hook, c.archive, "C1", c.start, c.end, c.releases(),
+                      c.recovery_key, authorisation=c.authorisation)
+    everything = records_in_scope(c.hook.check_record, c.archive, "C1", 0, 2e9)
     bulk_key = X25519PrivateKey.generate()
     bulk_authorisation = c.issuer.authorise(everything, bulk_key, c.conv.clock.now() + 1e6,
                                             authorisation_id="A-bulk")
@@ -71,8 +71,8 @@ def test_whole_archive_costs_the_warrant_times_the_chain_ratio():
     bulk_releases = [release_share(k, c.hook.custodian_set, bulk_authorisation,
                                    c.issuer.verifier(), s.envelope, c.conv.clock)
                      for k in c.custodians[:3] for s in everything]
-    bulk = recover(c.hook, c.conv.archive, "C1", 0, 2e9, bulk_releases, bulk_key,
-                   c.conv.identity_of)
+    bulk = recover(c.hook, c.archive, "C1", 0, 2e9, bulk_releases, bulk_key,
+                   authorisation=bulk_authorisation)
     chain_ratio = len(bulk.chain_work) / len(warrant.chain_work)
     work_ratio = bulk.total_work / warrant.total_work
     assert len(bulk.chain_work) == len(everything) > len(warrant.chain_work) >= 12

@@ -20,7 +20,7 @@ from collections import defaultdict
 import pytest
 
 from escrow.crumple.hook import CrumpleEscrow
-from escrow.leaf16.leaf import IV_LENGTH, parse_leaf
+from escrow.leaf16.leaf import IV_LENGTH, LEAF_VERSION, parse_leaf
 from escrow.record import RECORD_VERSION, parse_record
 from escrow.threshold import ThresholdEscrow
 from messaging.wire import parse_envelope
@@ -88,7 +88,7 @@ def test_without_the_family_key_a_leaf_shows_version_and_width_and_links_nothing
     records = run_sessions(lambda user: hooks[user])
     chains = {record for items in records.values() for _, record in items}
     headers = {record[:2] for record in chains}
-    assert headers == {bytes((1, 16))}
+    assert headers == {bytes((LEAF_VERSION, 16))}
     # Every other byte is fresh per chain: no 4-byte window repeats across LEAFs.
     windows = defaultdict(set)
     for record in chains:

@@ -3,6 +3,9 @@
 ``rewrite_tree`` replaces the stored leaves and interior nodes by a fully consistent
 tree over other leaf bytes, which is the strongest database-level tamper: every stored
 hash matches, only signed checkpoints (and witnesses, and auditors' copies) can tell.
+Such an attacker controls the operator's files, so with ``drop_checkpoints_above`` it
+also deletes the signed head beside the database (``<log>.head``, audit.storage), which
+would otherwise stop the log from signing the rewritten tree.
 """
 
 from __future__ import annotations
@@ -34,3 +37,5 @@ def rewrite_tree(path: str | Path, leaves: list[bytes], *, drop_checkpoints_abov
         db.executemany("INSERT INTO nodes VALUES(?, ?, ?)", rows)
         if drop_checkpoints_above is not None:
             db.execute("DELETE FROM checkpoints WHERE size > ?", (drop_checkpoints_above,))
+    if drop_checkpoints_above is not None:
+        Path(str(path) + ".head").unlink(missing_ok=True)

@@ -39,7 +39,7 @@ def test_witness_serve_failures_create_nothing(tmp_path, capsys, log_signer, bad
     key = tmp_path / ("no-dir/w.key" if bad == "key_dir" else "w.key")
     vkey = "junk" if bad == "log_key" else log_signer.vkey
     try:
-        code = main(["audit", "witness", "serve", "--state", str(tmp_path / "w.db"),
+        code = main(["audit", "witness", "serve", "--state", str(tmp_path / "w.db"), "--init",
                      "--key-file", str(key), "--log-key", vkey, "--port", str(port)])
     finally:
         taken.close()
@@ -214,3 +214,101 @@ def test_verify_names_a_malformed_witness_key_first(cli_log, capsys):
     capsys.readouterr()
     assert main(["audit", "verify", "--log", log, "--witness-key", "junk"]) == 2
     assert "escrowlab: verifier key must be" in capsys.readouterr().err
+
+
+def _snapshot(directory):
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+def _relay_like_database(path):
+    """A WAL-mode SQLite file with another program's tables, as the relay's is."""
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    with db:
+        db.execute("CREATE TABLE queue(id INTEGER PRIMARY KEY AUTOINCREMENT, body BLOB)")
+        db.execute("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT)")
+        db.execute("INSERT INTO meta VALUES('format', 'escrowlab-relay/1')")
+        db.execute("INSERT INTO queue(body) VALUES(x'00')")
+    db.close()
+
+
+@pytest.mark.parametrize("kind", ["empty", "relay", "no_tables", "not_sqlite"])
+def test_every_command_that_opens_a_store_refuses_a_foreign_or_empty_file_unchanged(
+        tmp_path, capsys, log_signer, kind):
+    import os
+    import sqlite3
+
+    store = tmp_path / "store.db"
+    if kind == "empty":
+        store.write_bytes(b"")
+    elif kind == "relay":
+        _relay_like_database(store)
+    elif kind == "no_tables":
+        db = sqlite3.connect(store)
+        db.execute("PRAGMA user_version=3")
+        db.close()
+    else:
+        store.write_bytes(b"\x00not sqlite" * 50)
+    key = tmp_path / "log.key"
+    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(log_signer.skey + "\n")
+    before = _snapshot(tmp_path)
+    log = ["--log", str(store)]
+    runs = [(["show", *log], 2), (["prove", *log, "--index", "0"], 2),
+            (["append", *log, "--key-file", str(key), "--type", "a.b", "--actor", "x"], 2),
+            (["verify", *log], 1),
+            (["init", *log, "--origin", "o.test/log", "--key-file", str(tmp_path / "k2")], 2),
+            (["witness", "serve", "--state", str(store), "--key-file", str(tmp_path / "w.key"),
+              "--log-key", log_signer.vkey, "--port", "0"], 2)]
+    for argv, code in runs:
+        assert main(["audit", *argv]) == code, argv
+        err = capsys.readouterr().err
+        assert err.startswith("escrowlab: ") and "Traceback" not in err, argv
+        assert _snapshot(tmp_path) == before, argv  # no byte, no -wal/-shm, no new file
+
+
+def test_verify_exit_codes_match_its_help(tmp_path, cli_log, capsys):
+    """0 verified; 1 verification failed; 2 usage error (escrowlab audit verify --help)."""
+    import sqlite3
+
+    log, _ = cli_log
+    help_text = _help(["audit", "verify"], capsys)
+    assert "0 if all holds; 1 if verification failed" in help_text
+    assert "2 for a usage error" in help_text
+    assert main(["audit", "verify", "--log", log]) == 0
+    usage = [["--log", str(tmp_path / "missing.db")],
+             ["--log", log, "--log-key", "junk"],
+             ["--log", log, "--witness-key", "junk"],
+             ["--log", log, "--quorum", "-1"],
+             ["--log", log, "--quorum", "3"],
+             ["--log", log, "--checkpoint", str(tmp_path / "missing.note")],
+             ["--log", log, "--checkpoint", log]]
+    for argv in usage:
+        assert main(["audit", "verify", *argv]) == 2, argv
+        assert capsys.readouterr().err.startswith("escrowlab: ")
+    with pytest.raises(SystemExit) as info:  # argparse's own usage errors
+        main(["audit", "verify"])
+    assert info.value.code == 2
+    capsys.readouterr()
+    db = sqlite3.connect(log)
+    with db:
+        db.execute("UPDATE leaves SET data=x'00' WHERE idx=1")  # a corrupt log
+    db.close()
+    assert main(["audit", "verify", "--log", log]) == 1
+    assert "FAILED verification" in capsys.readouterr().err
+    assert main(["audit", "verify", "--log", log, "--json"]) == 1
+    assert '"ok": false' in capsys.readouterr().out
+
+
+def _help(argv, capsys):
+    with pytest.raises(SystemExit):
+        main([*argv, "--help"])
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_witness_serve_help_states_the_state_file_rule(capsys):
+    text = _help(["audit", "witness", "serve"], capsys)
+    assert "created only with --init" in text and "refuses a path where a file exists" in text

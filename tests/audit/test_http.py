@@ -137,7 +137,7 @@ def test_witness_serve_command_and_cli_append_through_it(tmp_path, plain_log, lo
         [sys.executable, "-m", "escrowlab", "audit", "witness", "serve", "--state",
          str(tmp_path / "ws.db"), "--key-file", str(tmp_path / "ws.key"), "--name",
          "cli-witness.test", "--log-key", log_signer.vkey, "--log-key", cli_log_key,
-         "--port", "0", "--json"],
+         "--port", "0", "--json", "--init"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         hello = json.loads(proc.stdout.readline())
@@ -160,3 +160,107 @@ def test_witness_serve_command_and_cli_append_through_it(tmp_path, plain_log, lo
         proc.terminate()
         proc.wait(timeout=10)
     assert oct((tmp_path / "ws.key").stat().st_mode & 0o777) == "0o600"
+
+
+def _body(old, proof, note):
+    return (f"old {old}\n" + "".join(base64.b64encode(p).decode() + "\n" for p in proof)
+            + "\n" + note).encode()
+
+
+@pytest.fixture
+def witness_app(tmp_path, plain_log, log_signer, clock):
+    w = Witness.generate("status.test", [log_signer.verifier], tmp_path / "st.db", clock)
+    app = Flask("status")
+    app.register_blueprint(witness_blueprint(w))
+    first = plain_log.sign_checkpoint().encode()  # size 12
+    assert app.test_client().post("/add-checkpoint", data=_body(0, [], first)).status_code == 200
+    yield app.test_client(), w
+    w.close()
+
+
+def test_add_checkpoint_answers_the_status_codes_of_c2sp_tlog_witness(
+        witness_app, plain_log, log_signer):
+    """https://c2sp.org/tlog-witness, "add-checkpoint": one case per status code."""
+    from audit.note import Signer
+
+    client, w = witness_app
+    plain_log.append_batch([b"more 1", b"more 2"])
+    grown = plain_log.sign_checkpoint().encode()  # size 14
+    proof = plain_log.store.consistency_proof(12, 14)
+    stranger = Signer.generate("other.test/log")
+    impostor = Signer.generate(log_signer.name)
+
+    def post(old, proof, note):
+        return client.post("/add-checkpoint", data=_body(old, proof, note))
+
+    def signed(signer, size, root):
+        from audit.checkpoint import Checkpoint
+
+        body = Checkpoint(signer.name, size, root).body()
+        return SignedNote(body, (signer.sign(body),)).encode()
+
+    resp = post(12, proof, signed(stranger, 14, plain_log.store.root()))
+    assert resp.status_code == 404 and resp.mimetype == "text/plain"
+    resp = post(12, proof, signed(impostor, 14, plain_log.store.root()))
+    assert resp.status_code == 403
+    resp = post(15, [], grown)  # old size larger than the checkpoint's
+    assert resp.status_code == 400 and "X-Witness-Error" not in resp.headers
+    resp = post(5, proof, grown)  # old size that is not the witness's latest
+    assert resp.status_code == 409 and resp.mimetype == "text/x.tlog.size"
+    assert resp.get_data() == b"12\n"
+    resp = post(12, [], _forked_note(log_signer, 12))  # same size, different root
+    assert resp.status_code == 409 and resp.mimetype == "text/plain"
+    assert not resp.get_data(as_text=True).strip().isdigit()
+    resp = post(12, [bytes(32)] * len(proof), grown)  # a proof that does not verify
+    assert resp.status_code == 422
+    for malformed in [b"old 012\n\n" + grown.encode(), b"old 12\nAAAA\n\n" + grown.encode(),
+                      b"old -1\n\n" + grown.encode(), b"old 12\n" + grown.encode()]:
+        assert client.post("/add-checkpoint", data=malformed).status_code == 400
+    assert w.latest(log_signer.name)[0] == 12  # nothing above changed the state
+    resp = post(12, proof, grown)
+    assert resp.status_code == 200 and resp.mimetype == "text/plain"
+    assert resp.get_data(as_text=True).startswith("\u2014 status.test ")
+    resp = post(14, [], grown)
+    assert resp.status_code == 200  # the same checkpoint again: cosigned again
+    smaller = signed(log_signer, 12, plain_log.store.root(12))
+    resp = post(14, [], smaller)  # the witness's own latest as old size: a rollback
+    assert resp.status_code == 400 and resp.headers["X-Witness-Error"] == "rollback"
+    assert resp.headers["X-Witness-Latest-Size"] == "14"
+
+
+def test_the_http_client_maps_each_status_back_to_its_error(plain_log, served_witnesses,
+                                                            log_signer):
+    from audit.checkpoint import Checkpoint
+    from audit.errors import (
+        WitnessConflictError,
+        WitnessForkError,
+        WitnessRequestError,
+        WitnessSignatureError,
+        WitnessUnknownLogError,
+    )
+    from audit.note import Signer
+
+    w, url = served_witnesses[0]
+    client = HttpWitness(url, w.verifier)
+    note = plain_log.sign_checkpoint().encode()
+    client.add_checkpoint(0, [], note)
+    stranger = Signer.generate("other.test/log")
+    body = Checkpoint(stranger.name, 12, plain_log.store.root()).body()
+    with pytest.raises(WitnessUnknownLogError):
+        client.add_checkpoint(12, [], SignedNote(body, (stranger.sign(body),)).encode())
+    impostor = Signer.generate(log_signer.name)
+    body = Checkpoint(log_signer.name, 12, plain_log.store.root()).body()
+    with pytest.raises(WitnessSignatureError):
+        client.add_checkpoint(12, [], SignedNote(body, (impostor.sign(body),)).encode())
+    with pytest.raises(WitnessRequestError):
+        client.add_checkpoint(13, [], note)
+    with pytest.raises(WitnessConflictError) as info:
+        client.add_checkpoint(3, [], note)
+    assert info.value.latest_size == 12
+    with pytest.raises(WitnessForkError):
+        client.add_checkpoint(12, [], _forked_note(log_signer, 12))
+    plain_log.append(b"one more")
+    grown = plain_log.sign_checkpoint().encode()
+    with pytest.raises(WitnessInconsistencyError) as bad:
+        client.add_checkpoint(12, [bytes(32)] * 3, grown)
+    assert not isinstance(bad.value, WitnessForkError)

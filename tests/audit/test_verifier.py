@@ -149,12 +149,15 @@ def test_cli_verify_fails_with_a_precise_message_and_evidence(tmp_path, filled, 
 @pytest.mark.parametrize("content", [b"", b"not a database at all", b"SQLite format 3\x00" +
                                      b"\xff" * 200])
 def test_cli_on_a_corrupt_file_is_an_error_not_a_traceback(tmp_path, capsys, content):
+    """verify: a file that is no valid audit log fails verification (1, as its help
+    says); the other commands refuse it as bad input (2). None changes the file."""
     path = tmp_path / "bad.db"
     path.write_bytes(content)
-    for action in (["verify"], ["show"], ["prove", "--index", "0"]):
-        assert main(["audit", *action[:1], "--log", str(path), *action[1:]]) == 2
+    for action, code in ((["verify"], 1), (["show"], 2), (["prove", "--index", "0"], 2)):
+        assert main(["audit", *action[:1], "--log", str(path), *action[1:]]) == code
         err = capsys.readouterr().err
         assert err.startswith("escrowlab: ") and "Traceback" not in err
+    assert path.read_bytes() == content and [p.name for p in tmp_path.iterdir()] == ["bad.db"]
 
 
 def test_cli_init_and_append(tmp_path, capsys):

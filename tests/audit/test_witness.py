@@ -106,7 +106,7 @@ def test_unknown_logs_and_bad_signatures_are_refused(plain_log, witnesses, log_s
 
 def test_state_survives_a_restart(tmp_path, plain_log, log_signer, clock):
     signer = Signer.generate("w.test", 0x04, clock.now)
-    w = Witness(signer, [log_signer.verifier], tmp_path / "w.db", clock)
+    w = Witness(signer, [log_signer.verifier], tmp_path / "w.db", clock, create=True)
     w.add_checkpoint(0, [], _grow(plain_log, 9).encode())
     w.close()
     again = Witness(signer, [log_signer.verifier], tmp_path / "w.db", clock)
@@ -148,7 +148,7 @@ def test_quorum_fails_below_threshold_and_names_each_refusal(plain_log, witnesse
     with pytest.raises(QuorumError) as info:
         quorum.cosign(_grow(plain_log, 4).encode(), plain_log.store.consistency_proof)
     assert set(info.value.refusals) == {witnesses[0].name, witnesses[1].name}
-    assert all("Inconsistency" in why for why in info.value.refusals.values())
+    assert all("WitnessForkError" in why for why in info.value.refusals.values())
 
 
 def test_quorum_parameters_are_checked(witnesses):
@@ -179,7 +179,7 @@ def test_a_witness_never_adopts_another_file_as_its_state(tmp_path, log_signer, 
 
 def test_a_witness_state_survives_a_restart(tmp_path, log_signer, clock):
     signer = Signer.generate("w.test", 0x04, clock.now)
-    w = Witness(signer, [log_signer.verifier], tmp_path / "w.db", clock)
+    w = Witness(signer, [log_signer.verifier], tmp_path / "w.db", clock, create=True)
     w.add_checkpoint(0, [], SignedNote(Checkpoint(log_signer.name, 0, bytes(32)).body(), ())
                      .with_signatures([log_signer.sign(Checkpoint(log_signer.name, 0,
                                                                    bytes(32)).body())]).encode())
@@ -250,3 +250,59 @@ def test_a_lost_reply_is_recovered_by_the_callers_retry(plain_log, witnesses, lo
     reopened.verifier.verify(note.text, sig)
     reopened.close()
     witnesses[0] = reopened
+
+
+@pytest.mark.parametrize("state", ["missing", "empty", "foreign", "wal_foreign"])
+def test_a_witness_creates_state_only_when_told_and_never_in_an_existing_file(
+        tmp_path, log_signer, clock, state):
+    """An empty or missing state would make the witness trust the next checkpoint (a
+    fork) on first use: only create=True on a path where nothing exists makes one."""
+    import sqlite3
+
+    path = tmp_path / "state.db"
+    if state == "empty":
+        path.write_bytes(b"")
+    elif state in ("foreign", "wal_foreign"):
+        db = sqlite3.connect(path)
+        if state == "wal_foreign":
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE queue(id INTEGER PRIMARY KEY, body BLOB)")
+        db.commit()
+        db.close()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    content = path.read_bytes() if path.exists() else None
+    signer = Signer.generate("w.test", 0x04, clock.now)
+    with pytest.raises(StorageError, match="no witness state" if state == "missing"
+                       else "not an escrowlab witness state"):
+        Witness(signer, [log_signer.verifier], path, clock)
+    if state != "missing":
+        with pytest.raises(StorageError, match="not an escrowlab witness state"):
+            Witness(signer, [log_signer.verifier], path, clock, create=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert (path.read_bytes() if path.exists() else None) == content
+
+
+def test_witness_serve_refuses_a_missing_empty_or_foreign_state_and_init_an_existing_one(
+        tmp_path, log_signer, capsys):
+    from escrowlab.cli import main
+
+    key = str(tmp_path / "w.key")
+    base = ["audit", "witness", "serve", "--key-file", key, "--log-key", log_signer.vkey,
+            "--port", "0"]
+    missing = str(tmp_path / "missing.db")
+    assert main([*base, "--state", missing]) == 2
+    assert "pass --init" in capsys.readouterr().err
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    assert main([*base, "--state", str(empty)]) == 2
+    assert "empty file" in capsys.readouterr().err
+    assert main([*base, "--state", str(empty), "--init"]) == 2
+    assert "exists" in capsys.readouterr().err
+    log_file = tmp_path / "log.db"
+    AuditLog.open(log_file, log_signer).close()
+    before = log_file.read_bytes()
+    assert main([*base, "--state", str(log_file)]) == 2
+    assert "not an escrowlab witness state" in capsys.readouterr().err
+    assert empty.read_bytes() == b"" and log_file.read_bytes() == before
+    assert not (tmp_path / "missing.db").exists() and not (tmp_path / "w.key").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db", "log.db"]

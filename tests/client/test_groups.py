@@ -109,3 +109,38 @@ def test_group_arguments_are_validated(trio):
         alice.groups.create("x", ["Not A User"])
     with pytest.raises(GroupError):
         alice.groups.get("0" * 16)
+
+
+@pytest.mark.parametrize(("kind", "change"), [
+    ("group-update", {"members": "bob"}),  # a string is not a list of users
+    ("group-update", {"members": ["alice", "bob", "bob"]}),
+    ("group-update", {"members": [["alice"], "bob"]}),
+    ("group-update", {"members": ["alice", 5]}),
+    ("group-update", {"revision": True}),
+    ("group-update", {"revision": 2.0}),
+    ("group-update", {"name": None}),
+    ("group-update", {"extra": 1}),
+    ("group-text", {"name": "x"}),
+    ("group-text", {"revision": "1"}),
+    ("group-text", {"id": 7}),
+    ("group-text", {"revision": 0}),
+    ("group-update", {"name": ""}),
+    ("group-update", {"members": []}),
+    ("group-update", {"members": ["alice", "Bob"]}),
+], ids=range(15))
+def test_a_malformed_group_object_is_refused_and_changes_nothing(trio, kind, change):
+    alice, bob1, bob2, _ = trio
+    group = alice.groups.create("club", ["bob"])
+    _drain(bob1, bob2)
+    before = bob1.groups.get(group.group_id)
+    session = bob1.store.load_session(group.conversation_id, "alice:1")
+    if kind == "group-update":
+        body = {**group.to_json(), "revision": 2, **change}
+    else:
+        body = {"id": group.group_id, "revision": 1, **change}
+    alice.send_content(group.conversation_id, ("bob",), encode_content(kind, "", 1.0, group=body))
+    assert bob1.receive_all() == []
+    [event] = [e for e in bob1.drain_events() if isinstance(e, ReceiveFailed)]
+    assert "malformed group" in event.reason
+    assert bob1.groups.get(group.group_id) == before
+    assert bob1.store.load_session(group.conversation_id, "alice:1") == session

@@ -14,7 +14,7 @@ from escrow.custodian import Custodian
 from escrow.custodian_set import CustodianSet
 from escrow.recovery import recover
 from escrow.release import open_own_share, release_share, seal_release
-from escrow.scope import records_in_scope
+from escrow.scope import ListArchive, records_in_scope
 from escrow.threshold import ThresholdEscrow
 from messaging.client import Device, direct_conversation_id
 from messaging.clock import ManualClock
@@ -66,6 +66,10 @@ class Conversation:
 
     def identity_of(self, address: str):
         return self.identities[address]
+
+    def relay_archive(self, extra=()) -> ListArchive:
+        """The archive as the relay's read API serves it (plus ``extra`` injected entries)."""
+        return ListArchive([*self.archive, *extra], self.identities)
 
 
 def conversation(hook, bob_hook=None, clock=None, conversation_id: str = "C1") -> Conversation:
@@ -129,6 +133,20 @@ class Case:
     start: float
     end: float
 
+    @property
+    def archive(self) -> ListArchive:
+        return self.conv.relay_archive()
+
+    def recover(self, releases=None, archive=None, **changes):
+        """The real recovery of this case's window (its authorisation, its recovery key)."""
+        terms = dict(start=self.start, end=self.end, recovery_key=self.recovery_key,
+                     authorisation=self.authorisation, conversation_id="C1")
+        terms.update(changes)
+        return recover(self.hook, archive or self.archive, terms["conversation_id"],
+                       terms["start"], terms["end"],
+                       self.releases() if releases is None else releases,
+                       terms["recovery_key"], authorisation=terms["authorisation"])
+
     def releases(self, custodians=None):
         out = []
         for custodian in self.custodians if custodians is None else custodians:
@@ -147,7 +165,7 @@ def case(n: int = 5, t: int = 3, days: int = 6, per_day: int = 4, ratchet_every:
     day0 = conv.clock.now()
     chatter(conv, days, per_day, ratchet_every)
     start, end = day0 + window[0] * DAY, day0 + window[1] * DAY
-    scoped = records_in_scope(conv.archive, "C1", start, end)
+    scoped = records_in_scope(hook.check_record, conv.relay_archive(), "C1", start, end)
     issuer = Issuer()
     recovery_key = X25519PrivateKey.generate()
     authorisation = issuer.authorise(scoped, recovery_key, conv.clock.now() + 10 * DAY)
@@ -163,6 +181,10 @@ class RelayWorld:
     relay: object
     clock: ManualClock
     devices: dict
+
+    @property
+    def archive(self):
+        return self.relay.archive
 
     def entries(self, conversation_id: str | None = None):
         return self.relay.archive.entries(conversation_id)
@@ -200,13 +222,12 @@ def custodian_world(n: int, t: int, talks):
     return hook, custodians, w, [w.talk(*talk) for talk in talks]
 
 
-def coalition_read(hook: ThresholdEscrow, custodians: list[Custodian], entries, identity_of,
+def coalition_read(hook: ThresholdEscrow, custodians: list[Custodian], archive,
                    conversation_id: str):
     """Custodians acting on their own, no warrant: each opens its share of every archived
     record with its key, signs a release to the coalition's own key, and the real recovery
-    combines them. Raises ``InsufficientSharesError`` when the coalition is below t."""
-    entries = list(entries)
-    scoped = records_in_scope(entries, conversation_id, 0.0, 1e12)
+    combines them (below t, every chain is reported not released)."""
+    scoped = records_in_scope(hook.check_record, archive, conversation_id, 0.0, 1e12)
     recovery_key = X25519PrivateKey.generate()
     own = Issuer("coalition").authorise(scoped, recovery_key, 1e12, "no-warrant")
     releases = []
@@ -216,5 +237,5 @@ def coalition_read(hook: ThresholdEscrow, custodians: list[Custodian], entries, 
             context = RecordContext.of_envelope(parse_envelope(item.envelope))
             releases.append(seal_release(custodian, hook.custodian_set, own, digest, index,
                                          value, context))
-    return recover(hook, entries, conversation_id, 0.0, 1e12, releases, recovery_key,
-                   identity_of)
+    return recover(hook, archive, conversation_id, 0.0, 1e12, releases, recovery_key,
+                   authorisation=own)

@@ -1,10 +1,13 @@
 """Signed release authorisations: canonical, strict, verified against trusted issuers only."""
 
+import dataclasses
+import hashlib
 import json
 import os
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from escrow.authorisation import (
     RecordRef,
@@ -13,8 +16,10 @@ from escrow.authorisation import (
     TrustedIssuers,
 )
 from escrow.errors import AuthorisationError
+from tests.escrow.attack_keys import SMALL_ORDER
 
 NOW = 1_700_000_000.0
+RECOVERY_KEY = X25519PrivateKey.generate().public_key().public_bytes_raw()
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +29,9 @@ def key():
 
 @pytest.fixture(scope="module")
 def authorisation(key):
-    refs = (RecordRef("C1", "alice:1", "bob:1", 0, os.urandom(32)),
-            RecordRef("C1", "bob:1", "alice:1", 0, os.urandom(32)))
-    return SignedAuthorisation.issue("judge-1", key, "A-1", refs, os.urandom(32), NOW + 100)
+    refs = (RecordRef("C1", "alice:1", "bob:1", 0, os.urandom(32), os.urandom(32)),
+            RecordRef("C1", "bob:1", "alice:1", 0, os.urandom(32), os.urandom(32)))
+    return SignedAuthorisation.issue("judge-1", key, "A-1", refs, RECOVERY_KEY, NOW + 100)
 
 
 def trusted(key):
@@ -89,6 +94,15 @@ def test_an_authorisation_edited_after_signing_is_refused(key, authorisation, ed
     lambda d: d["records"][0].update(chain_number=2**32),
     lambda d: d["records"].append(d["records"][0]),
     lambda d: d["records"][0].update(record_sha256="00"),
+    lambda d: d["records"][0].update(context_sha256="00" * 31),
+    lambda d: d["records"][0].update(sender="alice\ud800"),
+    lambda d: d["records"][0].update(conversation_id="\udfff"),
+    lambda d: d["records"][0].update(recipient=7),
+    lambda d: d.update(id="A-\ud800"),
+    lambda d: d.update(issuer=["judge-1"]),
+    lambda d: d.update(format=1),
+    lambda d: d.update(records={}),
+    lambda d: d.update(recovery_key="00" * 32),
 ])
 def test_malformed_authorisations_are_refused(authorisation, edit):
     data = authorisation.to_json()
@@ -101,6 +115,8 @@ def test_malformed_authorisations_are_refused(authorisation, edit):
 def test_only_signed_authorisations_are_accepted(key, authorisation):
     class Unsigned:
         authorisation_id = "A-1"
+        issuer = "judge-1"
+        digest = authorisation.digest
         records = authorisation.records
         recovery_key = authorisation.recovery_key
         not_after = NOW + 100
@@ -114,3 +130,45 @@ def test_an_authorisation_that_could_never_expire_is_not_issued(key, authorisati
     with pytest.raises(AuthorisationError, match="not_after"):
         SignedAuthorisation.issue("judge-1", key, "A-2", authorisation.records,
                                   authorisation.recovery_key, not_after)
+
+
+def test_the_digest_is_the_sha256_of_the_signed_bytes(authorisation):
+    assert authorisation.digest == hashlib.sha256(authorisation.signed_bytes()).digest()
+    other = dataclasses.replace(authorisation, not_after=authorisation.not_after + 1)
+    assert other.digest != authorisation.digest
+
+
+@pytest.mark.parametrize("bad_id", ["A-\ud800", "", "has space", 7, None])
+def test_an_authorisation_built_in_python_with_a_bad_id_is_refused(authorisation, bad_id):
+    with pytest.raises(AuthorisationError, match="authorisation id"):
+        dataclasses.replace(authorisation, authorisation_id=bad_id)
+    with pytest.raises(AuthorisationError):
+        SignedAuthorisation.issue("judge-1", Ed25519PrivateKey.generate(), bad_id,
+                                  authorisation.records, RECOVERY_KEY, NOW + 100)
+
+
+@pytest.mark.parametrize("bad", ["alice\ud800", "\udc00", "", "a\nb", b"alice:1"])
+def test_a_record_reference_built_in_python_with_a_bad_id_is_refused(bad):
+    with pytest.raises(AuthorisationError):
+        RecordRef("C1", bad, "bob:1", 0, bytes(32), bytes(32))
+    with pytest.raises(AuthorisationError):
+        RecordRef(bad, "alice:1", "bob:1", 0, bytes(32), bytes(32))
+
+
+def test_the_small_order_list_is_every_encoding_x25519_refuses():
+    assert len(set(SMALL_ORDER)) == 14
+    private = X25519PrivateKey.generate()
+    for point in SMALL_ORDER:
+        with pytest.raises(ValueError):
+            private.exchange(X25519PublicKey.from_public_bytes(point))
+
+
+@pytest.mark.parametrize("point", SMALL_ORDER, ids=lambda p: p.hex()[:8] + p.hex()[-2:])
+def test_a_small_order_recovery_key_is_refused_at_issuance(key, authorisation, point):
+    with pytest.raises(AuthorisationError, match="small-order"):
+        SignedAuthorisation.issue("judge-1", key, "A-2", authorisation.records, point,
+                                  NOW + 100)
+    data = authorisation.to_json()
+    data["recovery_key"] = point.hex()
+    with pytest.raises(AuthorisationError, match="small-order"):
+        SignedAuthorisation.from_json(data)

@@ -1,6 +1,9 @@
-"""``escrowlab bench escrow`` prints every figure the issue names (no timed assertions)."""
+"""``escrowlab bench escrow`` prints every figure docs/benchmarks.md names (no timed assertions)."""
 
 import json
+from importlib import metadata
+
+import pytest
 
 from escrowlab.benchmarks import escrow as bench
 from escrowlab.cli import main
@@ -20,6 +23,15 @@ def test_the_benchmark_prints_its_figures_as_json(capsys):
     assert set(results) >= KEYS | MODE_KEYS
     assert (results["custodians"], results["threshold"]) == (3, 2)
     assert all(results[k] > 0 for k in (KEYS | MODE_KEYS) - {"targets_met"})
+    verdicts = {t["figure"]: t for t in results["targets"]}
+    assert set(verdicts) == {"create_over_floor", "verify_over_floor", "burst_ratio",
+                             "leaf_forgery_mean_queries", "crumple_work_per_chain_k20"}
+    assert verdicts["burst_ratio"]["bound"] == bench.BURST_TARGET
+    assert verdicts["burst_ratio"]["met"] == (results["burst_ratio"] >= bench.BURST_TARGET)
+    assert results["targets_met"] == all(t["met"] for t in verdicts.values())
+    peers = {p["name"]: p["version"] for p in results["peers"]}
+    assert peers["shamir-mnemonic"] == metadata.version("shamir-mnemonic")
+    assert peers["cryptography"] == metadata.version("cryptography") and "theory" in peers
 
 
 def test_the_human_output_and_the_defaults(capsys):
@@ -35,3 +47,14 @@ def test_the_human_output_and_the_defaults(capsys):
 def test_a_refused_set_is_a_clear_error(capsys):
     assert main(["bench", "escrow", "--threshold", "1"]) == 2
     assert "t=1 refused" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--custodians", "17"], ["--custodians", "1"],
+                                  ["--records", "100001"], ["--messages", "0"],
+                                  ["--rounds", "101"], ["--forgeries", "10001"],
+                                  ["--chains", "0"]])
+def test_every_count_outside_its_range_is_a_usage_error(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "escrow", *argv])
+    assert exit_info.value.code == 2
+    assert f"argument {argv[0]}" in capsys.readouterr().err

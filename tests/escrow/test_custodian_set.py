@@ -7,6 +7,7 @@ import pytest
 from escrow.custodian import CustodianPublic
 from escrow.custodian_set import CustodianSet
 from escrow.errors import CustodianSetError
+from tests.escrow.attack_keys import SMALL_ORDER
 from tests.escrow.helpers import make_custodians, make_set
 
 
@@ -68,6 +69,13 @@ def test_duplicate_custodians_are_refused(custodians):
     lambda d: d["members"][0].update(share_key="zz"),
     lambda d: d["members"][0].update(id="bad id"),
     lambda d: d["members"][0].update(signing_key="00" * 31),
+    lambda d: d.update(version=True),
+    lambda d: d.update(version=1.0),
+    lambda d: d.update(threshold=3.0),
+    lambda d: d.update(members={}),
+    lambda d: d["members"][0].update(name="K\ud800"),
+    lambda d: d["members"][0].update(jurisdiction=["JA"]),
+    lambda d: d["members"][0].update(share_key=7),
 ])
 def test_malformed_descriptors_are_refused(custodians, edit):
     data = make_set(custodians, 3).to_json()
@@ -109,4 +117,22 @@ def test_index_of_names_unknown_custodians(custodians):
 ])
 def test_hostile_set_files_are_refused_cleanly(text, message):
     with pytest.raises(CustodianSetError, match=message):
+        CustodianSet.loads(text)
+
+
+@pytest.mark.parametrize("point", SMALL_ORDER, ids=lambda p: p.hex()[:8] + p.hex()[-2:])
+def test_a_small_order_share_key_is_refused(custodians, point):
+    public = custodians[0].public
+    with pytest.raises(CustodianSetError, match="small-order"):
+        CustodianPublic(public.custodian_id, public.name, public.jurisdiction, point,
+                        public.signing_key)
+
+
+@pytest.mark.parametrize("text", [b'{"version": true, "epoch": 1, "threshold": 2, '
+                                  b'"members": []}',
+                                  b'{"version": 1.0, "epoch": 1, "threshold": 2, '
+                                  b'"members": []}',
+                                  b'{"version": 1, "version": 1}'])
+def test_set_files_with_loose_versions_or_duplicates_are_refused(text):
+    with pytest.raises(CustodianSetError):
         CustodianSet.loads(text)

@@ -13,7 +13,10 @@ def test_the_demo_recovers_exactly_its_window_and_reports_over_collection(capsys
     assert summary["messages_recovered"] == summary["messages_in_scope"] > 0
     assert summary["out_of_scope_recoverable"] >= 0
     assert summary["custodians_released"] == ["K1", "K2"]
-    assert "1 authentic release(s), 2 needed" in summary["below_threshold"]
+    assert "1 authentic release(s) of this chain under the authorisation, 2 needed" \
+        in summary["below_threshold"]
+    assert summary["chain_outcomes"]["recovered"] == summary["records_in_scope"]
+    assert summary["out_of_scope_computed_against"]["scope"] == "whole archived conversation"
     assert summary["archive"]["plaintext_hits_in_archive"] == 0
     sent = {s["text"] for s in summary["direct"]["sends"]}
     assert set(summary["texts_recovered"]) < sent

@@ -57,6 +57,12 @@ def test_an_edited_file_does_not_open(sealed, edit):
     lambda d: d["kdf"].update(memory_kib=1 << 30),
     lambda d: d["kdf"].update(salt="00"),
     lambda d: d.update(ciphertext="not hex"),
+    lambda d: d.update(format=True),
+    lambda d: d["kdf"].update(time_cost=3.0),
+    lambda d: d["kdf"].update(parallelism=True),
+    lambda d: d["custodian"].update(name="K\ud800"),
+    lambda d: d.update(nonce=None),
+    lambda d: d.update(kdf=[]),
 ])
 def test_malformed_files_are_refused(sealed, edit):
     doc = json.loads(sealed)

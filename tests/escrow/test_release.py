@@ -11,11 +11,12 @@ from escrow.authorisation import RecordRef
 from escrow.context import RecordContext
 from escrow.custodian import Custodian
 from escrow.errors import AuthorisationError, ReleaseRefusedError
-from escrow.record import parse_record
+from escrow.record import parse_record, record_digest
 from escrow.release import ShareRelease, open_own_share, release_share
-from escrow.scope import records_in_scope
+from escrow.scope import ScopedRecord
 from messaging.wire import parse_envelope
-from tests.escrow.helpers import DAY, Entry, Issuer, case, make_set
+from tests.escrow.attack_keys import SMALL_ORDER
+from tests.escrow.helpers import DAY, Issuer, case, make_set
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +71,14 @@ def test_an_envelope_whose_header_was_edited_does_not_open_the_share(c):
     envelope = parse_envelope(c.scoped[0].envelope)
     edited = dataclasses.replace(envelope, header=dataclasses.replace(
         envelope.header, chain_time=envelope.header.chain_time + 3600)).encode()
-    with pytest.raises(ReleaseRefusedError, match="does not open"):
+    with pytest.raises(ReleaseRefusedError, match="under this context is not named"):
         release(c, envelope=edited)
+    context = RecordContext.of_envelope(parse_envelope(edited))
+    ref = dataclasses.replace(c.scoped[0].ref, context_digest=context.digest())
+    naming_it = c.issuer.authorise([ScopedRecord(ref, edited)], c.recovery_key,
+                                   c.conv.clock.now() + DAY)
+    with pytest.raises(ReleaseRefusedError, match="does not open"):
+        release(c, authorisation=naming_it, envelope=edited)
 
 
 def test_a_custodian_of_another_epoch_refuses(c):
@@ -102,7 +109,7 @@ def test_an_envelope_without_a_record_is_refused(c):
 
 def test_record_refs_are_checked():
     with pytest.raises(AuthorisationError):
-        RecordRef("C1", "a", "b", -1, bytes(32))
+        RecordRef("C1", "a", "b", -1, bytes(32), bytes(32))
 
 
 def test_a_release_round_trips_through_json_and_bad_json_is_refused(c):
@@ -124,8 +131,11 @@ def test_a_record_with_fewer_shares_than_the_set_is_refused_not_crashed(c):
     short = dataclasses.replace(record, threshold=2, shares=record.shares[:2]).encode()
     forged = dataclasses.replace(envelope, header=dataclasses.replace(envelope.header,
                                                                       record=short)).encode()
-    scoped = records_in_scope([Entry(forged, c.start)], "C1", c.start, c.end)
-    authorisation = c.issuer.authorise(scoped, c.recovery_key, c.conv.clock.now() + DAY)
+    context = RecordContext.of_envelope(parse_envelope(forged))
+    ref = RecordRef("C1", context.sender, context.recipient, context.chain_number,
+                    record_digest(short), context.digest())
+    authorisation = c.issuer.authorise([ScopedRecord(ref, forged)], c.recovery_key,
+                                       c.conv.clock.now() + DAY)
     for custodian in (c.custodians[0], c.custodians[4]):
         with pytest.raises(ReleaseRefusedError, match="2-of-2"):
             release(c, custodian, authorisation, forged)
@@ -156,9 +166,60 @@ def test_a_release_names_and_binds_its_context_and_recovery_key(c):
     lambda d: d.update(recovery_key="00" * 31),
     lambda d: d.update(ephemeral_public="00"),
     lambda d: d.update(signature="00" * 63),
+    lambda d: d.update(authorisation_sha256="00" * 31),
+    lambda d: d.update(authorisation_id="A-\ud800"),
+    lambda d: d.update(issuer="judge\udfff"),
+    lambda d: d.update(custodian_id="K\ud800"),
+    lambda d: d.update(custodian_index=1.0),
+    lambda d: d.update(set_epoch=True),
+    lambda d: d.update(format=True),
+    lambda d: d.update(ciphertext="00" * 65),
+    lambda d: d.pop("issuer"),
 ])
 def test_release_fields_out_of_range_are_refused_when_parsed(c, edit):
     data = release(c).to_json()
     edit(data)
     with pytest.raises(ReleaseRefusedError):
         ShareRelease.from_json(data)
+
+
+@pytest.mark.parametrize("changes", [
+    {"authorisation_id": "A-\ud800"}, {"issuer": "judge 1"}, {"custodian_id": "K\udc00"},
+    {"custodian_id": ""}, {"custodian_index": True}, {"set_epoch": 2**32},
+    {"authorisation_digest": bytes(31)}, {"record_digest": "00" * 32},
+])
+def test_a_release_built_in_python_with_a_bad_field_is_refused(c, changes):
+    with pytest.raises(ReleaseRefusedError):
+        dataclasses.replace(release(c), **changes)
+
+
+def test_a_release_names_the_digest_and_issuer_of_its_authorisation(c):
+    result = release(c)
+    assert result.authorisation_digest == c.authorisation.digest
+    assert result.issuer == c.authorisation.issuer
+    for lifted in (dataclasses.replace(result, authorisation_digest=bytes(32)),
+                   dataclasses.replace(result, issuer="judge-2")):
+        assert not lifted.verify(c.custodians[0].public)
+        assert lifted.open(c.recovery_key) is None
+
+
+@pytest.mark.parametrize("point", SMALL_ORDER, ids=lambda p: p.hex()[:8] + p.hex()[-2:])
+def test_a_small_order_recovery_key_is_refused_at_release(c, point):
+    """An authorisation from another implementation that did not check its key: the
+    custodian refuses with its own error, never a bare ValueError, and releases nothing."""
+
+    class Unchecked:
+        authorisation_id = c.authorisation.authorisation_id
+        issuer = c.authorisation.issuer
+        digest = c.authorisation.digest
+        records = c.authorisation.records
+        recovery_key = point
+        not_after = c.authorisation.not_after
+
+    class Accepting:
+        def verify(self, authorisation, now):
+            return None
+
+    with pytest.raises(ReleaseRefusedError, match="small-order"):
+        release_share(c.custodians[0], c.hook.custodian_set, Unchecked(), Accepting(),
+                      c.scoped[0].envelope, c.conv.clock)

@@ -12,7 +12,6 @@ from escrow import sealing
 from escrow.context import RecordContext
 from escrow.errors import RecordRefusedError, ShareError
 from escrow.record import parse_record
-from escrow.recovery import recover
 from escrow.release import release_share
 from escrow.threshold import SHARE_LABEL, ThresholdEscrow, share_associated_data
 from messaging.errors import HookRefusedError
@@ -121,8 +120,7 @@ def test_a_subclass_escrowing_another_secret_recovers_through_the_same_code():
     c = case(days=3, window=(1, 2), hook_class=MaskedEscrow)
     record = parse_record(parse_envelope(c.scoped[0].envelope).header.record)
     assert record.mode == "masked"
-    report = recover(c.hook, c.conv.archive, "C1", c.start, c.end,
-                     c.releases(c.custodians[:3]), c.recovery_key, c.conv.identity_of)
+    report = c.recover(c.releases(c.custodians[:3]))
     assert report.messages_recovered == report.messages_in_scope > 0
 
 

@@ -8,16 +8,19 @@ from dataclasses import replace
 
 import pytest
 
-from escrow.crumple.hook import CrumpleEscrow, puzzle_bits_of
+from escrow.authorisation import RecordRef
+from escrow.context import RecordContext
+from escrow.crumple.hook import CrumpleEscrow
 from escrow.crumple.puzzle import PuzzleError, answer_of, lock, puzzle_for
 from escrow.crumple.recovery import recover
 from escrow.crumple.solver import SolverPool
-from escrow.errors import InsufficientSharesError, RecordFormatError, RecoveryError
-from escrow.record import parse_record
-from escrow.recovery import recover as threshold_recover
+from escrow.errors import RecordRefusedError, RecoveryError
+from escrow.record import parse_record, record_digest
+from escrow.release import release_share
+from escrow.scope import FORGED, NOT_RELEASED, ScopedRecord
 from messaging.errors import HookRefusedError
 from messaging.wire import parse_envelope
-from tests.escrow.helpers import case, conversation, make_custodians, make_set
+from tests.escrow.helpers import DAY, Entry, case, conversation, make_custodians, make_set
 from tests.escrow_modes.helpers import chain_context
 
 BITS = 8
@@ -25,6 +28,12 @@ BITS = 8
 
 def crumple_case(bits=BITS, **kwargs):
     return case(hook_class=functools.partial(CrumpleEscrow, puzzle_bits=bits), **kwargs)
+
+
+def crumple_recover(c, releases=None, hook=None, archive=None, authorisation=None, pool=None):
+    return recover(hook or c.hook, archive or c.archive, "C1", c.start, c.end,
+                   c.releases() if releases is None else releases, c.recovery_key, pool,
+                   authorisation=authorisation or c.authorisation)
 
 
 def test_the_lock_is_deterministic_and_bound_to_key_size_and_context():
@@ -72,13 +81,12 @@ def test_every_record_states_its_puzzle_size():
     c = crumple_case(days=4)
     record = parse_record(parse_envelope(c.conv.archive[0].envelope).header.record)
     assert record.parameters == bytes((BITS,))
-    assert puzzle_bits_of(record) == BITS
 
 
 def test_a_recipient_with_another_puzzle_size_refuses_the_chain():
     custodians = make_custodians(3)
     cset = make_set(custodians, 2)
-    with pytest.raises(HookRefusedError, match="8-bit puzzle; this client enforces k=9"):
+    with pytest.raises(HookRefusedError, match="8-bit puzzle; this deployment pins k=9"):
         conversation(CrumpleEscrow(cset, 8), CrumpleEscrow(cset, 9))
 
 
@@ -97,29 +105,72 @@ def test_a_record_whose_stated_k_was_edited_is_refused():
     assert conv.bob.serialize() == before
 
 
-def test_recovery_reads_k_from_the_records_not_from_the_hook():
+def test_a_deployment_with_another_k_reports_the_records_and_solves_nothing():
     c = crumple_case()
     other_k = CrumpleEscrow(c.hook.custodian_set, BITS + 2)
-    report = recover(other_k, c.conv.archive, "C1", c.start, c.end, c.releases(),
-                     c.recovery_key, c.conv.identity_of)
-    assert report.messages_recovered == report.messages_in_scope > 0
-    assert report.puzzle_bits == BITS
-    assert {w.puzzle_bits for w in report.chain_work} == {BITS}
-    assert all(1 <= w.work <= 1 << BITS for w in report.chain_work)
+    report = crumple_recover(c, hook=other_k)
+    assert report.messages_recovered == 0 and report.chain_work == ()
+    assert report.outcome_counts()[FORGED] == len(report.chains) > 0
+    assert all(f"{BITS}-bit puzzle; this deployment pins k={BITS + 2}" in chain.reason
+               for chain in report.chains)
 
 
-def test_a_crumple_record_without_its_k_is_a_format_error():
+def test_a_crumple_record_without_the_pinned_k_is_refused_by_the_record_check():
     c = crumple_case(days=4)
     record = parse_record(parse_envelope(c.conv.archive[0].envelope).header.record)
-    for parameters in (b"", b"\x00", b"\x08\x08", bytes((33,))):
-        with pytest.raises(RecordFormatError):
-            puzzle_bits_of(replace(record, parameters=parameters))
+    for parameters in (b"", b"\x00", b"\x08\x08", bytes((33,)), bytes((BITS + 1,))):
+        with pytest.raises(RecordRefusedError, match="this deployment pins"):
+            c.hook.check_record(replace(record, parameters=parameters).encode())
+
+
+def _k31_envelope(c) -> bytes:
+    """Alice's next chain as she could send it: a record made, properly, with a 31-bit
+    puzzle for its own context (cheap to make: locking costs one HMAC)."""
+    genuine = parse_envelope(c.scoped[0].envelope)
+    header = replace(genuine.header, chain_number=genuine.header.chain_number + 1000,
+                     record=b"", message_number=0, previous_chain_length=0)
+    unrecorded = replace(genuine, header=header)
+    context = RecordContext.of_envelope(unrecorded).with_chain_key(os.urandom(32))
+    record = CrumpleEscrow(c.hook.custodian_set, 31).build(context).record
+    return replace(unrecorded, header=replace(header, record=record)).encode()
+
+
+def test_a_recipient_refuses_a_record_made_with_k_31():
+    c = crumple_case(days=4)
+    envelope = parse_envelope(_k31_envelope(c))
+    context = RecordContext.of_envelope(envelope).with_chain_key(os.urandom(32))
+    with pytest.raises(RecordRefusedError, match="31-bit puzzle; this deployment pins k=8"):
+        c.hook.check_chain(context, envelope.header.record)
+
+
+def test_a_record_with_k_31_in_the_window_is_reported_and_costs_no_solving_work():
+    """Named in the authorisation and released by t custodians (its shares do open): the
+    recovery still refuses to solve it, because the deployment pins k."""
+    c = crumple_case(days=4)
+    injected = _k31_envelope(c)
+    archive = c.conv.relay_archive([Entry(injected, c.start + 1)])
+    context = RecordContext.of_envelope(parse_envelope(injected))
+    ref = RecordRef("C1", context.sender, context.recipient, context.chain_number,
+                    record_digest(parse_envelope(injected).header.record), context.digest())
+    scoped = [*c.scoped, ScopedRecord(ref, injected)]
+    authorisation = c.issuer.authorise(scoped, c.recovery_key, c.conv.clock.now() + DAY, "A-31")
+    releases = [release_share(k, c.hook.custodian_set, authorisation, c.issuer.verifier(),
+                              s.envelope, c.conv.clock)
+                for k in c.custodians[:3] for s in scoped]
+    clean = crumple_recover(c)
+    report = crumple_recover(c, releases, archive=archive, authorisation=authorisation)
+    assert report.chains_recovered == clean.chains_recovered == len(c.scoped)
+    assert report.messages_recovered == clean.messages_recovered
+    refused = [chain for chain in report.chains if chain.outcome == FORGED]
+    assert len(refused) == 1 and "31-bit puzzle; this deployment pins k=8" in refused[0].reason
+    assert len(report.chain_work) == len(c.scoped)  # no work on the k = 31 chain
+    assert {w.puzzle_bits for w in report.chain_work} == {BITS}
+    assert report.total_work <= len(c.scoped) << BITS
 
 
 def test_recovery_reads_exactly_the_window_and_reports_work_per_chain():
     c = crumple_case()
-    report = recover(c.hook, c.conv.archive, "C1", c.start, c.end, c.releases(),
-                     c.recovery_key, c.conv.identity_of)
+    report = crumple_recover(c)
     assert report.messages_recovered == report.messages_in_scope > 0
     assert all(c.start <= m.received_at < c.end for m in report.messages)
     assert len(report.chain_work) == len({s.ref.record_digest for s in c.scoped})
@@ -130,27 +181,24 @@ def test_recovery_reads_exactly_the_window_and_reports_work_per_chain():
 
 def test_recovery_with_two_worker_processes_reads_the_same_messages():
     c = crumple_case(days=4)
-    one = recover(c.hook, c.conv.archive, "C1", c.start, c.end, c.releases(), c.recovery_key,
-                  c.conv.identity_of)
+    one = crumple_recover(c)
     with SolverPool(2, chunk=64) as pool:
-        two = recover(c.hook, c.conv.archive, "C1", c.start, c.end, c.releases(),
-                      c.recovery_key, c.conv.identity_of, pool=pool)
+        two = crumple_recover(c, pool=pool)
     assert [m.plaintext for m in one.messages] == [m.plaintext for m in two.messages]
     assert two.workers == 2
 
 
-def test_recovery_with_fewer_than_t_releases_fails_clearly():
+def test_recovery_with_fewer_than_t_releases_reports_every_chain_not_released():
     c = crumple_case(days=4)
-    with pytest.raises(InsufficientSharesError):
-        recover(c.hook, c.conv.archive, "C1", c.start, c.end,
-                c.releases(c.custodians[:2]), c.recovery_key, c.conv.identity_of)
+    report = crumple_recover(c, c.releases(c.custodians[:2]))
+    assert report.chain_work == () and report.messages_recovered == 0
+    assert {chain.outcome for chain in report.chains} == {NOT_RELEASED}
 
 
 def test_the_threshold_recovery_refuses_a_crumple_secret_instead_of_guessing():
     c = crumple_case(days=4)
     with pytest.raises(RecoveryError, match="puzzle"):
-        threshold_recover(c.hook, c.conv.archive, "C1", c.start, c.end, c.releases(),
-                          c.recovery_key, c.conv.identity_of)
+        c.recover(c.releases())
 
 
 @pytest.mark.parametrize("workers", [1, 2])

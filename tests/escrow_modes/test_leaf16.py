@@ -17,8 +17,10 @@ from escrow.leaf16.unit import (
     Unit,
     combine_components,
     program_unit,
+    release_unit_key,
     split_unit_key,
 )
+from escrow.scope import FORGED
 from messaging.errors import HookRefusedError
 from messaging.hooks import open_message
 from messaging.wire import parse_envelope
@@ -36,11 +38,20 @@ def test_unit_key_components_xor_to_the_key_and_each_alone_differs():
 def test_programming_deposits_one_component_with_each_agent():
     agents = (EscrowAgent("NIST"), EscrowAgent("Treasury"))
     unit = program_unit(agents, 0x0102_0304)
-    first = agents[0].release(unit.unit_id, "case 1")
-    second = agents[1].release(unit.unit_id, "case 1")
-    assert combine_components(first, second) == unit.unit_key
+    wrapped = aes_key_wrap(unit.unit_key, bytes(range(32)))
+    assert release_unit_key(agents, unit.unit_id, wrapped, "case 1") == unit.unit_key
     assert [r.case for r in agents[0].releases] == ["case 1"]
+    assert [r.case for r in agents[1].releases] == ["case 1"]
     assert "unit_key" not in repr(unit)
+
+
+def test_agents_release_a_unit_key_only_for_a_leaf_that_unwraps_under_it():
+    agents = (EscrowAgent("NIST"), EscrowAgent("Treasury"))
+    unit, other = program_unit(agents, 1), program_unit(agents, 2)
+    for wrapped in (aes_key_wrap(other.unit_key, bytes(32)), bytes(40), bytes(24)):
+        with pytest.raises(EscrowAgentError, match="does not unwrap"):
+            release_unit_key(agents, unit.unit_id, wrapped, "case")
+    assert agents[0].releases == agents[1].releases == []
 
 
 @pytest.mark.parametrize("bad", [-1, 1 << 32, "7", True])
@@ -54,10 +65,11 @@ def test_agents_refuse_duplicates_unknown_units_and_unnamed_cases():
     unit = program_unit(agents, 5)
     with pytest.raises(EscrowAgentError):
         program_unit(agents, 5)
+    wrapped = aes_key_wrap(unit.unit_key, bytes(32))
     with pytest.raises(EscrowAgentError):
-        agents[0].release(6, "case")
+        release_unit_key(agents, 6, wrapped, "case")
     with pytest.raises(EscrowAgentError):
-        agents[0].release(unit.unit_id, " ")
+        release_unit_key(agents, unit.unit_id, wrapped, " ")
     assert agents[0].releases == []
     with pytest.raises(Leaf16Error):
         program_unit((agents[0], agents[0]))
@@ -77,7 +89,7 @@ def test_a_leaf_has_the_documented_layout():
     [
         lambda r: r[:-1],
         lambda r: r + b"\0",
-        lambda r: b"\x02" + r[1:],
+        lambda r: b"\x01" + r[1:],
         lambda r: r[:1] + b"\x11" + r[2:],
         lambda r: b"",
     ],
@@ -187,7 +199,7 @@ def test_recovery_of_a_leaf_naming_an_unknown_unit_fails_clearly():
     world = ees_world()
     context = chain_context()
     forged = forge_with_family_key(world.family_key, context, 16, rng=random.Random(3))
-    with pytest.raises(LeafRecoveryError, match="escrow agents cannot release"):
+    with pytest.raises(LeafRecoveryError, match="release nothing: agent NIST holds no component"):
         recover_chain_key(world.decryptor(), forged, world.agents, "W-3")
 
 
@@ -237,8 +249,8 @@ def test_archive_recovery_reads_exactly_the_window_and_names_both_units():
     day0 = conv.clock.now()
     chatter(conv, days=6, per_day=4, ratchet_every=3)
     start, end = day0 + 3 * DAY, day0 + 5 * DAY
-    report = recover(world.decryptor(), world.agents, conv.archive, "C1", start, end, "W-5",
-                     conv.identity_of)
+    report = recover(world.decryptor(), world.agents, conv.relay_archive(), "C1", start, end,
+                     "W-5")
     expected = sum(start <= e.received_at < end for e in conv.archive)
     assert report.messages_recovered == report.messages_in_scope == expected
     assert all(start <= m.received_at < end for m in report.messages)
@@ -255,9 +267,13 @@ def test_archive_recovery_names_the_chain_whose_leaf_is_forged():
     module = world.module()
     conv = conversation(ForgingLeafSender(module, family_key=extract_family_key(module)),
                         world.hook())
-    with pytest.raises(LeafRecoveryError, match="C1 alice:1->bob:1 chain 0"):
-        recover(world.decryptor(), world.agents, conv.archive, "C1", 0, 2e9, "W-6",
-                conv.identity_of)
+    conv.send("bob", b"bob's chains escrow honestly")
+    report = recover(world.decryptor(), world.agents, conv.relay_archive(), "C1", 0, 2e9,
+                     "W-6")
+    forged = [c for c in report.chains if c.outcome == FORGED]
+    assert [c.chain for c in forged] == ["C1 alice:1->bob:1 chain 0"]
+    assert "release nothing" in forged[0].reason
+    assert report.chains_recovered == 1 and report.messages_recovered == 1
 
 
 def test_the_decrypted_leaf_body_shows_no_wrapped_key_in_its_repr():

@@ -24,7 +24,7 @@ def test_any_bytes_are_either_judged_or_refused_as_malformed(record):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.binary(min_size=66, max_size=66).map(lambda b: b"\x01\x10" + b[2:]))
+@given(st.binary(min_size=66, max_size=66).map(lambda b: b"\x02\x10" + b[2:]))
 def test_well_formed_leafs_with_random_bodies_decrypt_to_some_unit(record):
     assert 0 <= WORLD.decryptor().read(record).unit_id < 2**32
 

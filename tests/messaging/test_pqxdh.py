@@ -1,6 +1,5 @@
 """PQXDH (revision 3) edge cases: invalid X25519 points, identity binding, prekey handling."""
 
-import copy
 import dataclasses
 
 import pytest
@@ -10,12 +9,13 @@ from hypothesis import strategies as st
 
 from messaging.clock import ManualClock
 from messaging.errors import DecryptionError, HandshakeError
-from messaging.hooks import NoEscrow
+from messaging.hooks import NoEscrow, open_message
 from messaging.identity import BINDING_LABEL, IdentityKeyPair, IdentityPublic
 from messaging.pqxdh import DevicePrekeys, OneTimePrekey, PrekeyBundle, PrekeyUpload
 from messaging.session import Session
 from messaging.wire import parse_envelope
-from tests.messaging.helpers import make_pair
+from tests.messaging.helpers import RecordingHook, make_pair
+from tests.messaging.mutations import mutated_document
 
 # A small-order X25519 point: every DH with it is all zero (RFC 7748 section 6.1).
 ZERO_POINT = bytes(32)
@@ -99,44 +99,22 @@ def test_a_bundle_whose_identity_dh_key_is_not_bound_is_refused():
                          NoEscrow(), ManualClock())
 
 
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
-                                                                 max_size=3),
-    max_leaves=6)
-
-
-def _paths(obj, prefix=()):
-    yield prefix
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            yield from _paths(value, (*prefix, key))
-    elif isinstance(obj, list):
-        for index, value in enumerate(obj):
-            yield from _paths(value, (*prefix, index))
-
-
 _SAMPLE_UPLOAD = _device(2, 1)[2].to_json()
 _SAMPLE_BUNDLE = PrekeyUpload.from_json(_SAMPLE_UPLOAD).bundle(None, None).to_json()
+_SAMPLE_BUNDLE_WITH_ONE_TIME = PrekeyUpload.from_json(_SAMPLE_UPLOAD).bundle(
+    PrekeyUpload.from_json(_SAMPLE_UPLOAD).one_time_prekeys[0], None).to_json()
 
 
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_a_mutated_bundle_or_upload_parses_or_is_a_handshake_error(data):
-    """Any field of the JSON replaced by any JSON value, or an extra field added anywhere:
-    ``from_json`` either raises ``HandshakeError`` or returns a verified object that is
-    exactly the document (no field ignored or coerced)."""
+    """Any value of the JSON replaced by any JSON value (hostile ones included), or a field
+    deleted or added anywhere: ``from_json`` either raises ``HandshakeError`` or returns a
+    verified object that is exactly the document (no field ignored or coerced)."""
     cls, sample = data.draw(st.sampled_from([(PrekeyBundle, _SAMPLE_BUNDLE),
+                                             (PrekeyBundle, _SAMPLE_BUNDLE_WITH_ONE_TIME),
                                              (PrekeyUpload, _SAMPLE_UPLOAD)]))
-    doc = copy.deepcopy(sample)
-    paths = [p for p in _paths(doc)
-             if p and isinstance(_at(doc, p[:-1]), dict | list)]
-    path = data.draw(st.sampled_from(paths))
-    value = data.draw(JSON_VALUES)
-    if data.draw(st.booleans()) and isinstance(_at(doc, path), dict):
-        _at(doc, path)["extra"] = value
-    else:
-        _at(doc, path[:-1])[path[-1]] = value
+    doc = data.draw(mutated_document(sample))
     try:
         parsed = cls.from_json(doc)
     except HandshakeError:
@@ -145,10 +123,18 @@ def test_a_mutated_bundle_or_upload_parses_or_is_a_handshake_error(data):
     # or coerced on the way
     assert parsed.to_json() == doc
 
-def _at(doc, path):
-    for step in path:
-        doc = doc[step]
-    return doc
+
+@pytest.mark.parametrize("change", [
+    {"identity": "AB" * 64}, {"mode": "\ud800"}, {"kem_last_resort": 1},
+    {"signed_prekey": {"id": True, "key": "00" * 32, "sig": "00" * 64}},
+    {"signed_prekey": {"id": 1.0, "key": "00" * 32, "sig": "00" * 64}},
+    {"signed_prekey": {"id": 10**400, "key": "00" * 32, "sig": "00" * 64}},
+    {"one_time_prekey": {"id": 1, "key": "0 " * 32}},
+    {"one_time_prekey": {"id": 1, "key": "00" * 32, "\udfff": 1}},
+], ids=range(8))
+def test_hostile_bundle_fields_are_handshake_errors(change):
+    with pytest.raises(HandshakeError):
+        PrekeyBundle.from_json({**_SAMPLE_BUNDLE, **change})
 
 
 def test_the_last_resort_kem_prekey_is_reused_never_consumed_and_its_flag_is_signed():
@@ -164,3 +150,88 @@ def test_the_last_resort_kem_prekey_is_reused_never_consumed_and_its_flag_is_sig
     flipped = dataclasses.replace(upload.bundle(None, None), kem_last_resort=False)
     with pytest.raises(HandshakeError, match="signature"):
         PrekeyBundle.from_json(flipped.to_json())
+
+
+# -- the PQXDH block of later prekey messages (PQXDH revision 3 sections 3.3-3.4) ----------
+
+def _later_prekey_messages():
+    """Bob has the session (from Alice's first message); Alice, not yet answered, sends her
+    second and third messages, each again carrying her PQXDH block."""
+    alice, bob, _, _ = make_pair(one_time=2)
+    second, third = alice.encrypt(b"second"), alice.encrypt(b"third")
+    assert parse_envelope(second).prekey is not None and parse_envelope(third).prekey is not None
+    return alice, bob, second, third
+
+
+BLOCK_ALTERATIONS = {
+    "ephemeral key": lambda b: dataclasses.replace(
+        b, ephemeral_key=IdentityKeyPair.generate().public.dh_key),
+    "signed prekey id": lambda b: dataclasses.replace(b, signed_prekey_id=b.signed_prekey_id + 1),
+    "one-time prekey id": lambda b: dataclasses.replace(
+        b, one_time_prekey_id=b.one_time_prekey_id + 1),
+    "one-time prekey dropped": lambda b: dataclasses.replace(b, one_time_prekey_id=None),
+    "ML-KEM prekey id": lambda b: dataclasses.replace(b, kem_prekey_id=b.kem_prekey_id + 1),
+    "ML-KEM ciphertext": lambda b: dataclasses.replace(
+        b, kem_ciphertext=bytes([b.kem_ciphertext[0] ^ 1]) + b.kem_ciphertext[1:]),
+    "identity": lambda b: dataclasses.replace(b, identity=IdentityKeyPair.generate().public),
+}
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["2nd message", "3rd message"])
+@pytest.mark.parametrize("alter", BLOCK_ALTERATIONS.values(), ids=BLOCK_ALTERATIONS)
+def test_an_altered_block_in_a_later_prekey_message_is_refused_unchanged(which, alter):
+    _, bob, *later = _later_prekey_messages()
+    envelope = parse_envelope(later[which])
+    altered = dataclasses.replace(envelope, prekey=alter(envelope.prekey)).encode()
+    before = bob.serialize()
+    with pytest.raises((DecryptionError, HandshakeError)):
+        bob.decrypt(altered)
+    assert bob.serialize() == before
+    assert [bob.decrypt(m) for m in later] == [b"second", b"third"]
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["2nd message", "3rd message"])
+def test_a_stripped_block_in_a_later_prekey_message_is_refused_unchanged(which):
+    _, bob, *later = _later_prekey_messages()
+    stripped = dataclasses.replace(parse_envelope(later[which]), prekey=None).encode()
+    before = bob.serialize()
+    with pytest.raises(DecryptionError, match="authentication"):
+        bob.decrypt(stripped)
+    assert bob.serialize() == before
+    assert [bob.decrypt(m) for m in later] == [b"second", b"third"]
+
+
+def test_a_block_added_to_a_message_that_had_none_is_refused():
+    alice, bob, second, _ = _later_prekey_messages()
+    assert bob.decrypt(second) == b"second"
+    alice.decrypt(bob.encrypt(b"reply"))  # answered: Alice stops sending her block
+    plain = alice.encrypt(b"plain")
+    assert parse_envelope(plain).prekey is None
+    block = parse_envelope(second).prekey
+    with_block = dataclasses.replace(parse_envelope(plain), prekey=block).encode()
+    before = bob.serialize()
+    with pytest.raises(DecryptionError):
+        bob.decrypt(with_block)
+    assert bob.serialize() == before
+    assert bob.decrypt(plain) == b"plain"
+
+
+def test_genuine_later_prekey_messages_are_accepted_in_any_order():
+    _, bob, second, third = _later_prekey_messages()
+    assert bob.decrypt(third) == b"third"
+    assert bob.decrypt(second) == b"second"
+
+
+def test_lawful_access_opens_a_prekey_message_only_with_the_block_it_was_sent_with():
+    """``open_message`` (what recovery uses on the archive) binds the block the same way."""
+    hook = RecordingHook()
+    alice, bob, _, _ = make_pair(hook=hook, one_time=2)
+    second = parse_envelope(alice.encrypt(b"second"))
+    chain_key = hook.created[0].chain_key  # CK_0 of Alice's first chain, as escrow holds it
+    alice_identity, bob_identity = bob.peer_identity, alice.peer_identity
+    assert open_message(chain_key, second, alice_identity, bob_identity) == b"second"
+    for forged in (dataclasses.replace(second, prekey=None),
+                   dataclasses.replace(second, prekey=BLOCK_ALTERATIONS["ephemeral key"](
+                       second.prekey))):
+        with pytest.raises(DecryptionError):
+            open_message(chain_key, forged, alice_identity, bob_identity)

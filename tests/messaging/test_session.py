@@ -6,6 +6,7 @@ import pytest
 
 from messaging.clock import ManualClock
 from messaging.errors import (
+    ContentError,
     DecryptionError,
     HandshakeError,
     HookRefusedError,
@@ -427,3 +428,40 @@ def test_the_hook_only_sees_records_the_sender_authenticated():
     assert len(hook.checked) == checks_before
     assert bob.decrypt(envelope.encode()) == b"new chain"
     assert len(hook.checked) == checks_before + 1
+
+
+def _refuse(plaintext: bytes) -> bytes:
+    raise ContentError("the caller cannot read this plaintext")
+
+
+def test_a_plaintext_the_reader_refuses_is_refused_unchanged_on_every_path():
+    """``read`` runs before the commit: in the current chain, in a new chain (DH step) and
+    for a skipped key, a refusal leaves the state as it was and the message still opens."""
+    alice, bob, _, _ = make_pair()
+    same_chain = alice.encrypt(b"same chain")
+    assert_rejected_unchanged(bob, same_chain, ContentError, lambda e: bob.decrypt(e, _refuse))
+    assert bob.decrypt(same_chain) == b"same chain"
+    skipped, after = alice.encrypt(b"skipped"), alice.encrypt(b"after")
+    assert bob.decrypt(after) == b"after"
+    assert_rejected_unchanged(bob, skipped, ContentError, lambda e: bob.decrypt(e, _refuse))
+    assert bob.decrypt(skipped) == b"skipped"
+    new_chain = bob.encrypt(b"new chain")
+    assert_rejected_unchanged(alice, new_chain, ContentError,
+                              lambda e: alice.decrypt(e, _refuse))
+    assert alice.decrypt(new_chain, len) == len(b"new chain")
+
+
+def test_a_first_message_the_reader_refuses_starts_nothing_and_keeps_the_prekeys():
+    alice_identity, bob = IdentityKeyPair.generate(), IdentityKeyPair.generate()
+    prekeys = DevicePrekeys.generate(bob, "none", 1, 1)
+    upload = prekeys.upload()
+    alice = Session.initiate(alice_identity, "alice:1",
+                             upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0]),
+                             "bob:1", "C1", NoEscrow(), ManualClock())
+    first = alice.encrypt(b"first")
+    before = prekeys.serialize()
+    with pytest.raises(ContentError):
+        Session.respond(bob, prekeys, "bob:1", first, NoEscrow(), ManualClock(), _refuse)
+    assert prekeys.serialize() == before
+    _, plaintext = Session.respond(bob, prekeys, "bob:1", first, NoEscrow(), ManualClock())
+    assert plaintext == b"first"

@@ -12,6 +12,16 @@ from messaging.session import Session
 from tests.messaging.helpers import make_pair
 
 
+def _state_bytes(obj) -> bytes:
+    """Canonical like ``SessionState.serialize``: each field's own check must refuse."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _prekey_bytes(obj) -> bytes:
+    """Canonical like ``DevicePrekeys.serialize``."""
+    return json.dumps(obj, sort_keys=True).encode()
+
+
 @pytest.fixture(scope="module")
 def states():
     alice, bob, _, prekeys = make_pair()
@@ -32,7 +42,8 @@ CORRUPTIONS = [
     ("skipped", [["00" * 32, -1, "00" * 32, "00" * 32]]),
     ("skipped", [["00" * 31, 1, "00" * 32, "00" * 32]]),
     ("skipped", {"a": 1}), ("prekey", [1, 2]), ("prekey", {"ek": "00"}),
-    ("v", True), ("extra", 1),
+    ("v", True), ("v", 1.0), ("extra", 1), ("rk", "AB" * 32), ("send_time", 10**400),
+    ("local", "bob\udfff:1"),
 ]
 
 
@@ -41,7 +52,7 @@ def test_every_corrupted_field_is_a_state_error(states, key, value):
     for state in states[:2]:
         corrupt = dict(state, **{key: value})
         with pytest.raises(StateError):
-            Session.deserialize(json.dumps(corrupt).encode(), NoEscrow(), ManualClock())
+            Session.deserialize(_state_bytes(corrupt), NoEscrow(), ManualClock())
 
 
 @pytest.mark.parametrize(("key", "value"), [
@@ -52,7 +63,7 @@ def test_a_corrupted_pending_prekey_block_is_a_state_error(states, key, value):
     assert alice["prekey"] is not None
     corrupt = dict(alice, prekey=dict(alice["prekey"], **{key: value}))
     with pytest.raises(StateError):
-        Session.deserialize(json.dumps(corrupt).encode(), NoEscrow(), ManualClock())
+        Session.deserialize(_state_bytes(corrupt), NoEscrow(), ManualClock())
 
 
 @pytest.mark.parametrize("data", [b"[" * 100_000, b"\xff", b"null", b"[]", b'"x"'])
@@ -78,7 +89,7 @@ def test_a_state_whose_sending_chain_fields_contradict_each_other_is_a_state_err
         states, changes):
     corrupt = dict(states[0], **changes)
     with pytest.raises(StateError, match="sending chain"):
-        Session.deserialize(json.dumps(corrupt).encode(), NoEscrow(), ManualClock())
+        Session.deserialize(_state_bytes(corrupt), NoEscrow(), ManualClock())
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +100,9 @@ def prekey_state():
 
 
 @pytest.mark.parametrize("change", [
-    lambda o: {"v": True}, lambda o: {"extra": 1}, lambda o: {"mode": 5},
+    lambda o: {"v": True}, lambda o: {"v": 1.0}, lambda o: {"extra": 1}, lambda o: {"mode": 5},
+    lambda o: {"identity": o["identity"].upper()}, lambda o: {"next": 10**400},
+    lambda o: {"otk": {"1" * 5000: next(iter(o["otk"].values()))}},
     lambda o: {"spk": [True, o["spk"][1]]}, lambda o: {"spk": ["1", o["spk"][1]]},
     lambda o: {"spk": [1, o["spk"][1], 3]}, lambda o: {"last": [2, "00"]},
     lambda o: {"next": -3}, lambda o: {"next": 1.5},
@@ -101,7 +114,7 @@ def prekey_state():
 def test_every_corrupted_prekey_state_field_is_a_state_error(prekey_state, change):
     corrupt = dict(prekey_state, **change(prekey_state))
     with pytest.raises(StateError):
-        DevicePrekeys.deserialize(json.dumps(corrupt).encode())
+        DevicePrekeys.deserialize(_prekey_bytes(corrupt))
 
 
 def test_prekey_state_round_trips(prekey_state):
