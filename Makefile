@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
-# The full fuzz run (about 20-30 minutes on two cores); FUZZ_INPUTS=50000 for a medium one.
+# The full fuzz run (about 7-15 minutes on two cores); FUZZ_INPUTS=50000 for a medium one.
 FUZZ_INPUTS ?= 1000000
 fuzz: $(STAMP)
 	$(BIN)/escrowlab fuzz --inputs $(FUZZ_INPUTS) --crashes fuzz-crashes

@@ -203,7 +203,8 @@ def _escrow_artefacts(mw: ModeWorld) -> None:
     conversation = "dm:alice:bob"
     times = [e.received_at for e in mw.entries if e.conversation_id == conversation]
     start, end = min(times), max(times) + 1
-    scoped = records_in_scope(mw.entries, conversation, start, end)
+    scoped = records_in_scope(extras["hook"].check_record, mw.relay.archive, conversation,
+                              start, end)
     judge = Ed25519PrivateKey.generate()
     recovery_key = X25519PrivateKey.generate()
     authorisation = SignedAuthorisation.issue(
@@ -236,7 +237,7 @@ def build_audit(tmp: Path) -> AuditWorld:
     log_signer = Signer.generate(ORIGIN, now=clock.now)
     witness_signers = [Signer.generate(f"witness-{i}.fuzz", SIG_TYPE_COSIGNATURE_V1, clock.now)
                        for i in range(3)]
-    witnesses = [Witness(s, [log_signer.verifier], tmp / f"witness-{i}.db", clock)
+    witnesses = [Witness(s, [log_signer.verifier], tmp / f"witness-{i}.db", clock, create=True)
                  for i, s in enumerate(witness_signers)]
     log = AuditLog.open(tmp / "audit.db", log_signer, clock=clock,
                         quorum=WitnessQuorum(witnesses, 2))

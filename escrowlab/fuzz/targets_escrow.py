@@ -215,6 +215,7 @@ def recover_target(world: World) -> Target:
     """Threshold recovery of the warrant's window with one (mutated) envelope injected into
     the archive, as a relay archives any parsable envelope its sender names."""
     from escrow.recovery import recover
+    from escrow.scope import ListArchive
     from messaging.relay.archive import ArchiveEntry
     mw = world.modes["threshold"]
     extras = mw.extras
@@ -227,9 +228,9 @@ def recover_target(world: World) -> Target:
         envelope = parse_envelope(data)  # the relay archives only envelopes that parse
         injected = ArchiveEntry(10**6, (start + end) / 2, envelope.sender, envelope.recipient,
                                 envelope.conversation_id, data, envelope.header.record)
-        recover(extras["hook"], [*entries, injected], "dm:alice:bob", start, end,
-                extras["releases"], extras["recovery_key"], mw.identity_of,
-                authorisation_id=extras["authorisation"].authorisation_id)
+        archive = ListArchive([*entries, injected], mw.identity_of)
+        recover(extras["hook"], archive, "dm:alice:bob", start, end, extras["releases"],
+                extras["recovery_key"], authorisation=extras["authorisation"])
 
     return Target("escrow.recover", "escrow.recovery.recover over the archive plus one injected "
                   "envelope (mutated from the window's)", (EscrowError, MessagingError), seeds,
