@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "escrowlab.commands.bench",
     "escrowlab.commands.demo",
     "escrowlab.commands.escrow",
+    "escrowlab.commands.fuzz",
     "escrowlab.commands.relay",
 )
 
