@@ -42,13 +42,12 @@ from escrow.recovery import (
     RecoveredMessage,
     WindowReport,
     chain_report,
-    open_envelope,
     read_chain,
 )
 from escrow.scope import FORGED, RECOVERED, Archive, scan_window
 from messaging.errors import WireFormatError
-from messaging.hooks import ChainContext
-from messaging.wire import parse_envelope
+from messaging.hooks import ChainContext, open_chain
+from messaging.wire import Envelope, parse_envelope
 
 
 @dataclass(frozen=True)
@@ -181,23 +180,22 @@ def recover(
 def _opened_by_units(decryptor: LeafDecryptor, archive: Archive, unit_keys: dict[int, bytes]
                      ) -> tuple[int, int]:
     """(archived messages, in any conversation, that the released unit keys open; archived
-    envelopes read)."""
-    chain_keys: dict[bytes, bytes | None] = {}
-    opened = archived = 0
+    envelopes read). Each chain is opened in one pass (:func:`messaging.hooks.open_chain`)."""
+    chains: dict[bytes, list[Envelope]] = {}
+    archived = 0
     for entry in archive.entries():
         archived += 1
         try:
             envelope = parse_envelope(entry.envelope)
         except WireFormatError:
             continue
-        record = envelope.header.record
-        digest = record_digest(record)
-        if digest not in chain_keys:
-            chain_keys[digest] = _unwrap(decryptor, record, unit_keys)
-        chain_key = chain_keys[digest]
-        if chain_key is not None and open_envelope(chain_key, envelope,
-                                                   archive.identity) is not None:
-            opened += 1
+        chains.setdefault(record_digest(envelope.header.record), []).append(envelope)
+    opened = 0
+    for envelopes in chains.values():
+        chain_key = _unwrap(decryptor, envelopes[0].header.record, unit_keys)
+        if chain_key is not None:
+            opened += sum(p is not None for p in open_chain(chain_key, envelopes,
+                                                            archive.identity))
     return opened, archived
 
 
