@@ -154,8 +154,7 @@ def audit_cli_trial(rng: random.Random, work: Path, index: int = 0) -> Outcome:
     return outcome
 
 
-def _api_acks(child: Child, lines: list[str], acknowledged: set[int],
-              trusted: str) -> str:
+def _api_acks(lines: list[str], acknowledged: set[int], trusted: str) -> str:
     """Record the acknowledgements in ``lines``; return the last acknowledged checkpoint."""
     for line in lines:
         ack = json.loads(line)
@@ -183,12 +182,12 @@ def audit_api_trial(rng: random.Random, work: Path, index: int = 0) -> Outcome:
         outcome.problem("errors", f"the appender acknowledged nothing: {child.stderr}")
         return outcome
     acknowledged: set[int] = set()
-    trusted = _api_acks(child, lines, acknowledged, trusted)
+    trusted = _api_acks(lines, acknowledged, trusted)
     restart = Child(["-m", "escrowlab.crash.child", str(log), str(key), durability,
                      str(RESTART_FIRST), str(rng.randint(1, 3))])
     code = restart.wait(APPEND_TIMEOUT)
     after: set[int] = set()
-    new_checkpoint = _api_acks(restart, restart.lines(), after, trusted)
+    new_checkpoint = _api_acks(restart.lines(), after, trusted)
     if code != 0 or not after:
         outcome.problem("failed_restarts", f"appender after the kill: {restart.stderr}")
         new_checkpoint = None

@@ -1,8 +1,9 @@
 """Child processes for the crash trials: start, read their acknowledgements, SIGKILL them.
 
 Children run this interpreter with the project on ``PYTHONPATH``; stdout is read
-line by line by a thread (an acknowledgement is a line the child flushed), stderr
-is kept (its tail explains a failed start).
+line by line by a thread (an acknowledgement is a whole line the child flushed: a
+last line cut off by the kill is dropped), stderr is kept (its tail explains a
+failed start).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ class Child:
     def _read_stdout(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            self._lines.put(line.rstrip("\n"))
+            if line.endswith("\n"):  # a line cut off by the kill was never acknowledged
+                self._lines.put(line[:-1])
         self._lines.put(None)
 
     def _read_stderr(self) -> None:
