@@ -18,7 +18,8 @@ killed a last time and its database is checked. Counted:
 - lost: an accepted message a recipient device never delivered to the
   application, a completed registration missing from the database;
 - duplicated: a message delivered twice to the application by one device, a
-  one-time prekey (X25519 or ML-KEM) handed out twice;
+  one-time prekey (X25519 or ML-KEM) handed out twice, or handed out and still
+  in the database;
 - corrupt: SQLite ``integrity_check`` / ``foreign_key_check`` failures, queue
   entries pointing nowhere;
 - errors: a client that failed for good (e.g. :meth:`Device.create` refused
@@ -169,6 +170,12 @@ def _check_database(path: Path, traffic: _Traffic, outcome: Outcome) -> None:
                               "(SELECT id FROM archive)").fetchone()[0]
         if dangling:
             outcome.problem("corrupt", f"{dangling} queue entries point at no archived envelope")
+        for table, position in (("one_time_prekeys", 0), ("kem_prekeys", 1)):
+            still = {row[0] for row in db.execute(
+                f"SELECT key_id FROM {table} WHERE address=?", (traffic.keys.address,))}
+            again = sorted({b[position] for b in traffic.bundles} & still)
+            outcome.problem("duplicated", f"{table} {again[:5]} handed out and still on the "
+                                          "relay (it would hand them out again)", len(again))
         for device in traffic.registered:
             row = db.execute("SELECT identity, removed_at FROM devices WHERE address=?",
                              (device.address,)).fetchone()

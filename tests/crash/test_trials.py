@@ -86,3 +86,25 @@ def test_a_trial_that_raises_is_counted_as_an_error(monkeypatch):
     monkeypatch.setattr(runner, "trial_function", lambda kind: broken)
     outcome = runner.run_trial("relay", 0, 0)
     assert outcome.errors == 1 and "harness bug" in outcome.problems[0]
+
+
+def test_the_relay_check_counts_a_missing_registration_and_a_prekey_still_on_offer(tmp_path):
+    from types import SimpleNamespace
+
+    from escrowlab.crash.relay_trials import _check_database
+    from messaging.client import Device
+    from messaging.relay import RelayService
+    from messaging.transport import InProcessTransport
+
+    path = tmp_path / "relay.sqlite"
+    relay = RelayService(f"sqlite:///{path}")
+    keys = Device.create("keys", 1, InProcessTransport(relay), one_time_prekeys=3,
+                         kem_prekeys=2)
+    ghost = Device.create("ghost", 1, InProcessTransport(RelayService()))  # another relay
+    relay.engine.dispose()
+    with sqlite3.connect(path) as db:
+        (one_time,) = db.execute("SELECT min(key_id) FROM one_time_prekeys").fetchone()
+    traffic = SimpleNamespace(keys=keys, registered=[keys, ghost], bundles=[(one_time, None)])
+    outcome = Outcome()
+    _check_database(path, traffic, outcome)
+    assert (outcome.lost, outcome.duplicated, outcome.corrupt) == (1, 1, 0), outcome.problems
