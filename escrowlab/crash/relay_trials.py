@@ -122,8 +122,10 @@ class _Traffic:
             if exc.status == 429:  # the fetch-rate limit: expected, not an error
                 return
             raise
+        # Once the one-time ML-KEM prekeys are gone, every bundle carries the last-resort
+        # one (PQXDH section 3.2): handed out again by design, so not counted.
         self.bundles.append((bundle.one_time_prekey.key_id if bundle.one_time_prekey else None,
-                             bundle.kem_prekey.key_id if bundle.kem_prekey else None))
+                             None if bundle.kem_last_resort else bundle.kem_prekey.key_id))
 
     def _register(self) -> None:
         self._registrar_users += 1
@@ -203,7 +205,7 @@ def relay_trial(rng: random.Random, work: Path, index: int = 0) -> Outcome:
         traffic = _Traffic(url, f"t{rng.getrandbits(32):08x}")
         traffic.start()
         for _ in range(rng.choice((1, 1, 2))):
-            time.sleep(rng.uniform(0.2, 1.0))
+            time.sleep(rng.uniform(0.2, 0.8))
             relays[-1].kill()
             time.sleep(rng.uniform(0.0, 0.2))
             try:
