@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                "one-time prekey handed out twice), corrupt (a store failing its checks), "
                "failed restarts, errors (any other broken guarantee). Exit status 0 if all "
                "of those are 0, 1 if not, 2 on bad usage. 100 trials of every kind take "
-               "about 15 minutes on 2 cores."))
+               "10 to 20 minutes on 2 cores, depending on what else runs."))
     parser.add_argument("--trials", type=int_in_range(1, 100_000), default=10, metavar="N",
                         help="trials of each kind (default 10)")
     parser.add_argument("--kinds", nargs="+", choices=list(KINDS), default=list(KINDS),
