@@ -291,12 +291,13 @@ def witness_trial(rng: random.Random, work: Path, index: int = 0) -> Outcome:
     log_signer = Signer.generate("crash.test/witness-log")
     state, key = work / "witness.db", work / "witness.key"
 
-    def serve(port: int) -> tuple[Child, dict]:
+    def serve(port: int, *, init: bool = False) -> tuple[Child, dict]:
         return start_server(["-m", "escrowlab", "audit", "witness", "serve", "--state",
                              str(state), "--key-file", str(key), "--name", "crash.witness",
-                             "--log-key", log_signer.vkey, "--port", str(port), "--json"])
+                             "--log-key", log_signer.vkey, "--port", str(port), "--json",
+                             *(["--init"] if init else [])])
 
-    witness, info = serve(0)
+    witness, info = serve(0, init=True)
     url = str(info["url"])
     witness_key = Verifier.from_vkey(info["witness_key"])
     client = HttpWitness(url, witness_key, timeout=5.0)

@@ -16,22 +16,14 @@ from escrowlab.crash.outcome import Outcome
 from escrowlab.crash.processes import sqlite_check
 from escrowlab.crash.runner import run_trial
 
-# A registration racing a kill can hit the known Device.create defect (the retried first
-# prekey upload is refused with 409): in about 4 of 100 relay trials on current main.
-KNOWN_RELAY_ERROR = "an uploaded one-time prekey id is already on the relay"
-
 
 @pytest.mark.parametrize("kind", ["audit-cli", "audit-api", "witness", "relay"])
 @pytest.mark.parametrize("index", [0, 1])
 def test_a_sigkilled_process_loses_nothing_acknowledged(kind, index):
     outcome = run_trial(kind, "make-test", index)
     assert outcome.acknowledged > 0
-    unknown = [p for p in outcome.problems if KNOWN_RELAY_ERROR not in p]
-    assert not unknown and outcome.lost == outcome.duplicated == outcome.corrupt == \
-        outcome.failed_restarts == 0, outcome.problems
-    if outcome.errors:
-        pytest.xfail("Device.create lost its identity after a lost prekey-upload answer "
-                     "(known relay defect, being fixed)")
+    assert not outcome.problems and outcome.lost == outcome.duplicated == outcome.corrupt == \
+        outcome.failed_restarts == outcome.errors == 0, outcome.problems
 
 
 def _log(tmp_path, numbers):
