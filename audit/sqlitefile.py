@@ -35,11 +35,14 @@ from audit.errors import StorageError
 
 @contextlib.contextmanager
 def sqlite_errors(what: str) -> Iterator[None]:
-    """Turn any ``sqlite3.Error`` into a :class:`StorageError` naming ``what``."""
+    """Turn any ``sqlite3.Error``, and text that is not UTF-8 (SQLite returns TEXT values
+    as ``str``), into a :class:`StorageError` naming ``what``."""
     try:
         yield
     except sqlite3.Error as exc:
         raise StorageError(f"{what}: database error ({exc})") from None
+    except UnicodeDecodeError:
+        raise StorageError(f"{what}: a stored text value is not UTF-8") from None
 
 
 def fsync_dir(path: str | os.PathLike[str]) -> None:

@@ -23,7 +23,7 @@ chain the scan left open it:
    byte, then recomputes every share and names each custodian whose released
    share differs (the culprits);
 4. decrypts the chain's in-window messages with
-   :func:`messaging.hooks.open_message`; one that does not open is counted,
+   :func:`messaging.hooks.open_chain`; one that does not open is counted,
    not raised.
 
 No chain stops another: every chain in the window is reported
@@ -53,7 +53,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from escrow import shares
 from escrow.authorisation import ReleaseAuthorisation
-from escrow.errors import EscrowError, RecoveryError, ShareError
+from escrow.errors import RecoveryError, ShareError
 from escrow.record import parse_record
 from escrow.release import ShareRelease
 from escrow.scope import (
@@ -67,9 +67,7 @@ from escrow.scope import (
     scan_window,
 )
 from escrow.threshold.hook import BuiltRecord, ThresholdEscrow
-from messaging.errors import DecryptionError, MessagingError
-from messaging.hooks import open_message
-from messaging.wire import Envelope
+from messaging.hooks import open_chain
 
 
 @dataclass(frozen=True)
@@ -194,27 +192,22 @@ recomputing the archived record byte for byte; ``None`` when this secret does no
 def read_chain(chain: ArchivedChain, chain_key: bytes, identity_of: Callable[[str], Any]
                ) -> tuple[list[RecoveredMessage], int, int]:
     """(in-window messages decrypted, in-window envelopes that do not open, archived
-    messages outside the window that ``chain_key`` also opens)."""
-    messages = []
-    for received_at, envelope in chain.in_window:
-        plaintext = open_envelope(chain_key, envelope, identity_of)
-        if plaintext is not None:
-            messages.append(RecoveredMessage(received_at, envelope.sender, envelope.recipient,
-                                             envelope.header.chain_number,
-                                             envelope.header.message_number, plaintext))
-    over = sum(open_envelope(chain_key, e, identity_of) is not None for e in chain.outside)
-    return messages, len(chain.in_window) - len(messages), over
+    messages outside the window that ``chain_key`` also opens).
 
-
-def open_envelope(chain_key: bytes, envelope: Envelope, identity_of: Callable[[str], Any]
-                  ) -> bytes | None:
-    """The plaintext, or ``None`` if ``envelope`` does not open under ``chain_key`` (or a
-    device's identity is unknown to the archive)."""
-    try:
-        return open_message(chain_key, envelope, identity_of(envelope.sender),
-                            identity_of(envelope.recipient))
-    except (DecryptionError, EscrowError, MessagingError):
-        return None
+    The whole archived chain is opened in one pass (:func:`messaging.hooks.open_chain`),
+    so an injected envelope with a huge message number costs no work.
+    """
+    window = [envelope for _, envelope in chain.in_window]
+    opened = open_chain(chain_key, [*window, *chain.outside], identity_of)
+    messages = [
+        RecoveredMessage(received_at, envelope.sender, envelope.recipient,
+                         envelope.header.chain_number, envelope.header.message_number,
+                         plaintext)
+        for (received_at, envelope), plaintext in zip(chain.in_window, opened, strict=False)
+        if plaintext is not None
+    ]
+    over = sum(plaintext is not None for plaintext in opened[len(window):])
+    return messages, len(window) - len(messages), over
 
 
 _Released = dict[tuple[bytes, bytes], dict[int, bytes]]

@@ -18,8 +18,10 @@ from escrowlab import __version__
 COMMAND_MODULES = (
     "escrowlab.commands.audit",
     "escrowlab.commands.bench",
+    "escrowlab.commands.crash",
     "escrowlab.commands.demo",
     "escrowlab.commands.escrow",
+    "escrowlab.commands.fuzz",
     "escrowlab.commands.relay",
 )
 

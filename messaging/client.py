@@ -243,17 +243,43 @@ class Device:
         retry_for: float = 0.0,
     ) -> Device:
         """Make a new device, register it (linked by ``linked_by`` if the user exists), publish
-        its prekeys and learn its own user's device list."""
+        its prekeys and learn its own user's device list.
+
+        Safe to call again after it failed (the relay or the network went away,
+        perhaps after the relay committed): the new identity is put in ``store``
+        before the relay hears of it, and a ``store`` that already holds an
+        identity is resumed instead of starting over. The same identity registers
+        again and the stored prekeys are published again, which the relay answers
+        as the first time when it had committed them (docs/relay.md, "Retries").
+        A store that holds sessions is a device in use: reopen it with :meth:`restore`.
+        """
         address = make_address(user, device_id)
         if linked_by is not None and linked_by.user != user:
             raise ValueError("a device can only be linked by a device of the same user")
-        identity = IdentityKeyPair.generate()
-        relay = RelayClient(transport, address, identity, clock or SystemClock(),
-                            retry_for=retry_for)
+        clock = clock or SystemClock()
+        store = store if store is not None else InMemoryDeviceStore()
+        private = store.load_local_identity()
+        if private is None:
+            identity = IdentityKeyPair.generate()
+            store.store_local_identity(identity.private_bytes())
+        elif store.list_sessions():
+            raise MessagingError(f"the store already holds a device in use, not a new {address}:"
+                                 " reopen it with Device.restore")
+        else:
+            identity = IdentityKeyPair.from_private_bytes(private)
+        relay = RelayClient(transport, address, identity, clock, retry_for=retry_for)
         relay.register((linked_by.address, linked_by.identity) if linked_by else None)
-        return cls.attach(address, identity, transport, hook=hook, clock=clock, store=store,
-                          one_time_prekeys=one_time_prekeys, kem_prekeys=kem_prekeys,
-                          retry_for=retry_for)
+        if private is None or store.load_prekeys() is None:
+            return cls.attach(address, identity, transport, hook=hook, clock=clock, store=store,
+                              one_time_prekeys=one_time_prekeys, kem_prekeys=kem_prekeys,
+                              retry_for=retry_for)
+        device = cls.restore(address, transport, store, hook=hook, clock=clock,
+                             retry_for=retry_for)
+        device.prekey_low_water = min(5, one_time_prekeys)
+        device.prekey_batch = one_time_prekeys
+        device.relay.upload_prekeys(device._prekeys.upload())
+        device.refresh_devices(user)
+        return device
 
     @classmethod
     def attach(

@@ -9,9 +9,12 @@ recomputes the same context from the header and calls
 :meth:`EscrowHook.check_chain`; a refusal raises
 :class:`messaging.errors.HookRefusedError` and leaves the session unchanged.
 
-Lawful access reads archived messages through :func:`open_message`: given a
-chain's CK_0 (recovered from escrow) it opens any message of that chain, and
-nothing else; this is the only read path escrow code needs.
+Lawful access reads archived messages through :func:`open_chain` (and
+:func:`open_message` for one message): given a chain's CK_0 (recovered from
+escrow) it opens the messages of that chain, and nothing else; this is the only
+read path escrow code needs. It steps the chain as far as an honest recipient
+would (MAX_SKIP past the last message that opened), so one injected envelope
+with a huge message number cannot make recovery step a chain 2^32 times.
 
 The hook's ``mode`` id is bound into the session's associated data, so a
 message made under one mode never decrypts in a session of another.
@@ -19,14 +22,16 @@ message made under one mode never decrypts in a session of another.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from messaging.errors import HookRefusedError
+from messaging.errors import DecryptionError, HookRefusedError, MessagingError
 from messaging.identity import IdentityPublic
-from messaging.limits import MAX_MODE_ID_LENGTH, MAX_RECORD_LENGTH, PROTOCOL_VERSION
+from messaging.limits import MAX_MODE_ID_LENGTH, MAX_RECORD_LENGTH, MAX_SKIP, PROTOCOL_VERSION
 from messaging.ratchet import (
     associated_data_prefix,
+    kdf_ck,
     message_associated_data,
     message_key_for,
     open_sealed,
@@ -42,6 +47,7 @@ __all__ = [
     "EscrowHook",
     "NoEscrow",
     "message_key_for",
+    "open_chain",
     "open_message",
     "validate_mode_id",
 ]
@@ -107,6 +113,56 @@ def validate_mode_id(mode: str) -> str:
     return mode
 
 
+def open_chain(
+    chain_key: bytes,
+    envelopes: Sequence[Envelope],
+    identity_of: Callable[[str], IdentityPublic],
+) -> list[bytes | None]:
+    """Decrypt the archived messages of the chain whose first chain key is ``chain_key``.
+
+    Item ``i`` of the result is the plaintext of ``envelopes[i]``, or ``None`` if it
+    does not open (wrong key, any bound field altered, a device ``identity_of``
+    does not know). Envelopes are tried in increasing message number, stepping
+    KDF_CK once per number (Double Ratchet section 5.2), and a number more than
+    MAX_SKIP past the last message that opened (or past 0) is not tried at all:
+    an honest recipient refuses such a message (section 3.5), so nothing a
+    recipient accepted is missed, while an injected envelope numbered 2^31 costs
+    nothing. Work: at most ``(opened + 1) * (MAX_SKIP + 1)`` KDF_CK steps.
+    """
+    results: list[bytes | None] = [None] * len(envelopes)
+    order = sorted(range(len(envelopes)), key=lambda i: envelopes[i].header.message_number)
+    key, position, limit = chain_key, 0, MAX_SKIP  # key is CK_position
+    for i in order:
+        envelope = envelopes[i]
+        number = envelope.header.message_number
+        if number > limit:
+            break  # sorted: every later number is beyond the limit too
+        while position < number:
+            key, _ = kdf_ck(key)
+            position += 1
+        try:
+            associated_data = _associated_data(envelope, identity_of(envelope.sender),
+                                               identity_of(envelope.recipient))
+            results[i] = open_sealed(kdf_ck(key)[1], envelope.ciphertext, associated_data)
+        except MessagingError:
+            continue
+        limit = max(limit, number + 1 + MAX_SKIP)
+    return results
+
+
+def _associated_data(envelope: Envelope, sender_identity: IdentityPublic,
+                     recipient_identity: IdentityPublic) -> bytes:
+    """A message's full associated data (:func:`messaging.ratchet.message_associated_data`,
+    the PQXDH block included for a prekey message)."""
+    header = envelope.header
+    return message_associated_data(
+        associated_data_prefix(header.mode, envelope.conversation_id, envelope.sender,
+                               envelope.recipient, sender_identity, recipient_identity),
+        header.authenticated_bytes(),
+        None if envelope.prekey is None else envelope.prekey.encode(),
+    )
+
+
 def open_message(
     chain_key: bytes,
     envelope: Envelope,
@@ -115,19 +171,12 @@ def open_message(
 ) -> bytes:
     """Decrypt one archived message of the chain whose first chain key is ``chain_key``.
 
-    Steps KDF_CK ``header.message_number`` times (Double Ratchet section 5.2) and
-    opens the AEAD with the message's full associated data
-    (:func:`messaging.ratchet.message_associated_data`, the PQXDH block included for a
-    prekey message); raises
-    :class:`messaging.errors.DecryptionError` if the key or any bound field is wrong.
+    :func:`open_chain` for a single envelope: a message numbered beyond MAX_SKIP
+    needs its chain's earlier messages and opens only through :func:`open_chain`.
+    Raises :class:`messaging.errors.DecryptionError` if it does not open.
     """
-    header = envelope.header
-    associated_data = message_associated_data(
-        associated_data_prefix(header.mode, envelope.conversation_id, envelope.sender,
-                               envelope.recipient, sender_identity, recipient_identity),
-        header.authenticated_bytes(),
-        None if envelope.prekey is None else envelope.prekey.encode(),
-    )
-    return open_sealed(
-        message_key_for(chain_key, header.message_number), envelope.ciphertext, associated_data
-    )
+    identities = {envelope.sender: sender_identity, envelope.recipient: recipient_identity}
+    (plaintext,) = open_chain(chain_key, [envelope], identities.__getitem__)
+    if plaintext is None:
+        raise DecryptionError("the message does not open under this chain key")
+    return plaintext

@@ -6,9 +6,12 @@ its source and licence) so that the suite runs from any clone on its own.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+from tests.postgres import PostgresServer, find_bindir
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 VECTORS_DIR = PROJECT_ROOT / "tests" / "vectors"
@@ -20,3 +23,23 @@ def vectors_dir() -> Path:
     if not VECTORS_DIR.is_dir():
         pytest.fail(f"missing interoperability vectors: {VECTORS_DIR}")
     return VECTORS_DIR
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server on 127.0.0.1 for this test session (see ``tests/postgres.py``)."""
+    bindir = find_bindir()
+    if bindir is None:
+        message = "PostgreSQL server binaries not found (apt-get install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer(bindir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """The URL of a new, empty PostgreSQL database on the session's server."""
+    return postgres_server.new_database()

@@ -80,7 +80,8 @@ class HttpWitness:
             return WitnessForkError(f"witness {name}: {detail.strip()}")
         if exc.code == 400 and exc.headers.get("X-Witness-Error") == "rollback":
             latest = exc.headers.get("X-Witness-Latest-Size", "")
-            return WitnessRollbackError(int(latest) if latest.isdigit() else -1, _size_of(note))
+            known = latest.isascii() and latest.isdigit() and len(latest) <= 20
+            return WitnessRollbackError(int(latest) if known else -1, _size_of(note))
         kind = _BY_STATUS.get(exc.code, WitnessError)
         return kind(f"witness {name} answered {exc.code}: {detail.strip()}")
 

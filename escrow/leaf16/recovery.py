@@ -51,7 +51,6 @@ from escrow.recovery import (
     RecoveredMessage,
     WindowReport,
     chain_report,
-    open_envelope,
     read_chain,
 )
 from escrow.scope import (
@@ -64,7 +63,8 @@ from escrow.scope import (
     scan_window,
     walk_archive,
 )
-from messaging.hooks import ChainContext
+from messaging.hooks import ChainContext, open_chain
+from messaging.wire import Envelope
 
 
 @dataclass(frozen=True)
@@ -225,19 +225,16 @@ def recover_window(deployment: EesDeployment, archive: Archive, window: Window,
 def _opened_by_units(decryptor: LeafDecryptor, archive: Archive, unit_keys: dict[int, bytes]
                      ) -> tuple[int, int]:
     """(archived messages, in any conversation, that the released unit keys open; archived
-    envelopes read)."""
-    chain_keys: dict[bytes, bytes | None] = {}
-    opened = 0
+    envelopes read). Each chain is opened in one pass (:func:`messaging.hooks.open_chain`)."""
+    chains: dict[bytes, list[Envelope]] = {}
     envelopes, archived = walk_archive(archive)
     for envelope in envelopes:
-        record = envelope.header.record
-        digest = record_digest(record)
-        if digest not in chain_keys:
-            chain_keys[digest] = _unwrap(decryptor, record, unit_keys)
-        chain_key = chain_keys[digest]
-        if chain_key is not None and open_envelope(chain_key, envelope,
-                                                   archive.identity) is not None:
-            opened += 1
+        chains.setdefault(record_digest(envelope.header.record), []).append(envelope)
+    opened = 0
+    for chain in chains.values():
+        chain_key = _unwrap(decryptor, chain[0].header.record, unit_keys)
+        if chain_key is not None:
+            opened += sum(p is not None for p in open_chain(chain_key, chain, archive.identity))
     return opened, archived
 
 

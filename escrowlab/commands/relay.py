@@ -1,13 +1,18 @@
 """``escrowlab relay``: run the relay (the provider) and read its archive.
 
-- ``escrowlab relay serve [--db URL] [--host 127.0.0.1] [--port N]`` serves the
-  relay's HTTP API with waitress, a production WSGI server. ``--port 0`` picks
-  a free port; the first line on stdout says where it listens (JSON with
-  ``--json``), so scripts and tests can start it as a subprocess.
+- ``escrowlab relay serve [--db URL] [--init] [--host 127.0.0.1] [--port N]``
+  serves the relay's HTTP API with waitress, a production WSGI server.
+  ``--port 0`` picks a free port; the first line on stdout says where it
+  listens (JSON with ``--json``), so scripts and tests can start it as a
+  subprocess. It creates the relay's schema only in a new database (a SQLite
+  file that does not exist yet) or, with ``--init``, in an existing empty one;
+  any other database without the schema is refused and left unchanged.
 - ``escrowlab relay archive --db URL [--conversation ID] [--json]`` prints what
   the provider holds: every archived envelope's metadata (what a lawful-access
-  order would be served on). A SQLite file that does not exist is an error
-  (the command never creates a database).
+  order would be served on). It opens the database read-only and refuses one
+  that is missing or not a relay database (it never creates or writes one).
+
+See docs/relay.md for the API, its errors and the storage rules.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from escrowlab.cli import CommandError
 
@@ -35,7 +39,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "serve", help="serve the relay's HTTP API with waitress",
         description="Serve the relay's HTTP API (signed requests, see messaging.relay.api).")
     serve.add_argument("--db", default=DEFAULT_DB, metavar="URL",
-                       help=f"SQLAlchemy database URL (default {DEFAULT_DB})")
+                       help=f"SQLAlchemy database URL (default {DEFAULT_DB}). A SQLite file "
+                            "that does not exist is created with the relay's schema; an "
+                            "existing database must hold that schema (see --init)")
+    serve.add_argument("--init", action="store_true",
+                       help="create the relay's schema in an existing EMPTY database (a "
+                            "0-byte SQLite file, a server database without tables). A "
+                            "database holding anything else (an audit log, another "
+                            "program's tables, a file that is not SQLite) is always refused "
+                            "and left unchanged")
     serve.add_argument("--host", default=DEFAULT_HOST,
                        help=f"address to listen on (default {DEFAULT_HOST})")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT,
@@ -57,7 +69,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "archive", help="print the metadata of every archived envelope",
         description="Print what the provider's archive holds (no plaintext: it has none).")
     archive.add_argument("--db", default=DEFAULT_DB, metavar="URL",
-                         help=f"SQLAlchemy database URL (default {DEFAULT_DB})")
+                         help=f"SQLAlchemy database URL (default {DEFAULT_DB}), opened "
+                              "read-only; it must be an existing relay database")
     archive.add_argument("--conversation", metavar="ID", help="only this conversation")
     archive.add_argument("--json", action="store_true", help="print one JSON object")
     archive.set_defaults(func=archive_command)
@@ -65,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def serve_command(args: argparse.Namespace) -> int:
     from messaging.relay import RelayService
+    from messaging.relay.errors import RelayDatabaseError
     from messaging.relay.server import make_server
 
     if not 0 <= args.port <= 65535:
@@ -72,7 +86,10 @@ def serve_command(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise CommandError("--threads is at least 1")
     try:
-        service = RelayService(args.db, sqlite_synchronous=args.sqlite_synchronous)
+        service = RelayService(args.db, sqlite_synchronous=args.sqlite_synchronous,
+                               init=args.init)
+    except RelayDatabaseError as exc:
+        raise CommandError(f"refusing the relay database: {exc}") from exc
     except Exception as exc:  # SQLAlchemy raises many types for a bad URL or database
         raise CommandError(f"cannot open the relay database {args.db!r}: {exc}") from exc
     try:
@@ -95,21 +112,13 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def archive_command(args: argparse.Namespace) -> int:
-    from sqlalchemy.engine import make_url
-
     from messaging.relay import RelayArchive
-    from messaging.relay.schema import open_engine
+    from messaging.relay.errors import RelayDatabaseError
 
     try:
-        url = make_url(args.db)
-    except Exception as exc:  # SQLAlchemy's ArgumentError for a malformed URL
-        raise CommandError(f"cannot parse the relay database URL {args.db!r}") from exc
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
-            and not Path(url.database).is_file():
-        # Reading an archive must not create an empty one and report "0 archived envelopes".
-        raise CommandError(f"no relay database at {url.database}")
-    try:
-        archive = RelayArchive(open_engine(args.db))
+        archive = RelayArchive.open(args.db)
+    except RelayDatabaseError as exc:
+        raise CommandError(f"refusing the relay database: {exc}") from exc
     except Exception as exc:  # SQLAlchemy raises many types for a bad URL or database
         raise CommandError(f"cannot open the relay database {args.db!r}: {exc}") from exc
     entries = archive.entries(conversation_id=args.conversation)

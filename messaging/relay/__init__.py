@@ -8,12 +8,12 @@
 """
 
 from messaging.relay.archive import ArchiveEntry, RelayArchive
-from messaging.relay.errors import RelayError
+from messaging.relay.errors import RelayDatabaseError, RelayError
 from messaging.relay.limits import RelayLimits
 from messaging.relay.service import RelayService
 
-__all__ = ["ArchiveEntry", "RelayArchive", "RelayError", "RelayLimits", "RelayService",
-           "create_relay_app"]
+__all__ = ["ArchiveEntry", "RelayArchive", "RelayDatabaseError", "RelayError", "RelayLimits",
+           "RelayService", "create_relay_app"]
 
 
 def create_relay_app(service: RelayService | None = None):

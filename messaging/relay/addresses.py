@@ -4,6 +4,10 @@ A user name is 1..64 characters of lower-case ASCII letters, digits, ``_``,
 ``.`` and ``-``; a device id is a decimal integer in 1..2**31-1 without leading
 zeros. The relay and the clients parse addresses with :func:`parse_address`
 only, so an address has exactly one spelling.
+
+A direct conversation's id is ``dm:<user>:<user>`` with the two user names in
+sorted order (``messaging.client.direct_conversation_id``);
+:func:`direct_participants` reads it back.
 """
 
 from __future__ import annotations
@@ -40,6 +44,27 @@ def parse_address(address: str) -> tuple[str, int]:
     if not _DEVICE.fullmatch(device) or int(device) > MAX_DEVICE_ID:
         raise AddressError(f"a device id is an integer in 1..{MAX_DEVICE_ID}")
     return user, int(device)
+
+
+DIRECT_PREFIX = "dm:"
+
+
+def direct_participants(conversation_id: str) -> frozenset[str] | None:
+    """The two users of a direct conversation id, ``None`` for any other conversation.
+
+    An id starting with ``dm:`` must be ``dm:<a>:<b>`` with well-formed user
+    names and ``a <= b`` (one spelling per pair), else :class:`AddressError`.
+    """
+    if not conversation_id.startswith(DIRECT_PREFIX):
+        return None
+    users = conversation_id[len(DIRECT_PREFIX):].split(":")
+    if len(users) != 2:
+        raise AddressError("a direct conversation id is 'dm:<user>:<user>'")
+    for user in users:
+        check_user(user)
+    if users[0] > users[1]:
+        raise AddressError("a direct conversation id names its two users in sorted order")
+    return frozenset(users)
 
 
 def make_address(user: str, device_id: int) -> str:

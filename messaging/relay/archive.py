@@ -4,7 +4,10 @@ The relay keeps every envelope it accepted with its receipt time (the relay's
 own clock, not the sender's claim), sender, recipient, conversation id, the
 envelope bytes and the escrow record carried in its header. Escrow recovery
 and the warrant portal read it through :class:`RelayArchive` only; the archive
-is read-only from here.
+is read-only from here. :meth:`RelayArchive.open` opens a relay database by URL
+read-only (SQLite in ``mode=ro``) and refuses one that is not a relay database
+(:class:`~messaging.relay.errors.RelayDatabaseError`), without creating or
+changing anything (docs/relay.md, "Storage").
 """
 
 from __future__ import annotations
@@ -43,8 +46,17 @@ class RelayArchive:
     """Read access to a relay's archive (any engine the relay writes to)."""
 
     def __init__(self, engine: Engine, lock: AbstractContextManager | None = None) -> None:
+        """Read the archive of ``engine``'s database; ``RelayDatabaseError`` if it holds no
+        relay schema (a foreign database is read from, never written to)."""
         self.engine = engine
         self._lock = lock or nullcontext()
+        with self._connect() as conn:
+            schema.check_schema(conn)
+
+    @classmethod
+    def open(cls, url: str) -> RelayArchive:
+        """The archive of the relay database at ``url``, opened read-only."""
+        return cls(schema.open_engine(url, read_only=True))
 
     @contextmanager
     def _connect(self) -> Iterator[Connection]:

@@ -4,6 +4,9 @@ Every refusal of the relay (bad signature, stale or replayed request, unknown
 device, exceeded limit, malformed body) raises :class:`RelayError` before any
 state is written, so the enclosing transaction rolls back and nothing changes.
 Messages name the problem, never key material.
+
+:class:`RelayDatabaseError` is the other refusal: a database that is not (or
+not yet) a relay database, refused when the relay or its archive is opened.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ class RelayError(MessagingError):
 
     def to_json(self) -> dict:
         return {**self.extra, "error": self.code, "message": self.message}
+
+
+class RelayDatabaseError(MessagingError):
+    """A database the relay refuses to open: missing, empty, foreign or of another version."""
 
 
 def _refusal(status: int, code: str) -> Callable[[str], RelayError]:

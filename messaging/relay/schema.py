@@ -19,20 +19,47 @@ so concurrent requests serialise on the write lock instead of failing with
 
 An in-memory database (``sqlite://``) survives nothing; it is for tests and the demo.
 
+Which database the relay opens (docs/relay.md, "Storage"): :func:`open_engine`
+creates the schema only in a database that is new (a SQLite file that does not
+exist yet, or ``sqlite://``) or, when told to (``init=True``, ``relay serve
+--init``), in an existing *empty* one (a 0-byte SQLite file, a server database
+without tables). Any other database must already hold the relay's schema,
+recognised by its ``relay_schema`` row: an empty one without ``init``, one
+holding other tables (an audit log, a witness state file), one of another
+format version and a file that is not SQLite at all are refused with
+:class:`~messaging.relay.errors.RelayDatabaseError`, and are not written to
+(SQLite files are inspected through a read-only connection first).
+``read_only=True`` (the archive's reader) opens SQLite read-only and never
+creates anything.
+
+Identifiers the relay hands out are never reused, on any backend: ``queue``
+and ``archive`` ids are SQLite ``AUTOINCREMENT`` keys (plain rowids are reused
+once the highest rows are deleted) and sequences elsewhere (PostgreSQL
+``SERIAL``), so an acknowledgement replayed after its answer was lost can only
+name the entries it first named.
+
 Tables:
 
 ``devices``            address, user, identity (128-byte ``IdentityPublic``), times, linking device
-``signed_prekeys``     per device: mode, signed X25519 prekey, last-resort ML-KEM prekey
+``signed_prekeys``     per device: mode, signed X25519 prekey, last-resort ML-KEM prekey,
+                       SHA-256 of the last accepted upload (a resent upload is a no-op)
 ``one_time_prekeys``   one-time X25519 prekeys, deleted as they are handed out
 ``kem_prekeys``        signed one-time ML-KEM prekeys, deleted as they are handed out
 ``archive``            every accepted envelope: receipt time, sender, recipient,
-                       conversation id, envelope bytes, escrow record bytes
+                       conversation id, envelope bytes, escrow record bytes, and
+                       the SHA-256 of the envelope (unique: a resent envelope is
+                       not stored twice)
 ``queue``              undelivered envelopes per recipient device (points into ``archive``)
 ``nonces``             (address, nonce) of recent signed requests, for replay refusal
 ``bundle_fetches``     recent bundle fetches per requester, for the fetch-rate limit
+``relay_schema``       one row: the schema's format name and version
 """
 
 from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import (
     Column,
@@ -47,9 +74,18 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
+    select,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import NullPool, StaticPool
+
+from messaging.relay.errors import RelayDatabaseError
+
+SCHEMA_FORMAT = "escrowlab-relay"
+SCHEMA_VERSION = 2
+"""Version 2: never-reused queue and archive ids, envelope and upload digests."""
 
 metadata = MetaData()
 
@@ -72,6 +108,7 @@ signed_prekeys = Table(
     Column("mode", String(32), nullable=False),
     Column("upload", LargeBinary, nullable=False),
     Column("uploaded_at", Float, nullable=False),
+    Column("upload_digest", LargeBinary(32), nullable=False),
 )
 
 def _one_time_prekey_table(name: str, *extra: Column) -> Table:
@@ -102,8 +139,11 @@ archive = Table(
     Column("conversation_id", String(255), nullable=False),
     Column("envelope", LargeBinary, nullable=False),
     Column("record", LargeBinary, nullable=False),
+    Column("digest", LargeBinary(32), nullable=False),
     Index("archive_by_conversation", "conversation_id", "received_at"),
     Index("archive_by_time", "received_at"),
+    Index("archive_by_digest", "digest", unique=True),
+    sqlite_autoincrement=True,
 )
 
 queue = Table(
@@ -113,6 +153,7 @@ queue = Table(
     Column("recipient", String(80), nullable=False),
     Column("archive_id", Integer, ForeignKey("archive.id"), nullable=False),
     Index("queue_by_recipient", "recipient", "id"),
+    sqlite_autoincrement=True,
 )
 
 nonces = Table(
@@ -132,34 +173,177 @@ bundle_fetches = Table(
     Index("fetches_by_requester", "requester", "fetched_at"),
 )
 
+relay_schema = Table(
+    "relay_schema",
+    metadata,
+    Column("format", String(32), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
 DEFAULT_URL = "sqlite://"
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 DEFAULT_SYNCHRONOUS = "FULL"
 
 
 def open_engine(
-    url: str = DEFAULT_URL, *, sqlite_synchronous: str = DEFAULT_SYNCHRONOUS
+    url: str = DEFAULT_URL, *, sqlite_synchronous: str = DEFAULT_SYNCHRONOUS,
+    init: bool = False, read_only: bool = False,
 ) -> Engine:
-    """Create the engine for ``url`` and the schema if missing.
+    """The engine for the relay database at ``url``, which must be a relay database.
 
-    ``sqlite://`` (the default) is a private in-memory database shared by the
-    threads of this process. ``sqlite_synchronous`` is SQLite's durability
-    setting (see the module docstring); other databases ignore it.
+    The schema is created only in a new database (``sqlite://``, or a SQLite
+    file that does not exist yet) or, with ``init``, in an existing empty one;
+    anything else without the relay's schema raises
+    :class:`~messaging.relay.errors.RelayDatabaseError` and is left untouched
+    (see the module docstring). With ``read_only`` nothing is ever created and
+    SQLite files are opened read-only. ``sqlite_synchronous`` is SQLite's
+    durability setting; other databases ignore it.
     """
     if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
         raise ValueError(f"sqlite_synchronous is one of {', '.join(SQLITE_SYNCHRONOUS)}")
-    is_sqlite = url.startswith("sqlite")
-    in_memory = url in ("sqlite://", "sqlite:///:memory:", "sqlite+pysqlite://")
-    kwargs: dict = {}
-    if in_memory:
-        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-    elif is_sqlite:
-        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    engine = create_engine(url, **kwargs)
-    if is_sqlite:
-        _configure_sqlite(engine, sqlite_synchronous, in_memory)
-    metadata.create_all(engine)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise RelayDatabaseError(f"cannot parse the database URL {url!r}") from exc
+    if parsed.get_backend_name() != "sqlite":
+        return _open_server_database(url, init=init, read_only=read_only)
+    database = parsed.database or ""
+    if database in ("", ":memory:"):
+        if read_only:
+            raise RelayDatabaseError("an in-memory database holds no relay archive")
+        engine = create_engine(url, poolclass=StaticPool,
+                               connect_args={"check_same_thread": False})
+        _configure_sqlite(engine, sqlite_synchronous, in_memory=True)
+        _create_schema(engine)
+        return engine
+    path = Path(database)
+    state = _sqlite_file_state(path)
+    if state == "relay" and read_only:
+        return _read_only_sqlite(path)
+    if read_only:
+        raise RelayDatabaseError(f"no relay database at {path}" if state == "missing"
+                                 else _refusal(path, state))
+    if state not in ("relay", "missing") and not (state == "empty" and init):
+        raise RelayDatabaseError(_refusal(path, state))
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    _configure_sqlite(engine, sqlite_synchronous, in_memory=False)
+    if state != "relay":
+        _create_schema(engine)
     return engine
+
+
+def _refusal(where: object, state: str) -> str:
+    """Why the database at ``where`` is refused, for its ``state`` (see :func:`_state`)."""
+    if state == "empty":
+        return (f"{where} exists but is empty, not a relay database; pass --init "
+                "(init=True) to create the relay's schema in it")
+    if state.startswith("version "):
+        return (f"{where} is a relay database of format {state}; this relay reads "
+                f"version {SCHEMA_VERSION}")
+    if state.startswith("not "):
+        return f"{where} is {state}"
+    return (f"{where} is not a relay database (it holds {state}); the relay never "
+            "writes into another database")
+
+
+def _state(tables: set[str], marker: tuple[str, int] | None) -> str:
+    """``"relay"``, ``"empty"``, ``"version N"``, ``"not ..."`` (a damaged one) or a
+    description of a foreign database's tables."""
+    if marker == (SCHEMA_FORMAT, SCHEMA_VERSION):
+        missing = sorted(set(metadata.tables) - tables)
+        return f"not a complete relay database (it lacks {', '.join(missing)})" if missing \
+            else "relay"
+    if marker is not None and marker[0] == SCHEMA_FORMAT:
+        return f"version {marker[1]}"
+    if marker is None and tables >= set(metadata.tables) - {relay_schema.name}:
+        return "version 1"  # the relay's tables before relay_schema existed
+    if not tables:
+        return "empty"
+    shown = sorted(tables)
+    listed = ", ".join(shown[:5]) + (", ..." if len(shown) > 5 else "")
+    return f"the tables {listed}"
+
+
+def _sqlite_file_state(path: Path) -> str:
+    """Inspect an SQLite file through a read-only connection that creates no file.
+
+    Without a ``-wal`` file beside it the database file holds everything, and it
+    is read ``immutable`` (a read-only connection to a WAL-mode file would create
+    ``-wal`` and ``-shm`` files next to it); with one, read-only, so that what
+    the WAL holds counts (https://sqlite.org/uri.html, https://sqlite.org/wal.html).
+    """
+    if not path.exists():
+        return "missing"
+    if not path.is_file():
+        return "not a file"
+    wal = path.with_name(path.name + "-wal")
+    flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?{flags}", uri=True)
+        try:
+            tables = {name for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%'")}
+            marker = None
+            if relay_schema.name in tables:
+                marker = conn.execute("SELECT format, version FROM relay_schema").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return f"not a readable SQLite database ({exc})"
+    return _state(tables, tuple(marker) if marker else None)
+
+
+def _read_only_sqlite(path: Path) -> Engine:
+    """Read-only connections (``mode=ro``): nothing is written to the database or its WAL."""
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    return create_engine("sqlite://", poolclass=NullPool, creator=lambda: sqlite3.connect(
+        uri, uri=True, check_same_thread=False))
+
+
+def _open_server_database(url: str, *, init: bool, read_only: bool) -> Engine:
+    """A server database (PostgreSQL, ...): it always exists, so it is new only if empty."""
+    try:
+        engine = create_engine(url)
+        tables = set(inspect(engine).get_table_names())
+        marker = None
+        if relay_schema.name in tables:
+            with engine.connect() as conn:
+                marker = conn.execute(select(relay_schema.c.format,
+                                             relay_schema.c.version)).first()
+    except SQLAlchemyError as exc:
+        raise RelayDatabaseError(f"cannot open the relay database {url!r}: {exc}") from exc
+    where = f"the database {engine.url.render_as_string(hide_password=True)}"
+    state = _state(tables, tuple(marker) if marker else None)
+    if state == "relay":
+        if read_only and engine.dialect.name == "postgresql":
+            return engine.execution_options(postgresql_readonly=True)
+        return engine
+    if state == "empty" and init and not read_only:
+        _create_schema(engine)
+        return engine
+    engine.dispose()
+    raise RelayDatabaseError(_refusal(where, state))
+
+
+def _create_schema(engine: Engine) -> None:
+    """Create every table and the ``relay_schema`` row, in one transaction."""
+    with engine.begin() as conn:
+        metadata.create_all(conn)
+        if conn.execute(select(relay_schema.c.format)).first() is None:
+            conn.execute(relay_schema.insert().values(format=SCHEMA_FORMAT,
+                                                      version=SCHEMA_VERSION))
+
+
+def check_schema(conn) -> None:
+    """Raise ``RelayDatabaseError`` unless ``conn``'s database holds the relay's schema."""
+    tables = set(inspect(conn).get_table_names())
+    marker = None
+    if relay_schema.name in tables:
+        marker = conn.execute(select(relay_schema.c.format, relay_schema.c.version)).first()
+    state = _state(tables, tuple(marker) if marker else None)
+    if state != "relay":
+        raise RelayDatabaseError(_refusal("this database", state))
 
 
 def _configure_sqlite(engine: Engine, synchronous: str, in_memory: bool) -> None:

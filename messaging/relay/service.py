@@ -14,11 +14,21 @@ here rolls that transaction back, so a refused request changes nothing.
   no key is handed out twice even by concurrent relays on one database.
 - Envelopes: parsed with :func:`messaging.wire.parse_envelope` (one that does
   not parse is refused), archived with the relay's receipt time and the
-  header's escrow record, and queued for the recipient device.
+  header's escrow record, and queued for the recipient device. A direct
+  conversation (``dm:<user>:<user>``, :func:`~messaging.relay.addresses.direct_participants`)
+  takes envelopes only between devices of its two users.
+
+Retried writes (docs/relay.md, "Retries"): a request whose answer was lost is
+resent by the client with a fresh signature, so every write is safe to repeat.
+Registering the same identity again, re-uploading the same prekeys, resending
+an envelope the relay already holds and removing a removed device answer as
+the first time and store nothing new; acknowledgements name queue ids that are
+never reused, so a repeated one deletes nothing else.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -33,7 +43,12 @@ from messaging.errors import HandshakeError, WireFormatError
 from messaging.identity import IdentityPublic
 from messaging.pqxdh import OneTimePrekey, PrekeyUpload, SignedPrekey
 from messaging.relay import schema
-from messaging.relay.addresses import AddressError, check_user, parse_address
+from messaging.relay.addresses import (
+    AddressError,
+    check_user,
+    direct_participants,
+    parse_address,
+)
 from messaging.relay.archive import RelayArchive
 from messaging.relay.auth import link_signing_input
 from messaging.relay.errors import (
@@ -64,6 +79,8 @@ _COUNT_QUEUE = HotStatement(select(func.count()).select_from(schema.queue).where
     schema.queue.c.recipient == bindparam("recipient")))
 _INSERT_ARCHIVE = HotStatement(insert(schema.archive).values(
     {c.name: bindparam(c.name) for c in schema.archive.c if c.name != "id"}))
+_SELECT_ARCHIVED = HotStatement(select(schema.archive.c.id).where(
+    schema.archive.c.digest == bindparam("digest")))
 _INSERT_QUEUE = HotStatement(insert(schema.queue).values(
     recipient=bindparam("recipient"), archive_id=bindparam("archive_id")))
 _DELETE_ACKNOWLEDGED = HotStatement(delete(schema.queue).where(
@@ -88,8 +105,13 @@ class RelayService:
         sqlite_synchronous: str = schema.DEFAULT_SYNCHRONOUS,
         engine: Engine | None = None,
         concurrency: int = 2,
+        init: bool = False,
     ) -> None:
-        self.engine = engine or schema.open_engine(url, sqlite_synchronous=sqlite_synchronous)
+        """Open the relay database at ``url`` (see :func:`messaging.relay.schema.open_engine`:
+        ``init`` creates the schema in an existing empty database; a foreign one raises
+        :class:`~messaging.relay.errors.RelayDatabaseError`)."""
+        self.engine = engine or schema.open_engine(url, sqlite_synchronous=sqlite_synchronous,
+                                                   init=init)
         self.clock = clock or SystemClock()
         self.limits = limits or RelayLimits()
         # SQLite has one writer at a time; taking the lock here instead of
@@ -291,10 +313,14 @@ class RelayService:
             {"address": a, "identity": i.encode().hex()} for a, i in devices]}
 
     def remove_device(self, conn: Connection, caller: str, address: str) -> dict:
-        """Remove ``address``; only a device of the same user may do it."""
+        """Remove ``address``; only a device of the same user may do it. Removing a removed
+        device again (a retried request) answers the same and changes nothing."""
         if _parse(address)[0] != _parse(caller)[0]:
             raise forbidden("a device may only remove devices of its own user")
         if self.device_identity(conn, address) is None:
+            if conn.execute(select(schema.devices.c.address)
+                            .where(schema.devices.c.address == address)).first() is not None:
+                return {"removed": address}
             raise not_found(f"unknown device {address}")
         conn.execute(update(schema.devices).where(schema.devices.c.address == address)
                      .values(removed_at=self.clock.now()))
@@ -306,9 +332,20 @@ class RelayService:
     # -- prekeys ---------------------------------------------------------------------------
 
     def upload_prekeys(self, conn: Connection, caller: str, upload: PrekeyUpload) -> dict:
-        """Publish (or replenish) the caller's prekeys; signed parts replace the old ones."""
+        """Publish (or replenish) the caller's prekeys; signed parts replace the old ones.
+
+        An upload equal to the last one accepted from this device (a retry whose
+        answer was lost) changes nothing and answers the current counts: its
+        one-time prekeys are not stored again, even those handed out since.
+        """
         if upload.identity.encode() != self.device_identity(conn, caller).encode():
             raise forbidden("a device may only publish prekeys for its own identity")
+        digest = hashlib.sha256(
+            json.dumps(upload.to_json(), sort_keys=True, separators=(",", ":")).encode()).digest()
+        last = conn.execute(select(schema.signed_prekeys.c.upload_digest)
+                            .where(schema.signed_prekeys.c.address == caller)).first()
+        if last is not None and bytes(last.upload_digest) == digest:
+            return self._prekey_counts(conn, caller)
         counts = self._prekey_counts(conn, caller)
         if (counts["one_time"] + len(upload.one_time_prekeys) > self.limits.max_one_time_prekeys
                 or counts["kem_one_time"] + len(upload.kem_prekeys)
@@ -319,7 +356,8 @@ class RelayService:
         signed = PrekeyUpload(upload.identity, upload.mode, upload.signed_prekey, (), (),
                               upload.kem_last_resort)
         stored = json.dumps(signed.to_json(), sort_keys=True).encode()
-        values = {"mode": upload.mode, "upload": stored, "uploaded_at": self.clock.now()}
+        values = {"mode": upload.mode, "upload": stored, "uploaded_at": self.clock.now(),
+                  "upload_digest": digest}
         if conn.execute(update(schema.signed_prekeys)
                         .where(schema.signed_prekeys.c.address == caller)
                         .values(**values)).rowcount == 0:
@@ -414,6 +452,7 @@ class RelayService:
             if envelope.sender != caller:
                 raise forbidden(f"envelope sender {envelope.sender!r} is not the requesting "
                                 "device")
+            _check_participants(envelope)
             parsed.append(envelope)
         recipients = [e.recipient for e in parsed]
         per_user: dict[str, set[str]] = {}
@@ -441,25 +480,41 @@ class RelayService:
             raise RelayError(409, "device-list-mismatch",
                              "the device list changed; update it and resend",
                              {"devices": mismatched})
-        for recipient in set(recipients):
+        # An envelope the archive already holds was sent before (a retry whose answer was
+        # lost): it keeps its first id and is neither archived nor queued again.
+        digests = [hashlib.sha256(data).digest() for data in envelopes]
+        first = {digest: i for i, digest in reversed(list(enumerate(digests)))}
+        ids: list[int | None] = [None] * len(envelopes)
+        for digest, i in first.items():
+            row = _SELECT_ARCHIVED.run(conn, {"digest": digest}).fetchone()
+            ids[i] = row[0] if row else None
+        new = sorted(i for i in first.values() if ids[i] is None)
+        fresh = [recipients[i] for i in new]
+        for recipient in set(fresh):
             queued = _COUNT_QUEUE.run(conn, {"recipient": recipient}).fetchone()[0]
-            if queued + recipients.count(recipient) > self.limits.max_queue_per_device:
+            if queued + fresh.count(recipient) > self.limits.max_queue_per_device:
                 raise queue_full(
                     f"the queue of {recipient} is full "
                     f"({self.limits.max_queue_per_device} envelopes)")
         now = self.clock.now()
-        ids = []
-        for data, envelope in zip(envelopes, parsed, strict=True):
-            archive_id = _INSERT_ARCHIVE.insert(conn, {
-                "received_at": now, "sender": envelope.sender, "recipient": envelope.recipient,
-                "conversation_id": envelope.conversation_id, "envelope": bytes(data),
-                "record": envelope.header.record})
+        for i in new:
+            data, envelope = envelopes[i], parsed[i]
+            try:
+                archive_id = _INSERT_ARCHIVE.insert(conn, {
+                    "received_at": now, "sender": envelope.sender,
+                    "recipient": envelope.recipient, "conversation_id": envelope.conversation_id,
+                    "envelope": bytes(data), "record": envelope.header.record,
+                    "digest": digests[i]})
+            except INTEGRITY_ERRORS as exc:  # another relay process stored it meanwhile
+                raise conflict("a concurrent request is storing the same envelope; "
+                               "send again") from exc
             queue_id = _INSERT_QUEUE.insert(conn, {
                 "recipient": envelope.recipient, "archive_id": archive_id})
-            ids.append(archive_id)
+            ids[i] = archive_id
             self._local.queued.setdefault(envelope.recipient, []).append(
                 (queue_id, bytes(data), now))
-        return {"accepted": ids, "received_at": now}
+        # the same envelope twice in one request: one copy, its id twice
+        return {"accepted": [ids[first[digest]] for digest in digests], "received_at": now}
 
     def fetch_queue(self, conn: Connection, caller: str, limit: int) -> dict:
         """Up to ``limit`` queued envelopes of the caller's own queue, oldest first."""
@@ -492,6 +547,21 @@ class _Waiter:
     def __init__(self) -> None:
         self.event = threading.Event()
         self.items: list[tuple[int, bytes, float]] = []
+
+
+def _check_participants(envelope: Envelope) -> None:
+    """A ``dm:`` envelope must go between devices of the conversation's two users."""
+    try:
+        users = direct_participants(envelope.conversation_id)
+    except AddressError as exc:
+        raise bad_request(f"malformed conversation id: {exc}") from exc
+    if users is None:
+        return
+    for role, address in (("sender", envelope.sender), ("recipient", envelope.recipient)):
+        user = _parse(address)[0]
+        if user not in users:
+            raise forbidden(f"the {role} {address} is not a participant of the direct "
+                            f"conversation {envelope.conversation_id}")
 
 
 def _parse(address: str) -> tuple[str, int]:

@@ -264,3 +264,23 @@ def test_the_http_client_maps_each_status_back_to_its_error(plain_log, served_wi
     with pytest.raises(WitnessInconsistencyError) as bad:
         client.add_checkpoint(12, [bytes(32)] * 3, grown)
     assert not isinstance(bad.value, WitnessForkError)
+
+
+@pytest.mark.parametrize("header", ["\u00b9", "6\u00b96", "", "1" * 30])
+def test_a_rollback_answer_with_a_malformed_latest_size_is_a_witness_error(header):
+    """``str.isdigit`` accepts superscript digits that ``int`` refuses: the header is read as
+    ASCII decimal or as unknown (-1), never a ValueError."""
+    import email.message
+    import io
+    import urllib.error
+
+    from audit.note import Signer
+
+    headers = email.message.Message()
+    headers["X-Witness-Error"] = "rollback"
+    headers["X-Witness-Latest-Size"] = header
+    answer = urllib.error.HTTPError("http://127.0.0.1/", 400, "Bad Request", headers,
+                                    io.BytesIO(b"rollback\n"))
+    client = HttpWitness("http://127.0.0.1:9/", Signer.generate("w").verifier)
+    error = client._refusal(answer, 0, "not a note")
+    assert isinstance(error, WitnessRollbackError) and error.latest_size == -1

@@ -306,3 +306,24 @@ def test_witness_serve_refuses_a_missing_empty_or_foreign_state_and_init_an_exis
     assert empty.read_bytes() == b"" and log_file.read_bytes() == before
     assert not (tmp_path / "missing.db").exists() and not (tmp_path / "w.key").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db", "log.db"]
+
+
+def test_a_state_file_whose_format_text_is_not_utf8_is_refused_unchanged(tmp_path):
+    """SQLite hands TEXT back as ``str``: a stored value that is not UTF-8 raised a bare
+    UnicodeDecodeError while the file was inspected; it is a StorageError like any other
+    foreign file."""
+    import sqlite3
+
+    from audit.errors import StorageError
+
+    path = str(tmp_path / "witness.db")
+    log = Signer.generate("log.test")
+    witness = Witness.generate("w.test", [log.verifier], path)
+    witness.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = CAST(x'66ff6f' AS TEXT) WHERE key = 'format'")
+    conn.close()
+    before = open(path, "rb").read()  # noqa: SIM115
+    with pytest.raises(StorageError, match="UTF-8"):
+        Witness(witness.signer, [log.verifier], path)
+    assert open(path, "rb").read() == before  # noqa: SIM115

@@ -204,3 +204,22 @@ def test_a_conversation_id_the_wire_cannot_carry_is_refused_cleanly(world, conve
     hook, _, w, _, start, end = world
     with pytest.raises(RecoveryError, match="conversation id"):
         scan_window(w.archive, conversation_id, start, end, hook.check_record)
+
+
+def test_a_copy_numbered_2_to_the_31_costs_recovery_no_chain_steps(world, monkeypatch):
+    """A genuine header renumbered 2^31: before, recovery stepped KDF_CK 2^31 times (hours
+    per injected envelope); now the number is beyond MAX_SKIP of every message that opened,
+    an honest recipient would refuse it, and it is not tried."""
+    import messaging.hooks
+
+    hook, custodians, w, dm, start, end = world
+    genuine = w.entries(dm)[4].envelope
+    huge = _forge(genuine, header_message_number=2**31)
+    clean = _execute(hook, custodians, w, _archive(w, dm, start, []), dm, start, end)[1]
+    steps = []
+    real = messaging.hooks.kdf_ck
+    monkeypatch.setattr(messaging.hooks, "kdf_ck", lambda key: steps.append(1) or real(key))
+    _, report, _ = _execute(hook, custodians, w, _archive(w, dm, start, [huge]), dm, start, end)
+    assert report.messages_recovered == clean.messages_recovered
+    assert report.messages_undecryptable == 1
+    assert len(steps) < 1000

@@ -235,3 +235,25 @@ def test_lawful_access_opens_a_prekey_message_only_with_the_block_it_was_sent_wi
                        second.prekey))):
         with pytest.raises(DecryptionError):
             open_message(chain_key, forged, alice_identity, bob_identity)
+
+
+def test_open_chain_reads_a_chain_longer_than_max_skip_and_skips_what_no_recipient_accepts():
+    """``open_chain`` follows the chain as a recipient does: message MAX_SKIP + 5 opens after
+    the ones before it, alone it is beyond MAX_SKIP and not tried; a renumbered copy far past
+    the last opened message is not tried either."""
+    from messaging.hooks import open_chain
+    from messaging.limits import MAX_SKIP
+
+    hook = RecordingHook()
+    alice, bob, _, _ = make_pair(hook=hook, one_time=2)
+    envelopes = [parse_envelope(alice.encrypt(str(i).encode())) for i in range(MAX_SKIP + 6)]
+    chain_key = hook.created[0].chain_key
+    identities = {envelopes[0].sender: bob.peer_identity,
+                  envelopes[0].recipient: alice.peer_identity}
+    last = envelopes[-1]
+    renumbered = dataclasses.replace(last, header=dataclasses.replace(
+        last.header, message_number=2**31))
+    opened = open_chain(chain_key, [renumbered, *reversed(envelopes)], identities.__getitem__)
+    assert opened[0] is None
+    assert opened[1:] == [str(i).encode() for i in reversed(range(MAX_SKIP + 6))]
+    assert open_chain(chain_key, [last], identities.__getitem__) == [None]

@@ -11,12 +11,15 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_relay(db_url: str, port: int = 0, threads: int = 4) -> tuple[subprocess.Popen, str]:
-    """Run the relay; return the process and its URL once it listens."""
+def start_relay(db_url: str, port: int = 0, threads: int = 4, *extra: str
+                ) -> tuple[subprocess.Popen, str]:
+    """Run the relay (``extra``: more ``relay serve`` options); return the process and its
+    URL once it listens."""
     env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
     process = subprocess.Popen(
         [sys.executable, "-m", "escrowlab.commands.relay", "serve", "--db", db_url,
-         "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads), "--json"],
+         "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads), "--json",
+         *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=PROJECT_ROOT)
     line = process.stdout.readline()
     if not line:

@@ -20,7 +20,7 @@ def test_json_nested_past_the_parser_stack_is_400(relay, register, path, body):
     alice = register("alice:1")
     before = table_counts(relay)
     response = call(relay, signed(relay, alice.identity, "alice:1", "POST", path, body))
-    assert response.status == 400 and "nested too deeply" in response.body["message"]
+    assert response.status == 400 and "nested deeper than" in response.body["message"]
     assert table_counts(relay) == before
 
 

@@ -62,7 +62,7 @@ def test_a_device_cannot_send_as_another(relay, register):
 def test_unknown_recipient_is_404(relay, register):
     alice = register("alice:1")
     bob = register("bob:1")
-    envelope = session_to(alice, bob).encrypt(b"x")
+    envelope = session_to(alice, bob, "dm:alice:zed").encrypt(b"x")
     relay_bob_gone = envelope.replace(b"bob:1", b"zed:1")
     with refused(relay, 404):
         alice.client.send([relay_bob_gone])
