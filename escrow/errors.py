@@ -50,3 +50,14 @@ class RecoveryError(EscrowError):
     """A lawful recovery that cannot start (an empty window, a recovery key or
     authorisation that do not belong together). What happens to each chain is reported,
     never raised (:mod:`escrow.recovery`)."""
+
+
+class ModeError(EscrowError):
+    """An escrow mode that is not registered, or a mode parameter out of its range
+    (:mod:`escrow.modes`)."""
+
+
+class WorkflowError(EscrowError):
+    """A lawful-access step the attempt refuses: a wrong nonce, a release of another
+    authorisation or party, a conflicting release, an attempt cancelled or already executed
+    (:mod:`escrow.workflow`). The attempt is left as it was."""

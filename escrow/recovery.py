@@ -1,7 +1,9 @@
-"""Lawful recovery: the archive + at least t releases of one authorisation -> exactly the
-requested messages, chain by chain (DESIGN.md, "Data flow" 5).
+"""Lawful recovery of threshold records: the archive + at least t releases of one
+authorisation -> exactly the requested messages, chain by chain (docs/architecture.md,
+"Data flow" 6). The reports every mode's recovery returns are defined here too
+(:class:`ChainReport`, :class:`WindowReport`).
 
-:func:`recover` reads the relay's archive (:class:`escrow.scope.Archive`: the
+:func:`recover_chains` reads the relay's archive (:class:`escrow.scope.Archive`: the
 whole archived conversation, not what a caller chose to pass), a window
 ``[start, end)`` judged by receipt time only (never by the time a sender
 claims), the custodians' :class:`~escrow.release.ShareRelease` objects and the
@@ -34,10 +36,10 @@ conversation outside the window the recovered chain keys open (chain
 granularity), without returning their plaintext, and says in the JSON what
 that was computed against.
 
-Every mode built on the threshold record shares this code
-(:func:`recover_chains`); a mode supplies only its :data:`Unlock` strategy,
-"the chain key from a combined secret and the archived record" (here
-:func:`threshold_unlock`; puzzle solving in :mod:`escrow.crumple.recovery`).
+Every mode built on the threshold record shares this code; a mode supplies only its
+:data:`Unlock` strategy, "the chain key from a combined secret and the archived record"
+(:func:`escrow.threshold.recovery.threshold_unlock`; puzzle solving in
+:mod:`escrow.crumple.recovery`).
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ from escrow.scope import (
     WindowScan,
     scan_window,
 )
-from escrow.threshold import BuiltRecord, ThresholdEscrow
+from escrow.threshold.hook import BuiltRecord, ThresholdEscrow
 from messaging.hooks import open_chain
 
 
@@ -185,18 +187,6 @@ class UnlockedChain:
 Unlock = Callable[[bytes, ArchivedChain], "UnlockedChain | None"]
 """A mode's recovery strategy: the chain key that a combined secret stands for, confirmed by
 recomputing the archived record byte for byte; ``None`` when this secret does not confirm."""
-
-
-def threshold_unlock(hook: ThresholdEscrow) -> Unlock:
-    """The strategy of ``threshold`` and its subclasses: the hook's
-    :meth:`~escrow.threshold.ThresholdEscrow.chain_key_from_secret`, then the record check."""
-
-    def unlock(secret: bytes, chain: ArchivedChain) -> UnlockedChain | None:
-        chain_key = hook.chain_key_from_secret(secret, chain.context)
-        built = hook.build(chain.context.with_chain_key(chain_key))
-        return UnlockedChain(chain_key, built) if built.record == chain.record else None
-
-    return unlock
 
 
 def read_chain(chain: ArchivedChain, chain_key: bytes, identity_of: Callable[[str], Any]
@@ -349,16 +339,3 @@ def conversation_basis(scan: WindowScan) -> dict:
     """What over-collection was computed against: the whole archived conversation."""
     return {"scope": "whole archived conversation", "conversation_id": scan.conversation_id,
             "archived_envelopes": scan.archived_envelopes}
-
-
-def recover(hook: ThresholdEscrow, archive: Archive, conversation_id: str, start: float,
-            end: float, releases: Sequence[ShareRelease], recovery_key: X25519PrivateKey, *,
-            authorisation: ReleaseAuthorisation) -> RecoveryReport:
-    """Recover the messages of ``conversation_id`` received in ``[start, end)``.
-
-    Only releases made under ``authorisation`` (its digest, id and issuer) count, and
-    ``recovery_key`` must be the one it names. ``archive`` is the relay's archive read API;
-    devices' identities come from it (the message AEAD binds both).
-    """
-    return recover_chains(hook, archive, conversation_id, start, end, releases, recovery_key,
-                          threshold_unlock(hook), authorisation)

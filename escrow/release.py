@@ -62,7 +62,7 @@ from escrow.errors import (
     ReleaseRefusedError,
 )
 from escrow.record import EncryptedShare, EscrowRecord, parse_record, record_digest
-from escrow.threshold import SHARE_LABEL, share_associated_data
+from escrow.threshold.hook import SHARE_LABEL, share_associated_data
 from messaging.clock import Clock
 from messaging.errors import WireFormatError
 from messaging.wire import parse_envelope

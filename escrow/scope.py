@@ -1,7 +1,9 @@
 """Which archived envelopes a window of one conversation touches, and what each chain is:
 the one definition that :func:`records_in_scope` (what an authorisation names) and every
-mode's recovery (:mod:`escrow.recovery`, :mod:`escrow.leaf16.recovery`) share (DESIGN.md,
-"Data flow" 4-5).
+mode's recovery (:mod:`escrow.recovery`, :mod:`escrow.leaf16.recovery`) share
+(docs/architecture.md, "Data flow" 5-6). This is the one module that walks the archive:
+:func:`scan_window` a window of one conversation, :func:`walk_archive` the whole of it (what
+over-collection across conversations is measured on).
 
 The relay archives any envelope under any conversation id its sender names, so
 the archive of a conversation may hold envelopes that are not evidence of it.
@@ -70,6 +72,17 @@ class Archive(Protocol):
     def identity(self, address: str) -> Any:
         """The ``IdentityPublic`` the relay registered for a device."""
         ...
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a lawful-access request targets: the messages of ``conversation_id`` the relay
+    received in ``[start, end)`` (receipt time, never a time the sender claims); checked by
+    :func:`scan_window`."""
+
+    conversation_id: str
+    start: float
+    end: float
 
 
 class ListArchive:
@@ -224,6 +237,20 @@ def scan_window(archive: Archive, conversation_id: str, start: float, end: float
         _screen(chain, members, screen)
     return WindowScan(conversation_id, start, end, found, members, len(envelopes), unreadable,
                       in_scope)
+
+
+def walk_archive(archive: Archive) -> tuple[list[Envelope], int]:
+    """(every archived envelope that parses, of every conversation; entries read): the whole
+    archive, for measures that reach beyond one conversation (a LEAF's unit key)."""
+    envelopes: list[Envelope] = []
+    read = 0
+    for entry in archive.entries():
+        read += 1
+        try:
+            envelopes.append(parse_envelope(entry.envelope))
+        except WireFormatError:
+            continue
+    return envelopes, read
 
 
 def _screen(chain: ArchivedChain, members: frozenset[str], screen: Screen) -> None:

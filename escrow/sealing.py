@@ -4,7 +4,7 @@ ephemeral key supplied by the caller).
 
 ``cryptography``'s HPKE draws its ephemeral key internally; the threshold record
 must be recomputable from the chain key, so the record supplies its ephemeral
-private key (derived with HKDF, see :mod:`escrow.threshold`). Releases use a
+private key (derived with HKDF, see :mod:`escrow.threshold.hook`). Releases use a
 fresh random ephemeral key. The AEAD key and nonce are HKDF outputs of the DH
 secret with both public keys and a domain label in ``info``; the caller's
 associated data binds the whole context.

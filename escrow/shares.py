@@ -7,7 +7,7 @@ secret at x = 255 fix a polynomial of degree t-1, whose values at the
 custodian indices are the shares. The field arithmetic is ``shamir_mnemonic``'s
 own (``_interpolate``, the reference implementation); only the random bytes
 come from the caller, so that a record can be recomputed (see
-:mod:`escrow.threshold`). :func:`combine` hands exactly t shares to
+:mod:`escrow.threshold.hook`). :func:`combine` hands exactly t shares to
 ``shamir_mnemonic.recover_ems`` as one SLIP-39 group (group threshold 1), so
 the reference recovery combines them and its digest check catches a wrong
 combination. :func:`mnemonic` renders a share as the SLIP-39 words any

@@ -1,7 +1,7 @@
 """The ``crumple`` escrow hook: threshold escrow of a puzzle-locked chain key (DESIGN.md,
 "Escrow modes"; Wright and Varia, "Crypto Crumple Zones", IEEE S&P 2018).
 
-:class:`CrumpleEscrow` is a :class:`escrow.threshold.ThresholdEscrow` whose
+:class:`CrumpleEscrow` is a :class:`escrow.threshold.hook.ThresholdEscrow` whose
 escrowed secret is ``lock(CK_0)`` (:mod:`escrow.crumple.puzzle`) instead of
 CK_0: the custodians share, release and combine it exactly as in ``threshold``,
 and the record layout is the same (mode id ``crumple``). The lock is a
@@ -31,7 +31,7 @@ from escrow.crumple.puzzle import (
 )
 from escrow.custodian_set import CustodianSet
 from escrow.errors import RecordRefusedError, RecoveryError
-from escrow.threshold import ThresholdEscrow
+from escrow.threshold.hook import ThresholdEscrow
 from messaging.hooks import ChainContext
 
 MODE = "crumple"

@@ -1,7 +1,7 @@
 """Lawful recovery under ``crumple``: t releases, then a k-bit search per chain (Wright and
 Varia, "Crypto Crumple Zones", IEEE S&P 2018).
 
-The same steps, through the same code, as :func:`escrow.recovery.recover`
+The same steps, through the same code, as :func:`escrow.threshold.recovery.recover`
 (:func:`escrow.recovery.recover_chains`: releases checked against the pinned
 set, exactly t shares combined with SLIP-39, other t-subsets tried on failure,
 culprits named, exactly the in-window messages decrypted, over-collection
@@ -13,7 +13,8 @@ archived record byte for byte, and the work is reported per chain. The
 puzzle size k is the deployment's (the hook's): a record stating another k is
 screened out by :mod:`escrow.scope` and reported as refused, at no solving
 cost, so a sender cannot make a window's recovery cost 2^31 per chain. Windows
-are judged by the relay's receipt time only.
+are judged by the relay's receipt time only. :func:`recover_window` is :func:`recover` with
+the mode registry's uniform signature (:data:`escrow.modes.Recover`).
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from dataclasses import dataclass, fields
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from escrow.authorisation import ReleaseAuthorisation
+from escrow.crumple.deployment import CrumpleDeployment
 from escrow.crumple.hook import CrumpleEscrow
 from escrow.crumple.puzzle import PuzzleError
 from escrow.crumple.solver import SolverPool
 from escrow.errors import RecoveryError
 from escrow.recovery import RecoveryReport, UnlockedChain, recover_chains
 from escrow.release import ShareRelease
-from escrow.scope import Archive, ArchivedChain
+from escrow.scope import Archive, ArchivedChain, Window
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def recover(hook: CrumpleEscrow, archive: Archive, conversation_id: str,
             authorisation: ReleaseAuthorisation) -> CrumpleRecoveryReport:
     """Recover the messages of ``conversation_id`` received in ``[start, end)``, solving one
     puzzle per chain (in ``pool``, or in this process); only releases made under
-    ``authorisation`` count (as :func:`escrow.recovery.recover`)."""
+    ``authorisation`` count (as :func:`escrow.threshold.recovery.recover`)."""
     if not isinstance(hook, CrumpleEscrow):
         raise RecoveryError("crumple recovery needs the CrumpleEscrow hook of the pinned set")
     own_pool = pool is None
@@ -129,3 +131,13 @@ def recover(hook: CrumpleEscrow, archive: Archive, conversation_id: str,
     return CrumpleRecoveryReport(**{f.name: getattr(done, f.name) for f in fields(done)},
                                  puzzle_bits=hook.puzzle_bits, workers=pool.workers,
                                  chain_work=tuple(unlock.work))
+
+
+def recover_window(deployment: CrumpleDeployment, archive: Archive, window: Window,
+                   authorisation: ReleaseAuthorisation, releases: Sequence[ShareRelease],
+                   recovery_key: X25519PrivateKey) -> CrumpleRecoveryReport:
+    """:func:`recover` with the registry's uniform signature, searching with the deployment's
+    worker processes."""
+    with SolverPool(deployment.workers) as pool:
+        return recover(deployment.hook, archive, window.conversation_id, window.start,
+                       window.end, releases, recovery_key, pool, authorisation=authorisation)

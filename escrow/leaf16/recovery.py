@@ -20,14 +20,23 @@ chain its device ever escrowed, in every conversation, so
 ``out_of_scope_recoverable`` counts every archived message, in the whole archive,
 whose LEAF names a released unit and unwraps under its key, less the in-window
 messages returned; the JSON says so.
+
+:func:`recover_window` is :func:`recover` with the mode registry's uniform signature
+(:data:`escrow.modes.Recover`): the case is the authorisation's id, and the agents are those
+whose :class:`~escrow.leaf16.unit.UnitKeyRelease` of that authorisation was submitted; with
+fewer than both, every open chain is reported not released.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 
+from escrow.authorisation import ReleaseAuthorisation
+from escrow.leaf16.deployment import EesDeployment
 from escrow.leaf16.errors import EscrowAgentError, Leaf16Error, LeafRecoveryError
 from escrow.leaf16.leaf import (
     FamilyKey,
@@ -36,7 +45,7 @@ from escrow.leaf16.leaf import (
     open_body,
     parse_leaf,
 )
-from escrow.leaf16.unit import EscrowAgent, release_unit_key
+from escrow.leaf16.unit import EscrowAgent, UnitKeyRelease, release_unit_key
 from escrow.record import record_digest
 from escrow.recovery import (
     RecoveredMessage,
@@ -44,10 +53,18 @@ from escrow.recovery import (
     chain_report,
     read_chain,
 )
-from escrow.scope import FORGED, RECOVERED, Archive, scan_window
-from messaging.errors import WireFormatError
+from escrow.scope import (
+    FORGED,
+    NOT_RELEASED,
+    RECOVERED,
+    Archive,
+    Window,
+    WindowScan,
+    scan_window,
+    walk_archive,
+)
 from messaging.hooks import ChainContext, open_chain
-from messaging.wire import Envelope, parse_envelope
+from messaging.wire import Envelope
 
 
 @dataclass(frozen=True)
@@ -166,15 +183,43 @@ def recover(
         messages += read
         undecryptable += failed
     opened, archived = _opened_by_units(decryptor, archive, unit_keys)
+    return _report(scan, messages, undecryptable, opened, archived, recovered, unit_keys)
+
+
+def _report(scan: WindowScan, messages: list[RecoveredMessage], undecryptable: int,
+            opened: int, archived: int, recovered: dict[int, int],
+            unit_keys: dict[int, bytes]) -> Leaf16RecoveryReport:
     messages.sort(key=lambda m: m.received_at)
     basis = {"scope": "whole archive, every conversation, under the released unit keys",
              "archived_envelopes": archived,
              "units": [f"{u:#010x}" for u in unit_keys]}
     return Leaf16RecoveryReport(
-        conversation_id, start, end, tuple(messages), scan.messages_in_scope, undecryptable,
-        opened - len(messages), basis,
+        scan.conversation_id, scan.start, scan.end, tuple(messages), scan.messages_in_scope,
+        undecryptable, opened - len(messages), basis,
         tuple(chain_report(c, recovered.get(id(c), 0)) for c in scan.chains),
         scan.unreadable_entries, tuple(unit_keys))
+
+
+def recover_window(deployment: EesDeployment, archive: Archive, window: Window,
+                   authorisation: ReleaseAuthorisation, releases: Sequence[UnitKeyRelease],
+                   recovery_key: X25519PrivateKey) -> Leaf16RecoveryReport:
+    """:func:`recover` with the registry's uniform signature (module docstring); the
+    recovery key is unused (a unit key opens the chain keys directly)."""
+    terms = (authorisation.digest, authorisation.authorisation_id, authorisation.issuer)
+    released = [agent for agent in deployment.agents
+                if any(isinstance(r, UnitKeyRelease) and r.agent is agent
+                       and (r.authorisation_digest, r.authorisation_id, r.issuer) == terms
+                       for r in releases)]
+    if len(released) == len(deployment.agents):
+        return recover(LeafDecryptor(deployment.family_key), deployment.agents, archive,
+                       window.conversation_id, window.start, window.end,
+                       authorisation.authorisation_id)
+    scan = scan_window(archive, window.conversation_id, window.start, window.end, parse_leaf)
+    for chain in scan.open_chains():
+        chain.settle(NOT_RELEASED, f"{len(released)} of the {len(deployment.agents)} escrow "
+                                   "agents released under the authorisation, both needed")
+    _, archived = _opened_by_units(LeafDecryptor(deployment.family_key), archive, {})
+    return _report(scan, [], 0, 0, archived, {}, {})
 
 
 def _opened_by_units(decryptor: LeafDecryptor, archive: Archive, unit_keys: dict[int, bytes]
@@ -182,20 +227,14 @@ def _opened_by_units(decryptor: LeafDecryptor, archive: Archive, unit_keys: dict
     """(archived messages, in any conversation, that the released unit keys open; archived
     envelopes read). Each chain is opened in one pass (:func:`messaging.hooks.open_chain`)."""
     chains: dict[bytes, list[Envelope]] = {}
-    archived = 0
-    for entry in archive.entries():
-        archived += 1
-        try:
-            envelope = parse_envelope(entry.envelope)
-        except WireFormatError:
-            continue
+    envelopes, archived = walk_archive(archive)
+    for envelope in envelopes:
         chains.setdefault(record_digest(envelope.header.record), []).append(envelope)
     opened = 0
-    for envelopes in chains.values():
-        chain_key = _unwrap(decryptor, envelopes[0].header.record, unit_keys)
+    for chain in chains.values():
+        chain_key = _unwrap(decryptor, chain[0].header.record, unit_keys)
         if chain_key is not None:
-            opened += sum(p is not None for p in open_chain(chain_key, envelopes,
-                                                            archive.identity))
+            opened += sum(p is not None for p in open_chain(chain_key, chain, archive.identity))
     return opened, archived
 
 

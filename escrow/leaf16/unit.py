@@ -17,6 +17,11 @@ The agents release a unit key only for a LEAF that unwraps under it
 3394 key-unwrap integrity value of the LEAF's escrowed field under their XOR
 and hands out the key, and logs the release with both agents, only when it
 holds. A LEAF redirected to another unit's id, or forged, releases nothing.
+
+An agent takes part in a lawful recovery by a :class:`UnitKeyRelease`
+(:meth:`EscrowAgent.release_for`): after checking the authorisation itself, it lets the
+joint step use its components for the LEAFs of that authorisation's recovery. The release
+carries no key material; the components meet only in :func:`release_unit_key`.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 
+from escrow.authorisation import AuthorisationVerifier, ReleaseAuthorisation
 from escrow.leaf16.errors import EscrowAgentError, Leaf16Error
 
 UNIT_ID_BITS = 32
@@ -89,6 +95,21 @@ class Release:
     case: str
 
 
+@dataclass(frozen=True)
+class UnitKeyRelease:
+    """An agent's consent, under one authorisation (its id, issuer and digest), to the joint
+    unit-key release of the LEAFs that authorisation's recovery reads (no key material)."""
+
+    agent: EscrowAgent = field(repr=False)
+    authorisation_id: str
+    issuer: str
+    authorisation_digest: bytes
+
+    @property
+    def agent_name(self) -> str:
+        return self.agent.name
+
+
 class EscrowAgent:
     """One of the two EES escrow agents: holds one key component per unit id.
 
@@ -117,6 +138,15 @@ class EscrowAgent:
 
     def holds(self, unit_id: int) -> bool:
         return unit_id in self._components
+
+    def release_for(self, authorisation: ReleaseAuthorisation, verifier: AuthorisationVerifier,
+                    now: float) -> UnitKeyRelease:
+        """This agent's :class:`UnitKeyRelease` for ``authorisation``, once ``verifier`` (the
+        agent's own) finds it genuine and unexpired at ``now``; :class:`AuthorisationError`
+        otherwise, with nothing released."""
+        verifier.verify(authorisation, now)
+        return UnitKeyRelease(self, authorisation.authorisation_id, authorisation.issuer,
+                              authorisation.digest)
 
     def _component(self, unit_id: int, case: str) -> bytes:
         """The component of ``unit_id``, for :func:`release_unit_key` only."""

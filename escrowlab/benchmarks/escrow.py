@@ -15,9 +15,13 @@ best of ``--rounds``, timed in one run:
   ping-pong: a new chain, so a new record made and checked, every message).
   Target: ``burst_ratio`` >= 0.9. The ping-pong ratio is a finding: a record
   per chain costs what a handshake-sized computation costs;
-* ``recovery_msgs_per_s``: messages read per second by
-  :func:`escrow.recovery.recover` from t releases (shares combined, every
-  chain key checked by recomputing its record, every message decrypted).
+* ``recovery_msgs_per_s``: messages read per second by the lawful-access workflow's
+  recovery (:meth:`escrow.workflow.Attempt.recover`) from t custodians' submitted releases
+  (shares combined, every chain key checked by recomputing its record, every message
+  decrypted); scoping, the authorisation and the releases are not timed.
+
+The custodian set comes from the mode registry (:mod:`escrow.modes`): ``--custodians`` and
+``--threshold`` are the ``threshold`` mode's parameters, with its defaults and ranges.
 
 The same run adds the ``leaf16`` and ``crumple`` figures
 (``leaf_oracle_queries_per_s``, ``leaf_forgery_mean_queries``,
@@ -47,13 +51,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from shamir_mnemonic.shamir import RawShare, _create_digest, _interpolate
 
 from escrow.authorisation import SignedAuthorisation, TrustedIssuers
-from escrow.custodian import Custodian
 from escrow.custodian_set import CustodianSet
 from escrow.errors import EscrowError
-from escrow.recovery import recover
-from escrow.release import release_share
-from escrow.scope import ListArchive, records_in_scope
-from escrow.threshold import ThresholdEscrow
+from escrow.modes import get_mode
+from escrow.scope import ListArchive, Window
+from escrow.threshold.deployment import CustodianDeployment
+from escrow.workflow import LawfulAccess
 from escrowlab.arguments import int_in_range
 from escrowlab.benchmarks import (
     Peer,
@@ -72,8 +75,11 @@ from messaging.pqxdh import DevicePrekeys
 from messaging.session import Session
 
 MESSAGE_SIZE = 1024
-DEFAULT_CUSTODIANS = 5
-DEFAULT_THRESHOLD = 3
+THRESHOLD_MODE = get_mode("threshold")
+CUSTODIANS = THRESHOLD_MODE.parameter("custodians")
+THRESHOLD = THRESHOLD_MODE.parameter("threshold")
+DEFAULT_CUSTODIANS = CUSTODIANS.default
+DEFAULT_THRESHOLD = THRESHOLD.default
 DEFAULT_RECORDS = 300
 DEFAULT_MESSAGES = 1000
 DEFAULT_ROUNDS = 3
@@ -102,11 +108,11 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
                        "recovery speed",
         description="Time threshold escrow records against the bare primitive calls they need, "
                     "sessions with and without escrow (burst and ping-pong), and recovery.")
-    parser.add_argument("--custodians", type=int_in_range(2, 16), default=DEFAULT_CUSTODIANS,
-                        metavar="N", help=f"custodians n, 2..16 (default {DEFAULT_CUSTODIANS})")
-    parser.add_argument("--threshold", type=int_in_range(1, 16), default=DEFAULT_THRESHOLD,
-                        metavar="T", help=f"threshold t, 2..n (default {DEFAULT_THRESHOLD}; "
-                                          "t=1 is refused)")
+    for parameter, metavar in ((CUSTODIANS, "N"), (THRESHOLD, "T")):
+        parser.add_argument(parameter.option, type=int_in_range(parameter.low, parameter.high),
+                            default=parameter.default, metavar=metavar,
+                            help=f"{parameter.help}, {parameter.allowed()} "
+                                 f"(default {parameter.default})")
     parser.add_argument("--records", type=int_in_range(1, MAX_COUNT), default=DEFAULT_RECORDS,
                         metavar="K", help=f"records per timing, 1..{MAX_COUNT:,} "
                                           f"(default {DEFAULT_RECORDS})")
@@ -148,13 +154,12 @@ def quick_args() -> argparse.Namespace:
 def collect(args: argparse.Namespace, progress: Progress | None = None) -> dict:
     """The benchmark's JSON document (figures, targets, peers)."""
     try:
-        custodians = [Custodian.generate(f"K{i + 1}", f"Custodian {i + 1}", "JA")
-                      for i in range(args.custodians)]
-        cset = CustodianSet(1, args.threshold, tuple(c.public for c in custodians))
+        deployment = THRESHOLD_MODE.deployment(custodians=args.custodians,
+                                               threshold=args.threshold)
     except EscrowError as exc:
         raise CommandError(f"bench escrow: {exc}") from None
     progress = progress or Progress("escrow")
-    results = measure(cset, custodians, args.records, args.messages, args.rounds, progress)
+    results = measure(deployment, args.records, args.messages, args.rounds, progress)
     targets, peers = list(TARGETS), list(PEERS)
     if not args.threshold_only:
         results.update(escrow_modes.measure(args.full, forgeries=args.forgeries,
@@ -180,9 +185,9 @@ def show(doc: dict) -> None:
     show_verdicts(doc)
 
 
-def measure(cset: CustodianSet, custodians: list[Custodian], records: int, messages: int,
-            rounds: int, progress: Callable[[str], None] | None = None) -> dict:
-    hook = ThresholdEscrow(cset)
+def measure(deployment: CustodianDeployment, records: int, messages: int, rounds: int,
+            progress: Callable[[str], None] | None = None) -> dict:
+    hook, cset = deployment.hook, deployment.custodian_set
     contexts = [_context(i) for i in range(records)]
     built = [hook.record_for_chain(c) for c in contexts]
     best: dict = {}
@@ -205,7 +210,7 @@ def measure(cset: CustodianSet, custodians: list[Custodian], records: int, messa
         for mode in ("burst", "pingpong"):
             keep(f"{mode}_escrow", _time_session(hook, mode, messages))
             keep(f"{mode}_none", _time_session(NoEscrow(), mode, messages))
-        keep("recovery", _time_recovery(hook, custodians, messages))
+        keep("recovery", _time_recovery(deployment, messages))
         if step:
             step("threshold rounds", number, rounds)
     for kind in ("floor", "create", "verify"):
@@ -290,10 +295,11 @@ class _Entry:
         self.received_at = received_at
 
 
-def _time_recovery(hook: ThresholdEscrow, custodians: list[Custodian], messages: int) -> float:
-    """Recover ``messages`` archived messages (a new chain every few); release untimed."""
+def _time_recovery(deployment: CustodianDeployment, messages: int) -> float:
+    """Recover ``messages`` archived messages (a new chain every few) through the workflow;
+    scope, authorisation and releases untimed."""
     clock = ManualClock()
-    alice, bob, first, identities = _pair(hook, clock)
+    alice, bob, first, identities = _pair(deployment.hook, clock)
     archive = [_Entry(first, clock.now())]
     for i in range(messages - 1):
         clock.advance(1)
@@ -302,18 +308,20 @@ def _time_recovery(hook: ThresholdEscrow, custodians: list[Custodian], messages:
         receiver.decrypt(envelope)
         archive.append(_Entry(envelope, clock.now()))
     end = clock.now() + 1
-    archive = ListArchive(archive, identities)
-    scoped = records_in_scope(hook.check_record, archive, "bench", 0, end)
+    window = Window("bench", 0, end)
+    access = LawfulAccess(deployment, ListArchive(archive, identities))
+    scoped = access.scope(window)
     judge, recovery_key = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
     authorisation = SignedAuthorisation.issue(
         "judge", judge, "bench", tuple(s.ref for s in scoped),
         recovery_key.public_key().public_bytes_raw(), end + 86_400)
     verifier = TrustedIssuers({"judge": judge.public_key().public_bytes_raw()})
-    releases = [release_share(c, hook.custodian_set, authorisation, verifier, s.envelope, clock)
-                for c in custodians[:hook.custodian_set.threshold] for s in scoped]
+    attempt = access.open(window, authorisation, recovery_key)
+    for party in range(deployment.threshold):
+        attempt.submit(attempt.nonce, deployment.release(party, authorisation, verifier,
+                                                         scoped, clock))
     start = time.perf_counter()
-    report = recover(hook, archive, "bench", 0, end, releases, recovery_key,
-                     authorisation=authorisation)
+    report = attempt.recover()
     elapsed = time.perf_counter() - start
     if report.messages_recovered != messages:
         raise CommandError("bench escrow: recovery read fewer messages than archived")

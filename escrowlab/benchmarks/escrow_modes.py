@@ -41,10 +41,7 @@ import statistics
 import time
 
 from escrow.context import RecordContext
-from escrow.crumple.hook import CrumpleEscrow
 from escrow.crumple.solver import DEFAULT_CHUNK, MAX_WORKERS, SolverPool
-from escrow.custodian import Custodian
-from escrow.custodian_set import CustodianSet
 from escrow.leaf16.forgery import (
     expected_queries,
     extract_family_key,
@@ -56,6 +53,7 @@ from escrow.leaf16.forgery import (
 from escrow.leaf16.leaf import CHECKSUM_WIDTHS, FamilyKey
 from escrow.leaf16.module import LeafModule
 from escrow.leaf16.unit import EscrowAgent, program_unit
+from escrow.modes import get_mode
 from escrowlab.arguments import int_in_range, int_list
 from escrowlab.benchmarks import Peer, Progress, Target, document, show_verdicts
 from escrowlab.cli import CommandError
@@ -269,14 +267,11 @@ class _LeafWorld:
 
 
 class _Crumple:
-    def __init__(self) -> None:
-        members = tuple(Custodian.generate(f"K{i}", f"Custodian {i}", "JA").public
-                        for i in range(1, 6))
-        self.custodian_set = CustodianSet(1, 3, members)
+    """Crumple records of the registry's deployment (default custodian set) at each k."""
 
     def solve(self, bits: int, chains: int, pool: SolverPool, say: Progress
               ) -> tuple[list[int], list[float]]:
-        hook = CrumpleEscrow(self.custodian_set, bits)
+        hook = get_mode("crumple").deployment(puzzle_bits=bits).hook
         work, seconds = [], []
         say.step(f"  chains at k={bits}", 0, chains)
         for number in range(chains):

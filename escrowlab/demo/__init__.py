@@ -1,7 +1,10 @@
-"""The narrated demo: Alice, Bob (two devices) and Carol talk through the relay (issue 3).
+"""The narrated demo: Alice, Bob (two devices) and Carol talk through the relay
+(docs/architecture.md, "Data flow").
 
 ``escrowlab demo --escrow MODE`` runs the *same* conversation under any escrow
-mode. Each mode has a module listed in :data:`DEMO_MODES`; the contract is:
+mode of the registry (:data:`escrow.modes.MODES`, which also gives each mode's one-line
+description and its options). A mode's story is the module ``escrowlab.demo.<mode>``
+(:data:`DEMO_MODES`); the contract is:
 
 - ``run(args, narrator) -> dict`` (required): build the world with
   :func:`build_world` (passing ``hook_for``, a function from a device address
@@ -12,14 +15,17 @@ mode. Each mode has a module listed in :data:`DEMO_MODES`; the contract is:
   JSON-serialisable summary (printed as-is with ``--json``).
   :func:`demo_chats` does all but the mode's own part:
   ``with demo_chats(args, narrator, hook_for) as chats: ...`` then
-  ``return {**chats.summary("MODE"), ...}``.
-- ``add_arguments(parser)`` (optional): add the mode's options (e.g.
-  ``--custodians``); the demo parser calls it for every registered mode whose
-  module is installed, so option names must not clash between modes.
-- ``DESCRIPTION`` (optional): one line for ``--help``.
+  ``return {**chats.summary("MODE"), ...}``. The lawful access goes through the
+  library's workflow (:mod:`escrowlab.demo.warrant` over :mod:`escrow.workflow`).
+- ``add_arguments(parser)`` (optional): options of the story itself, beyond the mode's
+  parameters that the registry declares; option names must not clash between modes.
+
+A registered mode without a module of its own is told by :mod:`escrowlab.demo.generic`
+(the chats, then t parties' releases and the recovery report, through the workflow).
 
 ``args`` always carries ``escrow``, ``messages`` (per chat), ``http`` (run a
-real HTTP relay on loopback instead of the in-process one) and ``json``.
+real HTTP relay on loopback instead of the in-process one), ``json`` and every
+registered mode's parameters (:mod:`escrow.modes`), each range-checked by the parser.
 The :class:`Narrator` prints the story to stdout, or nothing under ``--json``.
 Time is a :class:`~messaging.clock.ManualClock` shared by the devices and the
 relay, moved forward a few minutes per message, so the archive's receipt
@@ -37,6 +43,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from escrow.modes import MODES
 from messaging.client import Device, direct_conversation_id
 from messaging.clock import ManualClock
 from messaging.hooks import EscrowHook, NoEscrow
@@ -46,12 +53,8 @@ from messaging.relay.server import ServerThread
 from messaging.transport import HttpTransport, InProcessTransport, Transport
 from messaging.wire import parse_envelope
 
-DEMO_MODES: dict[str, str] = {
-    "none": "escrowlab.demo.none",
-    "threshold": "escrowlab.demo.threshold",
-    "leaf16": "escrowlab.demo.leaf16",
-    "crumple": "escrowlab.demo.crumple",
-}
+DEMO_MODES: dict[str, str] = {name: f"escrowlab.demo.{name}" for name in MODES}
+GENERIC_DEMO = "escrowlab.demo.generic"
 DEFAULT_MESSAGES = 6
 SECONDS_PER_MESSAGE = 150.0
 DEMO_START = 1_767_261_600.0  # 2026-01-01T10:00:00Z
@@ -72,9 +75,15 @@ GROUP_LINES = [
 
 
 def installed_modes() -> dict[str, str]:
-    """The registered modes whose module is importable in this installation."""
-    return {name: module for name, module in DEMO_MODES.items()
-            if importlib.util.find_spec(module) is not None}
+    """The demo modes whose module is importable in this installation; a registered mode
+    without a story of its own is told by :data:`GENERIC_DEMO`."""
+    installed = {}
+    for name, module in DEMO_MODES.items():
+        if importlib.util.find_spec(module) is not None:
+            installed[name] = module
+        elif name in MODES:
+            installed[name] = GENERIC_DEMO
+    return installed
 
 
 def load_mode(name: str):

@@ -1,7 +1,7 @@
 """``escrowlab demo --escrow none``: today's end-to-end encryption, no lawful access.
 
-The conversation of :mod:`escrowlab.demo` with the default hook
-(:class:`messaging.hooks.NoEscrow`): no chain key leaves a device, so the
+The conversation of :mod:`escrowlab.demo` with the hook of the registry's ``none``
+deployment (:class:`messaging.hooks.NoEscrow`): no chain key leaves a device, so the
 provider's archive holds ciphertext and metadata only, and nobody holding it
 (provider, thief or court) can read a message.
 """
@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 
 from escrowlab.demo import Narrator, demo_chats
-
-DESCRIPTION = "no escrow: the archive holds ciphertext and metadata only"
+from escrowlab.demo.warrant import deploy
 
 
 def run(args: argparse.Namespace, narrator: Narrator) -> dict:
     narrator.say("escrowlab demo, escrow mode 'none' (end-to-end encryption as deployed today)")
-    with demo_chats(args, narrator) as chats:
+    with demo_chats(args, narrator, deploy("none", args).hook_for) as chats:
         narrator.section("Lawful access")
         narrator.say("Mode 'none' escrows nothing: no record rides with any chain, so there "
                      "is nothing a warrant could unlock. Forward secrecy holds: once the "

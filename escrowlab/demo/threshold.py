@@ -1,44 +1,26 @@
 """``escrowlab demo --escrow threshold``: t-of-n custodian escrow, then a lawful recovery
-(issue 5, "Demo"; DESIGN.md, "Data flow" 2-5).
+(docs/architecture.md, "Data flow" 2-6).
 
 The conversation of :mod:`escrowlab.demo` runs with every device's hook set to
-:class:`escrow.threshold.ThresholdEscrow` for a freshly generated custodian
-set. Then an authorisation for a window of the 1:1 chat (judged by the relay's
-receipt times) is issued, t-1 custodians are shown to be not enough, t
-custodians release their shares of exactly the records in scope, and
-:func:`escrow.recovery.recover` reads the window's messages and reports how
-many more the recovered chain keys could open.
+:class:`escrow.threshold.hook.ThresholdEscrow` for a freshly generated custodian
+set (the registry's deployment, :mod:`escrow.modes`). Then, through the lawful-access
+workflow (:mod:`escrow.workflow`), an authorisation for a window of the 1:1 chat (judged by
+the relay's receipt times) is issued and its attempt opened, t-1 custodians' releases are
+shown to be not enough, the t-th completes the attempt, and its recovery reads the window's
+messages and reports how many more the recovered chain keys could open.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
-from escrow.authorisation import SignedAuthorisation, TrustedIssuers
-from escrow.custodian import Custodian
-from escrow.custodian_set import CustodianSet
-from escrow.errors import EscrowError
-from escrow.recovery import recover
-from escrow.release import release_share
-from escrow.scope import records_in_scope
-from escrow.threshold import ThresholdEscrow
-from escrowlab.arguments import int_in_range
-from escrowlab.cli import CommandError
-from escrowlab.demo import (
-    Narrator,
-    demo_chats,
-)
+from escrow.scope import Window
+from escrow.threshold.deployment import CustodianDeployment
+from escrowlab.demo import Narrator, demo_chats
+from escrowlab.demo.warrant import JUDGE, deploy, issue, release
 from messaging.client import decode_content
 from messaging.errors import WireFormatError
 
-DESCRIPTION = "t-of-n custodians hold shares of every chain key; a warrant reads a window"
-DEFAULT_CUSTODIANS = 5
-DEFAULT_THRESHOLD = 3
-WARRANT_LIFETIME = 10 * 86_400.0
-JUDGE = "judge-1"
 # The figures every escrow demo reports at the top level of its JSON, to compare modes.
 COMPARABLE_FIGURES = ("messages_in_scope", "messages_recovered", "out_of_scope_recoverable")
 
@@ -48,36 +30,18 @@ def comparable(recovery: dict) -> dict:
     return {key: recovery[key] for key in COMPARABLE_FIGURES}
 
 
-# The crumple demo reuses the custodian options this module declares.
-OPTIONS_ALSO_FOR = ("crumple",)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("threshold and crumple modes")
-    group.add_argument("--custodians", type=int_in_range(2, 16), default=DEFAULT_CUSTODIANS,
-                       metavar="N", help=f"custodians n (2..16, default {DEFAULT_CUSTODIANS})")
-    group.add_argument("--threshold", type=int_in_range(1, 16), default=DEFAULT_THRESHOLD,
-                       metavar="T",
-                       help=f"custodians needed to recover, t (2..n, default "
-                            f"{DEFAULT_THRESHOLD})")
-
-
-def make_custodians(args: argparse.Namespace, narrator: Narrator
-                    ) -> tuple[list[Custodian], CustodianSet]:
-    """The key ceremony, in memory (``escrowlab escrow ceremony`` writes it to disk)."""
-    n, t = args.custodians, args.threshold
-    if not 2 <= n <= 16:
-        raise CommandError("--custodians must be in 2..16")
-    custodians = [Custodian.generate(f"K{i + 1}", f"Custodian {i + 1}", "JA") for i in range(n)]
-    try:
-        cset = CustodianSet(1, t, tuple(c.public for c in custodians))
-    except EscrowError as exc:
-        raise CommandError(str(exc)) from None
+def make_custodians(mode: str, args: argparse.Namespace, narrator: Narrator
+                    ) -> CustodianDeployment:
+    """The key ceremony of ``mode``'s deployment, in memory (``escrowlab escrow ceremony``
+    writes one to disk)."""
+    deployment = deploy(mode, args)
+    cset = deployment.custodian_set
+    n, t = cset.n, cset.threshold
     narrator.section("Key ceremony")
     narrator.say(f"{n} custodians K1..K{n} each generate an X25519 key (receives shares) and an "
                  f"Ed25519 key (signs releases). Any {t} of them can reopen a chain.")
     narrator.detail(f"custodian set {cset.describe()}; every device pins this fingerprint")
-    return custodians, cset
+    return deployment
 
 
 def _window(entries: list, conversation_id: str) -> tuple[float, float]:
@@ -96,52 +60,44 @@ def _text(plaintext: bytes) -> str:
         return plaintext.decode("utf-8", "replace")
 
 
-def lawful_recovery(world, narrator: Narrator, hook: ThresholdEscrow,
-                    custodians: list[Custodian], conversation_id: str) -> dict:
+def lawful_recovery(world, narrator: Narrator, deployment: CustodianDeployment,
+                    conversation_id: str) -> dict:
     """Warrant, releases and recovery of a window of ``conversation_id``; the JSON summary."""
-    cset = hook.custodian_set
+    cset = deployment.custodian_set
     archive = world.relay.archive
     start, end = _window(archive.entries(), conversation_id)
-    scoped = records_in_scope(hook.check_record, archive, conversation_id, start, end)
-    judge = Ed25519PrivateKey.generate()
-    recovery_key = X25519PrivateKey.generate()
-    authorisation = SignedAuthorisation.issue(
-        JUDGE, judge, "demo-warrant-1", tuple(s.ref for s in scoped),
-        recovery_key.public_key().public_bytes_raw(), world.clock.now() + WARRANT_LIFETIME)
-    verifier = TrustedIssuers({JUDGE: judge.public_key().public_bytes_raw()})
+    warrant = issue(deployment, archive, Window(conversation_id, start, end), "demo-warrant-1",
+                    world.clock)
+    scoped, authorisation, attempt = warrant.scoped, warrant.authorisation, warrant.attempt
     narrator.section("Lawful access")
     narrator.say(f"{JUDGE} signs an authorisation for {conversation_id}, messages the relay "
                  f"received in [{start:.0f}, {end:.0f}) (receipt times, not the senders' "
                  f"claims): {len(scoped)} escrow records (one per sending chain), a one-time "
                  "recovery key, expiry in 10 days.")
 
-    released = []
     names = []
-    for custodian in custodians[:cset.threshold]:
-        shares = [release_share(custodian, cset, authorisation, verifier, s.envelope,
-                                world.clock) for s in scoped]
-        released += shares
+    for index, custodian in enumerate(deployment.custodians[:cset.threshold]):
+        if index == cset.threshold - 1:
+            below = attempt.recover()
+            if below.chains_recovered:
+                below_threshold = "recovered"
+            else:
+                below_threshold = below.chains[0].reason if below.chains \
+                    else "nothing in scope"
+                narrator.say(f"With only {len(names)} custodians' releases no chain is "
+                             f"recovered: {below_threshold}")
+        progress = release(warrant, [index], world.clock)
         names.append(custodian.custodian_id)
         narrator.say(f"{custodian.custodian_id} checks the judge's signature and that each "
-                     f"record is named, opens its share of {len(shares)} records, re-encrypts "
-                     "each to the recovery key and signs the release.")
-    refused = [c.custodian_id for c in custodians[cset.threshold:]]
+                     f"record is named, opens its share of {len(scoped)} records, re-encrypts "
+                     f"each to the recovery key, signs the release and submits it to attempt "
+                     f"{attempt.nonce[:8]}: {progress} custodians.")
+    refused = [c.custodian_id for c in deployment.custodians[cset.threshold:]]
     if refused:
         narrator.say(f"{', '.join(refused)} do not take part (offline or declining): "
                      f"{cset.threshold} are enough.")
 
-    short = [r for r in released if r.custodian_id in names[:-1]]
-    below = recover(hook, archive, conversation_id, start, end, short, recovery_key,
-                    authorisation=authorisation)
-    if below.chains_recovered:
-        below_threshold = "recovered"
-    else:
-        below_threshold = below.chains[0].reason if below.chains else "nothing in scope"
-        narrator.say(f"With only {len(names) - 1} custodians' releases no chain is recovered: "
-                     f"{below_threshold}")
-
-    report = recover(hook, archive, conversation_id, start, end, released, recovery_key,
-                     authorisation=authorisation)
+    report = attempt.recover()
     narrator.say(f"With {len(names)} custodians' releases the recovery combines the SLIP-39 "
                  f"shares, checks each chain key by recomputing its record, and decrypts "
                  f"{report.messages_recovered} of {report.messages_in_scope} envelopes in "
@@ -180,10 +136,10 @@ def lawful_recovery(world, narrator: Narrator, hook: ThresholdEscrow,
 def run(args: argparse.Namespace, narrator: Narrator) -> dict:
     narrator.say(f"escrowlab demo, escrow mode 'threshold' ({args.threshold}-of-"
                  f"{args.custodians} custodians)")
-    custodians, cset = make_custodians(args, narrator)
-    hook = ThresholdEscrow(cset)
-    with demo_chats(args, narrator, hook_for=lambda address: hook) as chats:
-        recovery = lawful_recovery(chats.world, narrator, hook, custodians,
+    deployment = make_custodians("threshold", args, narrator)
+    cset = deployment.custodian_set
+    with demo_chats(args, narrator, hook_for=deployment.hook_for) as chats:
+        recovery = lawful_recovery(chats.world, narrator, deployment,
                                    chats.direct["conversation_id"])
         return {**chats.summary("threshold"), "custodians": cset.n,
                 "threshold": cset.threshold, "set_fingerprint": cset.fingerprint.hex(),

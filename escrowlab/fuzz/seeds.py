@@ -130,7 +130,7 @@ def _hooks(mode: str, extras: dict):
                       for i in range(CUSTODIANS)]
         cset = CustodianSet(1, THRESHOLD, tuple(c.public for c in custodians))
         if mode == "threshold":
-            from escrow.threshold import ThresholdEscrow
+            from escrow.threshold.hook import ThresholdEscrow
             hook = ThresholdEscrow(cset)
         else:
             from escrow.crumple.hook import CrumpleEscrow

@@ -214,8 +214,8 @@ def leaf_recovery_target(world: World) -> Target:
 def recover_target(world: World) -> Target:
     """Threshold recovery of the warrant's window with one (mutated) envelope injected into
     the archive, as a relay archives any parsable envelope its sender names."""
-    from escrow.recovery import recover
     from escrow.scope import ListArchive
+    from escrow.threshold.recovery import recover
     from messaging.relay.archive import ArchiveEntry
     mw = world.modes["threshold"]
     extras = mw.extras

@@ -16,7 +16,7 @@ from escrow.custodian import Custodian
 from escrow.errors import KeystoreError, ReleaseRefusedError
 from escrow.release import open_own_share
 from escrow.scope import ListArchive
-from escrow.threshold import ThresholdEscrow
+from escrow.threshold.hook import ThresholdEscrow
 from messaging.hooks import NoEscrow
 from tests.escrow.helpers import coalition_read, make_custodians, make_set, relay_world
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from escrow.threshold import ThresholdEscrow
+from escrow.threshold.hook import ThresholdEscrow
 from messaging.clock import ManualClock
 from messaging.errors import HookRefusedError
 from messaging.hooks import NoEscrow

@@ -95,7 +95,7 @@ def test_with_the_family_key_extracted_forgery_costs_one_computation():
 
 def _threshold_hooks():
     from escrow.crumple.hook import CrumpleEscrow
-    from escrow.threshold import ThresholdEscrow
+    from escrow.threshold.hook import ThresholdEscrow
     from tests.escrow.helpers import make_custodians, make_set
 
     custodian_set = make_set(make_custodians(5), 3)

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from escrow.threshold import ThresholdEscrow
+from escrow.threshold.hook import ThresholdEscrow
 from messaging.clock import ManualClock
 from messaging.errors import (
     DecryptionError,

@@ -17,7 +17,7 @@ from escrow import shares
 from escrow.context import RecordContext
 from escrow.record import parse_record
 from escrow.release import open_own_share
-from escrow.threshold import ThresholdEscrow
+from escrow.threshold.hook import ThresholdEscrow
 from messaging.errors import DecryptionError, ReplayError
 from messaging.hooks import ChainContext
 from messaging.ratchet import associated_data_prefix, message_key_for, seal

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from escrow.context import RecordContext
 from escrow.crumple.hook import CrumpleEscrow
-from escrow.crumple.recovery import recover
 from escrow.crumple.solver import SolverPool
-from escrow.scope import records_in_scope
+from escrow.scope import Window
+from escrow.workflow import LawfulAccess
 from tests.escrow.helpers import case, make_custodians, make_set
 from tests.escrow_modes.helpers import chain_context
 
@@ -60,19 +60,20 @@ def test_parallel_workers_find_the_same_keys_with_bounded_extra_work():
 def test_whole_archive_costs_the_warrant_times_the_chain_ratio():
     c = case(hook_class=functools.partial(CrumpleEscrow, puzzle_bits=8), days=10, per_day=6,
              ratchet_every=1)
-    warrant = recover(c.hook, c.archive, "C1", c.start, c.end, c.releases(),
-                      c.recovery_key, authorisation=c.authorisation)
-    everything = records_in_scope(c.hook.check_record, c.archive, "C1", 0, 2e9)
+    warrant = c.attempt().recover()
+    deployment = c.deployment
+    access = LawfulAccess(deployment, c.archive)
+    everything_window = Window("C1", 0, 2e9)
+    everything = access.scope(everything_window)
     bulk_key = X25519PrivateKey.generate()
     bulk_authorisation = c.issuer.authorise(everything, bulk_key, c.conv.clock.now() + 1e6,
                                             authorisation_id="A-bulk")
-    from escrow.release import release_share
-
-    bulk_releases = [release_share(k, c.hook.custodian_set, bulk_authorisation,
-                                   c.issuer.verifier(), s.envelope, c.conv.clock)
-                     for k in c.custodians[:3] for s in everything]
-    bulk = recover(c.hook, c.archive, "C1", 0, 2e9, bulk_releases, bulk_key,
-                   authorisation=bulk_authorisation)
+    attempt = access.open(everything_window, bulk_authorisation, bulk_key)
+    for party in range(3):
+        attempt.submit(attempt.nonce, deployment.release(party, bulk_authorisation,
+                                                         c.issuer.verifier(), everything,
+                                                         c.conv.clock))
+    bulk = attempt.recover()
     chain_ratio = len(bulk.chain_work) / len(warrant.chain_work)
     work_ratio = bulk.total_work / warrant.total_work
     assert len(bulk.chain_work) == len(everything) > len(warrant.chain_work) >= 12

@@ -22,7 +22,7 @@ import pytest
 from escrow.crumple.hook import CrumpleEscrow
 from escrow.leaf16.leaf import IV_LENGTH, LEAF_VERSION, parse_leaf
 from escrow.record import RECORD_VERSION, parse_record
-from escrow.threshold import ThresholdEscrow
+from escrow.threshold.hook import ThresholdEscrow
 from messaging.wire import parse_envelope
 from tests.escrow.helpers import make_custodians, make_set
 from tests.escrow_modes.helpers import ees_world, session_pair

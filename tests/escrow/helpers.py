@@ -1,5 +1,6 @@
 """Builders for the escrow tests: custodians, a pinned set, a recorded conversation between
-two real sessions under the threshold hook, an issuer and its authorisations."""
+two real sessions under the threshold hook, an issuer and its authorisations, and the
+lawful-access workflow over them (:mod:`escrow.workflow`)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,18 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from escrow.authorisation import SignedAuthorisation, TrustedIssuers
 from escrow.context import RecordContext
+from escrow.crumple.deployment import CrumpleDeployment
+from escrow.crumple.hook import CrumpleEscrow
 from escrow.custodian import Custodian
 from escrow.custodian_set import CustodianSet
-from escrow.recovery import recover
+from escrow.modes import MODES, Mode
 from escrow.release import open_own_share, release_share, seal_release
-from escrow.scope import ListArchive, records_in_scope
-from escrow.threshold import ThresholdEscrow
+from escrow.scope import ListArchive, Window
+from escrow.threshold import recovery as threshold_recovery
+from escrow.threshold.deployment import CustodianDeployment, custodian_deploy
+from escrow.threshold.hook import ThresholdEscrow
+from escrow.threshold.recovery import recover
+from escrow.workflow import Attempt, LawfulAccess
 from messaging.client import Device, direct_conversation_id
 from messaging.clock import ManualClock
 from messaging.identity import IdentityKeyPair
@@ -119,6 +126,21 @@ class Issuer:
             recovery_key.public_key().public_bytes_raw(), not_after)
 
 
+def deployment_of(hook: ThresholdEscrow, custodians=()) -> CustodianDeployment:
+    """The deployment of a threshold-record ``hook`` and its custodians."""
+    if isinstance(hook, CrumpleEscrow):
+        return CrumpleDeployment(hook, custodians)
+    return CustodianDeployment(hook, custodians)
+
+
+def mode_of(hook: ThresholdEscrow) -> Mode:
+    """The registered mode of ``hook``, or, for a subclass the tests define, the one registry
+    entry such a mode would add."""
+    return MODES.get(hook.mode) or Mode(hook.mode, "a threshold-record mode of the tests",
+                                        custodian_deploy(type(hook)),
+                                        threshold_recovery.recover_window)
+
+
 @dataclass
 class Case:
     """A recorded conversation, its scope, an authorisation and the recovery key."""
@@ -137,8 +159,31 @@ class Case:
     def archive(self) -> ListArchive:
         return self.conv.relay_archive()
 
+    @property
+    def window(self) -> Window:
+        return Window("C1", self.start, self.end)
+
+    @property
+    def deployment(self) -> CustodianDeployment:
+        return deployment_of(self.hook, self.custodians)
+
+    def attempt(self, custodians=None) -> Attempt:
+        """A new attempt of this case's authorisation, with the releases of ``custodians``
+        (numbers; all of them by default) submitted to it."""
+        deployment = self.deployment
+        access = LawfulAccess(deployment, self.archive, mode_of(self.hook))
+        attempt = access.open(self.window, self.authorisation, self.recovery_key)
+        for party in range(len(self.custodians)) if custodians is None else custodians:
+            attempt.submit(attempt.nonce, deployment.release(
+                party, self.authorisation, self.issuer.verifier(), self.scoped, self.conv.clock))
+        return attempt
+
     def recover(self, releases=None, archive=None, **changes):
-        """The real recovery of this case's window (its authorisation, its recovery key)."""
+        """The real recovery of this case's window (its authorisation, its recovery key):
+        through the workflow with every custodian's releases; given ``releases`` (or other
+        terms), the recovery entry point itself on exactly those."""
+        if releases is None and archive is None and not changes:
+            return self.attempt().recover()
         terms = dict(start=self.start, end=self.end, recovery_key=self.recovery_key,
                      authorisation=self.authorisation, conversation_id="C1")
         terms.update(changes)
@@ -165,7 +210,8 @@ def case(n: int = 5, t: int = 3, days: int = 6, per_day: int = 4, ratchet_every:
     day0 = conv.clock.now()
     chatter(conv, days, per_day, ratchet_every)
     start, end = day0 + window[0] * DAY, day0 + window[1] * DAY
-    scoped = records_in_scope(hook.check_record, conv.relay_archive(), "C1", start, end)
+    access = LawfulAccess(deployment_of(hook, custodians), conv.relay_archive(), mode_of(hook))
+    scoped = list(access.scope(Window("C1", start, end)))
     issuer = Issuer()
     recovery_key = X25519PrivateKey.generate()
     authorisation = issuer.authorise(scoped, recovery_key, conv.clock.now() + 10 * DAY)
@@ -205,10 +251,13 @@ class RelayWorld:
 
 
 def relay_world(hook, users=("alice", "bob", "carol", "dave")) -> RelayWorld:
+    """Devices ``user:1`` through one relay; ``hook`` is every device's hook, or a function
+    from an address to that device's (a deployment's ``hook_for``)."""
     clock = ManualClock()
     relay = RelayService("sqlite://", clock=clock)
     transport = InProcessTransport(relay)
-    devices = {user: Device.create(user, 1, transport, hook=hook, clock=clock,
+    hook_for = hook if callable(hook) else (lambda address: hook)
+    devices = {user: Device.create(user, 1, transport, hook=hook_for(f"{user}:1"), clock=clock,
                                    one_time_prekeys=4, kem_prekeys=2) for user in users}
     return RelayWorld(relay, clock, devices)
 
@@ -225,17 +274,20 @@ def custodian_world(n: int, t: int, talks):
 def coalition_read(hook: ThresholdEscrow, custodians: list[Custodian], archive,
                    conversation_id: str):
     """Custodians acting on their own, no warrant: each opens its share of every archived
-    record with its key, signs a release to the coalition's own key, and the real recovery
-    combines them (below t, every chain is reported not released)."""
-    scoped = records_in_scope(hook.check_record, archive, conversation_id, 0.0, 1e12)
+    record with its key, signs a release to the coalition's own key, and the workflow's real
+    recovery combines them (below t, every chain is reported not released)."""
+    window = Window(conversation_id, 0.0, 1e12)
+    access = LawfulAccess(deployment_of(hook), archive)
+    scoped = access.scope(window)
     recovery_key = X25519PrivateKey.generate()
     own = Issuer("coalition").authorise(scoped, recovery_key, 1e12, "no-warrant")
-    releases = []
+    attempt = access.open(window, own, recovery_key)
     for custodian in custodians:
+        releases = []
         for item in scoped:
             digest, index, value = open_own_share(custodian, hook.custodian_set, item.envelope)
             context = RecordContext.of_envelope(parse_envelope(item.envelope))
             releases.append(seal_release(custodian, hook.custodian_set, own, digest, index,
                                          value, context))
-    return recover(hook, archive, conversation_id, 0.0, 1e12, releases, recovery_key,
-                   authorisation=own)
+        attempt.submit(attempt.nonce, releases)
+    return attempt.recover()

@@ -6,7 +6,7 @@ import pytest
 
 from escrow.errors import RecordFormatError
 from escrow.record import parse_record
-from escrow.threshold import ThresholdEscrow
+from escrow.threshold.hook import ThresholdEscrow
 from messaging.hooks import ChainContext
 from tests.escrow.helpers import make_custodians, make_set
 

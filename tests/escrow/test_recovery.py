@@ -11,10 +11,10 @@ from escrow import keystore
 from escrow.context import RecordContext
 from escrow.errors import KeystoreError, RecoveryError, ReleaseRefusedError
 from escrow.record import record_digest
-from escrow.recovery import recover
 from escrow.release import open_own_share, release_share, seal_release
 from escrow.scope import NOT_RELEASED, RECOVERED, ListArchive, records_in_scope
-from escrow.threshold import ThresholdEscrow
+from escrow.threshold.hook import ThresholdEscrow
+from escrow.threshold.recovery import recover
 from messaging.wire import parse_envelope
 from tests.escrow.helpers import DAY, Entry, Issuer, case, conversation, make_custodians, make_set
 

@@ -11,7 +11,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from escrow.errors import RecoveryError, ReleaseRefusedError
-from escrow.recovery import recover
 from escrow.release import release_share
 from escrow.scope import (
     FORGED,
@@ -23,6 +22,7 @@ from escrow.scope import (
     records_in_scope,
     scan_window,
 )
+from escrow.threshold.recovery import recover
 from messaging.wire import parse_envelope
 from tests.escrow.helpers import DAY, Entry, Issuer, custodian_world
 

@@ -18,7 +18,7 @@ from shamir_mnemonic import EncryptedMasterSecret, combine_mnemonics, decode_mne
 from escrow import ceremony, keystore, shares
 from escrow.record import parse_record
 from escrow.release import open_own_share
-from escrow.threshold import ThresholdEscrow
+from escrow.threshold.hook import ThresholdEscrow
 from messaging.wire import parse_envelope
 from tests.escrow.helpers import conversation, make_custodians, make_set
 

@@ -13,7 +13,7 @@ from escrow.context import RecordContext
 from escrow.errors import RecordRefusedError, ShareError
 from escrow.record import parse_record
 from escrow.release import release_share
-from escrow.threshold import SHARE_LABEL, ThresholdEscrow, share_associated_data
+from escrow.threshold.hook import SHARE_LABEL, ThresholdEscrow, share_associated_data
 from messaging.errors import HookRefusedError
 from messaging.hooks import ChainContext, EscrowHook
 from messaging.wire import parse_envelope
