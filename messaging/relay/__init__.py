@@ -8,9 +8,10 @@
 """
 
 from messaging.relay.archive import ArchiveEntry, RelayArchive
-from messaging.relay.errors import RelayDatabaseError, RelayError
+from messaging.relay.errors import RelayDatabaseError
 from messaging.relay.limits import RelayLimits
 from messaging.relay.service import RelayService
+from messaging.relay_protocol import RelayError
 
 __all__ = ["ArchiveEntry", "RelayArchive", "RelayDatabaseError", "RelayError", "RelayLimits",
            "RelayService", "create_relay_app"]

@@ -16,13 +16,14 @@ from escrow.recovery import recover
 from escrow.release import open_own_share, release_share, seal_release
 from escrow.scope import ListArchive, records_in_scope
 from escrow.threshold import ThresholdEscrow
-from messaging.client import Device, direct_conversation_id
+from messaging.addresses import direct_conversation_id
+from messaging.client import Device
 from messaging.clock import ManualClock
 from messaging.identity import IdentityKeyPair
 from messaging.pqxdh import DevicePrekeys
 from messaging.relay import RelayService
+from messaging.relay.inprocess import InProcessTransport
 from messaging.session import Session
-from messaging.transport import InProcessTransport
 from messaging.wire import parse_envelope
 
 DAY = 86_400.0

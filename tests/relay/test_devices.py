@@ -6,7 +6,8 @@ import pytest
 
 from messaging.identity import IdentityKeyPair
 from messaging.relay import RelayError
-from messaging.transport import InProcessTransport, RelayClient
+from messaging.relay.inprocess import InProcessTransport
+from messaging.transport import RelayClient
 from tests.relay.conftest import refused
 
 
