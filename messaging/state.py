@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 import strictjson
-from messaging.codec import hex_bytes
+from messaging.codec import MAX_EPOCH_SECONDS, hex_bytes
 from messaging.errors import HandshakeError, StateError
 from messaging.identity import IDENTITY_PUBLIC_LENGTH, KEY_LENGTH, IdentityPublic
 from messaging.limits import MAX_ID_LENGTH, MAX_RECORD_LENGTH, MAX_SKIPPED_KEYS_TOTAL
@@ -164,7 +164,7 @@ class SessionState:
             receive_count=f.u32("nr"),
             previous_send_count=f.u32("pn"),
             send_chain_number=f.u32("send_chain"),
-            send_chain_time=f.integer("send_time", 2**64 - 1),
+            send_chain_time=f.integer("send_time", MAX_EPOCH_SECONDS),
             send_record=send_record,
             receive_chain_count=f.u32("recv_chains"),
             receive_chain_digest=digest,
