@@ -13,6 +13,8 @@ PROTOCOL_VERSION = 1
 MAX_SKIP = 1000
 # Skipped message keys a session keeps over all its chains; the oldest is evicted first.
 MAX_SKIPPED_KEYS_TOTAL = 2000
+# A time in seconds since the epoch (messaging.codec): the wire's chain time is a u64.
+MAX_EPOCH_SECONDS = 2**64 - 1
 # The largest message number N (and chain length PN): both are u32 on the wire.
 MAX_MESSAGE_NUMBER = 2**32 - 1
 
@@ -65,6 +67,10 @@ MAX_QUEUE_ID = 2**63 - 1
 # Signed relay requests (messaging.relay_protocol): the timestamp header is milliseconds
 # since the epoch in at most 15 digits (good for 31,000 years, exact in a float).
 MAX_TIMESTAMP_DIGITS = 15
+# A queue fetch's query (messaging.relay.api): ?wait=S and ?limit=N in at most this many
+# digits, so a huge number is refused before int() reads it.
+MAX_WAIT_DIGITS = 3
+MAX_LIMIT_DIGITS = 6
 
 # Safety numbers (messaging.safety): the longest identity key fed to the fingerprint.
 MAX_FINGERPRINT_KEY_LENGTH = 1024

@@ -47,7 +47,6 @@ from typing import TypeVar
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from messaging.clock import Clock
-from messaging.codec import MAX_EPOCH_SECONDS
 from messaging.errors import (
     DecryptionError,
     HandshakeError,
@@ -61,6 +60,7 @@ from messaging.errors import (
 from messaging.hooks import ChainContext, EscrowHook
 from messaging.identity import IdentityKeyPair, IdentityPublic
 from messaging.limits import (
+    MAX_EPOCH_SECONDS,
     MAX_MESSAGE_NUMBER,
     MAX_PLAINTEXT_LENGTH,
     MAX_RECORD_LENGTH,

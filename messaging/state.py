@@ -21,10 +21,15 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 import strictjson
-from messaging.codec import MAX_EPOCH_SECONDS, hex_bytes
+from messaging.codec import hex_bytes
 from messaging.errors import HandshakeError, StateError
 from messaging.identity import IDENTITY_PUBLIC_LENGTH, KEY_LENGTH, IdentityPublic
-from messaging.limits import MAX_ID_LENGTH, MAX_RECORD_LENGTH, MAX_SKIPPED_KEYS_TOTAL
+from messaging.limits import (
+    MAX_EPOCH_SECONDS,
+    MAX_ID_LENGTH,
+    MAX_RECORD_LENGTH,
+    MAX_SKIPPED_KEYS_TOTAL,
+)
 from messaging.mode_id import validate_mode_id
 from messaging.pqxdh import MLKEM768_CIPHERTEXT_LENGTH, PrekeyBlock
 

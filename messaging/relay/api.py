@@ -41,7 +41,7 @@ from urllib.parse import parse_qs, urlsplit
 import strictjson
 from messaging.errors import HandshakeError
 from messaging.identity import SIGNATURE_LENGTH, IdentityPublic
-from messaging.limits import MAX_ADDRESS_LENGTH
+from messaging.limits import MAX_ADDRESS_LENGTH, MAX_LIMIT_DIGITS, MAX_WAIT_DIGITS
 from messaging.pqxdh import PrekeyUpload
 from messaging.relay.auth import RequestAuth, check_fresh, check_signature, parse_auth_headers
 from messaging.relay.errors import bad_request, not_found, too_large, unauthorized
@@ -53,7 +53,6 @@ _DEVICE = re.compile(r"/v1/devices/([^/]+)")
 _KEYS_FOR = re.compile(r"/v1/keys/([^/]+)")
 _DIGITS = re.compile(r"[0-9]+")  # str.isdigit() also accepts '²' and '٣', which int() refuses
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # what the database's INTEGER column holds
-MAX_WAIT_DIGITS, MAX_LIMIT_DIGITS = 3, 6
 
 
 def dispatch(service: RelayService, request: RelayRequest) -> RelayResponse:
