@@ -12,7 +12,8 @@ SQLite store for real use) and talks to the relay through a
   lists); the device then updates its lists, emitting
   :class:`DeviceListChanged`, encrypts for the new devices and resends.
 - One session per (conversation, local device, peer device): a direct chat's
-  conversation id is :func:`direct_conversation_id`, a group's is its own.
+  conversation id is :func:`messaging.addresses.direct_conversation_id`, a
+  group's is its own.
 - Prekeys: the device publishes a ``PrekeyUpload`` at registration and
   replenishes its one-time prekeys on the relay when fewer than
   ``prekey_low_water`` remain.
@@ -29,8 +30,9 @@ SQLite store for real use) and talks to the relay through a
   on the next receive. Envelopes the relay did not accept stay in the outbox
   and are resent by :meth:`Device.flush`.
 
-The plaintext inside every envelope is a small JSON object (:func:`encode_content`),
-parsed strictly (:func:`decode_content`) inside the session's decryption: a message
+The plaintext inside every envelope is a small JSON object
+(:func:`messaging.content.encode_content`), parsed strictly
+(:func:`messaging.content.decode_content`) inside the session's decryption: a message
 whose content does not parse is refused like one whose tag fails (a
 :class:`ReceiveFailed` event, acknowledged and dropped) and changes neither the
 session nor the prekeys, while the other messages of the same fetch are delivered.
@@ -38,13 +40,18 @@ session nor the prekeys, while the other messages of the same fetch are delivere
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import strictjson
+from messaging.addresses import (
+    AddressError,
+    check_user,
+    direct_conversation_id,
+    make_address,
+    parse_address,
+)
 from messaging.clock import Clock, SystemClock
-from messaging.codec import epoch_seconds
+from messaging.content import Message, decode_content, encode_content
 from messaging.errors import (
     ContentError,
     HandshakeError,
@@ -52,103 +59,25 @@ from messaging.errors import (
     ReplayError,
     WireFormatError,
 )
-from messaging.groups import GroupChanged, GroupError, GroupManager, parse_group
+from messaging.groups import GroupChanged, GroupManager
 from messaging.hooks import EscrowHook, NoEscrow
 from messaging.identity import IdentityKeyPair, IdentityPublic
+from messaging.limits import (
+    DEFAULT_FETCH_LIMIT,
+    DEFAULT_KEM_PREKEYS,
+    DEFAULT_ONE_TIME_PREKEYS,
+    MAX_ENVELOPES_PER_SEND,
+    MAX_SEND_ATTEMPTS,
+    PREKEY_LOW_WATER,
+)
 from messaging.pqxdh import DevicePrekeys
-from messaging.relay.addresses import AddressError, check_user, make_address, parse_address
-from messaging.relay.errors import RelayError
+from messaging.relay_protocol import RelayError
 from messaging.safety import SafetyNumber
-from messaging.session import MAX_PLAINTEXT_LENGTH, Session
+from messaging.session import Session
 from messaging.store import DeviceStore, InMemoryDeviceStore
 from messaging.transport import RelayClient, RelayUnavailableError, Transport
 from messaging.trust import IdentityChanged, TrustRecord, TrustStore
 from messaging.wire import parse_envelope
-
-CONTENT_VERSION = 1
-CONTENT_KINDS = ("text", "group-update", "group-text")
-MAX_BODY_CHARS = 64 * 1024
-MAX_CONTENT_BYTES = MAX_PLAINTEXT_LENGTH
-MAX_SEND_ATTEMPTS = 4
-MAX_ENVELOPES_PER_SEND = 64
-
-
-def direct_conversation_id(user_a: str, user_b: str) -> str:
-    """The conversation id of the direct chat between two users (same for both)."""
-    first, second = sorted((user_a, user_b))
-    return f"dm:{first}:{second}"
-
-
-def encode_content(kind: str, body: str, sent_at: float, to: str | None = None,
-                   group: dict | None = None) -> bytes:
-    """The plaintext of one message: canonical JSON ``{v, kind, body, to, group, sent_at}``."""
-    if kind not in CONTENT_KINDS:
-        raise ValueError(f"content kind is one of {CONTENT_KINDS}")
-    if not isinstance(body, str) or len(body) > MAX_BODY_CHARS:
-        raise ValueError(f"a message body is text of at most {MAX_BODY_CHARS} characters")
-    return json.dumps({"v": CONTENT_VERSION, "kind": kind, "body": body, "to": to,
-                       "group": group, "sent_at": sent_at},
-                      sort_keys=True, separators=(",", ":")).encode()
-
-
-def decode_content(plaintext: bytes) -> dict:
-    """Parse a decrypted plaintext strictly; raise ``ContentError`` if it is not valid content.
-
-    :func:`strictjson.loads` (UTF-8, bounded depth and digits, no lone surrogates, no
-    duplicate names), then exactly the six fields with their exact types: ``v`` the
-    integer 1 (never ``true`` or ``1.0``); ``kind`` one of :data:`CONTENT_KINDS`;
-    ``body`` text of at most :data:`MAX_BODY_CHARS` characters; ``sent_at`` a time
-    (:func:`messaging.codec.epoch_seconds`, returned as ``float``); a direct ``text``
-    names its recipient user in ``to`` and has no ``group``, a group message has a
-    well-formed ``group`` object (:func:`messaging.groups.parse_group`) and no ``to``.
-    """
-    what = "decrypted content"
-    content = strictjson.fields(
-        strictjson.loads(plaintext, what=what, error=ContentError, max_bytes=MAX_CONTENT_BYTES),
-        {"v": int, "kind": str, "body": str, "to": (str, type(None)),
-         "group": (dict, type(None)), "sent_at": (int, float)},
-        what=what, error=ContentError)
-    if content["v"] != CONTENT_VERSION:
-        raise ContentError(f"{what} has unknown version {content['v']}")
-    if content["kind"] not in CONTENT_KINDS:
-        raise ContentError(f"{what} has an unknown kind (one of {', '.join(CONTENT_KINDS)})")
-    if len(content["body"]) > MAX_BODY_CHARS:
-        raise ContentError(f"{what} has a body longer than {MAX_BODY_CHARS} characters")
-    content["sent_at"] = epoch_seconds(content["sent_at"], what=f"{what}: sent_at",
-                                       error=ContentError)
-    if content["kind"] == "text":
-        if content["group"] is not None or content["to"] is None:
-            raise ContentError(f"{what}: a direct text names its recipient and no group")
-        try:
-            check_user(content["to"])
-        except AddressError as exc:
-            raise ContentError(f"{what}: recipient: {exc}") from None
-    elif content["group"] is None or content["to"] is not None:
-        raise ContentError(f"{what}: a group message carries its group and no recipient")
-    else:
-        try:
-            parse_group(content["kind"], content["group"])
-        except GroupError as exc:
-            raise ContentError(f"{what}: malformed group object: {exc}") from None
-    return content
-
-
-@dataclass(frozen=True)
-class Message:
-    """A decrypted message as this device received it."""
-
-    envelope_id: int
-    conversation_id: str
-    sender: str
-    sender_user: str
-    kind: str
-    body: str
-    to: str | None
-    group: dict | None
-    sent_at: float
-    received_at: float
-    own_copy: bool
-    """True when another device of this user sent it (Sesame's copy to own devices)."""
 
 
 @dataclass(frozen=True)
@@ -195,8 +124,8 @@ class Device:
         hook: EscrowHook,
         clock: Clock,
         *,
-        prekey_low_water: int = 5,
-        prekey_batch: int = 20,
+        prekey_low_water: int = PREKEY_LOW_WATER,
+        prekey_batch: int = DEFAULT_ONE_TIME_PREKEYS,
     ) -> None:
         self.address = address
         self.user = parse_address(address)[0]
@@ -238,8 +167,8 @@ class Device:
         clock: Clock | None = None,
         store: DeviceStore | None = None,
         linked_by: Device | None = None,
-        one_time_prekeys: int = 20,
-        kem_prekeys: int = 10,
+        one_time_prekeys: int = DEFAULT_ONE_TIME_PREKEYS,
+        kem_prekeys: int = DEFAULT_KEM_PREKEYS,
         retry_for: float = 0.0,
     ) -> Device:
         """Make a new device, register it (linked by ``linked_by`` if the user exists), publish
@@ -275,7 +204,7 @@ class Device:
                               retry_for=retry_for)
         device = cls.restore(address, transport, store, hook=hook, clock=clock,
                              retry_for=retry_for)
-        device.prekey_low_water = min(5, one_time_prekeys)
+        device.prekey_low_water = min(PREKEY_LOW_WATER, one_time_prekeys)
         device.prekey_batch = one_time_prekeys
         device.relay.upload_prekeys(device._prekeys.upload())
         device.refresh_devices(user)
@@ -291,8 +220,8 @@ class Device:
         hook: EscrowHook | None = None,
         clock: Clock | None = None,
         store: DeviceStore | None = None,
-        one_time_prekeys: int = 20,
-        kem_prekeys: int = 10,
+        one_time_prekeys: int = DEFAULT_ONE_TIME_PREKEYS,
+        kem_prekeys: int = DEFAULT_KEM_PREKEYS,
         retry_for: float = 0.0,
     ) -> Device:
         """Set up a device the relay already registered under ``identity``: store the
@@ -308,7 +237,8 @@ class Device:
         store.store_prekeys(prekeys.serialize())
         relay.upload_prekeys(prekeys.upload())
         device = cls(address, identity, prekeys, relay, store, hook, clock,
-                     prekey_low_water=min(5, one_time_prekeys), prekey_batch=one_time_prekeys)
+                     prekey_low_water=min(PREKEY_LOW_WATER, one_time_prekeys),
+                     prekey_batch=one_time_prekeys)
         device.refresh_devices(user)
         return device
 
@@ -516,7 +446,8 @@ class Device:
 
     # -- receiving -------------------------------------------------------------------------
 
-    def receive(self, limit: int = 100, wait: int = 0, defer_ack: bool = False) -> list[Message]:
+    def receive(self, limit: int = DEFAULT_FETCH_LIMIT, wait: int = 0,
+                defer_ack: bool = False) -> list[Message]:
         """Fetch, open and acknowledge one batch of this device's queue.
 
         With ``wait`` > 0 the relay holds an empty fetch open up to that many
@@ -534,7 +465,7 @@ class Device:
             self.relay.ack(self._pending_acks)
             self._pending_acks = []
 
-    def receive_all(self, limit: int = 100) -> list[Message]:
+    def receive_all(self, limit: int = DEFAULT_FETCH_LIMIT) -> list[Message]:
         """Drain this device's queue."""
         messages: list[Message] = []
         more = True

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 
-_LOWER_HEX = re.compile(r"(?:[0-9a-f]{2})*")
+from messaging.limits import MAX_EPOCH_SECONDS
 
-MAX_EPOCH_SECONDS = 2**64 - 1
+_LOWER_HEX = re.compile(r"(?:[0-9a-f]{2})*")
 
 
 def hex_bytes(value: object, *, what: str, error: type[Exception], length: int | None = None,

@@ -48,3 +48,8 @@ class StateError(MessagingError):
 
 class IdentityChangedError(MessagingError):
     """A peer's identity key differs from the one this device has recorded."""
+
+
+class GroupError(MessagingError, ValueError):
+    """A group operation that is not allowed (not a member, too many members, ...), or a
+    malformed group message."""

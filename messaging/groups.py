@@ -16,21 +16,22 @@ from a current member. Group state lives in memory on each device.
 from __future__ import annotations
 
 import os
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-import strictjson
-from messaging.errors import MessagingError
-from messaging.relay.addresses import AddressError, check_user
-
-if TYPE_CHECKING:
-    from messaging.client import Device, Message
+from messaging.clock import Clock
+from messaging.content import (
+    GROUP_ID_BYTES,
+    Message,
+    check_group_members,
+    check_group_name,
+    encode_content,
+    parse_group,
+)
+from messaging.errors import GroupError
 
 GROUP_CONVERSATION_PREFIX = "group:"
-MAX_GROUP_MEMBERS = 256
-MAX_GROUP_NAME = 100
-_GROUP_ID = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,21 @@ class GroupChanged:
     removed: tuple[str, ...]
 
 
-class GroupError(MessagingError, ValueError):
-    """A group operation that is not allowed (not a member, too many members, ...), or a
-    malformed group message."""
+class GroupDevice(Protocol):
+    """What a :class:`GroupManager` needs of its device (:class:`messaging.client.Device`)."""
+
+    user: str
+    clock: Clock
+    emit: Callable[[GroupChanged], None]
+
+    def send_content(self, conversation_id: str, users: tuple[str, ...],
+                     plaintext: bytes) -> list[int]: ...
 
 
 class GroupManager:
     """The groups one device knows, and the operations on them."""
 
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: GroupDevice) -> None:
         self._device = device
         self._groups: dict[str, Group] = {}
 
@@ -86,27 +93,25 @@ class GroupManager:
 
     def create(self, name: str, members: list[str] | set[str]) -> Group:
         """Create a group of ``members`` (the creator is added) and tell every member."""
-        group = Group(os.urandom(8).hex(), _check_name(name),
-                      _check_members(set(members) | {self._device.user}), 1)
+        group = Group(os.urandom(GROUP_ID_BYTES).hex(), check_group_name(name),
+                      check_group_members(set(members) | {self._device.user}), 1)
         self._change(None, group)
         return group
 
     def add_members(self, group_id: str, users: list[str] | set[str]) -> Group:
         old = self._member_group(group_id)
         return self._change(old, Group(old.group_id, old.name,
-                                       _check_members(old.members | set(users)),
+                                       check_group_members(old.members | set(users)),
                                        old.revision + 1))
 
     def remove_members(self, group_id: str, users: list[str] | set[str]) -> Group:
         old = self._member_group(group_id)
         return self._change(old, Group(old.group_id, old.name,
-                                       _check_members(old.members - set(users)),
+                                       check_group_members(old.members - set(users)),
                                        old.revision + 1))
 
     def send(self, group_id: str, text: str) -> list[int]:
         """Send ``text`` to every member's devices (pairwise)."""
-        from messaging.client import encode_content
-
         group = self._member_group(group_id)
         content = encode_content("group-text", text, self._device.clock.now(),
                                  group={"id": group.group_id, "revision": group.revision})
@@ -119,8 +124,6 @@ class GroupManager:
         return group
 
     def _change(self, old: Group | None, new: Group) -> Group:
-        from messaging.client import encode_content
-
         audience = new.members | (old.members if old else frozenset())
         content = encode_content("group-update", "", self._device.clock.now(),
                                  group=new.to_json())
@@ -134,9 +137,10 @@ class GroupManager:
     def apply(self, message: Message) -> str | None:
         """Apply a received group message; return why it is refused, or ``None`` if accepted.
 
-        The client has parsed its ``group`` object already (:func:`parse_group`, inside
-        :func:`messaging.client.decode_content`); it is checked again here, so that ``apply``
-        never acts on an object it did not check.
+        The client has parsed its ``group`` object already
+        (:func:`~messaging.content.parse_group`, inside
+        :func:`~messaging.content.decode_content`); it is checked again here, so that
+        ``apply`` never acts on an object it did not check.
         """
         try:
             data = parse_group(message.kind, message.group)
@@ -164,56 +168,7 @@ class GroupManager:
         return None
 
 
-def parse_group(kind: str, data: object) -> dict:
-    """The ``group`` object of a group message of ``kind``, or ``GroupError``.
-
-    Exact fields and types (:func:`strictjson.fields`): a group text carries exactly
-    ``{id, revision}``, an update exactly ``{id, name, members, revision}``; the id is 16
-    lowercase hex digits, the revision in 1..2^31-1, the name 1..100 printable
-    characters and the members a list of 1..256 distinct user names.
-    """
-    if kind == "group-text":
-        strictjson.fields(data, {"id": str, "revision": int}, what="group text",
-                          error=GroupError)
-    elif kind == "group-update":
-        strictjson.fields(data, {"id": str, "name": str, "members": list, "revision": int},
-                          what="group update", error=GroupError)
-        members = data["members"]
-        if not all(isinstance(m, str) for m in members) or len(set(members)) != len(members):
-            raise GroupError("group update: members are distinct user names")
-        _check_name(data["name"])
-        _check_members(members)
-    else:
-        raise GroupError(f"{kind!r} is not a group message kind")
-    if not _GROUP_ID.fullmatch(data["id"]):
-        raise GroupError("a group id is 16 lowercase hex digits")
-    _check_revision(data["revision"])
-    return data
-
-
 def _changed(old: Group | None, new: Group, by: str) -> GroupChanged:
     before = old.members if old else frozenset()
     return GroupChanged(new.group_id, new.name, new.revision, by,
                         tuple(sorted(new.members - before)), tuple(sorted(before - new.members)))
-
-
-def _check_name(name: object) -> str:
-    if not isinstance(name, str) or not 1 <= len(name) <= MAX_GROUP_NAME \
-            or not name.isprintable():
-        raise GroupError(f"a group name is 1..{MAX_GROUP_NAME} printable characters")
-    return name
-
-
-def _check_members(members: set | list) -> frozenset[str]:
-    if not members or len(members) > MAX_GROUP_MEMBERS:
-        raise GroupError(f"a group has 1..{MAX_GROUP_MEMBERS} members")
-    try:
-        return frozenset(check_user(m) for m in members)
-    except AddressError as exc:
-        raise GroupError(f"bad member: {exc}") from exc
-
-
-def _check_revision(revision: object) -> int:
-    if type(revision) is not int or not 1 <= revision < 2**31:
-        raise GroupError("a group revision is a positive integer")
-    return revision

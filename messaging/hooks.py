@@ -24,11 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from messaging.errors import DecryptionError, HookRefusedError, MessagingError
 from messaging.identity import IdentityPublic
-from messaging.limits import MAX_MODE_ID_LENGTH, MAX_RECORD_LENGTH, MAX_SKIP, PROTOCOL_VERSION
+from messaging.limits import MAX_RECORD_LENGTH, MAX_SKIP, PROTOCOL_VERSION
+from messaging.mode_id import validate_mode_id
 from messaging.ratchet import (
     associated_data_prefix,
     kdf_ck,
@@ -36,9 +37,7 @@ from messaging.ratchet import (
     message_key_for,
     open_sealed,
 )
-
-if TYPE_CHECKING:
-    from messaging.wire import Envelope
+from messaging.wire import Envelope
 
 __all__ = [
     "MAX_RECORD_LENGTH",
@@ -102,15 +101,6 @@ class NoEscrow:
             raise HookRefusedError(
                 "mode 'none' expects no escrow record, but the chain carries one"
             )
-
-
-def validate_mode_id(mode: str) -> str:
-    """Check that ``mode`` is a short printable ASCII id; return it."""
-    if not isinstance(mode, str) or not mode or len(mode) > MAX_MODE_ID_LENGTH:
-        raise ValueError(f"an escrow mode id is 1..{MAX_MODE_ID_LENGTH} characters")
-    if not (mode.isascii() and mode.isprintable() and " " not in mode):
-        raise ValueError("an escrow mode id is printable ASCII without spaces")
-    return mode
 
 
 def open_chain(

@@ -39,13 +39,20 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 import strictjson
 from messaging.codec import hex_bytes
 from messaging.errors import HandshakeError, StateError
-from messaging.hooks import PROTOCOL_VERSION, validate_mode_id
 from messaging.identity import (
     IDENTITY_PUBLIC_LENGTH,
     SIGNATURE_LENGTH,
     IdentityKeyPair,
     IdentityPublic,
 )
+from messaging.limits import (
+    DEFAULT_KEM_PREKEYS,
+    DEFAULT_ONE_TIME_PREKEYS,
+    MAX_PREKEY_ID,
+    MAX_PREKEYS_PER_UPLOAD,
+    PROTOCOL_VERSION,
+)
+from messaging.mode_id import validate_mode_id
 
 PQXDH_INFO = b"escrowlab_PQXDH_CURVE25519_SHA-256_ML-KEM-768"
 KDF_F = b"\xff" * 32
@@ -55,8 +62,6 @@ X25519_KEY_LENGTH = 32
 MLKEM768_PUBLIC_LENGTH = 1184
 MLKEM768_CIPHERTEXT_LENGTH = 1088
 MLKEM768_SEED_LENGTH = 64  # private keys are kept as the seed d || z (FIPS 203 section 7.1)
-MAX_PREKEY_ID = 2**32 - 1
-MAX_PREKEYS_PER_UPLOAD = 1000
 
 KIND_SIGNED_EC = 1
 KIND_KEM_ONE_TIME = 2
@@ -335,7 +340,8 @@ class DevicePrekeys:
 
     @classmethod
     def generate(
-        cls, identity: IdentityKeyPair, mode: str, one_time: int = 20, kem_one_time: int = 10
+        cls, identity: IdentityKeyPair, mode: str, one_time: int = DEFAULT_ONE_TIME_PREKEYS,
+        kem_one_time: int = DEFAULT_KEM_PREKEYS
     ) -> DevicePrekeys:
         prekeys = cls(identity, mode, (1, X25519PrivateKey.generate()), {}, {},
                       (2, mlkem.MLKEM768PrivateKey.generate()), 3)
@@ -501,7 +507,8 @@ class DevicePrekeys:
 
 def _stored_key(key: str) -> int:
     """A prekey id stored as a JSON object key: its canonical decimal string."""
-    if not (key.isascii() and key.isdecimal() and len(key) <= 10 and str(int(key)) == key):
+    if not (key.isascii() and key.isdecimal() and len(key) <= len(str(MAX_PREKEY_ID))
+            and str(int(key)) == key):
         raise StateError("stored prekey id is not a canonical decimal")
     return _stored_id(int(key))
 

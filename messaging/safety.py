@@ -15,41 +15,40 @@ Signal's "Safety number updates" notes), bit for bit:
 The test ``tests/messaging/test_safety.py`` reproduces libsignal's own known
 answer (``fingerprint_test_v1``) from ``tests/vectors/libsignal``.
 
-escrowlab identities are per device, so the stable id is normally the device
-address (``"alice:1"``); :func:`safety_number_for` uses the 128-byte
-``IdentityPublic.encode()`` form (signing key, DH key and binding signature) as
-the key, so a change of either key changes the number.
+escrowlab identities are per device, so the stable id is the device address
+(``"alice:1"``), bounded by :data:`messaging.limits.MAX_ADDRESS_LENGTH` (libsignal's
+stable ids, phone numbers and service ids, are shorter still);
+:func:`safety_number_for` uses the 128-byte ``IdentityPublic.encode()`` form
+(signing key, DH key and binding signature) as the key, so a change of either
+key changes the number.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from messaging.identity import IdentityPublic
+from messaging.identity import IdentityPublic
+from messaging.limits import MAX_ADDRESS_LENGTH, MAX_FINGERPRINT_KEY_LENGTH
 
 FINGERPRINT_VERSION = 0
 ITERATIONS = 5200
 DIGITS_PER_SIDE = 30
 _CHUNK_BYTES = 5
 _CHUNK_MODULUS = 100_000
-MAX_KEY_LENGTH = 1024
-MAX_STABLE_ID_LENGTH = 256
 
 
 def _as_stable_id(stable_id: str | bytes) -> bytes:
     if isinstance(stable_id, str):
         stable_id = stable_id.encode("utf-8")
-    if not isinstance(stable_id, bytes) or not 0 < len(stable_id) <= MAX_STABLE_ID_LENGTH:
-        raise ValueError(f"a stable id is 1..{MAX_STABLE_ID_LENGTH} bytes (str or bytes)")
+    if not isinstance(stable_id, bytes) or not 0 < len(stable_id) <= MAX_ADDRESS_LENGTH:
+        raise ValueError(f"a stable id is 1..{MAX_ADDRESS_LENGTH} bytes (str or bytes)")
     return stable_id
 
 
 def _check_key(key: bytes) -> bytes:
-    if not isinstance(key, bytes) or not 0 < len(key) <= MAX_KEY_LENGTH:
-        raise ValueError(f"an identity key is 1..{MAX_KEY_LENGTH} bytes")
+    if not isinstance(key, bytes) or not 0 < len(key) <= MAX_FINGERPRINT_KEY_LENGTH:
+        raise ValueError(f"an identity key is 1..{MAX_FINGERPRINT_KEY_LENGTH} bytes")
     return key
 
 

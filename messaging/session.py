@@ -60,8 +60,9 @@ from messaging.errors import (
 from messaging.hooks import ChainContext, EscrowHook
 from messaging.identity import IdentityKeyPair, IdentityPublic
 from messaging.limits import (
-    AEAD_TAG_LENGTH,
-    MAX_CIPHERTEXT_LENGTH,
+    MAX_EPOCH_SECONDS,
+    MAX_MESSAGE_NUMBER,
+    MAX_PLAINTEXT_LENGTH,
     MAX_RECORD_LENGTH,
     MAX_SKIP,
     MAX_SKIPPED_KEYS_TOTAL,
@@ -80,8 +81,6 @@ from messaging.state import SessionState, SkippedKey
 from messaging.wire import WIRE_VERSION, Envelope, Header, parse_envelope, validate_id
 
 _CHAIN_FIELDS = struct.Struct(">IQ")
-MAX_U32 = 2**32 - 1
-MAX_PLAINTEXT_LENGTH = MAX_CIPHERTEXT_LENGTH - AEAD_TAG_LENGTH
 T = TypeVar("T")
 
 
@@ -246,7 +245,7 @@ class Session:
             raise StateError("this session has no sending chain yet (wait for a message)")
         if len(plaintext) > MAX_PLAINTEXT_LENGTH:
             raise WireFormatError(f"a message holds at most {MAX_PLAINTEXT_LENGTH} bytes")
-        if state.send_count > MAX_U32:
+        if state.send_count > MAX_MESSAGE_NUMBER:
             raise StateError("this sending chain is exhausted (2^32 messages)")
         if state.send_record is None:
             self._start_sending_chain()
@@ -266,7 +265,7 @@ class Session:
     def _start_sending_chain(self) -> None:
         state = self._state
         now = self._clock.now()
-        if not 0 <= now < 2**64:  # also refuses NaN
+        if not 0 <= now <= MAX_EPOCH_SECONDS:  # also refuses NaN
             raise StateError("the clock reads a time the wire format cannot carry "
                              "(0..2^64-1 seconds since the epoch)")
         chain_time = int(now)
@@ -296,7 +295,7 @@ class Session:
         Returns ``read(plaintext)``. ``read`` (by default the plaintext itself) runs after
         the tag verified and before anything is committed: a plaintext it refuses, by
         raising, is a refused message and leaves the state unchanged (the client parses
-        message content this way, :func:`messaging.client.decode_content`).
+        message content this way, :func:`messaging.content.decode_content`).
         """
         return self._decrypt_parsed(parse_envelope(envelope), read)
 

@@ -23,9 +23,14 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 import strictjson
 from messaging.codec import hex_bytes
 from messaging.errors import HandshakeError, StateError
-from messaging.hooks import validate_mode_id
 from messaging.identity import IDENTITY_PUBLIC_LENGTH, KEY_LENGTH, IdentityPublic
-from messaging.limits import MAX_ID_LENGTH, MAX_RECORD_LENGTH, MAX_SKIPPED_KEYS_TOTAL
+from messaging.limits import (
+    MAX_EPOCH_SECONDS,
+    MAX_ID_LENGTH,
+    MAX_RECORD_LENGTH,
+    MAX_SKIPPED_KEYS_TOTAL,
+)
+from messaging.mode_id import validate_mode_id
 from messaging.pqxdh import MLKEM768_CIPHERTEXT_LENGTH, PrekeyBlock
 
 STATE_VERSION = 1
@@ -164,7 +169,7 @@ class SessionState:
             receive_count=f.u32("nr"),
             previous_send_count=f.u32("pn"),
             send_chain_number=f.u32("send_chain"),
-            send_chain_time=f.integer("send_time", 2**64 - 1),
+            send_chain_time=f.integer("send_time", MAX_EPOCH_SECONDS),
             send_record=send_record,
             receive_chain_count=f.u32("recv_chains"),
             receive_chain_digest=digest,

@@ -1,18 +1,19 @@
 """How a device reaches the relay: one transport interface, two implementations.
 
-A :class:`Transport` carries one signed :class:`~messaging.relay.api.RelayRequest`
-and returns the relay's :class:`~messaging.relay.api.RelayResponse`:
+A :class:`Transport` carries one signed :class:`~messaging.relay_protocol.RelayRequest`
+and returns the relay's :class:`~messaging.relay_protocol.RelayResponse`:
 
-- :class:`InProcessTransport` (the default, for the demo and fast tests) calls
-  the relay's request handler directly, so authentication, limits and every
-  check run exactly as over HTTP;
+- :class:`messaging.relay.inprocess.InProcessTransport` (for the demo and fast
+  tests) calls the relay's request handler directly, so authentication, limits
+  and every check run exactly as over HTTP; it lives with the relay, so this
+  module and the client never import the relay's server or its database;
 - :class:`HttpTransport` speaks HTTP/1.1 with keep-alive to a relay server
   (``escrowlab relay serve``), one connection per thread.
 
 :class:`RelayClient` signs every request with the device's identity key
-(:mod:`messaging.relay.auth`), retries on a lost connection with a fresh
+(:mod:`messaging.relay_protocol`), retries on a lost connection with a fresh
 signature (the relay refuses a replayed nonce, so a retry is a new request),
-and turns refusals into :class:`~messaging.relay.errors.RelayError`. Answers
+and turns refusals into :class:`~messaging.relay_protocol.RelayError`. Answers
 are parsed strictly (:func:`strictjson.loads` over HTTP, then the type of every
 field used): a malformed answer is a 502 ``bad-response`` ``RelayError``, never
 another exception.
@@ -29,16 +30,20 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import strictjson
+from messaging.addresses import AddressError, parse_address
 from messaging.clock import Clock, SystemClock
 from messaging.codec import epoch_seconds, hex_bytes
 from messaging.errors import HandshakeError, MessagingError, WireFormatError
 from messaging.identity import IdentityKeyPair, IdentityPublic
+from messaging.limits import DEFAULT_FETCH_LIMIT, MAX_QUEUE_ID
 from messaging.pqxdh import PrekeyBundle, PrekeyUpload
-from messaging.relay.addresses import AddressError, parse_address
-from messaging.relay.api import RelayRequest, RelayResponse, dispatch
-from messaging.relay.auth import link_signing_input, sign_request
-from messaging.relay.errors import RelayError
-from messaging.relay.service import RelayService
+from messaging.relay_protocol import (
+    RelayError,
+    RelayRequest,
+    RelayResponse,
+    link_signing_input,
+    sign_request,
+)
 
 
 class RelayUnavailableError(MessagingError):
@@ -49,16 +54,6 @@ class Transport(Protocol):
     def request(self, request: RelayRequest) -> RelayResponse:
         """Deliver one request; raise :class:`RelayUnavailableError` if the relay is unreachable."""
         ...
-
-
-class InProcessTransport:
-    """Calls the relay in this process (no sockets)."""
-
-    def __init__(self, service: RelayService) -> None:
-        self.service = service
-
-    def request(self, request: RelayRequest) -> RelayResponse:
-        return dispatch(self.service, request)
 
 
 class HttpTransport:
@@ -223,7 +218,8 @@ class RelayClient:
             raise _bad_response("the accepted ids do not match the envelopes sent")
         return ids
 
-    def fetch(self, limit: int = 100, wait: int = 0) -> tuple[list[QueuedEnvelope], bool]:
+    def fetch(self, limit: int = DEFAULT_FETCH_LIMIT, wait: int = 0
+              ) -> tuple[list[QueuedEnvelope], bool]:
         """Up to ``limit`` envelopes of this device's queue and whether more are waiting;
         with ``wait`` > 0 an empty queue is held open up to ``wait`` seconds (long polling)."""
         path = f"/v1/messages?limit={int(limit)}"
@@ -231,7 +227,7 @@ class RelayClient:
             path += f"&wait={int(wait)}"
         return _queued(self.call("GET", path))
 
-    def sync(self, ack: list[int], limit: int = 100, wait: int = 0
+    def sync(self, ack: list[int], limit: int = DEFAULT_FETCH_LIMIT, wait: int = 0
              ) -> tuple[list[QueuedEnvelope], bool]:
         """Acknowledge ``ack`` and fetch the next batch in one round trip (see :meth:`fetch`)."""
         return _queued(self.call("POST", "/v1/messages/sync",
@@ -246,8 +242,6 @@ class RelayClient:
             raise _bad_response("the acknowledged count is not a count")
         return acknowledged
 
-
-MAX_QUEUE_ID = 2**63 - 1
 
 
 def _bad_response(detail: str) -> RelayError:
@@ -292,3 +286,14 @@ def _queued(answer: dict) -> tuple[list[QueuedEnvelope], bool]:
             raise _bad_response("a queue id is not an integer in 0..2^63-1")
         items.append(QueuedEnvelope(queue_id, envelope, received_at))
     return items, _field(answer, "more", bool)
+
+
+def __getattr__(name: str) -> type:
+    """``messaging.transport.InProcessTransport``, the name it had before it moved to
+    :mod:`messaging.relay.inprocess`, for callers not yet moved (the demo and the
+    benchmarks); imported on use, so importing this module never loads the relay."""
+    if name == "InProcessTransport":
+        from messaging.relay.inprocess import InProcessTransport
+
+        return InProcessTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -40,7 +40,7 @@ from escrowlab.crash.outcome import Outcome
 from escrowlab.crash.processes import Child, ChildFailed, sqlite_check, start_relay
 from messaging.client import Device
 from messaging.errors import MessagingError
-from messaging.relay.errors import RelayError
+from messaging.relay_protocol import RelayError
 from messaging.transport import HttpTransport, RelayUnavailableError
 
 RETRY_FOR = 30.0  # clients ride out a restart (RelayClient.call retries a lost connection)

@@ -36,6 +36,7 @@ START = 1_767_261_600.0
 CUSTODIANS = 3
 THRESHOLD = 2
 KEYSTORE_PASSPHRASE = "fuzz keystore passphrase"  # noqa: S105 (a throwaway keystore)
+ORIGIN = "audit.escrowlab.fuzz/log"  # the seed audit log's origin line (C2SP tlog-checkpoint)
 
 
 class CapturingHook:
@@ -221,6 +222,16 @@ def _escrow_artefacts(mw: ModeWorld) -> None:
                                keystore.FAST_KDF))
 
 
+class FixedClock:
+    """A clock that stands still at ``t`` (the audit world's signers and witnesses)."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def now(self) -> float:
+        return self.t
+
+
 def build_audit(tmp: Path) -> AuditWorld:
     """A log of 6 events with a 2-of-3 witness quorum, and a forked copy's evidence."""
     from audit.checkpoint import Checkpoint
@@ -231,7 +242,6 @@ def build_audit(tmp: Path) -> AuditWorld:
     from audit.storage import LogStore
     from audit.verifier import verify_log
     from audit.witness import Witness
-    from escrowlab.fuzz.targets_audit import ORIGIN, FixedClock
 
     clock = FixedClock(START)
     log_signer = Signer.generate(ORIGIN, now=clock.now)

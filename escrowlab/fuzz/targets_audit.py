@@ -15,19 +15,10 @@ from pathlib import Path
 from audit.errors import AuditError, EntryError, VerificationError
 from escrowlab.fuzz.core import Target
 from escrowlab.fuzz.mutate import Mutator
-from escrowlab.fuzz.seeds import World
+from escrowlab.fuzz.seeds import ORIGIN, World
 from escrowlab.fuzz.targets_messaging import json_mutator, json_seeds, load_object
 
-ORIGIN = "audit.escrowlab.fuzz/log"
 REFUSE = (AuditError,)
-
-
-class FixedClock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def now(self) -> float:
-        return self.t
 
 
 def as_text(data: bytes) -> str:

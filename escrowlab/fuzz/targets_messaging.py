@@ -412,9 +412,10 @@ class _Contact:
     event, never as an exception."""
 
     def __init__(self) -> None:
-        from messaging.client import Device, encode_content
+        from messaging.client import Device
+        from messaging.content import encode_content
         from messaging.relay import RelayService
-        from messaging.transport import InProcessTransport
+        from messaging.relay.inprocess import InProcessTransport
         self.clock = ManualClock(1_767_261_600.0)
         self.relay = RelayService("sqlite://", clock=self.clock)
         transport = InProcessTransport(self.relay)
@@ -483,14 +484,14 @@ def json_content_mutator(seeds: list[bytes]):
 
 
 def content_decode_target(world: World) -> Target:
-    from messaging.client import decode_content
+    from messaging.content import decode_content
     contact_seeds = [json.dumps({"v": 1, "kind": "text", "body": "hi", "to": "bob",
                                  "group": None, "sent_at": 1767261600.5}).encode(),
                      json.dumps({"v": 1, "kind": "group-update", "body": "", "to": None,
                                  "group": {"id": "0123456789abcdef", "name": "g",
                                            "members": ["alice", "bob"], "revision": 1},
                                  "sent_at": 1767261600}).encode()]
-    return Target("messaging.content_decode", "messaging.client.decode_content",
+    return Target("messaging.content_decode", "messaging.content.decode_content",
                   REFUSE, contact_seeds, decode_content, json_mutator(contact_seeds), weight=1)
 
 

@@ -24,8 +24,7 @@ from escrowlab.fuzz.core import REFUSED, HarnessFailure, Target
 from escrowlab.fuzz.mutate import Mutator, dump_json
 from escrowlab.fuzz.seeds import World
 from messaging.clock import ManualClock
-from messaging.relay.auth import sign_request
-from messaging.relay.errors import RelayError
+from messaging.relay_protocol import RelayError, sign_request
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH")
 PATHS = ("/v1/devices", "/v1/users/alice/devices", "/v1/users/bob/devices", "/v1/keys",
@@ -43,9 +42,9 @@ class _Relay:
     def __init__(self, world: World) -> None:
         from messaging.client import Device
         from messaging.relay import RelayService
+        from messaging.relay.inprocess import InProcessTransport
         from messaging.relay.limits import RelayLimits
         from messaging.relay.server import ServerThread
-        from messaging.transport import InProcessTransport
         # the harness records every 5xx with its input; the server's tracebacks would only
         # flood stderr
         for name in ("escrowlab.relay", "waitress"):

@@ -4,13 +4,20 @@
 - :mod:`messaging.relay.api`: the signed request protocol, independent of HTTP
 - :mod:`messaging.relay.app`: the Flask blueprint and ``create_relay_app``
 - :mod:`messaging.relay.archive`: the archive read API (``RelayArchive``, ``ArchiveEntry``)
+- :mod:`messaging.relay.inprocess`: ``InProcessTransport``, a device's transport to a relay
+  in the same process
 - :mod:`messaging.relay.auth`, :mod:`~messaging.relay.limits`, :mod:`~messaging.relay.errors`
+
+What devices and the relay share (requests, answers, refusals, addresses) is below this
+package, in :mod:`messaging.relay_protocol` and :mod:`messaging.addresses`, so that a
+device never imports it.
 """
 
 from messaging.relay.archive import ArchiveEntry, RelayArchive
-from messaging.relay.errors import RelayDatabaseError, RelayError
+from messaging.relay.errors import RelayDatabaseError
 from messaging.relay.limits import RelayLimits
 from messaging.relay.service import RelayService
+from messaging.relay_protocol import RelayError
 
 __all__ = ["ArchiveEntry", "RelayArchive", "RelayDatabaseError", "RelayError", "RelayLimits",
            "RelayService", "create_relay_app"]

@@ -1,9 +1,10 @@
 """The relay's request protocol, independent of HTTP: authenticate, route, answer JSON.
 
 Both the Flask blueprint (:mod:`messaging.relay.app`) and the in-process
-transport (:mod:`messaging.transport`) hand a :class:`RelayRequest` to
-:func:`dispatch`, so the in-process relay enforces exactly what the HTTP relay
-does. Routes (all requests signed, see :mod:`messaging.relay.auth`)::
+transport (:mod:`messaging.relay.inprocess`) hand a
+:class:`~messaging.relay_protocol.RelayRequest` to :func:`dispatch`, so the
+in-process relay enforces exactly what the HTTP relay does. Routes (all
+requests signed, see :mod:`messaging.relay.auth`)::
 
     POST   /v1/devices                 {"identity", "link": null | {"by", "signature"}}
     GET    /v1/users/<user>/devices    the user's active devices and identities
@@ -33,44 +34,25 @@ Every answer, refusals included, is a JSON object (docs/relay.md).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import strictjson
 from messaging.errors import HandshakeError
-from messaging.identity import IdentityPublic
+from messaging.identity import SIGNATURE_LENGTH, IdentityPublic
+from messaging.limits import MAX_ADDRESS_LENGTH, MAX_LIMIT_DIGITS, MAX_WAIT_DIGITS
 from messaging.pqxdh import PrekeyUpload
 from messaging.relay.auth import RequestAuth, check_fresh, check_signature, parse_auth_headers
-from messaging.relay.errors import (
-    RelayError,
-    bad_request,
-    not_found,
-    too_large,
-    unauthorized,
-)
+from messaging.relay.errors import bad_request, not_found, too_large, unauthorized
 from messaging.relay.service import RelayService
+from messaging.relay_protocol import RelayError, RelayRequest, RelayResponse
 
 _USER_DEVICES = re.compile(r"/v1/users/([^/]+)/devices")
 _DEVICE = re.compile(r"/v1/devices/([^/]+)")
 _KEYS_FOR = re.compile(r"/v1/keys/([^/]+)")
 _DIGITS = re.compile(r"[0-9]+")  # str.isdigit() also accepts '²' and '٣', which int() refuses
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # what the database's INTEGER column holds
-MAX_WAIT_DIGITS, MAX_LIMIT_DIGITS = 3, 6
-
-
-@dataclass(frozen=True)
-class RelayRequest:
-    method: str
-    path: str
-    headers: Mapping[str, str]
-    body: bytes = b""
-
-
-@dataclass(frozen=True)
-class RelayResponse:
-    status: int
-    body: dict = field(default_factory=dict)
 
 
 def dispatch(service: RelayService, request: RelayRequest) -> RelayResponse:
@@ -224,7 +206,8 @@ def _registration(body: bytes) -> tuple[IdentityPublic, str | None, bytes | None
     if link is None:
         return identity, None, None
     link = _fields(link, required={"by": str, "signature": str}, what="link")
-    return identity, _str(link["by"], "link.by"), _hex(link["signature"], "link.signature", 64)
+    return identity, _address(link["by"], "link.by"), _hex(link["signature"], "link.signature",
+                                                         SIGNATURE_LENGTH)
 
 
 def _upload(body: bytes) -> _Operation:
@@ -309,9 +292,9 @@ def _fields(data: object, required: dict, optional: dict | None = None, *,
     return strictjson.fields(data, required, optional, what=what, error=_BodyError)
 
 
-def _str(value: str, name: str) -> str:
-    if len(value) > 255:
-        raise bad_request(f"'{name}' is at most 255 characters")
+def _address(value: str, name: str) -> str:
+    if len(value) > MAX_ADDRESS_LENGTH:
+        raise bad_request(f"'{name}' is at most {MAX_ADDRESS_LENGTH} characters")
     return value
 
 

@@ -21,9 +21,9 @@ from flask import Blueprint, Flask, Response, current_app, json, request
 from werkzeug.exceptions import BadHost, HTTPException, InternalServerError
 from werkzeug.routing import RoutingException
 
-from messaging.relay.api import RelayRequest, dispatch
-from messaging.relay.errors import RelayError
+from messaging.relay.api import dispatch
 from messaging.relay.service import RelayService
+from messaging.relay_protocol import RelayError, RelayRequest
 
 SERVICE_KEY = "escrowlab.relay"
 _CODES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",

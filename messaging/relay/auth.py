@@ -1,42 +1,35 @@
-"""Request authentication: every relay request is signed by the device's identity key.
+"""Request authentication: the relay's checks of a signed request.
 
-A request carries four headers. The signature is Ed25519 (RFC 8032) by the
-device's identity signing key over the domain-separated input::
-
-    b"escrowlab relay request v1\\n" METHOD "\\n" PATH "\\n" hex(SHA-256(body)) "\\n"
-    TIMESTAMP "\\n" NONCE "\\n" ADDRESS
-
-where PATH includes the query string, TIMESTAMP is milliseconds since the
-epoch and NONCE is 16 random bytes in hex. The relay refuses a request whose
-timestamp is further than ``RelayLimits.clock_skew`` from its own clock
-(stale) and a (address, nonce) pair it has already seen within that window
+Every relay request is signed by the device's identity key; the headers and the
+exact bytes signed are :mod:`messaging.relay_protocol`. The relay refuses a
+request whose timestamp is further than ``RelayLimits.clock_skew`` from its own
+clock (stale) and a (address, nonce) pair it has already seen within that window
 (replayed); nonces are remembered in the same transaction as the request's
-effect, so a refused request leaves no trace. This is the scheme of HTTP
-message signatures (RFC 9421) reduced to the fields the relay needs.
+effect, so a refused request leaves no trace.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from messaging.errors import HandshakeError
-from messaging.identity import IdentityKeyPair, IdentityPublic
+from messaging.identity import SIGNATURE_LENGTH, IdentityPublic
+from messaging.limits import MAX_ADDRESS_LENGTH, MAX_TIMESTAMP_DIGITS
 from messaging.relay.errors import unauthorized
+from messaging.relay_protocol import (
+    HEADER_ADDRESS,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    NONCE_BYTES,
+    signing_input,
+)
 
-SIGNATURE_LABEL = b"escrowlab relay request v1"
-HEADER_ADDRESS = "X-Relay-Address"
-HEADER_TIMESTAMP = "X-Relay-Timestamp"
-HEADER_NONCE = "X-Relay-Nonce"
-HEADER_SIGNATURE = "X-Relay-Signature"
-NONCE_BYTES = 16
-MAX_ADDRESS_LENGTH = 80  # the devices table's address column; longer is no device
-_NONCE = re.compile(r"[0-9a-f]{32}")
-_SIGNATURE = re.compile(r"[0-9a-f]{128}")
-_TIMESTAMP = re.compile(r"[0-9]{1,15}")
+_NONCE = re.compile(rf"[0-9a-f]{{{2 * NONCE_BYTES}}}")
+_SIGNATURE = re.compile(rf"[0-9a-f]{{{2 * SIGNATURE_LENGTH}}}")
+_TIMESTAMP = re.compile(rf"[0-9]{{1,{MAX_TIMESTAMP_DIGITS}}}")
 
 
 @dataclass(frozen=True)
@@ -47,38 +40,6 @@ class RequestAuth:
     timestamp_ms: int
     nonce: str
     signature: bytes
-
-
-def signing_input(
-    method: str, path: str, body: bytes, timestamp_ms: int, nonce: str, address: str
-) -> bytes:
-    """The exact bytes a device signs for one request (see the module docstring)."""
-    return b"\n".join(
-        [
-            SIGNATURE_LABEL,
-            method.upper().encode("ascii"),
-            path.encode("utf-8"),
-            hashlib.sha256(body).hexdigest().encode("ascii"),
-            str(timestamp_ms).encode("ascii"),
-            nonce.encode("ascii"),
-            address.encode("utf-8"),
-        ]
-    )
-
-
-def sign_request(
-    identity: IdentityKeyPair, address: str, method: str, path: str, body: bytes, now: float
-) -> dict[str, str]:
-    """The four authentication headers for a request made at time ``now``."""
-    timestamp_ms = int(now * 1000)
-    nonce = os.urandom(NONCE_BYTES).hex()
-    signature = identity.sign(signing_input(method, path, body, timestamp_ms, nonce, address))
-    return {
-        HEADER_ADDRESS: address,
-        HEADER_TIMESTAMP: str(timestamp_ms),
-        HEADER_NONCE: nonce,
-        HEADER_SIGNATURE: signature.hex(),
-    }
 
 
 def parse_auth_headers(headers: Mapping[str, str]) -> RequestAuth:
@@ -96,7 +57,8 @@ def parse_auth_headers(headers: Mapping[str, str]) -> RequestAuth:
     if not _NONCE.fullmatch(values[HEADER_NONCE]):
         raise unauthorized(f"{HEADER_NONCE} is {NONCE_BYTES} bytes in lower-case hex")
     if not _SIGNATURE.fullmatch(values[HEADER_SIGNATURE]):
-        raise unauthorized(f"{HEADER_SIGNATURE} is a 64-byte signature in lower-case hex")
+        raise unauthorized(f"{HEADER_SIGNATURE} is a {SIGNATURE_LENGTH}-byte signature in "
+                           "lower-case hex")
     return RequestAuth(
         address=values[HEADER_ADDRESS],
         timestamp_ms=int(values[HEADER_TIMESTAMP]),
@@ -122,11 +84,3 @@ def check_signature(
         identity.verify(auth.signature, data)
     except HandshakeError as exc:
         raise unauthorized("the request signature does not verify under the device's key") from exc
-
-
-LINK_LABEL = b"escrowlab device link v1"
-
-
-def link_signing_input(address: str, identity: IdentityPublic) -> bytes:
-    """What an existing device signs to let a new device ``address`` join its user."""
-    return LINK_LABEL + b"\n" + address.encode("utf-8") + b"\n" + identity.encode()

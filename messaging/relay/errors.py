@@ -1,7 +1,9 @@
 """The relay's error type: one class carrying the HTTP status a client sees.
 
 Every refusal of the relay (bad signature, stale or replayed request, unknown
-device, exceeded limit, malformed body) raises :class:`RelayError` before any
+device, exceeded limit, malformed body) raises :class:`RelayError` (defined with
+the request format in :mod:`messaging.relay_protocol`, so that clients read it
+without importing the relay) before any
 state is written, so the enclosing transaction rolls back and nothing changes.
 Messages name the problem, never key material.
 
@@ -14,20 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from messaging.errors import MessagingError
-
-
-class RelayError(MessagingError):
-    """A request the relay refuses; ``status`` is the HTTP status, ``code`` a stable slug."""
-
-    def __init__(self, status: int, code: str, message: str, extra: dict | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.extra = dict(extra or {})
-
-    def to_json(self) -> dict:
-        return {**self.extra, "error": self.code, "message": self.message}
+from messaging.relay_protocol import RelayError
 
 
 class RelayDatabaseError(MessagingError):

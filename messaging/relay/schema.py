@@ -81,7 +81,12 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool, StaticPool
 
+from messaging.limits import MAX_ID_LENGTH, MAX_MODE_ID_LENGTH, MAX_USER_LENGTH
 from messaging.relay.errors import RelayDatabaseError
+
+# Width of every address column: the format's since version 1, wider than the longest
+# address (MAX_ADDRESS_LENGTH, 75), which is what the relay checks before storing one.
+ADDRESS_WIDTH = 80
 
 SCHEMA_FORMAT = "escrowlab-relay"
 SCHEMA_VERSION = 2
@@ -92,20 +97,20 @@ metadata = MetaData()
 devices = Table(
     "devices",
     metadata,
-    Column("address", String(80), primary_key=True),
-    Column("user", String(64), nullable=False, index=True),
+    Column("address", String(ADDRESS_WIDTH), primary_key=True),
+    Column("user", String(MAX_USER_LENGTH), nullable=False, index=True),
     Column("device_id", Integer, nullable=False),
     Column("identity", LargeBinary(128), nullable=False),
     Column("registered_at", Float, nullable=False),
     Column("removed_at", Float, nullable=True),
-    Column("linked_by", String(80), nullable=True),
+    Column("linked_by", String(ADDRESS_WIDTH), nullable=True),
 )
 
 signed_prekeys = Table(
     "signed_prekeys",
     metadata,
-    Column("address", String(80), ForeignKey("devices.address"), primary_key=True),
-    Column("mode", String(32), nullable=False),
+    Column("address", String(ADDRESS_WIDTH), ForeignKey("devices.address"), primary_key=True),
+    Column("mode", String(MAX_MODE_ID_LENGTH), nullable=False),
     Column("upload", LargeBinary, nullable=False),
     Column("uploaded_at", Float, nullable=False),
     Column("upload_digest", LargeBinary(32), nullable=False),
@@ -117,7 +122,7 @@ def _one_time_prekey_table(name: str, *extra: Column) -> Table:
         name,
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("address", String(80), ForeignKey("devices.address"), nullable=False),
+        Column("address", String(ADDRESS_WIDTH), ForeignKey("devices.address"), nullable=False),
         Column("key_id", Integer, nullable=False),
         Column("public_key", LargeBinary, nullable=False),
         *extra,
@@ -134,9 +139,9 @@ archive = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("received_at", Float, nullable=False),
-    Column("sender", String(80), nullable=False),
-    Column("recipient", String(80), nullable=False),
-    Column("conversation_id", String(255), nullable=False),
+    Column("sender", String(ADDRESS_WIDTH), nullable=False),
+    Column("recipient", String(ADDRESS_WIDTH), nullable=False),
+    Column("conversation_id", String(MAX_ID_LENGTH), nullable=False),
     Column("envelope", LargeBinary, nullable=False),
     Column("record", LargeBinary, nullable=False),
     Column("digest", LargeBinary(32), nullable=False),
@@ -150,7 +155,7 @@ queue = Table(
     "queue",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("recipient", String(80), nullable=False),
+    Column("recipient", String(ADDRESS_WIDTH), nullable=False),
     Column("archive_id", Integer, ForeignKey("archive.id"), nullable=False),
     Index("queue_by_recipient", "recipient", "id"),
     sqlite_autoincrement=True,
@@ -159,7 +164,7 @@ queue = Table(
 nonces = Table(
     "nonces",
     metadata,
-    Column("address", String(80), primary_key=True),
+    Column("address", String(ADDRESS_WIDTH), primary_key=True),
     Column("nonce", String(32), primary_key=True),
     Column("seen_at", Float, nullable=False, index=True),
 )
@@ -168,7 +173,7 @@ bundle_fetches = Table(
     "bundle_fetches",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("requester", String(80), nullable=False),
+    Column("requester", String(ADDRESS_WIDTH), nullable=False),
     Column("fetched_at", Float, nullable=False),
     Index("fetches_by_requester", "requester", "fetched_at"),
 )

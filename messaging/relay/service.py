@@ -15,7 +15,7 @@ here rolls that transaction back, so a refused request changes nothing.
 - Envelopes: parsed with :func:`messaging.wire.parse_envelope` (one that does
   not parse is refused), archived with the relay's receipt time and the
   header's escrow record, and queued for the recipient device. A direct
-  conversation (``dm:<user>:<user>``, :func:`~messaging.relay.addresses.direct_participants`)
+  conversation (``dm:<user>:<user>``, :func:`~messaging.addresses.direct_participants`)
   takes envelopes only between devices of its two users.
 
 Retried writes (docs/relay.md, "Retries"): a request whose answer was lost is
@@ -38,21 +38,14 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from messaging.addresses import AddressError, check_user, direct_participants, parse_address
 from messaging.clock import Clock, SystemClock
 from messaging.errors import HandshakeError, WireFormatError
 from messaging.identity import IdentityPublic
 from messaging.pqxdh import OneTimePrekey, PrekeyUpload, SignedPrekey
 from messaging.relay import schema
-from messaging.relay.addresses import (
-    AddressError,
-    check_user,
-    direct_participants,
-    parse_address,
-)
 from messaging.relay.archive import RelayArchive
-from messaging.relay.auth import link_signing_input
 from messaging.relay.errors import (
-    RelayError,
     bad_request,
     conflict,
     forbidden,
@@ -63,6 +56,7 @@ from messaging.relay.errors import (
 )
 from messaging.relay.limits import RelayLimits
 from messaging.relay.statements import INTEGRITY_ERRORS, HotStatement
+from messaging.relay_protocol import RelayError, link_signing_input
 from messaging.wire import Envelope, parse_envelope
 
 PURGE_EVERY = 512

@@ -7,7 +7,7 @@ import pytest
 from messaging.client import Device
 from messaging.clock import ManualClock
 from messaging.relay import RelayService
-from messaging.transport import InProcessTransport
+from messaging.relay.inprocess import InProcessTransport
 
 
 @pytest.fixture

@@ -16,7 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from messaging.client import ReceiveFailed, decode_content, direct_conversation_id, encode_content
+from messaging.addresses import direct_conversation_id
+from messaging.client import ReceiveFailed
+from messaging.content import decode_content, encode_content
 from messaging.errors import ContentError
 from tests.messaging.mutations import JSON_VALUES, mutated_bytes, mutated_document
 
@@ -157,7 +159,7 @@ def live_pair():
     from messaging.client import Device
     from messaging.clock import ManualClock
     from messaging.relay import RelayService
-    from messaging.transport import InProcessTransport
+    from messaging.relay.inprocess import InProcessTransport
 
     clock = ManualClock()
     transport = InProcessTransport(RelayService(clock=clock))

@@ -9,10 +9,11 @@ from sqlalchemy import update
 
 from messaging.client import Device, ReceiveFailed
 from messaging.relay import schema
-from messaging.relay.api import RelayResponse
+from messaging.relay.inprocess import InProcessTransport
+from messaging.relay_protocol import RelayResponse
 from messaging.sqlite_store import Argon2Params, SqliteDeviceStore
 from messaging.store import InMemoryDeviceStore
-from messaging.transport import InProcessTransport, RelayUnavailableError
+from messaging.transport import RelayUnavailableError
 
 
 class FlakyTransport(InProcessTransport):

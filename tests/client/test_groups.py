@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from messaging.client import ReceiveFailed, encode_content
-from messaging.groups import GroupChanged, GroupError
+from messaging.client import ReceiveFailed
+from messaging.content import encode_content
+from messaging.errors import GroupError
+from messaging.groups import GroupChanged
 
 
 @pytest.fixture

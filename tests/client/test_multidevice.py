@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from messaging.client import Device, DeviceListChanged, direct_conversation_id
+from messaging.addresses import direct_conversation_id
+from messaging.client import Device, DeviceListChanged
 from messaging.identity import IdentityKeyPair
 from messaging.relay import schema
 from messaging.trust import IdentityChanged

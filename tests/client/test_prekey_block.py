@@ -13,9 +13,10 @@ import dataclasses
 
 import pytest
 
-from messaging.client import ReceiveFailed, direct_conversation_id
-from messaging.relay.api import RelayResponse
-from messaging.transport import InProcessTransport
+from messaging.addresses import direct_conversation_id
+from messaging.client import ReceiveFailed
+from messaging.relay.inprocess import InProcessTransport
+from messaging.relay_protocol import RelayResponse
 from messaging.wire import parse_envelope
 
 DM = direct_conversation_id("alice", "bob")

@@ -10,8 +10,7 @@ import pytest
 from messaging.client import _mismatched_users
 from messaging.clock import ManualClock
 from messaging.identity import IdentityKeyPair
-from messaging.relay.api import RelayResponse
-from messaging.relay.errors import RelayError
+from messaging.relay_protocol import RelayError, RelayResponse
 from messaging.transport import HttpTransport, RelayClient
 
 IDENTITY = IdentityKeyPair.generate()

@@ -95,7 +95,7 @@ def test_the_relay_check_counts_a_missing_registration_and_a_prekey_still_on_off
     from escrowlab.crash.relay_trials import _check_database
     from messaging.client import Device
     from messaging.relay import RelayService
-    from messaging.transport import InProcessTransport
+    from messaging.relay.inprocess import InProcessTransport
 
     path = tmp_path / "relay.sqlite"
     relay = RelayService(f"sqlite:///{path}")

@@ -23,13 +23,14 @@ from escrow.threshold.deployment import CustodianDeployment, custodian_deploy
 from escrow.threshold.hook import ThresholdEscrow
 from escrow.threshold.recovery import recover
 from escrow.workflow import Attempt, LawfulAccess
-from messaging.client import Device, direct_conversation_id
+from messaging.addresses import direct_conversation_id
+from messaging.client import Device
 from messaging.clock import ManualClock
 from messaging.identity import IdentityKeyPair
 from messaging.pqxdh import DevicePrekeys
 from messaging.relay import RelayService
+from messaging.relay.inprocess import InProcessTransport
 from messaging.session import Session
-from messaging.transport import InProcessTransport
 from messaging.wire import parse_envelope
 
 DAY = 86_400.0

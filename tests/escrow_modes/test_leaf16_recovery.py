@@ -12,7 +12,7 @@ from escrow.scope import FORGED, NOT_ESCROWED, NOT_PARTICIPANT, RECOVERED, ListA
 from messaging.client import Device
 from messaging.clock import ManualClock
 from messaging.relay import RelayService
-from messaging.transport import InProcessTransport
+from messaging.relay.inprocess import InProcessTransport
 from messaging.wire import parse_envelope
 from tests.escrow.helpers import Entry, RelayWorld
 from tests.escrow_modes.helpers import ees_world

@@ -14,9 +14,10 @@ from messaging.clock import ManualClock
 from messaging.identity import IdentityKeyPair
 from messaging.pqxdh import DevicePrekeys
 from messaging.relay import RelayError, RelayLimits, RelayService, schema
-from messaging.relay.api import RelayRequest, dispatch
-from messaging.relay.auth import sign_request
-from messaging.transport import InProcessTransport, RelayClient
+from messaging.relay.api import dispatch
+from messaging.relay.inprocess import InProcessTransport
+from messaging.relay_protocol import RelayRequest, sign_request
+from messaging.transport import RelayClient
 
 
 @pytest.fixture

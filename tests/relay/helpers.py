@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 from messaging.clock import ManualClock
 from messaging.hooks import NoEscrow
 from messaging.relay import RelayService
-from messaging.relay.api import RelayRequest, RelayResponse
+from messaging.relay.inprocess import InProcessTransport
+from messaging.relay_protocol import RelayRequest, RelayResponse
 from messaging.session import Session
-from messaging.transport import InProcessTransport, RelayUnavailableError
+from messaging.transport import RelayUnavailableError
 
 
 def session_to(sender, recipient, conversation_id: str = "dm:alice:bob",

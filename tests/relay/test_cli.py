@@ -7,7 +7,7 @@ import json
 from escrowlab.commands.relay import main
 from messaging.client import Device
 from messaging.relay import RelayService
-from messaging.transport import InProcessTransport
+from messaging.relay.inprocess import InProcessTransport
 
 
 def test_archive_lists_metadata_only(tmp_path, capsys):

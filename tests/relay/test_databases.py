@@ -23,7 +23,7 @@ from escrowlab.commands.relay import main
 from messaging.client import Device
 from messaging.relay import RelayArchive, RelayService, schema
 from messaging.relay.errors import RelayDatabaseError
-from messaging.transport import InProcessTransport
+from messaging.relay.inprocess import InProcessTransport
 from tests.relay.server import start_relay, stop_relay
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from messaging.identity import IdentityKeyPair
+from messaging.limits import MAX_ADDRESS_LENGTH
 from messaging.relay import RelayError
-from messaging.transport import InProcessTransport, RelayClient
+from messaging.relay.inprocess import InProcessTransport
+from messaging.transport import RelayClient
 from tests.relay.conftest import refused
 
 
@@ -85,3 +87,15 @@ def test_bad_addresses_and_identities_are_400(relay, register, clock):
     with pytest.raises(RelayError) as caught:
         alice.client.devices("nobody")
     assert caught.value.status == 404
+
+
+def test_a_link_by_longer_than_any_address_is_a_bad_request(relay, register, clock):
+    register("bob:1")
+    identity = IdentityKeyPair.generate()
+    client = RelayClient(InProcessTransport(relay), "bob:2", identity, clock)
+    with pytest.raises(RelayError) as caught:
+        client.call("POST", "/v1/devices", {"identity": identity.public.encode().hex(),
+                                            "link": {"by": "b" * (MAX_ADDRESS_LENGTH + 1),
+                                                     "signature": "00" * 64}})
+    assert caught.value.status == 400
+    assert f"'link.by' is at most {MAX_ADDRESS_LENGTH} characters" in caught.value.message

@@ -11,8 +11,8 @@ import pytest
 from messaging.client import Device
 from messaging.identity import IdentityKeyPair
 from messaging.relay import RelayArchive
-from messaging.relay.auth import sign_request
 from messaging.relay.schema import open_engine
+from messaging.relay_protocol import sign_request
 from messaging.transport import HttpTransport, RelayClient, RelayUnavailableError
 from tests.relay.server import start_relay, stop_relay
 

@@ -21,7 +21,7 @@ import pytest
 
 from messaging.identity import IdentityKeyPair
 from messaging.relay.app import create_relay_app
-from messaging.relay.auth import sign_request
+from messaging.relay_protocol import sign_request
 from tests.relay.conftest import call, signed, table_counts
 from tests.relay.server import start_relay
 

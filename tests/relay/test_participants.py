@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from messaging.addresses import AddressError, direct_participants
 from messaging.identity import IdentityKeyPair
 from messaging.pqxdh import DevicePrekeys
 from messaging.relay import RelayError
-from messaging.relay.addresses import AddressError, direct_participants
 from messaging.transport import HttpTransport, RelayClient
 from tests.relay.conftest import Party, refused
 from tests.relay.helpers import session_to

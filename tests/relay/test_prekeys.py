@@ -10,7 +10,8 @@ from messaging.clock import ManualClock
 from messaging.identity import IdentityKeyPair
 from messaging.pqxdh import DevicePrekeys
 from messaging.relay import RelayError, RelayLimits, RelayService
-from messaging.transport import InProcessTransport, RelayClient
+from messaging.relay.inprocess import InProcessTransport
+from messaging.transport import RelayClient
 from tests.relay.conftest import refused
 
 

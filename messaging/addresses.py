@@ -2,12 +2,13 @@
 
 A user name is 1..64 characters of lower-case ASCII letters, digits, ``_``,
 ``.`` and ``-``; a device id is a decimal integer in 1..2**31-1 without leading
-zeros. The relay and the clients parse addresses with :func:`parse_address`
-only, so an address has exactly one spelling.
+zeros, so an address is at most 75 characters (:data:`messaging.limits.MAX_ADDRESS_LENGTH`).
+The relay and the clients parse addresses with :func:`parse_address` only, so an
+address has exactly one spelling.
 
 A direct conversation's id is ``dm:<user>:<user>`` with the two user names in
-sorted order (``messaging.client.direct_conversation_id``);
-:func:`direct_participants` reads it back.
+sorted order (:func:`direct_conversation_id`); :func:`direct_participants` reads
+it back.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from __future__ import annotations
 import re
 
 from messaging.errors import MessagingError
+from messaging.limits import MAX_DEVICE_ID, MAX_USER_LENGTH
 
-MAX_USER_LENGTH = 64
-MAX_DEVICE_ID = 2**31 - 1
-_USER = re.compile(r"[a-z0-9_.-]{1,64}")
-_DEVICE = re.compile(r"[1-9][0-9]{0,9}")
+_USER = re.compile(rf"[a-z0-9_.-]{{1,{MAX_USER_LENGTH}}}")
+_DEVICE = re.compile(rf"[1-9][0-9]{{0,{len(str(MAX_DEVICE_ID)) - 1}}}")
 
 
 class AddressError(MessagingError, ValueError):
@@ -30,7 +30,7 @@ def check_user(user: str) -> str:
     """Return ``user`` if it is a well-formed user name, else raise :class:`AddressError`."""
     if not isinstance(user, str) or not _USER.fullmatch(user):
         raise AddressError(
-            "a user name is 1..64 characters of a-z, 0-9, '_', '.' and '-'"
+            f"a user name is 1..{MAX_USER_LENGTH} characters of a-z, 0-9, '_', '.' and '-'"
         )
     return user
 
@@ -47,6 +47,12 @@ def parse_address(address: str) -> tuple[str, int]:
 
 
 DIRECT_PREFIX = "dm:"
+
+
+def direct_conversation_id(user_a: str, user_b: str) -> str:
+    """The conversation id of the direct chat between two users (same for both)."""
+    first, second = sorted((user_a, user_b))
+    return f"{DIRECT_PREFIX}{first}:{second}"
 
 
 def direct_participants(conversation_id: str) -> frozenset[str] | None:
