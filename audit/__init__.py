@@ -1,6 +1,6 @@
 """The append-only transparency log: RFC 9162 Merkle tree, signed checkpoints, witnesses.
 
-Imports nothing else of escrowlab's (DESIGN.md, "Layout"). One module per concept, as in
+Imports nothing else of escrowlab's (docs/architecture.md, "Layout"). One module per concept, as in
 transparency-dev/merkle:
 
 - :mod:`audit.rfc9162` hashing (RFC 9162 section 2.1.1); :mod:`audit.proof` inclusion and

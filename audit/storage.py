@@ -16,7 +16,7 @@ Durability, precisely. The database runs in WAL mode. An append is acknowledged 
 its transaction has committed; it is atomic (leaf and nodes together or not at all).
 ``durability="power"`` (the default, ``synchronous=FULL``): the WAL is fsync'ed at every
 commit before the append returns, so an acknowledged append survives a process kill, an
-OS crash and power loss, on a disk that honours flushes (DESIGN.md: "writes that are
+OS crash and power loss, on a disk that honours flushes (docs/architecture.md: "writes that are
 acknowledged are durable").
 ``durability="process"`` (``synchronous=NORMAL``, opt-in, several times faster): a
 committed append has been handed to the OS (written to the WAL) but not fsync'ed, so it

@@ -1,5 +1,5 @@
 """Release authorisations: what a custodian must be shown before it releases a share
-(DESIGN.md, "Data flow" 5).
+(docs/architecture.md, "Data flow" 5).
 
 :class:`ReleaseAuthorisation` is the small typed interface the release
 function relies on: an id and an issuer, the records it names

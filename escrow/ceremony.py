@@ -12,7 +12,7 @@ of them rebuild the key (:func:`restore`), which is checked against the set
 before it is accepted. The SLIP-39 passphrase is empty: the shares' holders
 are the protection, and the keystore passphrase stays the custodian's own.
 
-Fail closed, change nothing (DESIGN.md, "Principles"): everything is written
+Fail closed, change nothing (docs/architecture.md, "Principles"): everything is written
 into a private staging directory beside ``out`` (mode 0700) that is renamed to
 ``out`` only once complete; on any failure the staging directory, and any
 parent directory the ceremony created, is removed and a :class:`CeremonyError`

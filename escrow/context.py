@@ -1,4 +1,5 @@
-"""The public context of an escrowed chain and its canonical encoding (DESIGN.md, "Bind the
+"""The public context of an escrowed chain and its canonical encoding (docs/architecture.md,
+"Bind the
 whole context").
 
 :class:`RecordContext` is a :class:`messaging.hooks.ChainContext` without the

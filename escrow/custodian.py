@@ -1,4 +1,4 @@
-"""Custodians: who holds a share of every escrowed chain key (DESIGN.md, "Escrow modes").
+"""Custodians: who holds a share of every escrowed chain key (docs/architecture.md, "Escrow modes").
 
 A custodian has an id, a display name, a jurisdiction tag, an X25519 key that
 shares are encrypted to, and an Ed25519 key that signs what it releases.

@@ -1,14 +1,14 @@
 """A custodian set: n custodians, threshold t, an epoch; canonical encoding and fingerprint.
 
 Clients pin the set they were configured with, and every escrow record names
-the fingerprint of the set it was made for (DESIGN.md, "Bind the whole
+the fingerprint of the set it was made for (docs/architecture.md, "Bind the whole
 context"). The canonical encoding is RFC 8785 JSON (JCS) of :meth:`to_json`,
 so the same set always yields the same bytes and the same fingerprint::
 
     fingerprint = SHA-256("escrowlab custodian set v1" || 0x00 || JCS(set))
 
 Policy: 2 <= t <= n <= 16. t = 1 would let any single custodian read
-everything (SCENARIOS.md S01) and is refused; t > n could never recover; 16 is
+everything (docs/scenarios.md S01) and is refused; t > n could never recover; 16 is
 SLIP-39's share limit. Rotation makes a new set with the next epoch; records
 stay bound to the set (and so to the keys) they were made for.
 """

@@ -1,4 +1,5 @@
-"""The escrow package's error types (DESIGN.md, "Conventions": one error type per package).
+"""The escrow package's error types (docs/architecture.md, "Conventions": one error type per
+package).
 
 Every failure in :mod:`escrow` raises a subclass of :class:`EscrowError` with a
 message a user can act on. Messages name custodians, sets and records, never

@@ -9,7 +9,7 @@ cannot be edited without the file failing to open. Default parameters are
 RFC 9106's second recommended option (t=3, m=64 MiB, p=4).
 
 Destroying a key (:func:`destroy`) overwrites the file before unlinking it;
-after that, records made for it can no longer be released (DESIGN.md,
+after that, records made for it can no longer be released (docs/architecture.md,
 rotation in issue 5).
 """
 

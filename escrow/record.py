@@ -19,7 +19,7 @@ Nothing may follow. :func:`parse_record` rejects anything else with a
 :class:`~escrow.errors.RecordFormatError`. The share's custodian index is its
 position, and is bound in the share's associated data. The mode parameters
 (version 2) carry what a mode needs beyond the layout, so that a record states
-every parameter it was made with (DESIGN.md, "Bind the whole context"); the
+every parameter it was made with (docs/architecture.md, "Bind the whole context"); the
 whole header, parameters included, is in every share's associated data.
 """
 

@@ -1,5 +1,5 @@
 """Share release: the one path by which a custodian's share of a record leaves it
-(DESIGN.md, "Data flow" 5).
+(docs/architecture.md, "Data flow" 5).
 
 :func:`release_share` checks, in order and before touching any key: the
 authorisation (through the custodian's own :class:`AuthorisationVerifier`);
@@ -22,7 +22,7 @@ parameters and the shares), the SHA-256 of the record's context
 (:meth:`RecordContext.digest`: protocol version, mode, conversation, sender,
 recipient, chain number, time, ratchet key) and the recovery key it is sealed
 to, so it cannot be replayed to another record, context, authorisation or
-recovery key (DESIGN.md, "Bind the whole context"). The authorisation must name the
+recovery key (docs/architecture.md, "Bind the whole context"). The authorisation must name the
 record under the envelope's exact context (:attr:`RecordRef.context_digest`), so one
 record copied into envelopes with other headers is released for one of them at most.
 
@@ -290,7 +290,7 @@ def open_own_share(custodian: Custodian, custodian_set: CustodianSet, envelope: 
     :func:`release_share` does this only after its checks. The checks are the
     custodian's own policy, not cryptography: whoever holds the key (the
     custodian, a thief, a coalition) can do it to every archived record, which
-    the attack suite measures (SCENARIOS.md S01-S03, S21).
+    the attack suite measures (docs/scenarios.md S01-S03, S21).
     """
     index = _member(custodian, custodian_set)
     record_bytes, record, context = _escrowed(envelope, custodian, custodian_set)
@@ -304,7 +304,7 @@ def seal_release(custodian: Custodian, custodian_set: CustodianSet,
     """Encrypt ``value`` to the recovery key and sign it: the custodian's final step.
 
     Exposed so that the attack suite can model a custodian that signs a wrong
-    share (SCENARIOS.md S05); an honest custodian reaches it only through
+    share (docs/scenarios.md S05); an honest custodian reaches it only through
     :func:`release_share`.
     """
     try:

@@ -120,14 +120,14 @@ def _conversation_of(envelope: bytes) -> str | None:
 
 
 def user_of(address: str) -> str:
-    """The user of a ``user:device`` address (``messaging.relay.addresses``)."""
+    """The user of a ``user:device`` address (``messaging.addresses``)."""
     return address.split(":", 1)[0]
 
 
 def participants(conversation_id: str, envelopes: Iterable[Envelope]) -> frozenset[str]:
     """The users taking part in ``conversation_id``, as far as the archive can show.
 
-    A direct chat ``dm:<a>:<b>`` (``messaging.client.direct_conversation_id``)
+    A direct chat ``dm:<a>:<b>`` (``messaging.addresses.direct_conversation_id``)
     has exactly the two users it names. Any other conversation (a group's
     ``group:<id>``) has the users the archive shows *receiving* its messages
     from another user: group messages are fanned out to every member, so a

@@ -1,4 +1,5 @@
-"""The escrow hook: the only place escrow touches the Double Ratchet (DESIGN.md, "Data flow" 2-3).
+"""The escrow hook: the only place escrow touches the Double Ratchet (docs/architecture.md, "Data
+flow" 2-3).
 
 When a session starts a new *sending* chain (its first, and after every DH
 ratchet step) it calls :meth:`EscrowHook.record_for_chain` with the chain's

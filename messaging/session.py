@@ -4,7 +4,7 @@ Implements Signal's Double Ratchet (revision 4) section 3.3 (initialisation:
 ``RatchetInitAlice`` / ``RatchetInitBob``, the responder's first ratchet key
 pair being its signed prekey, section 7.1), 3.4 (``RatchetEncrypt``) and 3.5
 (``RatchetDecrypt`` with skipped message keys), plus the escrow hook of
-DESIGN.md "Data flow" 2-3:
+docs/architecture.md "Data flow" 2-3:
 
 - a *sending* chain asks the hook for its record lazily, when its first
   message is encrypted (the context carries CK_0, the chain number and the

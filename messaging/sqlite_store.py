@@ -1,6 +1,6 @@
 """The device store (:mod:`messaging.store`) on an encrypted SQLite file.
 
-At rest (DESIGN.md, "Storage" and "Bind the whole context"):
+At rest (docs/architecture.md, "Storage" and "Bind the whole context"):
 
 * A 32-byte store secret is derived from the passphrase with Argon2id
   (RFC 9106, argon2-cffi ``hash_secret_raw``) under a random 16-byte salt;

@@ -286,14 +286,3 @@ def _queued(answer: dict) -> tuple[list[QueuedEnvelope], bool]:
             raise _bad_response("a queue id is not an integer in 0..2^63-1")
         items.append(QueuedEnvelope(queue_id, envelope, received_at))
     return items, _field(answer, "more", bool)
-
-
-def __getattr__(name: str) -> type:
-    """``messaging.transport.InProcessTransport``, the name it had before it moved to
-    :mod:`messaging.relay.inprocess`, for callers not yet moved (the demo and the
-    benchmarks); imported on use, so importing this module never loads the relay."""
-    if name == "InProcessTransport":
-        from messaging.relay.inprocess import InProcessTransport
-
-        return InProcessTransport
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The ``crumple`` escrow hook: threshold escrow of a puzzle-locked chain key (DESIGN.md,
+"""The ``crumple`` escrow hook: threshold escrow of a puzzle-locked chain key (docs/architecture.md,
 "Escrow modes"; Wright and Varia, "Crypto Crumple Zones", IEEE S&P 2018).
 
 :class:`CrumpleEscrow` is a :class:`escrow.threshold.hook.ThresholdEscrow` whose

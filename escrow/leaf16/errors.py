@@ -1,4 +1,5 @@
-"""Error types of the ``leaf16`` escrow mode (DESIGN.md, "Conventions": one error type per package).
+"""Error types of the ``leaf16`` escrow mode (docs/architecture.md, "Conventions": one error type
+per package).
 
 Every error is an :class:`escrow.errors.EscrowError`. Messages name fields and
 unit ids, never key material.

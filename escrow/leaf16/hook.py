@@ -1,4 +1,4 @@
-"""The ``leaf16`` escrow hook (DESIGN.md, "Escrow modes": Clipper / EES LEAF).
+"""The ``leaf16`` escrow hook (docs/architecture.md, "Escrow modes": Clipper / EES LEAF).
 
 The sender's module makes one LEAF per sending chain; it rides as the chain's
 escrow record. The recipient's own module validates only the LEAF's checksum,

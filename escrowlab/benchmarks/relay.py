@@ -51,8 +51,9 @@ from escrowlab.arguments import float_in_range, int_in_range, int_list
 from escrowlab.benchmarks import Peer, Progress, Target, document, show_verdicts
 from messaging.client import Device
 from messaging.relay import RelayService
+from messaging.relay.inprocess import InProcessTransport
 from messaging.relay.schema import DEFAULT_SYNCHRONOUS
-from messaging.transport import HttpTransport, InProcessTransport, Transport
+from messaging.transport import HttpTransport, Transport
 
 PAIR_COUNTS = (1, 10, 50)
 DEFAULT_MESSAGES = 200

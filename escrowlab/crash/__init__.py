@@ -1,6 +1,6 @@
 """Crash trials: kill -9 at random points, restart, and check that nothing acknowledged is lost.
 
-DESIGN.md, "Conventions": "Writes that are acknowledged are durable." Each trial
+docs/architecture.md, "Conventions": "Writes that are acknowledged are durable." Each trial
 runs a real child process (an ``escrowlab audit append``, an appender on the
 :class:`audit.log.AuditLog` API, an ``escrowlab audit witness serve``, an
 ``escrowlab relay serve``), drives it over its real interface (command line,

@@ -7,7 +7,7 @@ the request happened. The real client then does what it always does:
 when the connection failed, :class:`messaging.client.Device` keeps a failed
 acknowledgement for its next receive and a failed send in its outbox. A relay
 is correct only if that retry neither loses nor duplicates anything the relay
-acknowledged (DESIGN.md, "Conventions": acknowledged writes are durable).
+acknowledged (docs/architecture.md, "Conventions": acknowledged writes are durable).
 
 :class:`DropAnswers` is a WSGI middleware in front of the relay's Flask app,
 served by waitress on 127.0.0.1: for the one request it is told to drop, it

@@ -44,13 +44,15 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from escrow.modes import MODES
-from messaging.client import Device, direct_conversation_id
+from messaging.addresses import direct_conversation_id
+from messaging.client import Device
 from messaging.clock import ManualClock
 from messaging.hooks import EscrowHook, NoEscrow
 from messaging.relay import RelayService
 from messaging.relay.archive import ArchiveEntry
+from messaging.relay.inprocess import InProcessTransport
 from messaging.relay.server import ServerThread
-from messaging.transport import HttpTransport, InProcessTransport, Transport
+from messaging.transport import HttpTransport, Transport
 from messaging.wire import parse_envelope
 
 DEMO_MODES: dict[str, str] = {name: f"escrowlab.demo.{name}" for name in MODES}

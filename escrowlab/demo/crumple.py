@@ -18,7 +18,8 @@ from escrow.scope import Window
 from escrowlab.demo import Narrator, demo_chats
 from escrowlab.demo.threshold import comparable, make_custodians
 from escrowlab.demo.warrant import JUDGE, issue, release
-from messaging.client import decode_content, direct_conversation_id
+from messaging.addresses import direct_conversation_id
+from messaging.content import decode_content
 
 
 def run(args: argparse.Namespace, narrator: Narrator) -> dict:

@@ -18,7 +18,7 @@ from escrow.scope import Window
 from escrowlab.demo import Narrator, demo_chats
 from escrowlab.demo.threshold import comparable
 from escrowlab.demo.warrant import JUDGE, deploy, issue, release
-from messaging.client import direct_conversation_id
+from messaging.addresses import direct_conversation_id
 
 
 def run(args: argparse.Namespace, narrator: Narrator) -> dict:

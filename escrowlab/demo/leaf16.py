@@ -26,7 +26,8 @@ from escrow.scope import Window
 from escrowlab.demo import Narrator, demo_chats
 from escrowlab.demo.threshold import comparable
 from escrowlab.demo.warrant import deploy, issue, release
-from messaging.client import decode_content, direct_conversation_id
+from messaging.addresses import direct_conversation_id
+from messaging.content import decode_content
 from messaging.hooks import PROTOCOL_VERSION, ChainContext
 
 CASE = "W-1"

@@ -5,12 +5,12 @@ input is classified as:
 
 - ``accepted``: the target returned normally;
 - ``refused``: it raised one of the target's ``refusals`` (its package's own
-  error types, DESIGN.md "Every parser is strict");
+  error types, docs/architecture.md "Every parser is strict");
 - ``crash``: it raised anything else (``ValueError``, ``RecursionError``,
   ``AttributeError``, a 5xx from the relay...);
 - ``state change``: it was refused but the target's state snapshot (a
   serialised session, the relay's database, the witness's state) differs from
-  the one taken before the input (DESIGN.md "Fail closed, change nothing").
+  the one taken before the input (docs/architecture.md "Fail closed, change nothing").
 
 Crashes and state changes are grouped by class (target, exception type, the
 innermost project frame); the first input of each class is shrunk and saved,

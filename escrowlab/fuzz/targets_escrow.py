@@ -71,8 +71,8 @@ def hook_target(mw: ModeWorld) -> Target:
         context, genuine = contexts[data[0] % len(contexts)]
         hook.check_chain(context, data[1:])
         if binding and data[1:] != genuine:
-            # threshold and crumple recompute the whole record from CK_0 (DESIGN.md, "Escrow
-            # modes"): any other record that passes is a binding failure. leaf16 checks a
+            # threshold and crumple recompute the whole record from CK_0 (docs/architecture.md,
+            # "Escrow modes"): any other record that passes is a binding failure. leaf16 checks a
             # 16-bit checksum only, so a forgery passing now and then is that mode's design.
             raise HarnessFailure("an altered record passed the recipient's check",
                                  "altered record accepted")

@@ -162,7 +162,7 @@ class _LiveSession:
     def decrypt(self, data: bytes) -> None:
         self.session.decrypt(data)
         if data not in self.genuine:
-            # every byte of an envelope is authenticated or checked (DESIGN.md, "Bind the
+            # every byte of an envelope is authenticated or checked (docs/architecture.md, "Bind the
             # whole context"): an altered envelope that decrypts is a binding failure
             raise HarnessFailure("an envelope that differs from every one Alice sent decrypted",
                                  "altered envelope accepted")

@@ -1,4 +1,5 @@
-"""The relay: the untrusted provider that stores and forwards envelopes (DESIGN.md, "Data flow").
+"""The relay: the untrusted provider that stores and forwards envelopes (docs/architecture.md,
+"Data flow").
 
 - :mod:`messaging.relay.service`: storage and operations (SQLAlchemy 2, SQLite by default)
 - :mod:`messaging.relay.api`: the signed request protocol, independent of HTTP

@@ -1,4 +1,5 @@
-"""The relay archive's read API: what a lawful-access order would be served on (DESIGN.md, 4).
+"""The relay archive's read API: what a lawful-access order would be served on
+(docs/architecture.md, 4).
 
 The relay keeps every envelope it accepted with its receipt time (the relay's
 own clock, not the sender's claim), sender, recipient, conversation id, the

@@ -4,7 +4,7 @@ SQLite is the default (embedded, nothing to start); any SQLAlchemy URL works
 (PostgreSQL for a real deployment, whose own settings then decide durability).
 For SQLite the relay uses WAL journaling and ``BEGIN IMMEDIATE`` transactions,
 so concurrent requests serialise on the write lock instead of failing with
-``SQLITE_BUSY`` half-way. Durability of an acknowledged write (DESIGN.md:
+``SQLITE_BUSY`` half-way. Durability of an acknowledged write (docs/architecture.md:
 "Writes that are acknowledged are durable") is SQLite's ``synchronous``:
 
 ``FULL`` (the default)  the WAL is fsynced before every commit returns, so an

@@ -1,4 +1,5 @@
-"""The relay's operations on its storage: the untrusted provider of DESIGN.md, "Data flow" 1 and 4.
+"""The relay's operations on its storage: the untrusted provider of docs/architecture.md, "Data
+flow" 1 and 4.
 
 Every operation runs inside one database transaction that also records the
 request's nonce (:mod:`messaging.relay.api`); any :class:`RelayError` raised

@@ -1,4 +1,4 @@
-"""S01 cust-single (SCENARIOS.md): one custodian's key and store stolen; also t-1 custodians.
+"""S01 cust-single (docs/scenarios.md): one custodian's key and store stolen; also t-1 custodians.
 
 Expected: 0 messages exposed below t; t = 1 configurations refused. The thief
 runs the real code with the stolen keys: it opens its shares of every archived

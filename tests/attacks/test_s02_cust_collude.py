@@ -1,4 +1,5 @@
-"""S02 cust-collude (SCENARIOS.md): t custodians collude without a warrant, bypassing the portal.
+"""S02 cust-collude (docs/scenarios.md): t custodians collude without a warrant, bypassing the
+portal.
 
 Expected: everything escrowed is exposed; nothing in the protocol notices;
 ``min_coalition`` = t custodians + the archive. The coalition signs releases to

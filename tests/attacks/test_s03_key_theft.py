@@ -1,4 +1,4 @@
-"""S03 key-theft (SCENARIOS.md): a thief copies t custodian keys and the archive and decrypts
+"""S03 key-theft (docs/scenarios.md): a thief copies t custodian keys and the archive and decrypts
 offline.
 
 Expected: ``none``: 0 past messages (forward secrecy: nothing in the archive

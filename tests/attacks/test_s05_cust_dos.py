@@ -1,4 +1,4 @@
-"""S05 cust-dos (SCENARIOS.md): k custodians refuse or are offline; m return bad shares
+"""S05 cust-dos (docs/scenarios.md): k custodians refuse or are offline; m return bad shares
 (flipped bits, random well-formed values), signed with their own keys.
 
 Expected: recovery succeeds exactly when n - k - m >= t good shares exist; every

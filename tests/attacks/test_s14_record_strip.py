@@ -1,4 +1,4 @@
-"""S14 record-strip under ``threshold`` and ``none`` (SCENARIOS.md): a modified sender sends
+"""S14 record-strip under ``threshold`` and ``none`` (docs/scenarios.md): a modified sender sends
 chains whose record is missing, zeroed, truncated, random, or valid but made for another
 context.
 

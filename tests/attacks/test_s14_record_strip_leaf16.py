@@ -1,4 +1,4 @@
-"""S14 record-strip under ``leaf16`` (SCENARIOS.md): what a modified sender's records achieve.
+"""S14 record-strip under ``leaf16`` (docs/scenarios.md): what a modified sender's records achieve.
 
 The expected outcome: every stripped, zeroed, truncated or mismatched record
 is refused by the honest recipient with its session unchanged, except random

@@ -1,4 +1,4 @@
-"""S15 leaf-forge (SCENARIOS.md): Blaze's 1994 search against the real module and sessions.
+"""S15 leaf-forge (docs/scenarios.md): Blaze's 1994 search against the real module and sessions.
 
 A rogue sender with only oracle access to its own module queries random LEAFs
 until one validates, sends with it, the honest recipient accepts, and lawful

@@ -1,4 +1,4 @@
-"""S18 downgrade (SCENARIOS.md): a relay strips or flips the escrow mode or the protocol
+"""S18 downgrade (docs/scenarios.md): a relay strips or flips the escrow mode or the protocol
 version in bundles and headers; a rogue client marks its chains "no escrow".
 
 Expected, under a policy that requires ``threshold``: fail closed, 0 messages

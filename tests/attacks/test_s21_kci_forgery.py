@@ -1,4 +1,4 @@
-"""S21 kci-forgery (SCENARIOS.md): whoever holds a recovered chain key forges a message "from
+"""S21 kci-forgery (docs/scenarios.md): whoever holds a recovered chain key forges a message "from
 Alice" that Bob accepts.
 
 Expected: the forgery is accepted under ``threshold`` (chain-key escrow loses

@@ -1,4 +1,4 @@
-"""S22 crumple-cost (SCENARIOS.md): what a crumple-zone recovery costs, per chain and in bulk.
+"""S22 crumple-cost (docs/scenarios.md): what a crumple-zone recovery costs, per chain and in bulk.
 
 Measured with the real lock (:class:`CrumpleEscrow`), the real solver and the
 real recovery: the mean work per chain is about 2^(k-1) (checked within five

@@ -1,5 +1,5 @@
 # ruff: noqa: F811 - the shared audit fixtures are imported by name
-"""S23 log-tamper (SCENARIOS.md): edit, delete-and-recompute and reorder log entries.
+"""S23 log-tamper (docs/scenarios.md): edit, delete-and-recompute and reorder log entries.
 
 Expected outcome: every variant is detected by the offline verifier against witnessed
 checkpoints, and the witnesses refuse to cosign a rewritten history, so the log

@@ -1,5 +1,5 @@
 # ruff: noqa: F811 - the shared audit fixtures are imported by name
-"""S24 log-truncate (SCENARIOS.md): roll back the last k entries and sign the smaller
+"""S24 log-truncate (docs/scenarios.md): roll back the last k entries and sign the smaller
 tree; or fork (roll back, then regrow different entries past the old size).
 
 Expected outcome: the witnesses refuse (rollback and inconsistency, distinct errors),

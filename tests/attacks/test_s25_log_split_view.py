@@ -1,4 +1,4 @@
-"""S25 log-split-view (SCENARIOS.md): the log shows custodians one view and auditors
+"""S25 log-split-view (docs/scenarios.md): the log shows custodians one view and auditors
 another, sweeping the number of witnesses, the quorum and how many witnesses collude.
 
 Colluding witnesses keep one state per audience (two state databases behind one key);

@@ -1,4 +1,5 @@
-"""S27 metadata-leak (SCENARIOS.md): what escrow records reveal per message, and what they link.
+"""S27 metadata-leak (docs/scenarios.md): what escrow records reveal per message, and what they
+link.
 
 Three sessions (S1 Alice-Bob, S2 Alice-Carol, S3 Carol-Dave) run under each
 mode; the envelopes' own addressing is set aside, so what is counted is what

@@ -1,4 +1,4 @@
-"""DESIGN.md layout rule: ``audit`` imports nothing else of ours; only ``audit.http``
+"""docs/architecture.md layout rule: ``audit`` imports nothing else of ours; only ``audit.http``
 imports Flask."""
 
 from __future__ import annotations

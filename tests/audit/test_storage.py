@@ -169,7 +169,7 @@ def test_any_split_into_batches_gives_the_same_tree(batches):
 
 
 def test_acknowledged_appends_are_fsynced_by_default(tmp_path):
-    """DESIGN.md: "Writes that are acknowledged are durable": the default commits with
+    """docs/architecture.md: "Writes that are acknowledged are durable": the default commits with
     synchronous=FULL (the WAL is fsynced before an append returns)."""
     from audit.log import AuditLog
     from audit.note import Signer

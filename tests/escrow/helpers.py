@@ -219,7 +219,7 @@ def case(n: int = 5, t: int = 3, days: int = 6, per_day: int = 4, ratchet_every:
     return Case(conv, hook, custodians, issuer, scoped, recovery_key, authorisation, start, end)
 
 
-# -- the relay-backed world of the attack scenarios (SCENARIOS.md, "Common fixture") --------
+# -- the relay-backed world of the attack scenarios (docs/scenarios.md, "Common fixture") --------
 
 @dataclass
 class RelayWorld:

@@ -1,7 +1,7 @@
 """A small run of the fuzzing harness over every target: no crash, no state change.
 
 Every parser of the project must answer any input with its package's own error
-type (DESIGN.md, "Every parser is strict") and a refused input must leave the
+type (docs/architecture.md, "Every parser is strict") and a refused input must leave the
 session, the relay's database and the witness's state exactly as they were
 ("Fail closed, change nothing"). Two drivers feed each target: the harness's own
 structure-aware mutator (a fixed seed, so a run is repeatable) and hypothesis

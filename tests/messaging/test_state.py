@@ -1,4 +1,5 @@
-"""Serialised session state: strict parsing; any corruption is a StateError (DESIGN.md)."""
+"""Serialised session state: strict parsing; any corruption is a StateError
+(docs/architecture.md)."""
 
 import json
 

@@ -1,4 +1,5 @@
-"""Durability of acknowledged writes (DESIGN.md): SQLite ``synchronous=FULL`` unless opted out."""
+"""Durability of acknowledged writes (docs/architecture.md): SQLite ``synchronous=FULL`` unless
+opted out."""
 
 from __future__ import annotations
 
