@@ -189,7 +189,7 @@ class Witness:
                             f"a consistency proof from size {size} to {cp.size} is empty")
                 else:
                     try:
-                        verify_consistency(size, cp.size, root, cp.root, proof)
+                        verify_consistency(size, cp.size, proof, root, cp.root)
                     except ProofError as exc:
                         raise WitnessInconsistencyError(
                             f"checkpoint of size {cp.size} is inconsistent with the cosigned "

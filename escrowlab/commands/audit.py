@@ -391,7 +391,7 @@ def prove_command(args: argparse.Namespace) -> int:
             old_root = store.root(args.old)
             obj = {"old": args.old, "old_root": b64(old_root), "size": size,
                    "proof": [b64(p) for p in proof], "checkpoint": note}
-            checked = (verify_consistency, (args.old, size, old_root, root, proof))
+            checked = (verify_consistency, (args.old, size, proof, old_root, root))
         try:  # never print a proof that does not verify against the signed checkpoint
             checked[0](*checked[1])
         except ProofError as exc:

@@ -61,7 +61,7 @@ def test_read_api(plain_log):
     new = verify_checkpoint(client.get("/log/checkpoint").get_data(as_text=True),
                             plain_log.signer.verifier)
     proof = client.get("/log/proof/consistency?old=12&new=13").get_json()["proof"]
-    verify_consistency(12, 13, cp.root, new.root, [_b(p) for p in proof])
+    verify_consistency(12, 13, [_b(p) for p in proof], cp.root, new.root)
     for bad in ["/log/entries?start=x", "/log/entries?start=0&end=5000",
                 "/log/proof/inclusion?index=13", "/log/proof/consistency?old=0&new=3",
                 "/log/proof/consistency?old=5&new=99", "/log/entries?start=-1"]:
