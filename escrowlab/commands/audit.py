@@ -345,11 +345,11 @@ def show_command(args: argparse.Namespace) -> int:
             except AuditError as exc:
                 rows.append({"index": i, "error": str(exc), "raw": b64(data)})
         obj = {"origin": store.get_meta("origin"), "size": size, "root": b64(store.root()),
-               "latest_checkpoint": latest[2] if latest else None, "entries": rows}
+               "latest_checkpoint": latest.note if latest else None, "entries": rows}
     human = [f"log {args.log}: origin {obj['origin']}, {size} entries, root {obj['root']}"]
     human.append("latest checkpoint:" if latest else "no signed checkpoint")
     if latest:
-        human += ["  " + line for line in latest[2].rstrip("\n").split("\n")]
+        human += ["  " + line for line in latest.note.rstrip("\n").split("\n")]
     for row in rows:
         if "error" in row:
             human.append(f"  #{row['index']}: unreadable entry ({row['error']})")
@@ -371,7 +371,7 @@ def prove_command(args: argparse.Namespace) -> int:
         latest = store.latest_checkpoint()
         if latest is None:
             raise CommandError("the log has no signed checkpoint to prove against")
-        size, note = latest[0], latest[2]
+        size, note = latest.size, latest.note
         root = Checkpoint.parse(parse_note(note).text).root
         if size == 0:
             raise CommandError("the log is empty (its latest checkpoint has size 0): "
