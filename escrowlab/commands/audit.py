@@ -242,6 +242,15 @@ def _store(path: str, create: bool = False):  # type: ignore[no-untyped-def]
         store.close()
 
 
+def _keys_source(pins) -> str:  # type: ignore[no-untyped-def]
+    """Where ``verify`` takes its keys from (``audit.trust.Pins``), in words."""
+    if pins.log_key is None:
+        return "recorded in the log file (pass --log-key to pin your own)"
+    if pins.witness_keys is None:
+        return "log key from the command line, witness keys recorded in the log"
+    return "command line"
+
+
 def _emit(args: argparse.Namespace, obj: dict, human: list[str]) -> None:
     if args.json:
         print(json.dumps(obj, indent=2))
@@ -408,19 +417,18 @@ def verify_command(args: argparse.Namespace) -> int:
     """Exit 0 verified, 1 verification failed (the log is corrupt, tampered, rolled back,
     inconsistent, short of its quorum, or not an audit log at all), 2 usage error."""
     from audit.checkpoint import Checkpoint
-    from audit.errors import AuditError
-    from audit.note import Verifier, parse_note
+    from audit.errors import AuditError, TrustError
+    from audit.note import parse_note
     from audit.storage import LogStore
+    from audit.trust import Pins, resolve_trust
     from audit.verifier import verify_log
 
     if not Path(args.log).is_file():
         raise CommandError(f"no audit log file at {args.log}")
-    if args.quorum is not None and args.quorum < 0:
-        raise CommandError("--quorum must not be negative")
     try:
-        pinned_log_key = Verifier.from_vkey(args.log_key) if args.log_key else None
-        pinned_witnesses = ([Verifier.from_vkey(k) for k in args.witness_key]
-                            if args.witness_key is not None else None)
+        pins = Pins.parse(args.log_key, args.witness_key, args.quorum)
+    except TrustError as exc:  # every TrustError is about the pinned quorum
+        raise CommandError(f"--{exc}") from None
     except AuditError as exc:
         raise CommandError(str(exc)) from None
     trusted = None
@@ -430,10 +438,7 @@ def verify_command(args: argparse.Namespace) -> int:
             Checkpoint.parse(parse_note(trusted).text)
         except AuditError as exc:
             raise CommandError(f"{args.checkpoint}: {exc}") from None
-    keys_source = ("command line" if pinned_log_key else
-                   "recorded in the log file (pass --log-key to pin your own)")
-    if pinned_log_key and pinned_witnesses is None:
-        keys_source = "log key from the command line, witness keys recorded in the log"
+    keys_source = _keys_source(pins)
 
     def failed(message: str) -> int:
         if args.json:
@@ -448,37 +453,19 @@ def verify_command(args: argparse.Namespace) -> int:
     except AuditError as exc:
         return failed(str(exc))
     try:
-        log_key = pinned_log_key
-        if log_key is None:
-            recorded_key = store.get_meta("log_key")
-            if not recorded_key:
-                return failed("no log key is recorded in the log; pass --log-key")
-            log_key = Verifier.from_vkey(recorded_key)
-        witness_keys = pinned_witnesses
-        if witness_keys is None:
-            recorded = store.get_meta("witness_keys") or ""
-            witness_keys = [Verifier.from_vkey(k) for k in recorded.split("\n") if k]
-        quorum = args.quorum
-        if quorum is None:
-            recorded_quorum = store.get_meta("quorum") or "0"
-            if not recorded_quorum.isascii() or not recorded_quorum.isdigit():
-                return failed("the quorum recorded in the log is not a number")
-            quorum = int(recorded_quorum) if pinned_witnesses is None else 2
-        if args.quorum is not None and quorum > len(witness_keys):
-            raise CommandError(f"--quorum {quorum} is more than the {len(witness_keys)} "
-                               "witness keys given or recorded")
-        if quorum > len(witness_keys):
-            return failed(f"quorum {quorum} is more than the {len(witness_keys)} witness keys "
-                          "given or recorded")
+        trust = resolve_trust(store, pins)
         evidence = args.evidence or f"{args.log}.misbehaviour.json"
         progress = (lambda msg: print(f"  {msg}", file=sys.stderr)) \
             if sys.stderr.isatty() and not args.json else None
-        report = verify_log(store, log_key, witness_keys, quorum, trusted, evidence,
-                            check_entries=args.entries, progress=progress)
+        report = verify_log(store, trust.log_key, trust.witness_keys, trust.quorum, trusted,
+                            evidence, check_entries=args.entries, progress=progress)
+    except TrustError as exc:  # a pinned quorum above the witness keys: a usage error
+        raise CommandError(f"--{exc}") from None
     except AuditError as exc:
         return failed(str(exc))
     finally:
         store.close()
+    quorum = trust.quorum
     obj = {"ok": True, "keys": keys_source, "quorum": quorum, **report.to_json()}
     human = [f"audit log {args.log}: OK",
              f"  {report.size} entries, {report.nodes_checked} interior nodes recomputed and "
