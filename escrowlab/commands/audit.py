@@ -484,12 +484,9 @@ def verify_command(args: argparse.Namespace) -> int:
 
 
 def witness_serve_command(args: argparse.Namespace) -> int:
-    from flask import Flask
-    from waitress import create_server
-
     from audit.clock import SystemClock
     from audit.errors import AuditError
-    from audit.http.witness_api import witness_blueprint
+    from audit.http.witness_server import make_witness_server
     from audit.note import SIG_TYPE_COSIGNATURE_V1, Signer, Verifier
     from audit.witness import Witness
 
@@ -518,15 +515,11 @@ def witness_serve_command(args: argparse.Namespace) -> int:
             witness = Witness(signer, logs, args.state, clock, create=args.init)
         except AuditError as exc:
             raise CommandError(str(exc)) from None
-        app = Flask("escrowlab-witness")
-        app.register_blueprint(witness_blueprint(witness))
         try:
-            server = create_server(app, host=args.host, port=args.port, threads=4,
-                                   ident="escrowlab-witness")
-        except OSError as exc:
+            server = make_witness_server(witness, args.host, args.port)
+        except AuditError as exc:
             witness.close()
-            raise CommandError(f"cannot listen on {args.host}:{args.port}: "
-                               f"{exc.strerror or exc}") from None
+            raise CommandError(str(exc)) from None
     url = f"http://{args.host}:{server.effective_port}"
     if args.json:
         print(json.dumps({"url": url, "witness_key": signer.vkey}), flush=True)
