@@ -13,9 +13,10 @@ transparency-dev/merkle:
 - :mod:`audit.log` ``AuditLog`` (``append_event(type, actor, payload) -> Receipt``);
   :mod:`audit.receipt` ``Receipt`` and ``verify_receipt``;
 - :mod:`audit.witness` a C2SP witness; :mod:`audit.quorum` ``WitnessQuorum`` and
-  ``verify_checkpoint``; :mod:`audit.verifier` the offline verifier;
-- :mod:`audit.http` Flask blueprints (read API, witness) and the HTTP witness client, the
-  only modules that import Flask.
+  ``verify_checkpoint``; :mod:`audit.verifier` the offline verifier; :mod:`audit.trust`
+  the keys and quorum it trusts (pinned by the auditor, else recorded in the log);
+- :mod:`audit.http` Flask blueprints (read API, witness), the witness's waitress server and
+  the HTTP witness client, the only modules that import Flask or waitress.
 
 Typical use (a portal appending, a custodian checking)::
 

@@ -27,12 +27,22 @@ re-encode to the same bytes is rejected.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from audit.errors import NoteError
 from audit.note import b64, check_text, unb64
 from audit.rfc9162 import HASH_SIZE
 
 MAX_TREE_SIZE = (1 << 63) - 1
+
+
+class SignedCheckpoint(NamedTuple):
+    """A checkpoint the log signed, as it keeps it: tree size, root hash and the whole
+    signed note (``note`` parses to a :class:`Checkpoint` of that size and root)."""
+
+    size: int
+    root: bytes
+    note: str
 
 
 @dataclass(frozen=True)

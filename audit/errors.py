@@ -110,5 +110,10 @@ class QuorumError(AuditError):
         super().__init__(message)
 
 
+class TrustError(AuditError):
+    """The keys or quorum a caller pinned for a verification cannot be checked
+    (:mod:`audit.trust`): a mistake of the caller, not a property of the log."""
+
+
 class VerificationError(AuditError):
     """The offline verifier found a problem in a log."""

@@ -104,10 +104,10 @@ class AuditLog:
         """A receipt for entry ``index`` under ``note`` (default: the latest checkpoint)."""
         if note is None:
             latest = self.store.latest_checkpoint()
-            if latest is None or latest[0] <= index:
+            if latest is None or latest.size <= index:
                 note = self.checkpoint()
             else:
-                note = parse_note(latest[2])
+                note = parse_note(latest.note)
         size = Checkpoint.parse(note.text).size if size is None else size
         return Receipt(index, self.store.leaf(index),
                        tuple(self.store.inclusion_proof(index, size)), note.encode())

@@ -8,9 +8,14 @@ Subtrees on the right edge of a tree that is not a power of two ("ephemeral" nod
 folded from at most log2(n) stored complete nodes.
 
 Verification (sections 2.1.3.2 and 2.1.4.2) is a set of pure functions, shaped like
-transparency-dev/merkle's ``proof/verify.go``. They raise :class:`ProofShapeError` when
-the parameters are impossible and :class:`RootMismatchError` (carrying both roots) when
-the recomputed root differs.
+transparency-dev/merkle's ``proof/verify.go`` and taking their arguments in its order:
+``verify_inclusion(index, size, leaf_hash, proof, root)`` and
+``verify_consistency(size1, size2, proof, root1, root2)``. They raise
+:class:`ProofShapeError` when the parameters are impossible and :class:`RootMismatchError`
+(carrying both roots) when the recomputed root differs. A ``proof`` is a sequence of
+hashes; a single ``bytes`` in its place (a root passed where the proof goes) is a
+caller's mistake and raises ``TypeError``, never a :class:`ProofError` that a caller
+expecting a refusal would take for one.
 
 Cases RFC 9162 leaves open, decided here (and pinned by the shared test vectors):
 
@@ -113,6 +118,14 @@ def _check_hash(value: bytes, what: str) -> None:
         raise ProofShapeError(f"{what} must be {HASH_SIZE} bytes")
 
 
+def _check_proof_type(proof: Sequence[bytes]) -> None:
+    """A proof is a sequence of hashes: one ``bytes`` here is an argument in the wrong place."""
+    if isinstance(proof, bytes | bytearray | memoryview | str):
+        raise TypeError("proof must be a sequence of hashes, not a single bytes value (the "
+                        "order is verify_inclusion(index, size, leaf_hash, proof, root), "
+                        "verify_consistency(size1, size2, proof, root1, root2))")
+
+
 def root_from_inclusion_proof(
     index: int, size: int, leaf_hash: bytes, proof: Sequence[bytes]
 ) -> bytes:
@@ -121,6 +134,7 @@ def root_from_inclusion_proof(
     Requires ``0 <= index < size``, a 32-byte ``leaf_hash`` and 32-byte proof items; the
     proof length must be exactly the one the RFC's algorithm consumes.
     """
+    _check_proof_type(proof)
     if not 0 <= index < size:
         raise ProofShapeError(f"index {index} out of range for tree size {size}")
     _check_hash(leaf_hash, "leaf hash")
@@ -152,6 +166,7 @@ def verify_inclusion(
     Requires ``0 <= index < size`` and 32-byte hashes. Raises :class:`ProofShapeError`
     or :class:`RootMismatchError`; returns None on success.
     """
+    _check_proof_type(proof)
     _check_hash(root, "root")
     calculated = root_from_inclusion_proof(index, size, leaf_hash, proof)
     if calculated != root:
@@ -159,7 +174,7 @@ def verify_inclusion(
 
 
 def verify_consistency(
-    size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]
+    size1: int, size2: int, proof: Sequence[bytes], root1: bytes, root2: bytes
 ) -> None:
     """Check that the tree (size1, root1) is a prefix of the tree (size2, root2).
 
@@ -168,6 +183,7 @@ def verify_consistency(
     non-empty and every hash is 32 bytes. Raises :class:`ProofShapeError` or
     :class:`RootMismatchError` (``what`` says which root); returns None on success.
     """
+    _check_proof_type(proof)
     if size1 < 0 or size2 < 0:
         raise ProofShapeError("tree sizes must not be negative")
     if size1 > size2:

@@ -46,7 +46,7 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from audit import compact, proof
-from audit.checkpoint import Checkpoint
+from audit.checkpoint import Checkpoint, SignedCheckpoint
 from audit.errors import AuditError, LogSigningError, ProofShapeError, StorageError
 from audit.note import MAX_NOTE_BYTES, parse_note
 from audit.rfc9162 import EMPTY_ROOT, HASH_SIZE, hash_children, hash_leaf
@@ -345,8 +345,8 @@ class LogStore:
         """``<log>.head``, the latest signed checkpoint kept outside the database."""
         return None if self.path == ":memory:" else self.path + HEAD_SUFFIX
 
-    def head_file(self) -> tuple[int, bytes, str] | None:
-        """(size, root, note) of the head file, None if there is none; damage is an error."""
+    def head_file(self) -> SignedCheckpoint | None:
+        """The checkpoint in the head file, None if there is none; damage is an error."""
         path = self.head_path
         if path is None:
             return None
@@ -365,17 +365,17 @@ class LogStore:
         except (AuditError, UnicodeDecodeError) as exc:
             raise StorageError(f"the signed head {path} is damaged ({exc}); the log will not "
                                "sign until it is restored") from None
-        return cp.size, cp.root, note
+        return SignedCheckpoint(cp.size, cp.root, note)
 
-    def signed_head(self) -> tuple[int, bytes, str] | None:
+    def signed_head(self) -> SignedCheckpoint | None:
         """The latest checkpoint the log signed: the larger of the head file and the
         database's checkpoints table (a damaged WAL can roll back only the latter)."""
         recorded, kept = self.latest_checkpoint(), self.head_file()
-        if kept is None or recorded is not None and recorded[0] > kept[0]:
+        if kept is None or recorded is not None and recorded.size > kept.size:
             return recorded
-        if recorded is not None and recorded[0] == kept[0] and recorded[1] != kept[1]:
+        if recorded is not None and recorded.size == kept.size and recorded.root != kept.root:
             raise StorageError(f"audit log {self.path}: the database and {self.head_path} "
-                               f"hold different signed checkpoints of size {kept[0]}")
+                               f"hold different signed checkpoints of size {kept.size}")
         return kept
 
     def _write_head(self, note: str) -> None:
@@ -413,10 +413,10 @@ class LogStore:
                     "SELECT root FROM checkpoints WHERE size=?", (size,)).fetchone()
                 kept = self.head_file()
                 if row is not None and row[0] != root or (
-                        kept is not None and kept[0] == size and kept[1] != root):
+                        kept is not None and kept.size == size and kept.root != root):
                     raise LogSigningError(f"a different checkpoint of size {size} is already "
                                           "recorded")
-                if kept is None or size >= kept[0]:
+                if kept is None or size >= kept.size:
                     self._write_head(note)
                 self._db.execute(
                     "INSERT INTO checkpoints VALUES(?, ?, ?) ON CONFLICT(size) DO UPDATE "
@@ -427,7 +427,8 @@ class LogStore:
                     self._db.execute("ROLLBACK")
                 raise
 
-    def latest_checkpoint(self) -> tuple[int, bytes, str] | None:
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        """The largest checkpoint recorded in the database, None if it holds none."""
         with self._lock, _sqlite_errors(self.path):
             row = self._db.execute(
                 "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1"
@@ -435,13 +436,14 @@ class LogStore:
         if row is not None and not (type(row[0]) is int and isinstance(row[1], bytes)
                                     and isinstance(row[2], str)):
             raise StorageError(f"audit log {self.path} is corrupt: checkpoints table")
-        return None if row is None else (row[0], row[1], row[2])
+        return None if row is None else SignedCheckpoint(row[0], row[1], row[2])
 
-    def checkpoints(self) -> list[tuple[int, bytes, str]]:
+    def checkpoints(self) -> list[SignedCheckpoint]:
+        """Every checkpoint recorded in the database, smallest first."""
         with self._lock, _sqlite_errors(self.path):
             rows = self._db.execute("SELECT size, root, note FROM checkpoints ORDER BY size")
             out = rows.fetchall()
         if not all(type(r[0]) is int and isinstance(r[1], bytes) and isinstance(r[2], str)
                    for r in out):
             raise StorageError(f"audit log {self.path} is corrupt: checkpoints table")
-        return [(r[0], r[1], r[2]) for r in out]
+        return [SignedCheckpoint(r[0], r[1], r[2]) for r in out]

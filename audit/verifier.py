@@ -302,13 +302,13 @@ def check_misbehaviour_evidence(evidence: dict[str, Any] | str | bytes,
     if old.size > new.size:
         raise VerificationError("old checkpoint is larger than the new one")
     try:
-        verify_consistency(old.size, new.size, old.root, new.root, proof)
+        verify_consistency(old.size, new.size, proof, old.root, new.root)
     except ProofError:
         pass
     else:
         raise VerificationError("the consistency proof verifies: the checkpoints are consistent")
     try:
-        verify_consistency(old.size, new.size, implied, new.root, proof)
+        verify_consistency(old.size, new.size, proof, implied, new.root)
     except ProofError as exc:
         raise VerificationError(f"the log's proof does not reach its own new root: {exc}") from None
     if implied == old.root:

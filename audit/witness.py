@@ -36,6 +36,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from audit.checkpoint import Checkpoint
 from audit.clock import Clock, SystemClock
@@ -61,6 +62,13 @@ MAX_PROOF_HASHES = 128
 STATE_FORMAT = "escrowlab-witness-state/1"
 _STATE_SCHEMA = ("CREATE TABLE witnessed(origin TEXT PRIMARY KEY, size INTEGER NOT NULL, "
                  "root BLOB NOT NULL, note TEXT NOT NULL);")
+
+
+class CosignedTree(NamedTuple):
+    """Size and root hash of the last checkpoint a witness cosigned for one log."""
+
+    size: int
+    root: bytes
 
 
 class Witness:
@@ -113,12 +121,12 @@ class Witness:
     def close(self) -> None:
         self._db.close()
 
-    def latest(self, origin: str) -> tuple[int, bytes] | None:
-        """(size, root) of the last checkpoint cosigned for ``origin``, if any."""
+    def latest(self, origin: str) -> CosignedTree | None:
+        """The tree of the last checkpoint cosigned for ``origin``, if any."""
         with self._lock, sqlite_errors(f"witness state {self.state_path}"):
             return self._stored(origin)
 
-    def _stored(self, origin: str) -> tuple[int, bytes] | None:
+    def _stored(self, origin: str) -> CosignedTree | None:
         """The stored (size, root), type-checked: an edited state is a StorageError."""
         row = self._db.execute(
             "SELECT size, root FROM witnessed WHERE origin=?", (origin,)
@@ -130,7 +138,7 @@ class Witness:
                 root) != HASH_SIZE:
             raise StorageError(f"witness state {self.state_path} is corrupt: the row of "
                                f"{origin!r} is not (size, 32-byte root)")
-        return size, root
+        return CosignedTree(size, root)
 
     def add_checkpoint(self, old_size: int, proof: Sequence[bytes], note: str) -> Signature:
         """Cosign ``note`` if it is consistent with this witness's state for its log.
@@ -189,7 +197,7 @@ class Witness:
                             f"a consistency proof from size {size} to {cp.size} is empty")
                 else:
                     try:
-                        verify_consistency(size, cp.size, root, cp.root, proof)
+                        verify_consistency(size, cp.size, proof, root, cp.root)
                     except ProofError as exc:
                         raise WitnessInconsistencyError(
                             f"checkpoint of size {cp.size} is inconsistent with the cosigned "

@@ -46,7 +46,7 @@ def read_api_blueprint(store: LogStore, name: str = "audit_read") -> Blueprint:
         latest = store.latest_checkpoint()
         if latest is None:
             return Response("no checkpoint yet\n", status=404, mimetype="text/plain")
-        return Response(latest[2], mimetype="text/plain")
+        return Response(latest.note, mimetype="text/plain")
 
     @bp.get("/entries")
     def entries():  # type: ignore[no-untyped-def]

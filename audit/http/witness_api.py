@@ -28,6 +28,8 @@ Responses, as the spec assigns them (each refusal is one :class:`WitnessError` s
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flask import Blueprint, Response, request
 
 from audit.errors import (
@@ -59,8 +61,17 @@ def parse_size(text: str, what: str) -> int:
     return value
 
 
-def parse_request(body: bytes) -> tuple[int, list[bytes], str]:
-    """Split an add-checkpoint body into (old size, proof, note); raises
+class AddCheckpointRequest(NamedTuple):
+    """An add-checkpoint request body, parsed: the witness's latest size as the caller
+    knows it, the consistency proof from that size, and the signed checkpoint note."""
+
+    old_size: int
+    proof: list[bytes]
+    note: str
+
+
+def parse_request(body: bytes) -> AddCheckpointRequest:
+    """Split an add-checkpoint body into its three parts; raises
     :class:`WitnessRequestError`."""
     try:
         text = body.decode("utf-8")
@@ -79,7 +90,7 @@ def parse_request(body: bytes) -> tuple[int, list[bytes], str]:
         proof = [unb64(line, "proof line") for line in lines[1:]]
     except AuditError as exc:
         raise WitnessRequestError(str(exc)) from None
-    return old, proof, note
+    return AddCheckpointRequest(old, proof, note)
 
 
 def _text(message: object, status: int, **headers: str) -> Response:

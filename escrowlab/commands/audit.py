@@ -242,6 +242,15 @@ def _store(path: str, create: bool = False):  # type: ignore[no-untyped-def]
         store.close()
 
 
+def _keys_source(pins) -> str:  # type: ignore[no-untyped-def]
+    """Where ``verify`` takes its keys from (``audit.trust.Pins``), in words."""
+    if pins.log_key is None:
+        return "recorded in the log file (pass --log-key to pin your own)"
+    if pins.witness_keys is None:
+        return "log key from the command line, witness keys recorded in the log"
+    return "command line"
+
+
 def _emit(args: argparse.Namespace, obj: dict, human: list[str]) -> None:
     if args.json:
         print(json.dumps(obj, indent=2))
@@ -345,11 +354,11 @@ def show_command(args: argparse.Namespace) -> int:
             except AuditError as exc:
                 rows.append({"index": i, "error": str(exc), "raw": b64(data)})
         obj = {"origin": store.get_meta("origin"), "size": size, "root": b64(store.root()),
-               "latest_checkpoint": latest[2] if latest else None, "entries": rows}
+               "latest_checkpoint": latest.note if latest else None, "entries": rows}
     human = [f"log {args.log}: origin {obj['origin']}, {size} entries, root {obj['root']}"]
     human.append("latest checkpoint:" if latest else "no signed checkpoint")
     if latest:
-        human += ["  " + line for line in latest[2].rstrip("\n").split("\n")]
+        human += ["  " + line for line in latest.note.rstrip("\n").split("\n")]
     for row in rows:
         if "error" in row:
             human.append(f"  #{row['index']}: unreadable entry ({row['error']})")
@@ -371,7 +380,7 @@ def prove_command(args: argparse.Namespace) -> int:
         latest = store.latest_checkpoint()
         if latest is None:
             raise CommandError("the log has no signed checkpoint to prove against")
-        size, note = latest[0], latest[2]
+        size, note = latest.size, latest.note
         root = Checkpoint.parse(parse_note(note).text).root
         if size == 0:
             raise CommandError("the log is empty (its latest checkpoint has size 0): "
@@ -391,7 +400,7 @@ def prove_command(args: argparse.Namespace) -> int:
             old_root = store.root(args.old)
             obj = {"old": args.old, "old_root": b64(old_root), "size": size,
                    "proof": [b64(p) for p in proof], "checkpoint": note}
-            checked = (verify_consistency, (args.old, size, old_root, root, proof))
+            checked = (verify_consistency, (args.old, size, proof, old_root, root))
         try:  # never print a proof that does not verify against the signed checkpoint
             checked[0](*checked[1])
         except ProofError as exc:
@@ -408,19 +417,18 @@ def verify_command(args: argparse.Namespace) -> int:
     """Exit 0 verified, 1 verification failed (the log is corrupt, tampered, rolled back,
     inconsistent, short of its quorum, or not an audit log at all), 2 usage error."""
     from audit.checkpoint import Checkpoint
-    from audit.errors import AuditError
-    from audit.note import Verifier, parse_note
+    from audit.errors import AuditError, TrustError
+    from audit.note import parse_note
     from audit.storage import LogStore
+    from audit.trust import Pins, resolve_trust
     from audit.verifier import verify_log
 
     if not Path(args.log).is_file():
         raise CommandError(f"no audit log file at {args.log}")
-    if args.quorum is not None and args.quorum < 0:
-        raise CommandError("--quorum must not be negative")
     try:
-        pinned_log_key = Verifier.from_vkey(args.log_key) if args.log_key else None
-        pinned_witnesses = ([Verifier.from_vkey(k) for k in args.witness_key]
-                            if args.witness_key is not None else None)
+        pins = Pins.parse(args.log_key, args.witness_key, args.quorum)
+    except TrustError as exc:  # every TrustError is about the pinned quorum
+        raise CommandError(f"--{exc}") from None
     except AuditError as exc:
         raise CommandError(str(exc)) from None
     trusted = None
@@ -430,10 +438,7 @@ def verify_command(args: argparse.Namespace) -> int:
             Checkpoint.parse(parse_note(trusted).text)
         except AuditError as exc:
             raise CommandError(f"{args.checkpoint}: {exc}") from None
-    keys_source = ("command line" if pinned_log_key else
-                   "recorded in the log file (pass --log-key to pin your own)")
-    if pinned_log_key and pinned_witnesses is None:
-        keys_source = "log key from the command line, witness keys recorded in the log"
+    keys_source = _keys_source(pins)
 
     def failed(message: str) -> int:
         if args.json:
@@ -448,37 +453,19 @@ def verify_command(args: argparse.Namespace) -> int:
     except AuditError as exc:
         return failed(str(exc))
     try:
-        log_key = pinned_log_key
-        if log_key is None:
-            recorded_key = store.get_meta("log_key")
-            if not recorded_key:
-                return failed("no log key is recorded in the log; pass --log-key")
-            log_key = Verifier.from_vkey(recorded_key)
-        witness_keys = pinned_witnesses
-        if witness_keys is None:
-            recorded = store.get_meta("witness_keys") or ""
-            witness_keys = [Verifier.from_vkey(k) for k in recorded.split("\n") if k]
-        quorum = args.quorum
-        if quorum is None:
-            recorded_quorum = store.get_meta("quorum") or "0"
-            if not recorded_quorum.isascii() or not recorded_quorum.isdigit():
-                return failed("the quorum recorded in the log is not a number")
-            quorum = int(recorded_quorum) if pinned_witnesses is None else 2
-        if args.quorum is not None and quorum > len(witness_keys):
-            raise CommandError(f"--quorum {quorum} is more than the {len(witness_keys)} "
-                               "witness keys given or recorded")
-        if quorum > len(witness_keys):
-            return failed(f"quorum {quorum} is more than the {len(witness_keys)} witness keys "
-                          "given or recorded")
+        trust = resolve_trust(store, pins)
         evidence = args.evidence or f"{args.log}.misbehaviour.json"
         progress = (lambda msg: print(f"  {msg}", file=sys.stderr)) \
             if sys.stderr.isatty() and not args.json else None
-        report = verify_log(store, log_key, witness_keys, quorum, trusted, evidence,
-                            check_entries=args.entries, progress=progress)
+        report = verify_log(store, trust.log_key, trust.witness_keys, trust.quorum, trusted,
+                            evidence, check_entries=args.entries, progress=progress)
+    except TrustError as exc:  # a pinned quorum above the witness keys: a usage error
+        raise CommandError(f"--{exc}") from None
     except AuditError as exc:
         return failed(str(exc))
     finally:
         store.close()
+    quorum = trust.quorum
     obj = {"ok": True, "keys": keys_source, "quorum": quorum, **report.to_json()}
     human = [f"audit log {args.log}: OK",
              f"  {report.size} entries, {report.nodes_checked} interior nodes recomputed and "
@@ -497,12 +484,9 @@ def verify_command(args: argparse.Namespace) -> int:
 
 
 def witness_serve_command(args: argparse.Namespace) -> int:
-    from flask import Flask
-    from waitress import create_server
-
     from audit.clock import SystemClock
     from audit.errors import AuditError
-    from audit.http.witness_api import witness_blueprint
+    from audit.http.witness_server import make_witness_server
     from audit.note import SIG_TYPE_COSIGNATURE_V1, Signer, Verifier
     from audit.witness import Witness
 
@@ -531,15 +515,11 @@ def witness_serve_command(args: argparse.Namespace) -> int:
             witness = Witness(signer, logs, args.state, clock, create=args.init)
         except AuditError as exc:
             raise CommandError(str(exc)) from None
-        app = Flask("escrowlab-witness")
-        app.register_blueprint(witness_blueprint(witness))
         try:
-            server = create_server(app, host=args.host, port=args.port, threads=4,
-                                   ident="escrowlab-witness")
-        except OSError as exc:
+            server = make_witness_server(witness, args.host, args.port)
+        except AuditError as exc:
             witness.close()
-            raise CommandError(f"cannot listen on {args.host}:{args.port}: "
-                               f"{exc.strerror or exc}") from None
+            raise CommandError(str(exc)) from None
     url = f"http://{args.host}:{server.effective_port}"
     if args.json:
         print(json.dumps({"url": url, "witness_key": signer.vkey}), flush=True)

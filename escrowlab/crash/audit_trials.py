@@ -96,7 +96,7 @@ def check_log(path: Path, log_key: Verifier, acknowledged: set[int], trusted: st
                 if old.root != new.root:
                     raise AuditError(f"two roots signed for size {old.size}")
             elif old.size:
-                verify_consistency(old.size, new.size, old.root, new.root, proof)
+                verify_consistency(old.size, new.size, proof, old.root, new.root)
         except AuditError as exc:
             outcome.problem("corrupt", f"new checkpoint vs the last acknowledged: {exc}")
 

@@ -187,3 +187,13 @@ def test_the_head_file_is_replaced_atomically(tmp_path, log_signer):
     with LogStore(tmp_path / "a.db") as store:
         assert store.head_file()[2] == store.latest_checkpoint()[2]
     log.close()
+
+
+def test_stored_checkpoints_are_named_size_root_note(tmp_path, log_signer):
+    log = AuditLog.open(str(tmp_path / "n.db"), log_signer)
+    log.append(b"one")
+    note = log.sign_checkpoint().encode()
+    for signed in (log.store.latest_checkpoint(), log.store.head_file(), log.store.signed_head(),
+                   log.store.checkpoints()[-1]):
+        assert (signed.size, signed.root, signed.note) == (1, log.store.root(), note)
+    log.close()

@@ -13,12 +13,12 @@ import threading
 
 import pytest
 from flask import Flask
-from waitress import create_server
 
 from audit.errors import QuorumError, WitnessInconsistencyError, WitnessRollbackError
 from audit.http.read_api import read_api_blueprint
 from audit.http.witness_api import witness_blueprint
 from audit.http.witness_client import HttpWitness
+from audit.http.witness_server import make_witness_server
 from audit.log import AuditLog
 from audit.note import SignedNote, Verifier
 from audit.proof import verify_consistency, verify_inclusion
@@ -61,7 +61,7 @@ def test_read_api(plain_log):
     new = verify_checkpoint(client.get("/log/checkpoint").get_data(as_text=True),
                             plain_log.signer.verifier)
     proof = client.get("/log/proof/consistency?old=12&new=13").get_json()["proof"]
-    verify_consistency(12, 13, cp.root, new.root, [_b(p) for p in proof])
+    verify_consistency(12, 13, [_b(p) for p in proof], cp.root, new.root)
     for bad in ["/log/entries?start=x", "/log/entries?start=0&end=5000",
                 "/log/proof/inclusion?index=13", "/log/proof/consistency?old=0&new=3",
                 "/log/proof/consistency?old=5&new=99", "/log/entries?start=-1"]:
@@ -82,9 +82,7 @@ def served_witnesses(tmp_path, log_signer, clock):
     for i in range(3):
         w = Witness.generate(f"http-witness-{i}.test", [log_signer.verifier],
                              tmp_path / f"hw{i}.db", clock)
-        app = Flask(f"w{i}")
-        app.register_blueprint(witness_blueprint(w))
-        server = create_server(app, host="127.0.0.1", port=0, threads=2)
+        server = make_witness_server(w, "127.0.0.1", 0, threads=2)
         threading.Thread(target=_run_until_closed, args=(server,), daemon=True).start()
         servers.append(server)
         witnesses.append((w, f"http://127.0.0.1:{server.effective_port}"))
@@ -284,3 +282,20 @@ def test_a_rollback_answer_with_a_malformed_latest_size_is_a_witness_error(heade
     client = HttpWitness("http://127.0.0.1:9/", Signer.generate("w").verifier)
     error = client._refusal(answer, 0, "not a note")
     assert isinstance(error, WitnessRollbackError) and error.latest_size == -1
+
+
+def test_the_witness_server_reports_a_taken_port_as_an_audit_error(tmp_path, log_signer, clock):
+    import socket
+
+    from audit.errors import AuditError
+
+    w = Witness.generate("w.test", [log_signer.verifier], tmp_path / "w.db", clock)
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        with pytest.raises(AuditError, match="cannot listen on 127.0.0.1:"):
+            make_witness_server(w, "127.0.0.1", taken.getsockname()[1])
+    finally:
+        taken.close()
+        w.close()

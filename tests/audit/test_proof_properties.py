@@ -66,7 +66,7 @@ def test_every_inclusion_proof_up_to_300_verifies():
 def test_every_consistency_proof_up_to_300_verifies():
     for n in range(1, MAX + 1):
         for m in range(1, n + 1):
-            verify_consistency(m, n, ROOTS[m], ROOTS[n], consistency_proof(node, m, n))
+            verify_consistency(m, n, consistency_proof(node, m, n), ROOTS[m], ROOTS[n])
 
 
 def _flips(data: bytes):
@@ -107,13 +107,13 @@ def test_every_bit_flip_of_a_consistency_proof_fails(case):
     for k, item in enumerate(proof):
         for flipped in _flips(item):
             bad = proof[:k] + [flipped] + proof[k + 1 :]
-            assert _rejects(verify_consistency, m, n, ROOTS[m], ROOTS[n], bad)
+            assert _rejects(verify_consistency, m, n, bad, ROOTS[m], ROOTS[n])
     for flipped in _flips(ROOTS[m]):
-        assert _rejects(verify_consistency, m, n, flipped, ROOTS[n], proof)
+        assert _rejects(verify_consistency, m, n, proof, flipped, ROOTS[n])
     for flipped in _flips(ROOTS[n]):
-        assert _rejects(verify_consistency, m, n, ROOTS[m], flipped, proof)
+        assert _rejects(verify_consistency, m, n, proof, ROOTS[m], flipped)
     for bit in range(64):
-        assert _rejects(verify_consistency, m ^ (1 << bit), n, ROOTS[m], ROOTS[n], proof)
+        assert _rejects(verify_consistency, m ^ (1 << bit), n, proof, ROOTS[m], ROOTS[n])
 
 
 def _schedule(monkeypatch, check, *args) -> list[tuple[bytes, bytes]]:
@@ -144,10 +144,28 @@ def test_a_changed_tree_size_is_accepted_only_with_an_identical_hash_schedule(mo
                 assert got == want
     for m in range(1, n, max(1, n // 17)):
         proof = consistency_proof(node, m, n)
-        want = _schedule(monkeypatch, verify_consistency, m, n, ROOTS[m], ROOTS[n], proof)
+        want = _schedule(monkeypatch, verify_consistency, m, n, proof, ROOTS[m], ROOTS[n])
         for bit in range(12):
             other = n ^ (1 << bit)
-            if not _rejects(verify_consistency, m, other, ROOTS[m], ROOTS[n], proof):
-                got = _schedule(monkeypatch, verify_consistency, m, other, ROOTS[m], ROOTS[n],
-                                proof)
+            if not _rejects(verify_consistency, m, other, proof, ROOTS[m], ROOTS[n]):
+                got = _schedule(monkeypatch, verify_consistency, m, other, proof, ROOTS[m],
+                                ROOTS[n])
                 assert got == want
+
+
+def test_verifiers_take_transparency_dev_merkle_argument_order():
+    """verify.go: VerifyInclusion(index, size, leafHash, proof, root) and
+    VerifyConsistency(size1, size2, proof, root1, root2), without the hasher."""
+    import inspect
+
+    assert list(inspect.signature(verify_inclusion).parameters) == [
+        "index", "size", "leaf_hash", "proof", "root"]
+    assert list(inspect.signature(verify_consistency).parameters) == [
+        "size1", "size2", "proof", "root1", "root2"]
+    proof = consistency_proof(node, 5, 13)
+    verify_consistency(5, 13, proof, ROOTS[5], ROOTS[13])
+    with pytest.raises(TypeError, match="proof must be a sequence of hashes"):
+        verify_consistency(5, 13, ROOTS[5], ROOTS[13], proof)  # the order before: loud
+    path = inclusion_proof(node, 3, 13)
+    with pytest.raises(TypeError, match="proof must be a sequence of hashes"):
+        verify_inclusion(3, 13, LEAVES[3], ROOTS[13], path)

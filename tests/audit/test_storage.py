@@ -35,8 +35,8 @@ def test_roots_and_proofs_match_an_in_memory_tree(store):
         for i in range(0, n, 7):
             verify_inclusion(i, n, hashes[i], store.inclusion_proof(i, n), root)
         for m in range(1, n + 1, 5):
-            verify_consistency(m, n, root_from_leaf_hashes(hashes[:m]), root,
-                               store.consistency_proof(m, n))
+            verify_consistency(m, n, store.consistency_proof(m, n),
+                               root_from_leaf_hashes(hashes[:m]), root)
     assert store.root() == root_from_leaf_hashes(hashes)
     assert store.leaves(3, 6) == data[3:6]
 

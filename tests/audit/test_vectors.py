@@ -27,8 +27,8 @@ def _check(vector: dict) -> None:
         verify_inclusion(vector["leafIdx"], vector["treeSize"], _b(vector["leafHash"]), proof,
                          _b(vector["root"]))
     else:
-        verify_consistency(vector["size1"], vector["size2"], _b(vector["root1"]),
-                           _b(vector["root2"]), proof)
+        verify_consistency(vector["size1"], vector["size2"], proof, _b(vector["root1"]),
+                           _b(vector["root2"]))
 
 
 def test_every_vector_file_is_present():
@@ -77,8 +77,8 @@ def test_real_ct_consistency_proof_against_sth(vectors_dir):
     sth, old = _ct(vectors_dir, "sth.json"), _ct(vectors_dir, "old_tree.json")
     proof = [_b(p) for p in _ct(vectors_dir, "consistency.json")["consistency"]]
     root1, root2 = _b(old["sha256_root_hash"]), _b(sth["sha256_root_hash"])
-    verify_consistency(old["tree_size"], sth["tree_size"], root1, root2, proof)
+    verify_consistency(old["tree_size"], sth["tree_size"], proof, root1, root2)
     with pytest.raises(ProofError):
-        verify_consistency(old["tree_size"] + 1, sth["tree_size"], root1, root2, proof)
+        verify_consistency(old["tree_size"] + 1, sth["tree_size"], proof, root1, root2)
     with pytest.raises(ProofError):
-        verify_consistency(old["tree_size"], sth["tree_size"], root2, root2, proof)
+        verify_consistency(old["tree_size"], sth["tree_size"], proof, root2, root2)

@@ -327,3 +327,14 @@ def test_a_state_file_whose_format_text_is_not_utf8_is_refused_unchanged(tmp_pat
     with pytest.raises(StorageError, match="UTF-8"):
         Witness(witness.signer, [log.verifier], path)
     assert open(path, "rb").read() == before  # noqa: SIM115
+
+
+def test_the_witness_and_its_request_parser_return_named_results(plain_log, witnesses):
+    from audit.http.witness_api import parse_request
+
+    note = _grow(plain_log, 3).encode()
+    request = parse_request(f"old 0\n\n{note}".encode())
+    assert (request.old_size, request.proof, request.note) == (0, [], note)
+    witnesses[0].add_checkpoint(*request)
+    latest = witnesses[0].latest(plain_log.origin)
+    assert (latest.size, latest.root) == (3, plain_log.store.root())
