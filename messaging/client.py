@@ -70,7 +70,7 @@ from messaging.limits import (
     MAX_SEND_ATTEMPTS,
     PREKEY_LOW_WATER,
 )
-from messaging.pqxdh import DevicePrekeys
+from messaging.prekey_state import DevicePrekeys
 from messaging.relay_protocol import RelayError
 from messaging.safety import SafetyNumber
 from messaging.session import Session

@@ -37,7 +37,8 @@ MAX_DEVICE_ID = 2**31 - 1
 # are wider containers that every address fits in.
 MAX_ADDRESS_LENGTH = MAX_USER_LENGTH + 1 + len(str(MAX_DEVICE_ID))
 
-# Prekeys (messaging.pqxdh): ids are u32 on the wire and in signatures.
+# Prekeys (messaging.prekey_records, messaging.prekey_state): ids are u32 on the wire and
+# in signatures.
 MAX_PREKEY_ID = 2**32 - 1
 MAX_PREKEYS_PER_UPLOAD = 1000
 # A new device's prekeys: one-time X25519 and one-time ML-KEM prekeys it publishes, and

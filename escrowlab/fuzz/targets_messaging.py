@@ -20,7 +20,8 @@ from escrowlab.fuzz.mutate import Mutator, json_sweep
 from escrowlab.fuzz.seeds import ModeWorld, World
 from messaging.clock import ManualClock
 from messaging.errors import HandshakeError, MessagingError, StateError
-from messaging.pqxdh import DevicePrekeys, PrekeyBundle, PrekeyUpload
+from messaging.prekey_records import PrekeyBundle, PrekeyUpload
+from messaging.prekey_state import DevicePrekeys
 from messaging.session import Session
 from messaging.trust import TrustRecord
 from messaging.wire import parse_envelope
