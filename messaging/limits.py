@@ -56,7 +56,7 @@ MAX_GROUP_MEMBERS = 256
 MAX_GROUP_NAME = 100
 MAX_GROUP_REVISION = 2**31 - 1
 
-# Sending (messaging.client): resends after device-list changes, envelopes per request.
+# Sending (messaging.outbox): resends after device-list changes, envelopes per request.
 MAX_SEND_ATTEMPTS = 4
 MAX_ENVELOPES_PER_SEND = 64
 

@@ -440,7 +440,7 @@ class _Contact:
         self.seeds.append(b"\x00" + encode_content("text", "x", 1.5, to="bob"))
 
     def run(self, data: bytes):
-        from messaging.client import ReceiveFailed
+        from messaging.events import ReceiveFailed
         if not data:
             data = b"\x00"
         conversation, users = self.conversations[data[0] % len(self.conversations)]
