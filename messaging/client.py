@@ -1,114 +1,55 @@
-"""Devices: the client side of the messenger, with Sesame multi-device fan-out.
+"""Devices: the client side of the messenger, one :class:`Device` per device of a user.
 
 A :class:`Device` holds its identity, its prekeys and its sessions in a
 :class:`~messaging.store.DeviceStore` (in memory by default; the encrypted
 SQLite store for real use) and talks to the relay through a
-:class:`~messaging.transport.RelayClient`.
+:class:`~messaging.transport.RelayClient`. It is the facade over the device's
+parts, each in its own module:
 
-- Sesame (Signal, "The Sesame Algorithm", sections 2-3): a message to a user
-  is encrypted once per device of the recipient *and* once per other device
-  of the sender, each over its own pairwise session, and sent in one request.
-  The relay refuses a request that misses a device (409 with the current
-  lists); the device then updates its lists, emitting
-  :class:`DeviceListChanged`, encrypts for the new devices and resends.
-- One session per (conversation, local device, peer device): a direct chat's
-  conversation id is :func:`messaging.addresses.direct_conversation_id`, a
-  group's is its own.
-- Prekeys: the device publishes a ``PrekeyUpload`` at registration and
-  replenishes its one-time prekeys on the relay when fewer than
-  ``prekey_low_water`` remain.
-- Identities: every peer device's identity goes through the device's
-  :class:`~messaging.trust.TrustStore` (trust on first use); a different
-  identity later emits :class:`~messaging.trust.IdentityChanged`, or raises
-  :class:`~messaging.errors.IdentityChangedError` for a peer the user had
-  verified (compare safety numbers with :meth:`Device.safety_number`).
-- Delivery: envelopes are acknowledged only after their session state was
-  stored, so a crash re-delivers instead of losing; a re-delivered envelope
-  fails as a replay (its message key is gone) and is acknowledged as a
-  duplicate. A decrypted message is always returned: if the relay becomes
-  unreachable mid-batch, the rest stays queued and the acknowledgement rides
-  on the next receive. Envelopes the relay did not accept stay in the outbox
-  and are resent by :meth:`Device.flush`.
-
-The plaintext inside every envelope is a small JSON object
-(:func:`messaging.content.encode_content`), parsed strictly
-(:func:`messaging.content.decode_content`) inside the session's decryption: a message
-whose content does not parse is refused like one whose tag fails (a
-:class:`ReceiveFailed` event, acknowledged and dropped) and changes neither the
-session nor the prekeys, while the other messages of the same fetch are delivered.
+- life cycle (here): create and register, attach, restore, link and remove
+  devices, and publish and replenish prekeys (PQXDH revision 3, section 3.2:
+  a ``PrekeyUpload`` at registration, one-time prekeys topped up when fewer than
+  ``prekey_low_water`` remain);
+- device lists and identities (here): every peer device's identity goes through
+  the device's :class:`~messaging.trust.TrustStore` (trust on first use); a
+  different identity later emits :class:`~messaging.trust.IdentityChanged`, or
+  raises :class:`~messaging.errors.IdentityChangedError` for a peer the user had
+  verified (compare safety numbers with :meth:`Device.safety_number`);
+- sessions: :mod:`messaging.sessions`, one per (conversation, local device, peer
+  device);
+- sending: Sesame fan-out and the outbox, :mod:`messaging.outbox`;
+- receiving: :mod:`messaging.receive`;
+- events: :mod:`messaging.events`;
+- the plaintext format: :mod:`messaging.content`; groups: :mod:`messaging.groups`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from messaging.addresses import (
-    AddressError,
-    check_user,
-    direct_conversation_id,
-    make_address,
-    parse_address,
-)
+from messaging.addresses import direct_conversation_id, make_address, parse_address
 from messaging.clock import Clock, SystemClock
-from messaging.content import Message, decode_content, encode_content
-from messaging.errors import (
-    ContentError,
-    HandshakeError,
-    MessagingError,
-    ReplayError,
-    WireFormatError,
-)
-from messaging.groups import GroupChanged, GroupManager
+from messaging.content import Message, encode_content
+from messaging.errors import HandshakeError, MessagingError
+from messaging.events import DeviceListChanged, Event, EventLog
+from messaging.groups import GroupManager
 from messaging.hooks import EscrowHook, NoEscrow
 from messaging.identity import IdentityKeyPair, IdentityPublic
 from messaging.limits import (
     DEFAULT_FETCH_LIMIT,
     DEFAULT_KEM_PREKEYS,
     DEFAULT_ONE_TIME_PREKEYS,
-    MAX_ENVELOPES_PER_SEND,
-    MAX_SEND_ATTEMPTS,
     PREKEY_LOW_WATER,
 )
-from messaging.pqxdh import DevicePrekeys
-from messaging.relay_protocol import RelayError
+from messaging.outbox import Outbox
+from messaging.prekey_state import DevicePrekeys
+from messaging.receive import Receiver
 from messaging.safety import SafetyNumber
 from messaging.session import Session
+from messaging.sessions import SessionCache
 from messaging.store import DeviceStore, InMemoryDeviceStore
 from messaging.transport import RelayClient, RelayUnavailableError, Transport
-from messaging.trust import IdentityChanged, TrustRecord, TrustStore
-from messaging.wire import parse_envelope
-
-
-@dataclass(frozen=True)
-class DeviceListChanged:
-    """The relay's device list of ``user`` differs from what this device knew."""
-
-    user: str
-    added: tuple[str, ...]
-    removed: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ReceiveFailed:
-    """An envelope that could not be opened (it was acknowledged and dropped)."""
-
-    envelope_id: int
-    sender: str
-    reason: str
-
-
-Event = DeviceListChanged | IdentityChanged | ReceiveFailed | GroupChanged
-
-
-@dataclass
-class _Pending:
-    """A message encrypted for some devices, not yet accepted by the relay."""
-
-    conversation_id: str
-    users: tuple[str, ...]
-    plaintext: bytes = field(repr=False)
-    envelopes: dict[str, bytes] = field(default_factory=dict, repr=False)
+from messaging.trust import TrustRecord, TrustStore
 
 
 class Device:
@@ -137,19 +78,17 @@ class Device:
         self.prekey_low_water = prekey_low_water
         self.prekey_batch = prekey_batch
         self._prekeys = prekeys
-        self._sessions: dict[tuple[str, str], Session] = {}
+        self._sessions = SessionCache(store, hook, clock)
         self._devices: dict[str, dict[str, IdentityPublic]] = {}
-        self._outbox: list[_Pending] = []
-        self._pending_acks: list[int] = []
-        self._replenish_due = False
-        self._listeners: list[Callable[[Event], None]] = []
-        self.events: list[Event] = []
-        self.duplicates = 0
+        self._events = EventLog()
+        self._outbox = Outbox(relay, self.user, address, self.known_devices,
+                              self.refresh_devices, self._encrypt)
         self.trust = TrustStore(store, identity.public, address, clock)
         for peer in store.list_peer_identities():
             record = TrustRecord.decode(store.load_peer_identity(peer))
             self._devices.setdefault(parse_address(peer)[0], {})[peer] = record.identity
         self.groups = GroupManager(self)
+        self._receiver = Receiver(self, prekeys, self._sessions)
 
     def __repr__(self) -> str:
         return f"Device({self.address!r}, mode={self.hook.mode!r})"
@@ -282,18 +221,15 @@ class Device:
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         """Call ``listener`` for every future event (device-list and identity changes, ...)."""
-        self._listeners.append(listener)
+        self._events.subscribe(listener)
 
     def drain_events(self) -> list[Event]:
         """The events since the last drain, oldest first."""
-        events, self.events = self.events, []
-        return events
+        return self._events.drain()
 
     def emit(self, event: Event) -> None:
         """Record ``event`` and hand it to every listener."""
-        self.events.append(event)
-        for listener in self._listeners:
-            listener(event)
+        self._events.emit(event)
 
     # -- device lists ----------------------------------------------------------------------
 
@@ -322,6 +258,14 @@ class Device:
                 self.emit(change)
         self._devices[user] = dict(current)
         return dict(current)
+
+    def registered_identity(self, user: str, address: str) -> IdentityPublic | None:
+        """The identity the relay lists for ``address`` (a device of ``user``): the known
+        list's, else the refreshed list's; ``None`` if the relay lists no such device."""
+        identity = self._devices.get(user, {}).get(address)
+        if identity is None:
+            identity = self.refresh_devices(user).get(address)
+        return identity
 
     def safety_number(self, address: str) -> SafetyNumber:
         """The safety number of this device and the recorded identity of ``address``."""
@@ -354,84 +298,19 @@ class Device:
     def queue_content(self, conversation_id: str, users: tuple[str, ...],
                       plaintext: bytes) -> None:
         """Encrypt ``plaintext`` for every current target device and put it in the outbox."""
-        pending = _Pending(conversation_id, tuple(sorted(set(users))), plaintext)
-        self._prepare(pending)
-        self._outbox.append(pending)
+        self._outbox.queue(conversation_id, users, plaintext)
 
     def flush(self) -> list[list[int]]:
-        """Send every message in the outbox, oldest first; return each one's archive ids.
-
-        Queued messages go out together, up to :data:`MAX_ENVELOPES_PER_SEND`
-        envelopes per request (a client that falls behind catches up in fewer
-        round trips); a device-list change falls back to one message at a time.
-        """
-        results: list[list[int]] = []
-        while self._outbox:
-            batch = self._next_batch()
-            if len(batch) > 1:
-                try:
-                    ids = self.relay.send([e for p in batch for e in p.envelopes.values()])
-                except RelayError as exc:
-                    if exc.code != "device-list-mismatch":
-                        raise
-                    for user in _mismatched_users(exc):
-                        self.refresh_devices(user)
-                else:
-                    for pending in batch:
-                        results.append(ids[:len(pending.envelopes)])
-                        ids = ids[len(pending.envelopes):]
-                    del self._outbox[:len(batch)]
-                    continue
-            results.append(self._deliver(self._outbox[0]))
-            self._outbox.pop(0)
-        return results
-
-    def _next_batch(self) -> list[_Pending]:
-        batch: list[_Pending] = []
-        envelopes = 0
-        for pending in self._outbox:
-            if batch and envelopes + len(pending.envelopes) > MAX_ENVELOPES_PER_SEND:
-                break
-            batch.append(pending)
-            envelopes += len(pending.envelopes)
-        return batch
+        """Send every message in the outbox, oldest first; return each one's archive ids
+        (:meth:`messaging.outbox.Outbox.flush`)."""
+        return self._outbox.flush()
 
     @property
     def outbox_size(self) -> int:
         return len(self._outbox)
 
-    def _targets(self, users: tuple[str, ...]) -> set[str]:
-        targets: set[str] = set()
-        for user in set(users) | {self.user}:
-            targets |= set(self.known_devices(user))
-        return targets - {self.address}
-
-    def _prepare(self, pending: _Pending) -> None:
-        """Bring ``pending``'s envelopes in line with the known device lists."""
-        targets = self._targets(pending.users)
-        for address in list(pending.envelopes):
-            if address not in targets:
-                del pending.envelopes[address]
-        for address in sorted(targets - set(pending.envelopes)):
-            pending.envelopes[address] = self._encrypt(pending.conversation_id, address,
-                                                       pending.plaintext)
-
-    def _deliver(self, pending: _Pending) -> list[int]:
-        for _ in range(MAX_SEND_ATTEMPTS):
-            self._prepare(pending)
-            if not pending.envelopes:
-                return []
-            try:
-                return self.relay.send(list(pending.envelopes.values()))
-            except RelayError as exc:
-                if exc.code != "device-list-mismatch":
-                    raise
-                for user in _mismatched_users(exc):
-                    self.refresh_devices(user)
-        raise MessagingError("the device lists kept changing; message not sent")
-
     def _encrypt(self, conversation_id: str, address: str, plaintext: bytes) -> bytes:
-        session = self._session(conversation_id, address)
+        session = self._sessions.get(conversation_id, address)
         if session is None:
             bundle = self.relay.fetch_bundle(address)
             expected = self.known_devices(parse_address(address)[0]).get(address)
@@ -441,7 +320,7 @@ class Device:
             session = Session.initiate(self.identity, self.address, bundle, address,
                                        conversation_id, self.hook, self.clock)
         envelope = session.encrypt(plaintext)
-        self._save_session(session)
+        self._sessions.save(session)
         return envelope
 
     # -- receiving -------------------------------------------------------------------------
@@ -456,14 +335,12 @@ class Device:
         loop then costs one round trip per batch); :meth:`flush_acks` sends
         deferred acknowledgements explicitly.
         """
-        messages, _ = self._receive_batch(limit, wait, defer_ack)
+        messages, _ = self._receiver.receive_batch(limit, wait, defer_ack)
         return messages
 
     def flush_acks(self) -> None:
         """Send acknowledgements deferred by ``receive(defer_ack=True)``."""
-        if self._pending_acks:
-            self.relay.ack(self._pending_acks)
-            self._pending_acks = []
+        self._receiver.flush_acks()
 
     def receive_all(self, limit: int = DEFAULT_FETCH_LIMIT) -> list[Message]:
         """Drain this device's queue."""
@@ -471,7 +348,7 @@ class Device:
         more = True
         while more:
             try:
-                batch, more = self._receive_batch(limit)
+                batch, more = self._receiver.receive_batch(limit)
             except RelayUnavailableError:
                 if not messages:
                     raise
@@ -479,114 +356,16 @@ class Device:
             messages += batch
         return messages
 
-    def _receive_batch(self, limit: int, wait: int = 0, defer_ack: bool = False
-                       ) -> tuple[list[Message], bool]:
-        if self._pending_acks:
-            items, more = self.relay.sync(self._pending_acks, limit, wait)
-            self._pending_acks = []
-        else:
-            items, more = self.relay.fetch(limit, wait)
-        messages: list[Message] = []
-        handshakes = 0
-        done: list[int] = []
-        for item in items:
-            try:
-                message, handshake = self._open(item.id, item.envelope, item.received_at)
-            except ReplayError:
-                self.duplicates += 1
-            except RelayUnavailableError:
-                more = True  # transient: this envelope and the rest stay queued
-                break
-            except MessagingError as exc:
-                self.emit(ReceiveFailed(item.id, _sender_of(item.envelope), str(exc)))
-            else:
-                handshakes += handshake
-                messages.append(message)
-            done.append(item.id)
-        if defer_ack:
-            self._pending_acks = done
-        else:
-            try:
-                self.relay.ack(done)
-            except RelayUnavailableError:
-                self._pending_acks = done  # acknowledged by the next receive instead
-        if handshakes or self._replenish_due:
-            try:
-                self.replenish_prekeys()
-                self._replenish_due = False
-            except MessagingError:  # unreachable, or a retried upload the relay had stored
-                self._replenish_due = True
-        accepted = []
-        for message in messages:
-            if message.group is not None:
-                reason = self.groups.apply(message)
-                if reason is not None:
-                    self.emit(ReceiveFailed(message.envelope_id, message.sender, reason))
-                    continue
-            accepted.append(message)
-        return accepted, more
-
-    def _open(self, envelope_id: int, data: bytes, received_at: float) -> tuple[Message, bool]:
-        envelope = parse_envelope(data)
-        if envelope.recipient != self.address:
-            raise WireFormatError(f"envelope is addressed to {envelope.recipient}")
-        sender_user = parse_address(envelope.sender)[0]
-        registered = self._devices.get(sender_user, {}).get(envelope.sender)
-        if registered is None:
-            registered = self.refresh_devices(sender_user).get(envelope.sender)
-            if registered is None:
-                raise HandshakeError(f"{envelope.sender} is not a registered device")
-        key = (envelope.conversation_id, envelope.sender)
-        session = self._session(*key)
-        content = None
-        handshake = False
-        if session is not None:
-            try:
-                content = session.decrypt(data, read=decode_content)
-            except (ReplayError, ContentError):
-                raise  # a replay, or content the session opened and refused: no new session
-            except MessagingError:
-                if envelope.prekey is None:
-                    raise
-        if content is None:
-            if envelope.prekey is None:
-                raise HandshakeError(f"no session with {envelope.sender} in this conversation")
-            if envelope.prekey.identity.encode() != registered.encode():
-                raise HandshakeError(
-                    f"{envelope.sender} used an identity other than the one it registered")
-            session, content = Session.respond(self.identity, self._prekeys, self.address,
-                                               data, self.hook, self.clock, read=decode_content)
-            self.store.store_prekeys(self._prekeys.serialize())
-            handshake = True
-        self._save_session(session)
-        message = Message(
-            envelope_id=envelope_id, conversation_id=envelope.conversation_id,
-            sender=envelope.sender, sender_user=sender_user, kind=content["kind"],
-            body=content["body"], to=content["to"], group=content["group"],
-            sent_at=content["sent_at"], received_at=received_at,
-            own_copy=sender_user == self.user)
-        return message, handshake
+    @property
+    def duplicates(self) -> int:
+        """How many re-delivered envelopes were recognised as replays and acknowledged."""
+        return self._receiver.duplicates
 
     # -- sessions and prekeys --------------------------------------------------------------
 
-    def _session(self, conversation_id: str, address: str) -> Session | None:
-        key = (conversation_id, address)
-        session = self._sessions.get(key)
-        if session is None:
-            data = self.store.load_session(conversation_id, address)
-            if data is not None:
-                session = Session.deserialize(data, self.hook, self.clock)
-                self._sessions[key] = session
-        return session
-
-    def _save_session(self, session: Session) -> None:
-        key = (session.conversation_id, session.peer_address)
-        self.store.store_session(*key, session.serialize())
-        self._sessions[key] = session
-
     def session_with(self, conversation_id: str, address: str) -> Session | None:
         """This device's session with ``address`` in ``conversation_id``, if any."""
-        return self._session(conversation_id, address)
+        return self._sessions.get(conversation_id, address)
 
     def replenish_prekeys(self) -> int:
         """Top up the relay's one-time prekeys when fewer than ``prekey_low_water`` remain;
@@ -603,22 +382,3 @@ class Device:
         self.relay.upload_prekeys(upload)
         return len(upload.one_time_prekeys)
 
-
-def _sender_of(data: bytes) -> str:
-    try:
-        return parse_envelope(data).sender
-    except WireFormatError:
-        return "?"
-
-
-def _mismatched_users(refusal: RelayError) -> list[str]:
-    """The users whose device lists a ``device-list-mismatch`` refusal names (its
-    ``devices`` object, keyed by user), checked before any of them is fetched."""
-    devices = refusal.extra.get("devices")
-    if not isinstance(devices, dict) or not devices:
-        raise RelayError(502, "bad-response", "the relay's device-list mismatch names no users")
-    try:
-        return [check_user(user) for user in devices]
-    except AddressError as exc:
-        raise RelayError(502, "bad-response",
-                         f"the relay's device-list mismatch names a bad user: {exc}") from None

@@ -3,7 +3,7 @@
 A group is an id, a name, a set of member users and a revision number. Every
 group message (text or membership change) is encrypted pairwise for every
 device of every member and of the sender's own user (Sesame fan-out, see
-:mod:`messaging.client`) in the group's own conversation ``group:<id>``, so
+:mod:`messaging.outbox`) in the group's own conversation ``group:<id>``, so
 the relay sees one envelope per device pair and never a group key.
 
 Membership changes are messages too: a change is sent to the union of the

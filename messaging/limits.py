@@ -37,7 +37,8 @@ MAX_DEVICE_ID = 2**31 - 1
 # are wider containers that every address fits in.
 MAX_ADDRESS_LENGTH = MAX_USER_LENGTH + 1 + len(str(MAX_DEVICE_ID))
 
-# Prekeys (messaging.pqxdh): ids are u32 on the wire and in signatures.
+# Prekeys (messaging.prekey_records, messaging.prekey_state): ids are u32 on the wire and
+# in signatures.
 MAX_PREKEY_ID = 2**32 - 1
 MAX_PREKEYS_PER_UPLOAD = 1000
 # A new device's prekeys: one-time X25519 and one-time ML-KEM prekeys it publishes, and
@@ -55,7 +56,7 @@ MAX_GROUP_MEMBERS = 256
 MAX_GROUP_NAME = 100
 MAX_GROUP_REVISION = 2**31 - 1
 
-# Sending (messaging.client): resends after device-list changes, envelopes per request.
+# Sending (messaging.outbox): resends after device-list changes, envelopes per request.
 MAX_SEND_ATTEMPTS = 4
 MAX_ENVELOPES_PER_SEND = 64
 

@@ -1,7 +1,7 @@
 """Escrow mode ids: the short ASCII name of the escrow mode a device runs.
 
 A mode id (``"none"``, ``"threshold"``, ...) is bound into prekey signatures
-(:mod:`messaging.pqxdh`), carried in every message header (:mod:`messaging.wire`),
+(:mod:`messaging.prekey_records`), carried in every message header (:mod:`messaging.wire`),
 stored in session state (:mod:`messaging.state`) and named by every escrow hook
 (:mod:`messaging.hooks`); it is checked here, once, below all of them.
 """

@@ -68,7 +68,9 @@ from messaging.limits import (
     MAX_SKIPPED_KEYS_TOTAL,
     PROTOCOL_VERSION,
 )
-from messaging.pqxdh import DevicePrekeys, PrekeyBundle, initiate
+from messaging.pqxdh import initiate, respond
+from messaging.prekey_records import PrekeyBundle
+from messaging.prekey_state import DevicePrekeys
 from messaging.ratchet import (
     associated_data_prefix,
     kdf_ck,
@@ -217,7 +219,7 @@ class Session:
         if parsed.prekey.identity.encode() == identity.public.encode() and \
                 parsed.sender == local_address:
             raise HandshakeError("a device cannot start a session with itself")
-        agreement, signed_prekey = prekeys.respond(parsed.prekey)
+        agreement, signed_prekey = respond(prekeys, parsed.prekey)
         state = SessionState(
             conversation_id=parsed.conversation_id,
             local_address=local_address,
@@ -233,7 +235,7 @@ class Session:
         )
         session = cls(state, hook, clock)
         result = session._decrypt_parsed(parsed, read)
-        prekeys.consume(parsed.prekey)
+        prekeys.consume(parsed.prekey.one_time_prekey_id, parsed.prekey.kem_prekey_id)
         return session, result
 
     # -- sending ----------------------------------------------------------------------------

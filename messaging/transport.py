@@ -36,7 +36,7 @@ from messaging.codec import epoch_seconds, hex_bytes
 from messaging.errors import HandshakeError, MessagingError, WireFormatError
 from messaging.identity import IdentityKeyPair, IdentityPublic
 from messaging.limits import DEFAULT_FETCH_LIMIT, MAX_QUEUE_ID
-from messaging.pqxdh import PrekeyBundle, PrekeyUpload
+from messaging.prekey_records import PrekeyBundle, PrekeyUpload
 from messaging.relay_protocol import (
     RelayError,
     RelayRequest,

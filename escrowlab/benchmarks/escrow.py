@@ -71,7 +71,7 @@ from escrowlab.cli import CommandError
 from messaging.clock import ManualClock
 from messaging.hooks import PROTOCOL_VERSION, ChainContext, NoEscrow
 from messaging.identity import IdentityKeyPair
-from messaging.pqxdh import DevicePrekeys
+from messaging.prekey_state import DevicePrekeys
 from messaging.session import Session
 
 MESSAGE_SIZE = 1024

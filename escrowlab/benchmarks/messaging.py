@@ -190,7 +190,7 @@ def _ours_pair():
     from messaging.clock import SystemClock
     from messaging.hooks import NoEscrow
     from messaging.identity import IdentityKeyPair
-    from messaging.pqxdh import DevicePrekeys
+    from messaging.prekey_state import DevicePrekeys
     from messaging.session import Session
 
     hook, clock = NoEscrow(), SystemClock()

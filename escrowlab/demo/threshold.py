@@ -18,7 +18,7 @@ from escrow.scope import Window
 from escrow.threshold.deployment import CustodianDeployment
 from escrowlab.demo import Narrator, demo_chats
 from escrowlab.demo.warrant import JUDGE, deploy, issue, release
-from messaging.client import decode_content
+from messaging.content import decode_content
 from messaging.errors import WireFormatError
 
 # The figures every escrow demo reports at the top level of its JSON, to compare modes.

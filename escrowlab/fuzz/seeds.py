@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from messaging.clock import ManualClock
 from messaging.hooks import ChainContext, NoEscrow
 from messaging.identity import IdentityKeyPair
-from messaging.pqxdh import DevicePrekeys
+from messaging.prekey_state import DevicePrekeys
 from messaging.session import Session
 
 MODES = ("none", "threshold", "leaf16", "crumple")

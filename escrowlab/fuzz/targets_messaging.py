@@ -20,7 +20,8 @@ from escrowlab.fuzz.mutate import Mutator, json_sweep
 from escrowlab.fuzz.seeds import ModeWorld, World
 from messaging.clock import ManualClock
 from messaging.errors import HandshakeError, MessagingError, StateError
-from messaging.pqxdh import DevicePrekeys, PrekeyBundle, PrekeyUpload
+from messaging.prekey_records import PrekeyBundle, PrekeyUpload
+from messaging.prekey_state import DevicePrekeys
 from messaging.session import Session
 from messaging.trust import TrustRecord
 from messaging.wire import parse_envelope
@@ -439,7 +440,7 @@ class _Contact:
         self.seeds.append(b"\x00" + encode_content("text", "x", 1.5, to="bob"))
 
     def run(self, data: bytes):
-        from messaging.client import ReceiveFailed
+        from messaging.events import ReceiveFailed
         if not data:
             data = b"\x00"
         conversation, users = self.conversations[data[0] % len(self.conversations)]

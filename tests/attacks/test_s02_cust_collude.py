@@ -8,7 +8,7 @@ its own key with no judge involved and runs the real recovery.
 
 import pytest
 
-from messaging.client import ReceiveFailed
+from messaging.events import ReceiveFailed
 from tests.escrow.helpers import coalition_read, custodian_world
 
 N, T = 5, 3

@@ -18,7 +18,7 @@ from messaging.clock import ManualClock
 from messaging.errors import HookRefusedError
 from messaging.hooks import NoEscrow
 from messaging.identity import IdentityKeyPair
-from messaging.pqxdh import DevicePrekeys
+from messaging.prekey_state import DevicePrekeys
 from messaging.session import Session
 from messaging.wire import parse_envelope
 from tests.escrow.helpers import conversation, make_custodians, make_set

@@ -21,7 +21,8 @@ from messaging.errors import (
 )
 from messaging.hooks import NoEscrow
 from messaging.identity import IdentityKeyPair
-from messaging.pqxdh import DevicePrekeys, PrekeyBundle
+from messaging.prekey_records import PrekeyBundle
+from messaging.prekey_state import DevicePrekeys
 from messaging.session import Session
 from messaging.wire import parse_envelope
 from tests.escrow.helpers import conversation, make_custodians, make_set

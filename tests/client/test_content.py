@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from messaging.addresses import direct_conversation_id
-from messaging.client import ReceiveFailed
 from messaging.content import decode_content, encode_content
 from messaging.errors import ContentError
+from messaging.events import ReceiveFailed
 from tests.messaging.mutations import JSON_VALUES, mutated_bytes, mutated_document
 
 DM = direct_conversation_id("alice", "bob")

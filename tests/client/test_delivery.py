@@ -7,7 +7,8 @@ import threading
 import pytest
 from sqlalchemy import update
 
-from messaging.client import Device, ReceiveFailed
+from messaging.client import Device
+from messaging.events import ReceiveFailed
 from messaging.relay import schema
 from messaging.relay.inprocess import InProcessTransport
 from messaging.relay_protocol import RelayResponse

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from messaging.client import ReceiveFailed
 from messaging.content import encode_content
 from messaging.errors import GroupError
+from messaging.events import ReceiveFailed
 from messaging.groups import GroupChanged
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from messaging.addresses import direct_conversation_id
-from messaging.client import Device, DeviceListChanged
+from messaging.client import Device
+from messaging.events import DeviceListChanged
 from messaging.identity import IdentityKeyPair
 from messaging.relay import schema
 from messaging.trust import IdentityChanged

@@ -14,7 +14,7 @@ import dataclasses
 import pytest
 
 from messaging.addresses import direct_conversation_id
-from messaging.client import ReceiveFailed
+from messaging.events import ReceiveFailed
 from messaging.relay.inprocess import InProcessTransport
 from messaging.relay_protocol import RelayResponse
 from messaging.wire import parse_envelope

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from messaging.client import _mismatched_users
 from messaging.clock import ManualClock
 from messaging.identity import IdentityKeyPair
+from messaging.outbox import _mismatched_users
 from messaging.relay_protocol import RelayError, RelayResponse
 from messaging.transport import HttpTransport, RelayClient
 

@@ -27,7 +27,7 @@ from messaging.addresses import direct_conversation_id
 from messaging.client import Device
 from messaging.clock import ManualClock
 from messaging.identity import IdentityKeyPair
-from messaging.pqxdh import DevicePrekeys
+from messaging.prekey_state import DevicePrekeys
 from messaging.relay import RelayService
 from messaging.relay.inprocess import InProcessTransport
 from messaging.session import Session

@@ -13,7 +13,7 @@ from escrow.leaf16.unit import EscrowAgent, program_unit
 from messaging.clock import ManualClock
 from messaging.hooks import PROTOCOL_VERSION, ChainContext
 from messaging.identity import IdentityKeyPair
-from messaging.pqxdh import DevicePrekeys
+from messaging.prekey_state import DevicePrekeys
 from messaging.session import Session
 
 

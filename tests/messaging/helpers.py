@@ -8,7 +8,7 @@ from messaging.clock import ManualClock
 from messaging.errors import HookRefusedError
 from messaging.hooks import ChainContext, NoEscrow
 from messaging.identity import IdentityKeyPair
-from messaging.pqxdh import DevicePrekeys
+from messaging.prekey_state import DevicePrekeys
 from messaging.session import Session
 
 

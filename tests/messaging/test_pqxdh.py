@@ -11,7 +11,8 @@ from messaging.clock import ManualClock
 from messaging.errors import DecryptionError, HandshakeError
 from messaging.hooks import NoEscrow, open_message
 from messaging.identity import BINDING_LABEL, IdentityKeyPair, IdentityPublic
-from messaging.pqxdh import DevicePrekeys, OneTimePrekey, PrekeyBundle, PrekeyUpload
+from messaging.prekey_records import OneTimePrekey, PrekeyBundle, PrekeyUpload
+from messaging.prekey_state import DevicePrekeys
 from messaging.session import Session
 from messaging.wire import parse_envelope
 from tests.messaging.helpers import RecordingHook, make_pair

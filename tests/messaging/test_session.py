@@ -20,7 +20,7 @@ from messaging.errors import (
 from messaging.hooks import NoEscrow
 from messaging.identity import IdentityKeyPair
 from messaging.limits import MAX_SKIP, MAX_SKIPPED_KEYS_TOTAL
-from messaging.pqxdh import DevicePrekeys
+from messaging.prekey_state import DevicePrekeys
 from messaging.session import Session
 from messaging.wire import parse_envelope
 from tests.messaging.helpers import RecordingHook, make_pair
@@ -171,7 +171,7 @@ def test_forged_bundle_signature_rejected():
     upload = DevicePrekeys.generate(bob, "none", 1, 1).upload()
     data = upload.bundle(None, None).to_json()
     data["signed_prekey"]["key"] = "00" * 32
-    from messaging.pqxdh import PrekeyBundle
+    from messaging.prekey_records import PrekeyBundle
 
     with pytest.raises(HandshakeError):
         PrekeyBundle.from_json(data)
@@ -179,7 +179,7 @@ def test_forged_bundle_signature_rejected():
 
 def test_bundle_mode_flip_is_detected():
     """S18 at the bundle level: the mode is inside the prekey signatures."""
-    from messaging.pqxdh import PrekeyBundle
+    from messaging.prekey_records import PrekeyBundle
 
     bob = IdentityKeyPair.generate()
     data = DevicePrekeys.generate(bob, "threshold", 1, 1).upload().bundle(None, None).to_json()

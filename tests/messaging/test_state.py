@@ -8,7 +8,7 @@ import pytest
 from messaging.clock import ManualClock
 from messaging.errors import StateError
 from messaging.hooks import NoEscrow
-from messaging.pqxdh import DevicePrekeys
+from messaging.prekey_state import DevicePrekeys
 from messaging.session import Session
 from tests.messaging.helpers import make_pair
 

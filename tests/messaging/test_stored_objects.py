@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from messaging.errors import StateError
 from messaging.identity import IdentityKeyPair
-from messaging.pqxdh import DevicePrekeys
+from messaging.prekey_state import DevicePrekeys
 from messaging.sqlite_store import Argon2Params, SqliteDeviceStore
 from messaging.state import SessionState
 from messaging.trust import TrustRecord

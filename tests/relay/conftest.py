@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from messaging.clock import ManualClock
 from messaging.identity import IdentityKeyPair
-from messaging.pqxdh import DevicePrekeys
+from messaging.prekey_state import DevicePrekeys
 from messaging.relay import RelayError, RelayLimits, RelayService, schema
 from messaging.relay.api import dispatch
 from messaging.relay.inprocess import InProcessTransport

@@ -12,7 +12,7 @@ import pytest
 
 from messaging.addresses import AddressError, direct_participants
 from messaging.identity import IdentityKeyPair
-from messaging.pqxdh import DevicePrekeys
+from messaging.prekey_state import DevicePrekeys
 from messaging.relay import RelayError
 from messaging.transport import HttpTransport, RelayClient
 from tests.relay.conftest import Party, refused

@@ -8,7 +8,7 @@ import pytest
 
 from messaging.clock import ManualClock
 from messaging.identity import IdentityKeyPair
-from messaging.pqxdh import DevicePrekeys
+from messaging.prekey_state import DevicePrekeys
 from messaging.relay import RelayError, RelayLimits, RelayService
 from messaging.relay.inprocess import InProcessTransport
 from messaging.transport import RelayClient

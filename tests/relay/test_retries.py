@@ -20,7 +20,7 @@ from messaging.clock import ManualClock
 from messaging.errors import MessagingError
 from messaging.hooks import NoEscrow
 from messaging.identity import IdentityKeyPair
-from messaging.pqxdh import DevicePrekeys
+from messaging.prekey_state import DevicePrekeys
 from messaging.relay import RelayService, schema
 from messaging.session import Session
 from messaging.store import InMemoryDeviceStore
