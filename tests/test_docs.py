@@ -168,3 +168,21 @@ def test_the_console_script_the_readme_puts_on_path_exists():
     assert "source .venv/bin/activate" in readme and 'PATH="$PWD/.venv/bin:$PATH"' in readme
     script = Path(sys.executable).with_name("escrowlab")
     assert script.is_file() and os.access(script, os.X_OK)
+
+
+_TEST_REFERENCE = re.compile(r"`(tests/[\w/]+\.py)(?:::(\w+))?`")
+
+
+@pytest.mark.parametrize("document", ["threat_model.md", "README.md", *sorted(
+    str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "docs").glob("*.md"))])
+def test_every_test_a_document_names_exists(document):
+    """A claim is backed by the test it names: every ``tests/...py[::test]`` cited in the
+    threat model, the README and docs/ is a file that exists and defines that test."""
+    missing = []
+    for file, test in _TEST_REFERENCE.findall((PROJECT_ROOT / document).read_text()):
+        target = PROJECT_ROOT / file
+        if not target.is_file():
+            missing.append(file)
+        elif test and not re.search(rf"^(async )?def {test}\b", target.read_text(), re.M):
+            missing.append(f"{file}::{test}")
+    assert not missing, f"{document} names tests that do not exist: {missing}"
