@@ -30,6 +30,8 @@ from collections.abc import Callable
 from messaging.addresses import direct_conversation_id, make_address, parse_address
 from messaging.clock import Clock, SystemClock
 from messaging.content import Message, encode_content
+from messaging.content_hook import ContentHook, NoScanning, OutgoingContent
+from messaging.directory import DirectoryVerifier, TrustTheRelay
 from messaging.errors import HandshakeError, MessagingError
 from messaging.events import DeviceListChanged, Event, EventLog
 from messaging.groups import GroupManager
@@ -75,6 +77,10 @@ class Device:
         self.store = store
         self.hook = hook
         self.clock = clock
+        self.directory: DirectoryVerifier = TrustTheRelay()
+        """Checks every device list the relay serves (:mod:`messaging.directory`)."""
+        self.content_hook: ContentHook = NoScanning()
+        """Inspects every outgoing plaintext before encryption (:mod:`messaging.content_hook`)."""
         self.prekey_low_water = prekey_low_water
         self.prekey_batch = prekey_batch
         self._prekeys = prekeys
@@ -243,9 +249,12 @@ class Device:
         """Fetch ``user``'s device list from the relay; emit events for what changed.
 
         Raises :class:`~messaging.errors.IdentityChangedError` (changing nothing)
-        when a device the user verified presents a new identity.
+        when a device the user verified presents a new identity, and
+        :class:`~messaging.directory.DirectoryRefusedError` (changing nothing) when
+        :attr:`directory` does not accept the list.
         """
         current = self.relay.devices(user)
+        self.directory.verify_devices(user, current)
         known = self._devices.get(user)
         if known is not None and set(known) != set(current):
             self.emit(DeviceListChanged(user, tuple(sorted(set(current) - set(known))),
@@ -297,7 +306,13 @@ class Device:
 
     def queue_content(self, conversation_id: str, users: tuple[str, ...],
                       plaintext: bytes) -> None:
-        """Encrypt ``plaintext`` for every current target device and put it in the outbox."""
+        """Encrypt ``plaintext`` for every current target device and put it in the outbox.
+
+        :attr:`content_hook` sees the plaintext first; a
+        :class:`~messaging.content_hook.ContentRefusedError` leaves the outbox unchanged.
+        """
+        self.content_hook.inspect(OutgoingContent(conversation_id, self.address, users,
+                                                  plaintext, self.clock.now()))
         self._outbox.queue(conversation_id, users, plaintext)
 
     def flush(self) -> list[list[int]]:

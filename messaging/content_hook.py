@@ -6,14 +6,14 @@ client-side scanning, as in the EU's proposed Child Sexual Abuse Regulation
 inspects a message's plaintext *before* it is encrypted and reports what it
 finds (Apple's design: a "safety voucher" that rides with the message).
 
-The client calls its :class:`ContentHook` once per outgoing message with the
-plaintext and who it is for (:class:`OutgoingContent`), before any envelope of
-that message is made; the hook returns the bytes of its report (a voucher) or
-``b""``. A hook that raises :class:`ContentRefusedError` stops the send, and
-nothing is encrypted, queued or sent. The report goes to the hook's own sink (a
-later proposal decides how it reaches the provider, and binds it to the
-envelopes); the ratchet and the wire format are untouched by this interface.
-:class:`NoScanning`, the default, inspects nothing.
+The client (:attr:`messaging.client.Device.content_hook`) calls its
+:class:`ContentHook` once per outgoing message with the plaintext and who it
+is for (:class:`OutgoingContent`), before any envelope of that message is
+made. A hook that raises :class:`ContentRefusedError` stops the send, and
+nothing is encrypted, queued or sent. What the hook reports, and how that
+reaches the provider, is the hook's own business (a later proposal binds its
+vouchers to the envelopes); the ratchet and the wire format are untouched by
+this interface. :class:`NoScanning`, the default, inspects nothing.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ class ContentHook(Protocol):
 
     mode: str
 
-    def inspect(self, outgoing: OutgoingContent) -> bytes:
-        """Return this message's report (``b""`` for none), or raise
-        :class:`ContentRefusedError` to stop the send."""
+    def inspect(self, outgoing: OutgoingContent) -> None:
+        """Inspect (and report on) one message, or raise :class:`ContentRefusedError`
+        to stop its send."""
         ...
 
 
@@ -62,5 +62,5 @@ class NoScanning:
 
     mode = "none"
 
-    def inspect(self, outgoing: OutgoingContent) -> bytes:
-        return b""
+    def inspect(self, outgoing: OutgoingContent) -> None:
+        return None

@@ -9,8 +9,9 @@ every user's devices, as in WhatsApp's AKD, CONIKS, or the IETF keytrans
 architecture, where each client checks that the list it is served is the one
 committed to in a log everyone sees).
 
-The client asks its :class:`DirectoryVerifier` about *every* device list the
-relay serves, before it trusts or fans out to any device in it
+The client asks its :class:`DirectoryVerifier`
+(:attr:`messaging.client.Device.directory`) about *every* device list the relay
+serves, before it trusts or fans out to any device in it
 (:meth:`messaging.client.Device.refresh_devices`). A verifier that does not
 accept the list raises :class:`DirectoryRefusedError`, and the client then
 changes nothing: no device is added, no trust record written, no message sent.
