@@ -57,8 +57,8 @@ class RelayService:
         init: bool = False,
     ) -> None:
         """Open the relay database at ``url`` (see :func:`messaging.relay.schema.open_engine`:
-        ``init`` creates the schema in an existing empty database; a foreign one raises
-        :class:`~messaging.relay.errors.RelayDatabaseError`)."""
+        ``init`` creates the schema in an existing empty database; a foreign one, or one
+        that cannot be opened, raises :class:`~messaging.relay.errors.RelayDatabaseError`)."""
         self.engine = engine or schema.open_engine(url, sqlite_synchronous=sqlite_synchronous,
                                                    init=init)
         self.clock = clock or SystemClock()
@@ -69,7 +69,7 @@ class RelayService:
         self._lock = threading.Lock() if is_sqlite else nullcontext()
         # Under that lock one transaction runs at a time, so SQLite keeps one
         # connection for them all (no pool checkout, reset and checkin per request).
-        self._connection = self.engine.connect() if is_sqlite else None
+        self._connection = _first_connection(self.engine) if is_sqlite else None
         # Admission: at most ``concurrency`` requests are processed at once (a
         # long-polling fetch leaves while it waits). Under the GIL more threads
         # add no throughput, and a thread holding the database lock would wait
@@ -190,3 +190,11 @@ class RelayService:
         """See :meth:`messaging.relay.queue.Queue.acknowledge`."""
         return self.queue.acknowledge(conn, caller, ids)
 
+
+
+def _first_connection(engine: Engine) -> Connection:
+    """The relay's one SQLite connection; failing to connect is a ``RelayDatabaseError``."""
+    try:
+        return engine.connect()
+    except schema.OPEN_ERRORS as exc:
+        raise schema.open_error(engine.url, exc) from exc
