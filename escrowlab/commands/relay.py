@@ -90,8 +90,6 @@ def serve_command(args: argparse.Namespace) -> int:
                                init=args.init)
     except RelayDatabaseError as exc:
         raise CommandError(f"refusing the relay database: {exc}") from exc
-    except Exception as exc:  # SQLAlchemy raises many types for a bad URL or database
-        raise CommandError(f"cannot open the relay database {args.db!r}: {exc}") from exc
     try:
         server = make_server(service, host=args.host, port=args.port, threads=args.threads)
     except OSError as exc:
@@ -119,8 +117,6 @@ def archive_command(args: argparse.Namespace) -> int:
         archive = RelayArchive.open(args.db)
     except RelayDatabaseError as exc:
         raise CommandError(f"refusing the relay database: {exc}") from exc
-    except Exception as exc:  # SQLAlchemy raises many types for a bad URL or database
-        raise CommandError(f"cannot open the relay database {args.db!r}: {exc}") from exc
     entries = archive.entries(conversation_id=args.conversation)
     rows = [{"id": e.id, "received_at": e.received_at, "sender": e.sender,
              "recipient": e.recipient, "conversation_id": e.conversation_id,

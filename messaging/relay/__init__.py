@@ -1,7 +1,10 @@
 """The relay: the untrusted provider that stores and forwards envelopes (docs/architecture.md,
 "Data flow").
 
-- :mod:`messaging.relay.service`: storage and operations (SQLAlchemy 2, SQLite by default)
+- :mod:`messaging.relay.service`: ``RelayService``, the facade over the storage (SQLAlchemy 2,
+  SQLite by default) and the operations of each route group: :mod:`~messaging.relay.devices`,
+  :mod:`~messaging.relay.prekeys`, :mod:`~messaging.relay.queue` (send, fetch, acknowledge,
+  archive) and :mod:`~messaging.relay.polling` (long polling)
 - :mod:`messaging.relay.api`: the signed request protocol, independent of HTTP
 - :mod:`messaging.relay.app`: the Flask blueprint and ``create_relay_app``
 - :mod:`messaging.relay.archive`: the archive read API (``RelayArchive``, ``ArchiveEntry``)

@@ -48,11 +48,15 @@ class RelayArchive:
 
     def __init__(self, engine: Engine, lock: AbstractContextManager | None = None) -> None:
         """Read the archive of ``engine``'s database; ``RelayDatabaseError`` if it holds no
-        relay schema (a foreign database is read from, never written to)."""
+        relay schema or cannot be connected to (a foreign database is read from, never
+        written to)."""
         self.engine = engine
         self._lock = lock or nullcontext()
-        with self._connect() as conn:
-            schema.check_schema(conn)
+        try:
+            with self._connect() as conn:
+                schema.check_schema(conn)
+        except schema.OPEN_ERRORS as exc:
+            raise schema.open_error(engine.url, exc) from exc
 
     @classmethod
     def open(cls, url: str) -> RelayArchive:

@@ -77,7 +77,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool, StaticPool
 
@@ -190,6 +190,27 @@ SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 DEFAULT_SYNCHRONOUS = "FULL"
 
 
+OPEN_ERRORS = (SQLAlchemyError, sqlite3.Error, OSError, ImportError, ValueError)
+"""What opening or first connecting to a database raises below the relay: SQLAlchemy's
+errors (an unknown dialect, a refused connection), sqlite3's, the operating system's (a
+path too long), a database driver that is not installed, a path SQLite cannot take (a NUL
+byte). The relay translates each into :class:`~messaging.relay.errors.RelayDatabaseError`
+(:func:`open_error`)."""
+
+
+def open_error(url: object, exc: BaseException) -> RelayDatabaseError:
+    """The ``RelayDatabaseError`` for ``exc`` (one of :data:`OPEN_ERRORS`) raised opening the
+    database at ``url``; the URL is shown without its password."""
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        shown = "(unparsable URL)"
+    reason = getattr(exc, "orig", None) or exc  # the driver's own message, without SQLAlchemy's
+    if isinstance(exc, ImportError):
+        reason = f"its database driver is not installed ({exc})"
+    return RelayDatabaseError(f"cannot open the relay database {shown!r}: {reason}")
+
+
 def open_engine(
     url: str = DEFAULT_URL, *, sqlite_synchronous: str = DEFAULT_SYNCHRONOUS,
     init: bool = False, read_only: bool = False,
@@ -200,7 +221,8 @@ def open_engine(
     file that does not exist yet) or, with ``init``, in an existing empty one;
     anything else without the relay's schema raises
     :class:`~messaging.relay.errors.RelayDatabaseError` and is left untouched
-    (see the module docstring). With ``read_only`` nothing is ever created and
+    (see the module docstring), and so does a database that cannot be opened at
+    all (:data:`OPEN_ERRORS`). With ``read_only`` nothing is ever created and
     SQLite files are opened read-only. ``sqlite_synchronous`` is SQLite's
     durability setting; other databases ignore it.
     """
@@ -210,13 +232,21 @@ def open_engine(
         parsed = make_url(url)
     except ArgumentError as exc:
         raise RelayDatabaseError(f"cannot parse the database URL {url!r}") from exc
+    try:
+        return _open(parsed, sqlite_synchronous=sqlite_synchronous, init=init,
+                     read_only=read_only)
+    except OPEN_ERRORS as exc:
+        raise open_error(parsed, exc) from exc
+
+
+def _open(parsed: URL, *, sqlite_synchronous: str, init: bool, read_only: bool) -> Engine:
     if parsed.get_backend_name() != "sqlite":
-        return _open_server_database(url, init=init, read_only=read_only)
+        return _open_server_database(parsed, init=init, read_only=read_only)
     database = parsed.database or ""
     if database in ("", ":memory:"):
         if read_only:
             raise RelayDatabaseError("an in-memory database holds no relay archive")
-        engine = create_engine(url, poolclass=StaticPool,
+        engine = create_engine(parsed, poolclass=StaticPool,
                                connect_args={"check_same_thread": False})
         _configure_sqlite(engine, sqlite_synchronous, in_memory=True)
         _create_schema(engine)
@@ -230,7 +260,10 @@ def open_engine(
                                  else _refusal(path, state))
     if state not in ("relay", "missing") and not (state == "empty" and init):
         raise RelayDatabaseError(_refusal(path, state))
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    if state == "missing" and not path.parent.is_dir():
+        raise RelayDatabaseError(f"cannot create the relay database {path}: there is no "
+                                 f"directory {path.parent}")
+    engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
     _configure_sqlite(engine, sqlite_synchronous, in_memory=False)
     if state != "relay":
         _create_schema(engine)
@@ -306,18 +339,15 @@ def _read_only_sqlite(path: Path) -> Engine:
         uri, uri=True, check_same_thread=False))
 
 
-def _open_server_database(url: str, *, init: bool, read_only: bool) -> Engine:
+def _open_server_database(url: URL, *, init: bool, read_only: bool) -> Engine:
     """A server database (PostgreSQL, ...): it always exists, so it is new only if empty."""
-    try:
-        engine = create_engine(url)
-        tables = set(inspect(engine).get_table_names())
-        marker = None
-        if relay_schema.name in tables:
-            with engine.connect() as conn:
-                marker = conn.execute(select(relay_schema.c.format,
-                                             relay_schema.c.version)).first()
-    except SQLAlchemyError as exc:
-        raise RelayDatabaseError(f"cannot open the relay database {url!r}: {exc}") from exc
+    engine = create_engine(url)
+    tables = set(inspect(engine).get_table_names())
+    marker = None
+    if relay_schema.name in tables:
+        with engine.connect() as conn:
+            marker = conn.execute(select(relay_schema.c.format,
+                                         relay_schema.c.version)).first()
     where = f"the database {engine.url.render_as_string(hide_password=True)}"
     state = _state(tables, tuple(marker) if marker else None)
     if state == "relay":

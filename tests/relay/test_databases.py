@@ -10,14 +10,17 @@ an existing empty one. The archive is opened read-only.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 
+import escrowlab.commands.relay as relay_command
 from audit.storage import LogStore
 from escrowlab.commands.relay import main
 from messaging.client import Device
@@ -183,3 +186,54 @@ def test_an_archive_over_a_foreign_engine_is_refused(tmp_path):
     _other_program(path)
     with pytest.raises(RelayDatabaseError, match="not a relay database"):
         RelayArchive(create_engine(f"sqlite:///{path}"))
+
+
+# A database that cannot be opened at all is the relay's own error too, with a clear message
+# (the commands catch only RelayDatabaseError): a missing driver, a missing directory, a path
+# the operating system or SQLite refuses, an unknown dialect or driver. Passwords never show.
+UNOPENABLE = {
+    "missing driver": ("postgresql+pg8000://relay:hunter2@127.0.0.1:1/relay",
+                       "database driver is not installed"),
+    "unknown driver": ("sqlite+nodriver:///{tmp}/relay.sqlite", "Can't load plugin"),
+    "no directory": ("sqlite:///{tmp}/no/such/dir/relay.sqlite", "there is no directory"),
+    "name too long": ("sqlite:///{tmp}/" + "x" * 300 + ".sqlite", "File name too long"),
+    "NUL byte": ("sqlite:///{tmp}/a\0b.sqlite", "embedded null byte"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNOPENABLE))
+def test_a_database_that_cannot_be_opened_is_a_relay_database_error(tmp_path, case, capsys):
+    url, words = UNOPENABLE[case]
+    url = url.format(tmp=tmp_path)
+    with pytest.raises(RelayDatabaseError, match=words) as info:
+        RelayService(url)
+    assert "cannot" in str(info.value) and "hunter2" not in str(info.value)
+    assert main(["serve", "--port", "0", "--db", url]) == 2
+    err = capsys.readouterr().err
+    assert "refusing the relay database" in err and words in err and "hunter2" not in err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_archive_command_translates_a_missing_driver(capsys):
+    assert main(["archive", "--db", "mysql+mysqldb://relay:hunter2@127.0.0.1:1/relay"]) == 2
+    err = capsys.readouterr().err
+    assert "refusing the relay database" in err and "driver is not installed" in err
+    assert "hunter2" not in err
+
+
+def test_an_engine_that_cannot_connect_is_a_relay_database_error(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path}/no/such/dir/relay.sqlite")
+    with pytest.raises(RelayDatabaseError, match="cannot open the relay database"):
+        RelayService(engine=engine)
+    with pytest.raises(RelayDatabaseError, match="cannot open the relay database"):
+        RelayArchive(engine)
+
+
+def test_the_relay_commands_catch_only_the_relays_errors():
+    """No broad ``except`` in ``escrowlab relay``: the relay translates its own errors."""
+    tree = ast.parse(Path(relay_command.__file__).read_text(encoding="utf-8"))
+    caught = {ast.unparse(handler.type) for handler in ast.walk(tree)
+              if isinstance(handler, ast.ExceptHandler) and handler.type is not None}
+    bare = [h for h in ast.walk(tree) if isinstance(h, ast.ExceptHandler) and h.type is None]
+    assert not bare and not caught & {"Exception", "BaseException"}
