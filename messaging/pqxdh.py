@@ -37,15 +37,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from messaging.errors import HandshakeError
 from messaging.identity import IdentityKeyPair, IdentityPublic
-
-# OneTimePrekey, PrekeyUpload and SignedPrekey are re-exported for the relay
-# (messaging/relay/service.py and api.py import them from here).
-from messaging.prekey_records import (  # noqa: F401
-    OneTimePrekey,
-    PrekeyBundle,
-    PrekeyUpload,
-    SignedPrekey,
-)
+from messaging.prekey_records import PrekeyBundle
 from messaging.prekey_state import DevicePrekeys
 
 PQXDH_INFO = b"escrowlab_PQXDH_CURVE25519_SHA-256_ML-KEM-768"

@@ -42,7 +42,7 @@ import strictjson
 from messaging.errors import HandshakeError
 from messaging.identity import SIGNATURE_LENGTH, IdentityPublic
 from messaging.limits import MAX_ADDRESS_LENGTH, MAX_LIMIT_DIGITS, MAX_WAIT_DIGITS
-from messaging.pqxdh import PrekeyUpload
+from messaging.prekey_records import PrekeyUpload
 from messaging.relay.auth import RequestAuth, check_fresh, check_signature, parse_auth_headers
 from messaging.relay.errors import bad_request, not_found, too_large, unauthorized
 from messaging.relay.service import RelayService

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from messaging.clock import Clock
-from messaging.pqxdh import OneTimePrekey, PrekeyUpload, SignedPrekey
+from messaging.prekey_records import OneTimePrekey, PrekeyUpload, SignedPrekey
 from messaging.relay import schema
 from messaging.relay.devices import Devices, parse_device
 from messaging.relay.errors import conflict, forbidden, not_found, too_large, too_many

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from messaging.clock import Clock, SystemClock
 from messaging.identity import IdentityPublic
-from messaging.pqxdh import PrekeyUpload
+from messaging.prekey_records import PrekeyUpload
 from messaging.relay import schema
 from messaging.relay.archive import RelayArchive
 from messaging.relay.devices import Devices
