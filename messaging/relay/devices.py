@@ -21,6 +21,7 @@ from messaging.clock import Clock
 from messaging.errors import HandshakeError
 from messaging.identity import IdentityPublic
 from messaging.relay import schema
+from messaging.relay.directory import DevicePublisher, NoDirectory
 from messaging.relay.errors import bad_request, conflict, forbidden, not_found, too_large
 from messaging.relay.limits import RelayLimits
 from messaging.relay.statements import HotStatement
@@ -45,9 +46,13 @@ def parse_device(address: str) -> tuple[str, int]:
 class Devices:
     """Registration, linking, listing and removal of devices, and their identities."""
 
-    def __init__(self, clock: Clock, limits: RelayLimits) -> None:
+    def __init__(self, clock: Clock, limits: RelayLimits,
+                 publisher: DevicePublisher | None = None) -> None:
         self.clock = clock
         self.limits = limits
+        self.publisher: DevicePublisher = publisher or NoDirectory()
+        """Told every new device list, in the transaction that changes it
+        (:mod:`messaging.relay.directory`)."""
         self._identities: dict[bytes, IdentityPublic] = {}
 
     def identity(self, conn: Connection, address: str) -> IdentityPublic | None:
@@ -101,6 +106,7 @@ class Devices:
         elif linked_by is not None:
             raise forbidden(f"user {user} has no device that could have linked {address}")
         self._insert(conn, address, identity, linked_by)
+        self._publish(conn, user)
         return {"address": address, "registered": True}
 
     def provider_add(self, conn: Connection, address: str, identity: IdentityPublic) -> None:
@@ -113,6 +119,7 @@ class Devices:
         if existing is not None:
             raise conflict(f"device {address} is already registered (or was removed)")
         self._insert(conn, address, identity, None)
+        self._publish(conn, parse_device(address)[0])
 
     def _insert(
         self, conn: Connection, address: str, identity: IdentityPublic, linked_by: str | None
@@ -159,4 +166,10 @@ class Devices:
         for table in (schema.one_time_prekeys, schema.kem_prekeys, schema.signed_prekeys):
             conn.execute(delete(table).where(table.c.address == address))
         conn.execute(delete(schema.queue).where(schema.queue.c.recipient == address))
+        self._publish(conn, parse_device(address)[0])
         return {"removed": address}
+
+    def _publish(self, conn: Connection, user: str) -> None:
+        """Hand ``user``'s new list to the publisher; if it raises, the change rolls back."""
+        self.publisher.publish_devices(user, dict(self._active_devices(conn, user)),
+                                       self.clock.now())

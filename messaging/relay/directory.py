@@ -4,8 +4,9 @@ The relay side of :mod:`messaging.directory` (docs/architecture.md, "Three
 kinds of proposal"). Whenever a user's device list changes (a registration, a
 linked device, a removal, or a device the provider adds itself under
 compulsion, :meth:`messaging.relay.service.RelayService.provider_add_device`),
-the relay hands the new list to its :class:`DevicePublisher` inside the same
-transaction, so a key-transparency directory commits to exactly the lists the
+the relay hands the new list to its :class:`DevicePublisher` (the
+``publisher`` argument of :class:`messaging.relay.service.RelayService`) inside
+the same transaction, so a key-transparency directory commits to exactly the lists the
 relay serves. A publisher that raises aborts the change. :class:`NoDirectory`,
 the default, publishes nothing, as relays without key transparency do today.
 """

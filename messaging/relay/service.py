@@ -29,6 +29,7 @@ from messaging.prekey_records import PrekeyUpload
 from messaging.relay import schema
 from messaging.relay.archive import RelayArchive
 from messaging.relay.devices import Devices
+from messaging.relay.directory import DevicePublisher
 from messaging.relay.limits import RelayLimits
 from messaging.relay.polling import LongPolling
 from messaging.relay.prekeys import Prekeys
@@ -55,10 +56,12 @@ class RelayService:
         engine: Engine | None = None,
         concurrency: int = 2,
         init: bool = False,
+        publisher: DevicePublisher | None = None,
     ) -> None:
         """Open the relay database at ``url`` (see :func:`messaging.relay.schema.open_engine`:
         ``init`` creates the schema in an existing empty database; a foreign one, or one
-        that cannot be opened, raises :class:`~messaging.relay.errors.RelayDatabaseError`)."""
+        that cannot be opened, raises :class:`~messaging.relay.errors.RelayDatabaseError`).
+        ``publisher`` is told every new device list (:mod:`messaging.relay.directory`)."""
         self.engine = engine or schema.open_engine(url, sqlite_synchronous=sqlite_synchronous,
                                                    init=init)
         self.clock = clock or SystemClock()
@@ -78,7 +81,7 @@ class RelayService:
         self._requests = 0
         self.purge_every = PURGE_EVERY
         self.polling = LongPolling()
-        self.devices = Devices(self.clock, self.limits)
+        self.devices = Devices(self.clock, self.limits, publisher)
         self.prekeys = Prekeys(self.clock, self.limits, self.devices)
         self.queue = Queue(self.clock, self.limits, self.devices, self.polling.queued)
 

@@ -82,3 +82,41 @@ def test_a_refusing_content_hook_stops_the_send_with_nothing_queued(make):
         alice.send_text("bob", "second")
     assert alice.outbox_size == 0
     assert [m.body for m in bob.receive_all()] == ["first"]
+
+
+class Published:
+    def __init__(self, refuse_user=None):
+        self.lists, self.refuse_user = [], refuse_user
+
+    def publish_devices(self, user, devices, at):
+        if user == self.refuse_user:
+            raise DirectoryRefusedError("the directory is down")
+        self.lists.append((user, tuple(sorted(devices)), at))
+
+
+def test_the_relay_publishes_every_new_device_list_the_provider_added_one_included(clock):
+    from messaging.client import Device
+    from messaging.relay import RelayService
+    from messaging.relay.directory import DevicePublisher
+    from messaging.relay.inprocess import InProcessTransport
+
+    published = Published()
+    assert isinstance(published, DevicePublisher)
+    relay = RelayService(clock=clock, publisher=published)
+    transport = InProcessTransport(relay)
+    bob = Device.create("bob", 1, transport, clock=clock)
+    bob.link_device(2)
+    relay.provider_add_device("bob:66", IdentityKeyPair.generate().public)
+    bob.remove_device("bob:2")
+    assert [lists for _, lists, _ in published.lists] == [
+        ("bob:1",), ("bob:1", "bob:2"), ("bob:1", "bob:2", "bob:66"), ("bob:1", "bob:66")]
+
+
+def test_a_publisher_that_raises_rolls_the_device_change_back(clock):
+    from messaging.relay import RelayService
+
+    relay = RelayService(clock=clock, publisher=Published(refuse_user="eve"))
+    with pytest.raises(DirectoryRefusedError):
+        relay.provider_add_device("eve:1", IdentityKeyPair.generate().public)
+    relay.devices.publisher = Published()
+    relay.provider_add_device("eve:1", IdentityKeyPair.generate().public)  # not left behind
