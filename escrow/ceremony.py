@@ -1,5 +1,5 @@
-"""The key ceremony: custodian keys, the set descriptor, and SLIP-39 backups (issue 5,
-"Custodians and the key ceremony"; SLIP-0039 for the backups).
+"""The key ceremony: custodian keys, the set descriptor, and SLIP-39 backups (docs/formats.md,
+"Ceremony backups: standard"; SLIP-0039 for the backups).
 
 :func:`run_ceremony` generates n custodians' keys and writes, under ``out``::
 
