@@ -20,7 +20,7 @@ from escrow.crumple.solver import SolverPool
 from escrow.scope import Window
 from escrow.workflow import LawfulAccess
 from tests.escrow.helpers import case, make_custodians, make_set
-from tests.escrow_modes.helpers import chain_context
+from tests.escrow.leaf16.helpers import chain_context
 
 
 def measured_work(hook: CrumpleEscrow, chains: int, pool: SolverPool) -> list[int]:

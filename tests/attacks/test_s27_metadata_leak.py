@@ -26,7 +26,7 @@ from escrow.record import RECORD_VERSION, parse_record
 from escrow.threshold.hook import ThresholdEscrow
 from messaging.wire import parse_envelope
 from tests.escrow.helpers import make_custodians, make_set
-from tests.escrow_modes.helpers import ees_world, session_pair
+from tests.escrow.leaf16.helpers import ees_world, session_pair
 
 SESSIONS = {"S1": ("alice", "bob"), "S2": ("alice", "carol"), "S3": ("carol", "dave")}
 
