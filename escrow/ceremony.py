@@ -1,5 +1,5 @@
-"""The key ceremony: custodian keys, the set descriptor, and SLIP-39 backups (issue 5,
-"Custodians and the key ceremony"; SLIP-0039 for the backups).
+"""The key ceremony: custodian keys, the set descriptor, and SLIP-39 backups (docs/formats.md,
+"Ceremony backups: standard"; SLIP-0039 for the backups).
 
 :func:`run_ceremony` generates n custodians' keys and writes, under ``out``::
 
@@ -35,6 +35,7 @@ from escrow import keystore
 from escrow.custodian import Custodian, CustodianKeys
 from escrow.custodian_set import CustodianSet
 from escrow.errors import CeremonyError, CustodianSetError, KeystoreError
+from escrow.shares import MAX_SHARES
 
 SET_FILE = "set.json"
 KEYSTORE_FILE = "keystore.json"
@@ -79,8 +80,8 @@ def run_ceremony(out: Path, custodians: int, threshold: int, passphrases: Sequen
         raise CeremonyError(f"need one passphrase per custodian ({custodians}), "
                             f"got {len(passphrases)}")
     backup_threshold, backup_count = backup
-    if not 2 <= backup_threshold <= backup_count <= 16:
-        raise CeremonyError("backups need 2 <= threshold <= shares <= 16")
+    if not 2 <= backup_threshold <= backup_count <= MAX_SHARES:
+        raise CeremonyError(f"backups need 2 <= threshold <= shares <= {MAX_SHARES}")
     jurisdictions = list(jurisdictions or ["JA"] * custodians)
     if len(jurisdictions) != custodians:
         raise CeremonyError("need one jurisdiction per custodian")

@@ -23,9 +23,10 @@ import rfc8785
 import strictjson
 from escrow.custodian import CustodianPublic
 from escrow.errors import CustodianSetError
+from escrow.shares import MAX_SHARES
 
 SET_FORMAT_VERSION = 1
-MAX_CUSTODIANS = 16  # SLIP-39 MAX_SHARE_COUNT
+MAX_CUSTODIANS = MAX_SHARES  # one share of each chain key per custodian
 MIN_THRESHOLD = 2
 MAX_EPOCH = 2**32 - 1
 MAX_SET_FILE_LENGTH = 64 * 1024  # 16 members take about 4 KiB

@@ -54,8 +54,8 @@ class RecoveryError(EscrowError):
 
 
 class ModeError(EscrowError):
-    """An escrow mode that is not registered, or a mode parameter out of its range
-    (:mod:`escrow.modes`)."""
+    """An escrow mode that is not registered, a mode parameter out of its range
+    (:mod:`escrow.modes`), or a hook whose mode id is not one (:mod:`messaging.mode_id`)."""
 
 
 class WorkflowError(EscrowError):

@@ -9,8 +9,8 @@ cannot be edited without the file failing to open. Default parameters are
 RFC 9106's second recommended option (t=3, m=64 MiB, p=4).
 
 Destroying a key (:func:`destroy`) overwrites the file before unlinking it;
-after that, records made for it can no longer be released (docs/architecture.md,
-rotation in issue 5).
+after that, records made for it can no longer be released (custodian-set rotation:
+docs/architecture.md, "Escrow modes"; docs/scenarios.md, S04).
 """
 
 from __future__ import annotations

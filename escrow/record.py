@@ -1,5 +1,5 @@
-"""The threshold escrow record: its binary layout and strict parser (issue 5, "The threshold
-mode"). All integers are big-endian::
+"""The threshold escrow record: its binary layout and strict parser (docs/formats.md; the
+mode: docs/architecture.md, "Escrow modes"). All integers are big-endian::
 
     u8   record version            (2)
     u8   n, n bytes                mode id (ASCII, 1..32): "threshold", or a subclass's

@@ -19,14 +19,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from shamir_mnemonic import MnemonicError, Share, recover_ems
-from shamir_mnemonic.constants import DIGEST_INDEX, DIGEST_LENGTH_BYTES, SECRET_INDEX
+from shamir_mnemonic.constants import (
+    DIGEST_INDEX,
+    DIGEST_LENGTH_BYTES,
+    MAX_SHARE_COUNT,
+    SECRET_INDEX,
+)
 from shamir_mnemonic.shamir import RawShare, ShareGroup, _create_digest, _interpolate
 
 from escrow.errors import ShareError
 
 MIN_SECRET_LENGTH = 16  # SLIP-39 MIN_STRENGTH_BITS / 8
 MAX_SECRET_LENGTH = 32
-MAX_SHARES = 16
+MAX_SHARES = MAX_SHARE_COUNT  # SLIP-39: at most 16 shares of a secret
 IDENTIFIER_BITS = 15  # SLIP-39 ID_LENGTH_BITS
 ITERATION_EXPONENT = 0
 EXTENDABLE = True

@@ -50,6 +50,11 @@ class IdentityChangedError(MessagingError):
     """A peer's identity key differs from the one this device has recorded."""
 
 
+class ModeIdError(MessagingError, ValueError):
+    """An escrow mode id that is not 1..32 printable ASCII characters without spaces
+    (:mod:`messaging.mode_id`); also a ``ValueError``, as a bad argument."""
+
+
 class GroupError(MessagingError, ValueError):
     """A group operation that is not allowed (not a member, too many members, ...), or a
     malformed group message."""

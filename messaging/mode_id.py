@@ -8,13 +8,15 @@ stored in session state (:mod:`messaging.state`) and named by every escrow hook
 
 from __future__ import annotations
 
+from messaging.errors import ModeIdError
 from messaging.limits import MAX_MODE_ID_LENGTH
 
 
 def validate_mode_id(mode: str) -> str:
-    """Check that ``mode`` is a short printable ASCII id; return it."""
+    """Check that ``mode`` is a short printable ASCII id; return it, or raise
+    :class:`~messaging.errors.ModeIdError`."""
     if not isinstance(mode, str) or not mode or len(mode) > MAX_MODE_ID_LENGTH:
-        raise ValueError(f"an escrow mode id is 1..{MAX_MODE_ID_LENGTH} characters")
+        raise ModeIdError(f"an escrow mode id is 1..{MAX_MODE_ID_LENGTH} characters")
     if not (mode.isascii() and mode.isprintable() and " " not in mode):
-        raise ValueError("an escrow mode id is printable ASCII without spaces")
+        raise ModeIdError("an escrow mode id is printable ASCII without spaces")
     return mode

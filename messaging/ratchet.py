@@ -8,7 +8,7 @@ Algorithm", revision 4, sections 2.2-2.4, 3.1 and 5.2).
   HMAC-SHA-256(ck, 0x02) (section 5.2; identical to libsignal, tested against
   its known answers).
 - ``ENCRYPT(mk, plaintext, ad)``: AES-256-GCM. Section 5.2 recommends
-  AES-256-CBC + HMAC; we use the AEAD the issue allows: HKDF-SHA-256
+  AES-256-CBC + HMAC and allows other choices; we use an AEAD: HKDF-SHA-256
   (salt = 0^32, IKM = mk, info = :data:`MESSAGE_KEY_INFO`) gives 44 bytes,
   the AES-256 key and the 96-bit nonce. Each message key is used for exactly
   one message and deleted, so a nonce derived from it never repeats under its key.

@@ -42,6 +42,17 @@ def test_no_file_in_the_repository_reads_or_cites_the_reference_folder_beside_it
     assert offenders == []
 
 
+# A citation of an issue tracker's number, which a reader of the repository cannot look up.
+ISSUE_NUMBER = re.compile(rb"\bissues? #?[0-9]", re.I)
+
+
+def test_no_docstring_or_document_cites_an_issue_number():
+    """Docstrings and documents cite a specification section or docs/, never an issue."""
+    offenders = [str(path.relative_to(PROJECT_ROOT)) for path in _project_files()
+                 if path.suffix in {".py", ".md"} and ISSUE_NUMBER.search(path.read_bytes())]
+    assert offenders == []
+
+
 def test_the_project_documents_exist():
     for name in ("architecture.md", "scenarios.md", "formats.md", "benchmarks.md"):
         assert (PROJECT_ROOT / "docs" / name).is_file(), name

@@ -77,8 +77,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from escrow import sealing, shares
 from escrow.context import RecordContext
 from escrow.custodian_set import CustodianSet
-from escrow.errors import EscrowError, RecordFormatError, RecordRefusedError
+from escrow.errors import EscrowError, ModeError, RecordFormatError, RecordRefusedError
 from escrow.record import RECORD_VERSION, EncryptedShare, EscrowRecord, parse_record
+from messaging.errors import ModeIdError
 from messaging.hooks import ChainContext, validate_mode_id
 
 SHARE_LABEL = b"escrowlab threshold share v1\x00"
@@ -113,7 +114,10 @@ class ThresholdEscrow:
     def __init__(self, custodian_set: CustodianSet) -> None:
         if not isinstance(custodian_set, CustodianSet):
             raise TypeError("ThresholdEscrow needs a CustodianSet")
-        validate_mode_id(self.mode)
+        try:
+            validate_mode_id(self.mode)
+        except ModeIdError as exc:
+            raise ModeError(f"{type(self).__name__}: {exc}") from None
         self.custodian_set = custodian_set
         self._recipients = [
             (X25519PublicKey.from_public_bytes(m.share_key), m.share_key)

@@ -29,8 +29,9 @@ import sys
 from pathlib import Path
 
 from escrow import ceremony, custodian_set, keystore
-from escrow.custodian_set import CustodianSet
+from escrow.custodian_set import MAX_CUSTODIANS, MIN_THRESHOLD, CustodianSet
 from escrow.errors import EscrowError
+from escrow.shares import MAX_SHARES
 from escrowlab.arguments import int_in_range
 from escrowlab.cli import CommandError
 
@@ -50,9 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Generate N custodians (X25519 share keys, Ed25519 signing keys), the "
                     "t-of-n set descriptor clients pin, an encrypted keystore per custodian "
                     "and SLIP-39 mnemonic backups of each custodian's keys.")
-    run.add_argument("--custodians", type=int_in_range(2, 16), required=True, metavar="N",
-                     help="number of custodians n (2..16)")
-    run.add_argument("--threshold", type=int_in_range(1, 16), required=True, metavar="T",
+    run.add_argument("--custodians", type=int_in_range(MIN_THRESHOLD, MAX_CUSTODIANS),
+                     required=True, metavar="N",
+                     help=f"number of custodians n ({MIN_THRESHOLD}..{MAX_CUSTODIANS})")
+    run.add_argument("--threshold", type=int_in_range(1, MAX_CUSTODIANS), required=True,
+                     metavar="T",
                      help="custodians needed to recover, t (2..n; t=1 is refused)")
     run.add_argument("--out", type=Path, required=True, metavar="DIR",
                      help="new or empty directory to write into")
@@ -63,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="jurisdiction of each custodian in order (repeat; default JA)")
     run.add_argument("--backup", type=_backup, default=(2, 3), metavar="K/M",
                      help="SLIP-39 backup shares per custodian: K of M needed, "
-                          "2 <= K <= M <= 16 (default 2/3)")
+                          f"2 <= K <= M <= {MAX_SHARES} (default 2/3)")
     source = run.add_mutually_exclusive_group()
     _passphrase_options(run, source)
     source.add_argument("--generate-passphrases", action="store_true",
@@ -89,13 +92,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _backup(text: str) -> tuple[int, int]:
-    """``K/M`` with 2 <= K <= M <= 16 (SLIP-39's share counts)."""
+    """``K/M`` with 2 <= K <= M <= :data:`~escrow.shares.MAX_SHARES` (SLIP-39's share
+    counts)."""
     try:
         threshold, count = (int(part) for part in text.split("/"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected K/M such as 2/3, got {text!r}") from None
-    if not 2 <= threshold <= count <= 16:
-        raise argparse.ArgumentTypeError(f"expected K/M with 2 <= K <= M <= 16, got {text}")
+    if not 2 <= threshold <= count <= MAX_SHARES:
+        raise argparse.ArgumentTypeError(
+            f"expected K/M with 2 <= K <= M <= {MAX_SHARES}, got {text}")
     return threshold, count
 
 

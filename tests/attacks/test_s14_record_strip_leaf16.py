@@ -15,7 +15,8 @@ from escrow.leaf16.forgery import random_leaf, search_forgery
 from escrow.leaf16.hook import MODE, Leaf16Escrow
 from messaging.errors import DecryptionError, HookRefusedError
 from messaging.wire import Envelope, Header, parse_envelope
-from tests.escrow_modes.helpers import ees_world, session_pair
+from tests.builders import session_pair
+from tests.escrow.leaf16.helpers import ees_world
 
 
 @dataclass

@@ -25,7 +25,8 @@ from escrow.leaf16.forgery import (
 from escrow.leaf16.recovery import recover_chain_key
 from messaging.errors import HookRefusedError
 from messaging.wire import parse_envelope
-from tests.escrow_modes.helpers import chain_context, ees_world, session_pair
+from tests.builders import chain_context, session_pair
+from tests.escrow.leaf16.helpers import ees_world
 
 CI_FORGERIES_16 = 10
 CI_FORGERIES_8 = 300

@@ -20,7 +20,8 @@ from escrow.leaf16.errors import LeafRecoveryError
 from escrow.leaf16.forgery import extract_family_key
 from escrow.leaf16.leaf import IV_LENGTH, parse_leaf, seal_leaf
 from escrow.leaf16.recovery import recover_chain_key
-from tests.escrow_modes.helpers import chain_context, ees_world
+from tests.builders import chain_context
+from tests.escrow.leaf16.helpers import ees_world
 
 ALICE_UNIT = 0xA11CE001
 BOB_UNIT = 0x0B0B0002

@@ -19,8 +19,8 @@ from escrow.crumple.hook import CrumpleEscrow
 from escrow.crumple.solver import SolverPool
 from escrow.scope import Window
 from escrow.workflow import LawfulAccess
+from tests.builders import chain_context
 from tests.escrow.helpers import case, make_custodians, make_set
-from tests.escrow_modes.helpers import chain_context
 
 
 def measured_work(hook: CrumpleEscrow, chains: int, pool: SolverPool) -> list[int]:

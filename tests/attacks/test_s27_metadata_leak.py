@@ -25,8 +25,9 @@ from escrow.leaf16.leaf import IV_LENGTH, LEAF_VERSION, parse_leaf
 from escrow.record import RECORD_VERSION, parse_record
 from escrow.threshold.hook import ThresholdEscrow
 from messaging.wire import parse_envelope
+from tests.builders import session_pair
 from tests.escrow.helpers import make_custodians, make_set
-from tests.escrow_modes.helpers import ees_world, session_pair
+from tests.escrow.leaf16.helpers import ees_world
 
 SESSIONS = {"S1": ("alice", "bob"), "S2": ("alice", "carol"), "S3": ("carol", "dave")}
 

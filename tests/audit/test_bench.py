@@ -1,4 +1,5 @@
-"""``escrowlab bench audit`` runs end to end at a tiny size and prints the issue's keys."""
+"""``escrowlab bench audit`` runs end to end at a tiny size and prints the keys that
+docs/benchmarks.md names."""
 
 from __future__ import annotations
 

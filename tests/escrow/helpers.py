@@ -26,12 +26,11 @@ from escrow.workflow import Attempt, LawfulAccess
 from messaging.addresses import direct_conversation_id
 from messaging.client import Device
 from messaging.clock import ManualClock
-from messaging.identity import IdentityKeyPair
-from messaging.prekey_state import DevicePrekeys
 from messaging.relay import RelayService
 from messaging.relay.inprocess import InProcessTransport
 from messaging.session import Session
 from messaging.wire import parse_envelope
+from tests.builders import session_pair
 
 DAY = 86_400.0
 
@@ -81,22 +80,15 @@ class Conversation:
 
 
 def conversation(hook, bob_hook=None, clock=None, conversation_id: str = "C1") -> Conversation:
-    """A started conversation; the first message (Alice's prekey message) is archived."""
-    clock = clock or ManualClock()
-    alice, bob = IdentityKeyPair.generate(), IdentityKeyPair.generate()
-    prekeys = DevicePrekeys.generate(bob, hook.mode, 1, 1)
-    upload = prekeys.upload()
-    bundle = upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0])
-    alice_session = Session.initiate(alice, "alice:1", bundle, "bob:1", conversation_id, hook,
-                                     clock)
-    first = alice_session.encrypt(b"hello")
-    bob_session, plaintext = Session.respond(bob, prekeys, "bob:1", first, bob_hook or hook,
-                                             clock)
-    assert plaintext == b"hello"
-    conv = Conversation(alice_session, bob_session, clock,
+    """A started conversation (:func:`tests.builders.session_pair`); the first message
+    (Alice's prekey message) is archived."""
+    pair = session_pair(hook, bob_hook or hook, clock=clock, conversation_id=conversation_id,
+                        one_time=1, kem=1)
+    alice, bob = pair.alice_identity, pair.bob_identity
+    conv = Conversation(pair.alice, pair.bob, pair.clock,
                         {"alice:1": alice.public, "bob:1": bob.public},
                         identity_keys={"alice:1": alice, "bob:1": bob})
-    conv.archive.append(Entry(first, clock.now() + conv.relay_delay))
+    conv.archive.append(Entry(pair.first_envelope, pair.clock.now() + conv.relay_delay))
     return conv
 
 

@@ -19,7 +19,7 @@ from escrowlab.cli import build_parser, main
 from escrowlab.demo import DEMO_MODES, installed_modes
 from tests.conftest import PROJECT_ROOT
 from tests.escrow.helpers import Issuer, relay_world
-from tests.escrow.test_threshold import MaskedEscrow
+from tests.escrow.threshold.test_threshold import MaskedEscrow
 
 SIGNATURE = ["deployment", "archive", "window", "authorisation", "releases", "recovery_key"]
 SMALL = {"threshold": {}, "crumple": {"puzzle_bits": 4}, "leaf16": {"leaf_width": 8},
@@ -127,7 +127,8 @@ def test_bench_escrow_takes_the_custodian_ranges_from_the_registry(capsys):
 
 
 def test_a_new_hook_style_mode_is_one_class_and_one_registry_entry():
-    """MaskedEscrow (tests/escrow/test_threshold.py) is the class; this Mode is the entry."""
+    """MaskedEscrow (tests/escrow/threshold/test_threshold.py) is the class; this Mode is the
+    entry."""
     masked = Mode("masked", "the chain key under a context mask, t-of-n",
                   custodian_deploy(MaskedEscrow), threshold_recovery.recover_window,
                   get_mode("threshold").parameters)

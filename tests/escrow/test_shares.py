@@ -1,6 +1,7 @@
 """SLIP-39-compatible sharing: the reference library splits the same way, recovers our shares,
 and its digest catches a wrong combination."""
 
+import ast
 import itertools
 import os
 
@@ -11,7 +12,9 @@ from hypothesis import strategies as st
 from shamir_mnemonic import shamir
 
 from escrow import shares
+from escrow.custodian_set import MAX_CUSTODIANS
 from escrow.errors import ShareError
+from tests.conftest import PROJECT_ROOT
 
 
 def test_split_is_the_reference_split_given_the_same_random_bytes(monkeypatch):
@@ -74,3 +77,26 @@ def test_bad_parameters_are_refused(secret_length, threshold, count):
 def test_wrong_amount_of_randomness_is_refused():
     with pytest.raises(ShareError, match="randomness"):
         shares.split(bytes(32), 3, 5, bytes(10))
+
+
+# The modules that bound a number of custodians or of shares (sets, sharing, records, the
+# ceremony's backups and the escrow command line; the mode registry imports the bound, and
+# its 16s are a puzzle size and a checksum width).
+SHARE_COUNT_BOUNDED = ["escrow/custodian_set.py", "escrow/shares.py", "escrow/record.py",
+                       "escrow/ceremony.py", "escrowlab/commands/escrow.py"]
+
+
+def test_custodians_and_shares_have_one_bound_named_once():
+    """``MAX_CUSTODIANS`` is ``MAX_SHARES`` (one share per custodian, SLIP-39's count), and
+    no comparison or range in those modules retypes its value."""
+    assert MAX_CUSTODIANS == shares.MAX_SHARES == shamir_mnemonic.constants.MAX_SHARE_COUNT
+    retyped = []
+    for name in SHARE_COUNT_BOUNDED:
+        tree = ast.parse((PROJECT_ROOT / name).read_text())
+        for node in ast.walk(tree):
+            operands = (node.comparators if isinstance(node, ast.Compare)
+                        else node.args if isinstance(node, ast.Call) else [])
+            retyped += [f"{name}:{node.lineno}" for operand in operands
+                        if isinstance(operand, ast.Constant) and operand.value == MAX_CUSTODIANS
+                        and type(operand.value) is int]
+    assert retyped == []

@@ -1,15 +1,12 @@
-"""Small builders shared by the messaging tests: two devices and a started session."""
+"""Small builders shared by the messaging tests: a recording hook and a started session."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from messaging.clock import ManualClock
 from messaging.errors import HookRefusedError
 from messaging.hooks import ChainContext, NoEscrow
-from messaging.identity import IdentityKeyPair
-from messaging.prekey_state import DevicePrekeys
-from messaging.session import Session
+from tests.builders import session_pair
 
 
 @dataclass
@@ -39,17 +36,9 @@ class RecordingHook:
 
 
 def make_pair(hook=None, clock=None, one_time: int = 2):
-    """Alice and Bob with a session started by Alice and answered by Bob.
+    """Alice and Bob with a session started by Alice and answered by Bob, both under ``hook``
+    (:func:`tests.builders.session_pair`).
 
     Returns (alice_session, bob_session, clock, bob_prekeys)."""
-    hook = hook or NoEscrow()
-    clock = clock or ManualClock()
-    alice, bob = IdentityKeyPair.generate(), IdentityKeyPair.generate()
-    prekeys = DevicePrekeys.generate(bob, hook.mode, one_time, 2)
-    upload = prekeys.upload()
-    bundle = upload.bundle(upload.one_time_prekeys[0], upload.kem_prekeys[0])
-    alice_session = Session.initiate(alice, "alice:1", bundle, "bob:1", "C1", hook, clock)
-    first = alice_session.encrypt(b"hello")
-    bob_session, plaintext = Session.respond(bob, prekeys, "bob:1", first, hook, clock)
-    assert plaintext == b"hello"
-    return alice_session, bob_session, clock, prekeys
+    pair = session_pair(hook or NoEscrow(), clock=clock, one_time=one_time)
+    return pair.alice, pair.bob, pair.clock, pair.bob_prekeys

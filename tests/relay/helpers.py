@@ -1,16 +1,67 @@
-"""Relay test helpers: real sessions and envelopes, and a transport that loses answers."""
+"""Relay test helpers: registered parties, signed requests, table counts and refusals that
+change nothing, real sessions and envelopes, and a transport that loses answers."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
 
 from messaging.clock import ManualClock
 from messaging.hooks import NoEscrow
-from messaging.relay import RelayService
+from messaging.identity import IdentityKeyPair
+from messaging.prekey_state import DevicePrekeys
+from messaging.relay import RelayError, RelayService, schema
+from messaging.relay.api import dispatch
 from messaging.relay.inprocess import InProcessTransport
-from messaging.relay_protocol import RelayRequest, RelayResponse
+from messaging.relay_protocol import RelayRequest, RelayResponse, sign_request
 from messaging.session import Session
-from messaging.transport import RelayUnavailableError
+from messaging.transport import RelayClient, RelayUnavailableError
+
+
+@dataclass
+class Party:
+    """A registered device as the relay tests need it."""
+
+    address: str
+    identity: IdentityKeyPair
+    prekeys: DevicePrekeys
+    client: RelayClient
+
+
+def signed(relay: RelayService, party_identity: IdentityKeyPair, address: str, method: str,
+           path: str, payload: dict | bytes | None = None, now: float | None = None):
+    """A signed request as a client would make it (for tests that tamper with it)."""
+    body = json.dumps(payload).encode() if isinstance(payload, dict) else payload or b""
+    headers = sign_request(party_identity, address, method, path, body,
+                           relay.clock.now() if now is None else now)
+    return RelayRequest(method, path, headers, body)
+
+
+def call(relay: RelayService, request: RelayRequest):
+    return dispatch(relay, request)
+
+
+def table_counts(relay: RelayService) -> dict[str, int]:
+    """Rows per table: what 'nothing stored' is checked against."""
+    with relay.engine.connect() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in schema.metadata.sorted_tables}
+
+
+@contextmanager
+def refused(relay: RelayService, status: int) -> Iterator[pytest.ExceptionInfo]:
+    """The block raises a ``RelayError`` with ``status`` and leaves every table as it was."""
+    before = table_counts(relay)
+    with pytest.raises(RelayError) as caught:
+        yield caught
+    assert caught.value.status == status, caught.value.message
+    assert table_counts(relay) == before
 
 
 def session_to(sender, recipient, conversation_id: str = "dm:alice:bob",

@@ -6,7 +6,7 @@ import dataclasses
 
 from messaging.identity import IdentityKeyPair
 from messaging.relay.auth import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP
-from tests.relay.conftest import call, signed, table_counts
+from tests.relay.helpers import call, signed, table_counts
 
 
 def test_a_correctly_signed_request_is_answered(relay, register):

@@ -8,7 +8,7 @@ import pytest
 
 from messaging.identity import IdentityKeyPair
 from messaging.relay.app import create_relay_app
-from tests.relay.conftest import call, signed, table_counts
+from tests.relay.helpers import call, signed, table_counts
 
 
 @pytest.mark.parametrize("path, body", [

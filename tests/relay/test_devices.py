@@ -9,7 +9,7 @@ from messaging.limits import MAX_ADDRESS_LENGTH
 from messaging.relay import RelayError
 from messaging.relay.inprocess import InProcessTransport
 from messaging.transport import RelayClient
-from tests.relay.conftest import refused
+from tests.relay.helpers import refused
 
 
 def test_second_device_needs_a_link_signature(relay, register):

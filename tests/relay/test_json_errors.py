@@ -22,7 +22,7 @@ import pytest
 from messaging.identity import IdentityKeyPair
 from messaging.relay.app import create_relay_app
 from messaging.relay_protocol import sign_request
-from tests.relay.conftest import call, signed, table_counts
+from tests.relay.helpers import call, signed, table_counts
 from tests.relay.server import start_relay
 
 HUGE = b"1" * 5000  # over Python's 4,300-digit int() limit: was a 500 with a traceback

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from messaging.relay import RelayError
-from tests.relay.conftest import call, refused, signed, table_counts
-from tests.relay.helpers import session_to
+from tests.relay.helpers import call, refused, session_to, signed, table_counts
 
 
 def test_oversized_body_is_413_before_anything(relay, register):

@@ -6,8 +6,7 @@ import pytest
 
 from messaging.relay import RelayError, RelayLimits
 from messaging.wire import parse_envelope
-from tests.relay.conftest import call, refused, signed, table_counts
-from tests.relay.helpers import session_to
+from tests.relay.helpers import call, refused, session_to, signed, table_counts
 
 
 def test_accepted_envelope_is_archived_with_metadata_and_record(relay, register, clock):

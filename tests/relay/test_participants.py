@@ -15,8 +15,7 @@ from messaging.identity import IdentityKeyPair
 from messaging.prekey_state import DevicePrekeys
 from messaging.relay import RelayError
 from messaging.transport import HttpTransport, RelayClient
-from tests.relay.conftest import Party, refused
-from tests.relay.helpers import session_to
+from tests.relay.helpers import Party, refused, session_to
 from tests.relay.server import start_relay, stop_relay
 
 

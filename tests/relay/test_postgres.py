@@ -15,8 +15,7 @@ from messaging.client import Device
 from messaging.clock import ManualClock
 from messaging.relay import RelayArchive, RelayService, schema
 from messaging.relay.errors import RelayDatabaseError
-from tests.relay.conftest import table_counts
-from tests.relay.helpers import LoseAnswers
+from tests.relay.helpers import LoseAnswers, table_counts
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from messaging.prekey_state import DevicePrekeys
 from messaging.relay import RelayError, RelayLimits, RelayService
 from messaging.relay.inprocess import InProcessTransport
 from messaging.transport import RelayClient
-from tests.relay.conftest import refused
+from tests.relay.helpers import refused
 
 
 def test_bundles_hand_out_each_one_time_prekey_once_then_fall_back(relay, register):

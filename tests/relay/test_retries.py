@@ -25,8 +25,7 @@ from messaging.relay import RelayService, schema
 from messaging.session import Session
 from messaging.store import InMemoryDeviceStore
 from messaging.transport import HttpTransport, RelayClient, RelayUnavailableError
-from tests.relay.conftest import table_counts
-from tests.relay.helpers import LoseAnswers, session_to
+from tests.relay.helpers import LoseAnswers, session_to, table_counts
 from tests.relay.server import start_relay, stop_relay
 
 ACK = ("POST", "/v1/messages/ack")

@@ -15,7 +15,7 @@ from messaging.relay import RelayService
 from messaging.relay.inprocess import InProcessTransport
 from messaging.wire import parse_envelope
 from tests.escrow.helpers import Entry, RelayWorld
-from tests.escrow_modes.helpers import ees_world
+from tests.escrow.leaf16.helpers import ees_world
 
 UNITS = {"alice": 0xA11CE, "bob": 0xB0B, "carol": 0xCA201}
 

@@ -20,8 +20,8 @@ from escrow.release import release_share
 from escrow.scope import FORGED, NOT_RELEASED, ScopedRecord
 from messaging.errors import HookRefusedError
 from messaging.wire import parse_envelope
+from tests.builders import chain_context
 from tests.escrow.helpers import DAY, Entry, case, conversation, make_custodians, make_set
-from tests.escrow_modes.helpers import chain_context
 
 BITS = 8
 

@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 from escrow.crumple.puzzle import answer_of, lock, puzzle_for
 from escrow.crumple.solver import SolverPool
 from escrow.leaf16.errors import LeafFormatError
-from tests.escrow_modes.helpers import chain_context, ees_world
+from tests.builders import chain_context
+from tests.escrow.leaf16.helpers import ees_world
 
 WORLD = ees_world(16)
 MODULE = WORLD.module()

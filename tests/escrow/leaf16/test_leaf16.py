@@ -24,7 +24,8 @@ from escrow.scope import FORGED
 from messaging.errors import HookRefusedError
 from messaging.hooks import open_message
 from messaging.wire import parse_envelope
-from tests.escrow_modes.helpers import chain_context, ees_world, session_pair
+from tests.builders import chain_context, session_pair
+from tests.escrow.leaf16.helpers import ees_world
 
 
 def test_unit_key_components_xor_to_the_key_and_each_alone_differs():

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from escrow import sealing
 from escrow.context import RecordContext
-from escrow.errors import RecordRefusedError, ShareError
+from escrow.errors import ModeError, RecordRefusedError, ShareError
 from escrow.record import parse_record
 from escrow.release import release_share
 from escrow.threshold.hook import SHARE_LABEL, ThresholdEscrow, share_associated_data
@@ -153,3 +153,11 @@ def test_a_chain_key_that_cannot_be_shared_is_refused_not_crashed(hook, context)
         hook.check_chain(odd, record)
     with pytest.raises(ShareError):
         hook.record_for_chain(odd)
+
+
+def test_a_threshold_mode_with_a_malformed_mode_id_is_an_escrow_error():
+    class Spaced(ThresholdEscrow):
+        mode = "two words"
+
+    with pytest.raises(ModeError, match="Spaced: an escrow mode id is printable ASCII"):
+        Spaced(make_set(CUSTODIANS, 2))
