@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import VECTORS_DIR
 from tests.postgres import PostgresServer, find_bindir
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-VECTORS_DIR = PROJECT_ROOT / "tests" / "vectors"
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from escrowlab.cli import main
-from tests.conftest import PROJECT_ROOT
+from tests.paths import PROJECT_ROOT
 
 SKIP_DIRS = {".git", ".venv", "__pycache__", "build", ".pytest_cache", ".ruff_cache",
              ".hypothesis"}

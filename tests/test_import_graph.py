@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.paths import PROJECT_ROOT
 
 PACKAGES = ("strictjson", "messaging", "audit", "escrow", "authority_portal", "escrowlab")
 

@@ -7,7 +7,7 @@ import ast
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.paths import PROJECT_ROOT
 
 OURS = {"strictjson", "messaging", "audit", "escrow", "authority_portal", "escrowlab"}
 ALLOWED = {

@@ -17,7 +17,7 @@ import pytest
 from audit.note import Signer
 from audit.storage import LogStore
 from audit.verifier import verify_log
-from tests.conftest import PROJECT_ROOT
+from tests.paths import PROJECT_ROOT
 
 CHILD = r"""
 import sys

@@ -29,7 +29,7 @@ from audit.storage import LogStore
 from audit.witness import Witness
 from escrowlab.cli import main
 from tests.audit.test_witness import _forked_note
-from tests.conftest import PROJECT_ROOT
+from tests.paths import PROJECT_ROOT
 
 
 def _b(s):

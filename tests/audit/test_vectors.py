@@ -10,7 +10,7 @@ import pytest
 from audit.errors import ProofError
 from audit.proof import verify_consistency, verify_inclusion
 from audit.rfc9162 import hash_leaf, root_from_leaf_hashes
-from tests.conftest import VECTORS_DIR
+from tests.paths import VECTORS_DIR
 
 # Every proof file, the 12 under ``inclusion/additional/<n>/`` (one level deeper) included.
 VECTORS = sorted((VECTORS_DIR / "rfc9162").glob("*/**/*.json"))

@@ -17,9 +17,9 @@ from escrowlab import demo
 from escrowlab.benchmarks import escrow as bench_escrow
 from escrowlab.cli import build_parser, main
 from escrowlab.demo import DEMO_MODES, installed_modes
-from tests.conftest import PROJECT_ROOT
 from tests.escrow.helpers import Issuer, relay_world
 from tests.escrow.threshold.test_threshold import MaskedEscrow
+from tests.paths import PROJECT_ROOT
 
 SIGNATURE = ["deployment", "archive", "window", "authorisation", "releases", "recovery_key"]
 SMALL = {"threshold": {}, "crumple": {"puzzle_bits": 4}, "leaf16": {"leaf_width": 8},

@@ -14,7 +14,7 @@ from shamir_mnemonic import shamir
 from escrow import shares
 from escrow.custodian_set import MAX_CUSTODIANS
 from escrow.errors import ShareError
-from tests.conftest import PROJECT_ROOT
+from tests.paths import PROJECT_ROOT
 
 
 def test_split_is_the_reference_split_given_the_same_random_bytes(monkeypatch):

@@ -15,8 +15,8 @@ from escrow.leaf16.unit import EscrowAgent, UnitKeyRelease
 from escrow.modes import get_mode
 from escrow.scope import NOT_ESCROWED, NOT_RELEASED, RECOVERED, Window
 from escrow.workflow import CANCELLED, EXECUTED, OPEN, LawfulAccess
-from tests.conftest import PROJECT_ROOT
 from tests.escrow.helpers import DAY, Issuer, case, relay_world
+from tests.paths import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from messaging.relay_protocol import (
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
 )
-from tests.conftest import PROJECT_ROOT
+from tests.paths import PROJECT_ROOT
 
 LONGEST_ADDRESS = "u" * limits.MAX_USER_LENGTH + ":" + str(limits.MAX_DEVICE_ID)
 
