@@ -4,6 +4,7 @@ lawful-access workflow over them (:mod:`escrow.workflow`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -284,3 +285,13 @@ def coalition_read(hook: ThresholdEscrow, custodians: list[Custodian], archive,
                                          value, context))
         attempt.submit(attempt.nonce, releases)
     return attempt.recover()
+
+
+def forge_envelope(envelope: bytes, **changes) -> bytes:
+    """``envelope`` edited as its sender may: header fields (``header_<name>``) and envelope
+    fields (``<name>``), re-encoded; the AEAD is not redone, so a genuine key fails on it."""
+    parsed = parse_envelope(envelope)
+    header = dataclasses.replace(parsed.header, **{k[7:]: v for k, v in changes.items()
+                                                   if k.startswith("header_")})
+    rest = {k: v for k, v in changes.items() if not k.startswith("header_")}
+    return dataclasses.replace(parsed, header=header, **rest).encode()

@@ -2,7 +2,6 @@
 stops nothing, and over-collection counts everything the released unit keys open, in
 every conversation."""
 
-import dataclasses
 import os
 
 import pytest
@@ -14,7 +13,7 @@ from messaging.clock import ManualClock
 from messaging.relay import RelayService
 from messaging.relay.inprocess import InProcessTransport
 from messaging.wire import parse_envelope
-from tests.escrow.helpers import Entry, RelayWorld
+from tests.escrow.helpers import Entry, RelayWorld, forge_envelope
 from tests.escrow.leaf16.helpers import ees_world
 
 UNITS = {"alice": 0xA11CE, "bob": 0xB0B, "carol": 0xCA201}
@@ -35,14 +34,6 @@ def world():
     w.talk("bob", "carol", 4, 2)
     entries = w.entries(dm)
     return ees, w, dm, entries[3].received_at, entries[6].received_at
-
-
-def _forge(envelope: bytes, **changes) -> bytes:
-    parsed = parse_envelope(envelope)
-    header = dataclasses.replace(parsed.header, **{k[7:]: v for k, v in changes.items()
-                                                   if k.startswith("header_")})
-    rest = {k: v for k, v in changes.items() if not k.startswith("header_")}
-    return dataclasses.replace(parsed, header=header, **rest).encode()
 
 
 def test_over_collection_counts_what_the_released_unit_keys_open_everywhere(world):
@@ -69,12 +60,13 @@ def test_injected_envelopes_are_reported_and_every_genuine_chain_recovered(world
     clean = recover(ees.decryptor(), ees.agents, w.archive, dm, start, end, "W-2")
     genuine = w.entries(dm)[4].envelope
     injected = [
-        _forge(genuine, sender="eve:1", header_chain_number=70, ciphertext=os.urandom(48)),
-        _forge(genuine, header_chain_number=71, header_record=b"", ciphertext=os.urandom(48)),
-        _forge(genuine, header_chain_number=72, header_record=os.urandom(66),
-               ciphertext=os.urandom(48)),
-        _forge(genuine, header_chain_number=73, ciphertext=os.urandom(48)),
-        _forge(genuine, ciphertext=os.urandom(48)),
+        forge_envelope(genuine, sender="eve:1", header_chain_number=70, ciphertext=os.urandom(48)),
+        forge_envelope(genuine, header_chain_number=71, header_record=b"",
+                       ciphertext=os.urandom(48)),
+        forge_envelope(genuine, header_chain_number=72, header_record=os.urandom(66),
+                       ciphertext=os.urandom(48)),
+        forge_envelope(genuine, header_chain_number=73, ciphertext=os.urandom(48)),
+        forge_envelope(genuine, ciphertext=os.urandom(48)),
     ]
     archive = ListArchive([*w.entries(), *(Entry(e, start + 1) for e in injected)],
                           w.identity_of)

@@ -4,7 +4,6 @@ genuine record copied into a bogus envelope. Every chain is reported with its ou
 reason, every genuine chain is still recovered, and ``records_in_scope`` and recovery agree
 on which chains count (one definition, :mod:`escrow.scope`)."""
 
-import dataclasses
 import os
 
 import pytest
@@ -24,7 +23,7 @@ from escrow.scope import (
 )
 from escrow.threshold.recovery import recover
 from messaging.wire import parse_envelope
-from tests.escrow.helpers import DAY, Entry, Issuer, custodian_world
+from tests.escrow.helpers import DAY, Entry, Issuer, custodian_world, forge_envelope
 
 T = 3
 
@@ -38,30 +37,21 @@ def world():
     return hook, custodians, w, dm, start, end
 
 
-def _forge(envelope: bytes, **changes) -> bytes:
-    """An envelope edited as its sender may: header fields (``header_*``) and envelope fields."""
-    parsed = parse_envelope(envelope)
-    header = dataclasses.replace(parsed.header, **{k[7:]: v for k, v in changes.items()
-                                                   if k.startswith("header_")})
-    rest = {k: v for k, v in changes.items() if not k.startswith("header_")}
-    return dataclasses.replace(parsed, header=header, **rest).encode()
-
-
 def _injections(w, dm: str, start: float) -> dict[str, bytes]:
     genuine = w.entries(dm)[4].envelope
     sender = parse_envelope(genuine).sender
     recipient = parse_envelope(genuine).recipient
     return {
-        "stranger": _forge(genuine, sender="eve:1", header_chain_number=77,
+        "stranger": forge_envelope(genuine, sender="eve:1", header_chain_number=77,
                            ciphertext=os.urandom(48)),
-        "empty record": _forge(genuine, header_chain_number=78, header_record=b"",
+        "empty record": forge_envelope(genuine, header_chain_number=78, header_record=b"",
                                ciphertext=os.urandom(48)),
-        "garbage record": _forge(genuine, header_chain_number=79,
+        "garbage record": forge_envelope(genuine, header_chain_number=79,
                                  header_record=os.urandom(300), ciphertext=os.urandom(48)),
-        "copy, other header": _forge(genuine, header_chain_number=80,
+        "copy, other header": forge_envelope(genuine, header_chain_number=80,
                                      ciphertext=os.urandom(48)),
-        "copy, bogus body": _forge(genuine, ciphertext=os.urandom(48)),
-        "copy, reversed": _forge(genuine, sender=recipient, recipient=sender,
+        "copy, bogus body": forge_envelope(genuine, ciphertext=os.urandom(48)),
+        "copy, reversed": forge_envelope(genuine, sender=recipient, recipient=sender,
                                  ciphertext=os.urandom(48)),
     }
 
@@ -160,7 +150,7 @@ def test_participants_of_a_direct_chat_are_the_two_users_it_names():
 
 def test_group_participants_are_the_users_the_archive_shows_receiving(world):
     _, _, w, _, _, _ = world
-    fan_out = [parse_envelope(_forge(w.entries()[0].envelope, conversation_id="group:g",
+    fan_out = [parse_envelope(forge_envelope(w.entries()[0].envelope, conversation_id="group:g",
                                      sender=s, recipient=r))
                for s, r in (("alice:1", "bob:1"), ("bob:1", "alice:1"), ("alice:1", "alice:2"),
                             ("eve:1", "alice:1"), ("eve:1", "eve:2"))]
@@ -214,7 +204,7 @@ def test_a_copy_numbered_2_to_the_31_costs_recovery_no_chain_steps(world, monkey
 
     hook, custodians, w, dm, start, end = world
     genuine = w.entries(dm)[4].envelope
-    huge = _forge(genuine, header_message_number=2**31)
+    huge = forge_envelope(genuine, header_message_number=2**31)
     clean = _execute(hook, custodians, w, _archive(w, dm, start, []), dm, start, end)[1]
     steps = []
     real = messaging.hooks.kdf_ck
