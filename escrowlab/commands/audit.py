@@ -178,18 +178,6 @@ def _undo_created(*paths: str) -> Iterator[None]:
         raise
 
 
-def _write_secret(path: str, text: str) -> None:
-    """Write a key file readable by its owner only (0600), never replacing one."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise CommandError(f"{path} exists; refusing to overwrite a key") from None
-    except OSError as exc:
-        raise CommandError(f"cannot write key file {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text + "\n")
-
-
 def _read_text(path: str, what: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
@@ -200,28 +188,24 @@ def _read_text(path: str, what: str) -> str:
 
 
 def _read_signer(path: str, sig_type: int):  # type: ignore[no-untyped-def]
-    """The signer key in ``path``, which must be of ``sig_type`` (log 0x01, witness 0x04)."""
+    """:func:`audit.keyfile.read_signer` on the system clock; its error is a CommandError."""
     from audit.clock import SystemClock
-    from audit.errors import AuditError
-    from audit.note import SIG_TYPE_COSIGNATURE_V1, Signer
+    from audit.keyfile import KeyFileError, read_signer
 
     try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        raise CommandError(f"cannot read key file {path}: {exc.strerror}") from None
-    if mode & 0o077:
-        raise CommandError(f"key file {path} is readable by others (mode {mode & 0o777:o}); "
-                           f"run chmod 600 {path}")
+        return read_signer(path, sig_type, SystemClock().now)
+    except KeyFileError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _write_signer(path: str, signer) -> None:  # type: ignore[no-untyped-def]
+    """:func:`audit.keyfile.write_signer`; its error is a CommandError."""
+    from audit.keyfile import KeyFileError, write_signer
+
     try:
-        signer = Signer.from_skey(_read_text(path, "key file"), SystemClock().now)
-    except AuditError as exc:
-        raise CommandError(f"{path}: {exc}") from None
-    if signer.sig_type != sig_type:
-        found, wanted = (("a witness (cosignature/v1)", "log")
-                         if signer.sig_type == SIG_TYPE_COSIGNATURE_V1
-                         else ("a log", "witness (cosignature/v1)"))
-        raise CommandError(f"{path} is {found} key, not a {wanted} key")
-    return signer
+        write_signer(path, signer)
+    except KeyFileError as exc:
+        raise CommandError(str(exc)) from None
 
 
 @contextlib.contextmanager
@@ -276,7 +260,7 @@ def init_command(args: argparse.Namespace) -> int:
     except AuditError as exc:
         raise CommandError(f"origin: {exc}") from None
     with _undo_created(args.log, args.key_file, args.log + ".head"):
-        _write_secret(args.key_file, signer.skey)
+        _write_signer(args.key_file, signer)
         with _store(args.log, create=True) as store:
             AuditLog(store, signer).sign_checkpoint()
     _emit(args, {"log": args.log, "origin": args.origin, "log_key": signer.vkey},
@@ -509,7 +493,7 @@ def witness_serve_command(args: argparse.Namespace) -> int:
                 created = Signer.generate(args.name, SIG_TYPE_COSIGNATURE_V1, clock.now)
             except AuditError as exc:
                 raise CommandError(f"--name: {exc}") from None
-            _write_secret(args.key_file, created.skey)
+            _write_signer(args.key_file, created)
         signer = _read_signer(args.key_file, SIG_TYPE_COSIGNATURE_V1)
         try:
             witness = Witness(signer, logs, args.state, clock, create=args.init)
