@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium_path, launch_args
 from tests.paths import VECTORS_DIR
 from tests.postgres import PostgresServer, find_bindir
 
@@ -28,10 +29,7 @@ def postgres_server():
     """A real PostgreSQL server on 127.0.0.1 for this test session (see ``tests/postgres.py``)."""
     bindir = find_bindir()
     if bindir is None:
-        message = "PostgreSQL server binaries not found (apt-get install postgresql)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        _missing("PostgreSQL server binaries not found (apt-get install postgresql)")
     server = PostgresServer(bindir).start()
     yield server
     server.stop()
@@ -41,3 +39,35 @@ def postgres_server():
 def postgres_url(postgres_server) -> str:
     """The URL of a new, empty PostgreSQL database on the session's server."""
     return postgres_server.new_database()
+
+
+def _missing(message: str):
+    """Fail in CI (where ``.ci/run`` installs everything), skip elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (see ``tests/browser.py``)."""
+    executable = chromium_path()
+    if executable is None:
+        _missing("Chromium not found (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Playwright not installed (pip install playwright)")
+    with sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=executable, args=launch_args())
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page for one test; closed afterwards."""
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
