@@ -1,7 +1,8 @@
 """The ``escrowlab`` console script.
 
 Each sub-command lives in its own module under ``escrowlab.commands`` and exposes
-``register(subparsers)``, which adds its parser and sets ``func`` to the handler.
+``register(subparsers)``, which adds its parser and sets ``func`` to the handler;
+every module of that package is a command, so a new command is one new file.
 A handler returns the process exit code. Benchmarks live under
 ``escrowlab.benchmarks`` and register themselves under ``escrowlab bench``.
 """
@@ -11,19 +12,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import pkgutil
 import sys
 
 from escrowlab import __version__
 
-COMMAND_MODULES = (
-    "escrowlab.commands.audit",
-    "escrowlab.commands.bench",
-    "escrowlab.commands.crash",
-    "escrowlab.commands.demo",
-    "escrowlab.commands.escrow",
-    "escrowlab.commands.fuzz",
-    "escrowlab.commands.relay",
-)
+
+def command_modules() -> list[str]:
+    """Every module of ``escrowlab.commands``, by name (each registers one sub-command)."""
+    package = importlib.import_module("escrowlab.commands")
+    names = (info.name for info in pkgutil.iter_modules(package.__path__))
+    return sorted(f"{package.__name__}.{name}" for name in names if not name.startswith("_"))
 
 
 class CommandError(Exception):
@@ -40,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"escrowlab {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in command_modules():
         importlib.import_module(name).register(subparsers)
     return parser
 
