@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -40,7 +40,8 @@ def deploy(mode: str, args: argparse.Namespace) -> Deployment:
 
 @dataclass
 class Warrant:
-    """A signed authorisation of one window and the attempt that executes it."""
+    """A signed authorisation of one window, its one-time recovery key, the attempt that
+    executes it and the releases submitted to that attempt so far."""
 
     deployment: Deployment
     window: Window
@@ -48,6 +49,8 @@ class Warrant:
     authorisation: SignedAuthorisation
     verifier: TrustedIssuers
     attempt: Attempt
+    recovery_key: X25519PrivateKey
+    releases: list = field(default_factory=list)
 
 
 def issue(deployment: Deployment, archive, window: Window, authorisation_id: str,
@@ -63,7 +66,7 @@ def issue(deployment: Deployment, archive, window: Window, authorisation_id: str
         recovery_key.public_key().public_bytes_raw(), clock.now() + WARRANT_LIFETIME)
     verifier = TrustedIssuers({JUDGE: judge.public_key().public_bytes_raw()})
     attempt = access.open(window, authorisation, recovery_key)
-    return Warrant(deployment, window, scoped, authorisation, verifier, attempt)
+    return Warrant(deployment, window, scoped, authorisation, verifier, attempt, recovery_key)
 
 
 def release(warrant: Warrant, parties: Iterable[int], clock: Clock) -> Progress:
@@ -73,4 +76,5 @@ def release(warrant: Warrant, parties: Iterable[int], clock: Clock) -> Progress:
         made = warrant.deployment.release(party, warrant.authorisation, warrant.verifier,
                                           warrant.scoped, clock)
         progress = warrant.attempt.submit(warrant.attempt.nonce, made)
+        warrant.releases.extend(made)
     return progress

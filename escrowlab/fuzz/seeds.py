@@ -22,9 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
 from messaging.clock import ManualClock
 from messaging.hooks import ChainContext, NoEscrow
 from messaging.identity import IdentityKeyPair
@@ -121,23 +118,19 @@ def _crumple_bits() -> int:
 
 
 def _hooks(mode: str, extras: dict):
-    """A function from device address to that device's hook for ``mode``."""
+    """A function from device address to that device's hook for ``mode``; threshold and
+    crumple come from the mode registry's deployment (:mod:`escrow.modes`)."""
     if mode == "none":
         return lambda address: NoEscrow()
     if mode in ("threshold", "crumple"):
-        from escrow.custodian import Custodian
-        from escrow.custodian_set import CustodianSet
-        custodians = [Custodian.generate(f"K{i + 1}", f"Custodian {i + 1}", "JA")
-                      for i in range(CUSTODIANS)]
-        cset = CustodianSet(1, THRESHOLD, tuple(c.public for c in custodians))
-        if mode == "threshold":
-            from escrow.threshold.hook import ThresholdEscrow
-            hook = ThresholdEscrow(cset)
-        else:
-            from escrow.crumple.hook import CrumpleEscrow
-            hook = CrumpleEscrow(cset, _crumple_bits())
-        extras.update(custodians=custodians, custodian_set=cset, hook=hook)
-        return lambda address: hook
+        from escrow.modes import get_mode
+        given = {"custodians": CUSTODIANS, "threshold": THRESHOLD}
+        if mode == "crumple":
+            given.update(puzzle_bits=_crumple_bits(), puzzle_workers=1)
+        deployment = get_mode(mode).deployment(**given)
+        extras.update(deployment=deployment, custodians=list(deployment.custodians),
+                      custodian_set=deployment.custodian_set, hook=deployment.hook)
+        return deployment.hook_for
     from escrow.leaf16.hook import Leaf16Escrow
     from escrow.leaf16.leaf import FamilyKey
     from escrow.leaf16.module import LeafModule
@@ -195,29 +188,22 @@ def build_mode(mode: str, messages: int = 2) -> ModeWorld:
 
 
 def _escrow_artefacts(mw: ModeWorld) -> None:
-    """A signed authorisation for the 1:1 chat, the releases of t custodians, a keystore."""
+    """A signed authorisation for the 1:1 chat and the releases of t custodians, made by the
+    lawful-access workflow (:mod:`escrowlab.demo.warrant` over :mod:`escrow.workflow`), and a
+    keystore."""
     from escrow import keystore
-    from escrow.authorisation import SignedAuthorisation, TrustedIssuers
-    from escrow.release import release_share
-    from escrow.scope import records_in_scope
+    from escrow.scope import Window
+    from escrowlab.demo.warrant import issue, release
     extras = mw.extras
     conversation = "dm:alice:bob"
     times = [e.received_at for e in mw.entries if e.conversation_id == conversation]
-    start, end = min(times), max(times) + 1
-    scoped = records_in_scope(extras["hook"].check_record, mw.relay.archive, conversation,
-                              start, end)
-    judge = Ed25519PrivateKey.generate()
-    recovery_key = X25519PrivateKey.generate()
-    authorisation = SignedAuthorisation.issue(
-        "judge-1", judge, "W-fuzz", tuple(s.ref for s in scoped),
-        recovery_key.public_key().public_bytes_raw(), mw.clock.now() + 86_400 * 30)
-    verifier = TrustedIssuers({"judge-1": judge.public_key().public_bytes_raw()})
-    releases = [release_share(c, extras["custodian_set"], authorisation, verifier, s.envelope,
-                              mw.clock)
-                for c in extras["custodians"][:THRESHOLD] for s in scoped]
+    window = Window(conversation, min(times), max(times) + 1)
+    warrant = issue(extras["deployment"], mw.relay.archive, window, "W-fuzz", mw.clock)
+    release(warrant, range(THRESHOLD), mw.clock)
     extras.update(
-        window=(start, end), scoped=scoped, judge=judge, recovery_key=recovery_key,
-        authorisation=authorisation, verifier=verifier, releases=releases,
+        window=(window.start, window.end), scoped=warrant.scoped,
+        recovery_key=warrant.recovery_key, authorisation=warrant.authorisation,
+        verifier=warrant.verifier, releases=warrant.releases,
         keystore=keystore.seal(extras["custodians"][0], KEYSTORE_PASSPHRASE,
                                keystore.FAST_KDF))
 
