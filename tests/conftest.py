@@ -1,4 +1,4 @@
-"""Shared pytest fixtures: where the public interoperability vectors live.
+"""Shared pytest fixtures: the interoperability vectors, PostgreSQL, Chromium, the audit world.
 
 The vectors are copied into the repository (``tests/vectors/``, each folder with
 its source and licence) so that the suite runs from any clone on its own.
@@ -14,6 +14,10 @@ import pytest
 from tests.browser import chromium_path, launch_args
 from tests.paths import VECTORS_DIR
 from tests.postgres import PostgresServer, find_bindir
+
+# Fixture modules shared across test packages, registered once here (pytest's
+# "Requiring plugins"): the audit log, its signer, witnesses and quorum.
+pytest_plugins = ["tests.audit.fixtures"]
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,6 @@ from audit.log import AuditLog
 from audit.receipt import verify_receipt
 from audit.storage import LogStore
 from audit.verifier import check_misbehaviour_evidence, verify_log
-from tests.audit.fixtures import clock, log, log_signer, quorum, witnesses  # noqa: F401
 from tests.audit.tamper import read_leaves, rewrite_tree
 
 N = 24
