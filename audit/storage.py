@@ -48,6 +48,7 @@ from collections.abc import Iterator, Sequence
 from audit import compact, proof
 from audit.checkpoint import Checkpoint, SignedCheckpoint
 from audit.errors import AuditError, LogSigningError, ProofShapeError, StorageError
+from audit.group_commit import GroupCommit
 from audit.note import MAX_NOTE_BYTES, parse_note
 from audit.rfc9162 import EMPTY_ROOT, HASH_SIZE, hash_children, hash_leaf
 from audit.sqlitefile import fsync_dir, open_owned, sqlite_errors
@@ -74,6 +75,11 @@ def _sqlite_errors(path: str) -> contextlib.AbstractContextManager[None]:
     return sqlite_errors(f"audit log {path}")
 
 
+def _check_leaf(data: object) -> None:
+    if not isinstance(data, bytes | bytearray) or len(data) > MAX_LEAF_BYTES:
+        raise StorageError(f"a leaf is bytes of at most {MAX_LEAF_BYTES} bytes")
+
+
 def _subtree_list(node: proof.NodeGetter, size: int) -> list[bytes]:
     return [proof.subtree_hash(node, 0, size)]
 
@@ -88,6 +94,7 @@ class LogStore:
         self.path = str(path)
         self.durability = durability
         self._lock = threading.RLock()
+        self._group = GroupCommit(self.append_batch)
         self._db = open_owned(self.path, FORMAT, _SCHEMA, what="audit log", create=create,
                               pragmas={"synchronous": DURABILITY[durability],
                                        "wal_autocheckpoint": WAL_AUTOCHECKPOINT_PAGES,
@@ -147,15 +154,23 @@ class LogStore:
         """The tree size as of this handle's last append, open or :meth:`refresh`."""
         return self._size
 
+    @property
+    def group_commits(self) -> int:
+        """Transactions :meth:`append` has made on this handle (several leaves each when
+        appenders were concurrent)."""
+        return self._group.commits
+
     def append(self, data: bytes) -> int:
-        """Append one leaf durably and atomically; return its index."""
-        return self.append_batch([data])
+        """Append one leaf durably and atomically; return its index. Concurrent callers
+        share transactions and fsyncs (:mod:`audit.group_commit`); each returns only once
+        the transaction holding its leaf has committed."""
+        _check_leaf(data)
+        return self._group.append(bytes(data))
 
     def append_batch(self, items: Sequence[bytes]) -> int:
         """Append leaves in one atomic, durable transaction; return the first index."""
         for data in items:
-            if not isinstance(data, bytes | bytearray) or len(data) > MAX_LEAF_BYTES:
-                raise StorageError(f"a leaf is bytes of at most {MAX_LEAF_BYTES} bytes")
+            _check_leaf(data)
         with self._lock, _sqlite_errors(self.path):
             self._db.execute("BEGIN IMMEDIATE")
             try:

@@ -1,15 +1,19 @@
 """``escrowlab bench audit``: the audit log at scale (default 1,000,000 entries).
 
 Builds a log of N canonical entries with batched appends, then measures at size N:
-durable single appends (one transaction each, fsync'ed: the WAL is synced before the
-append returns, so it survives power loss), the same with ``durability="process"`` (not
+durable single appends from one client (one transaction each, fsync'ed: the WAL is synced
+before the append returns, so it survives power loss) and from 16 concurrent clients
+(threads sharing transactions and fsyncs by group commit, each append returned only once
+durable), with p99 latencies, the same with ``durability="process"`` (not
 fsync'ed: survives a process crash, an OS crash or power loss may drop the last
 commits), restart (reopen the store), RFC 9162 inclusion and consistency proof
 generation (p95 over random queries), inclusion proof verification, and a full offline
 verification (every leaf and node recomputed, checkpoint signatures and 2-of-3 witness
 quorum checked).
 
-JSON keys: ``single_appends_per_s`` (fsync'ed), ``batch_appends_per_s``,
+JSON keys: ``single_appends_per_s`` (fsync'ed, one client), ``single_append_p99_ms``,
+``concurrent_appends_per_s`` and ``concurrent_append_p99_ms`` (16 clients),
+``leaves_per_commit`` (concurrent run), ``batch_appends_per_s``,
 ``inclusion_p95_ms``, ``consistency_p95_ms``, ``verify_us``, ``restart_ms``,
 ``full_verify_s`` (plus context: ``entries``, ``durability``,
 ``single_appends_per_s_process`` for the unsynced mode, ``entry_encode_us`` for RFC 8785
@@ -40,8 +44,10 @@ from escrowlab.cli import CommandError
 DEFAULT_ENTRIES = 1_000_000
 BATCH = 10_000
 PROOF_QUERIES = 2000
+CLIENTS = 16
 TARGETS = {
     "single_appends_per_s": (">=", 5000),
+    "concurrent_appends_per_s": (">=", 10_000),
     "batch_appends_per_s": (">=", 50_000),
     "inclusion_p95_ms": ("<", 1.0),
     "consistency_p95_ms": ("<", 1.0),
@@ -87,9 +93,39 @@ def _entry_bytes(i: int) -> bytes:
     ).encode()
 
 
-def _p95(samples: list[float]) -> float:
+def _quantile(samples: list[float], q: float) -> float:
     samples = sorted(samples)
-    return samples[min(len(samples) - 1, int(0.95 * len(samples)))]
+    return samples[min(len(samples) - 1, int(q * len(samples)))]
+
+
+def _p95(samples: list[float]) -> float:
+    return _quantile(samples, 0.95)
+
+
+def _concurrent_appends(store, items: list[bytes], clients: int) -> tuple[float, list[float]]:
+    """Appends/s and per-append latencies (ms) of ``clients`` threads appending ``items``."""
+    import threading
+    shares = [items[i::clients] for i in range(clients)]
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    start = threading.Barrier(clients + 1)
+
+    def client(number: int) -> None:
+        start.wait()
+        own = latencies[number]
+        for item in shares[number]:
+            t0 = time.perf_counter()
+            store.append(item)
+            own.append((time.perf_counter() - t0) * 1000)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - t0
+    return len(items) / elapsed, [x for own in latencies for x in own]
 
 
 def quick_args() -> argparse.Namespace:
@@ -165,13 +201,21 @@ def _measure(args: argparse.Namespace, workdir: Path, say: Progress) -> dict:
     singles = args.singles
     say(f"timing {singles:,} fsync'ed single appends, then {singles:,} unsynced")
     items = [_entry_bytes(i) for i in range(n, n + singles)]
+    single_latencies = []
     t0 = time.perf_counter()
     for item in items:
+        t1 = time.perf_counter()
         store.append(item)
+        single_latencies.append((time.perf_counter() - t1) * 1000)
     single_rate = singles / (time.perf_counter() - t0)
+    say(f"timing {singles:,} fsync'ed appends from {CLIENTS} concurrent clients")
+    items = [_entry_bytes(i) for i in range(n + singles, n + 2 * singles)]
+    commits_before = store.group_commits
+    concurrent_rate, concurrent_latencies = _concurrent_appends(store, items, CLIENTS)
+    leaves_per_commit = singles / max(1, store.group_commits - commits_before)
     store.close()
     unsynced = LogStore(path, durability="process")
-    items = [_entry_bytes(i) for i in range(n + singles, n + 2 * singles)]
+    items = [_entry_bytes(i) for i in range(n + 2 * singles, n + 3 * singles)]
     t0 = time.perf_counter()
     for item in items:
         unsynced.append(item)
@@ -220,6 +264,10 @@ def _measure(args: argparse.Namespace, workdir: Path, say: Progress) -> dict:
 
     figures = {
         "single_appends_per_s": round(single_rate),
+        "single_append_p99_ms": round(_quantile(single_latencies, 0.99), 3),
+        "concurrent_appends_per_s": round(concurrent_rate),
+        "concurrent_append_p99_ms": round(_quantile(concurrent_latencies, 0.99), 3),
+        "leaves_per_commit": round(leaves_per_commit, 1),
         "batch_appends_per_s": round(batch_rate),
         "inclusion_p95_ms": round(_p95(incl), 4),
         "consistency_p95_ms": round(_p95(cons), 4),

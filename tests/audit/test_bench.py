@@ -10,7 +10,8 @@ import pytest
 from escrowlab.benchmarks import audit as bench
 from escrowlab.cli import main
 
-KEYS = {"single_appends_per_s", "batch_appends_per_s", "inclusion_p95_ms",
+KEYS = {"single_appends_per_s", "single_append_p99_ms", "concurrent_appends_per_s",
+        "concurrent_append_p99_ms", "leaves_per_commit", "batch_appends_per_s", "inclusion_p95_ms",
         "consistency_p95_ms", "verify_us", "restart_ms", "full_verify_s"}
 
 
@@ -19,7 +20,9 @@ def test_bench_audit_json(tmp_path, capsys):
                  str(tmp_path), "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert set(figures) >= KEYS
-    assert figures["entries"] == 300 + 20 + 20  # N, then --singles fsync'ed and unsynced
+    # N, then --singles fsync'ed from one client, from 16 concurrent clients, and unsynced
+    assert figures["entries"] == 300 + 3 * 20
+    assert figures["leaves_per_commit"] >= 1 and figures["concurrent_appends_per_s"] > 0
     assert figures["durability"].startswith("power") and figures["single_appends_per_s_process"]
     assert figures["single_appends_per_s"] > 0 and figures["batch_appends_per_s"] > 0
     assert all(figures[k] >= 0 for k in KEYS)
