@@ -37,6 +37,7 @@ from messaging.relay.polling import LongPolling
 from messaging.relay.prekeys import Prekeys
 from messaging.relay.queue import Queue
 from messaging.relay.statements import INTEGRITY_ERRORS, HotStatement
+from messaging.relay.wakeups import ServerWakeups
 from messaging.relay_protocol import RelayError
 
 PURGE_EVERY = 512
@@ -92,6 +93,17 @@ class RelayService:
         self.devices = Devices(self.clock, self.limits, publisher)
         self.prekeys = Prekeys(self.clock, self.limits, self.devices)
         self.queue = Queue(self.clock, self.limits, self.devices, self.polling.queued)
+        # Several relay processes on one PostgreSQL database wake each other's long polls.
+        self._wakeups = (ServerWakeups(self.engine, self.polling.wake)
+                         if self.engine.dialect.name == "postgresql" else None)
+
+    def close(self) -> None:
+        """Stop listening for other processes' wake-ups and close the database connections."""
+        if self._wakeups is not None:
+            self._wakeups.close()
+        if self._connection is not None:
+            self._connection.close()
+        self.engine.dispose()
 
     @property
     def archive(self) -> RelayArchive:
@@ -109,6 +121,8 @@ class RelayService:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
                 self._count_request(conn)
+                if self._wakeups is not None:
+                    self._wakeups.notify(conn, self.polling.pending())
         else:
             release, acquire = ((self.admission.release, self.admission.acquire) if admitted
                                 else (None, None))
