@@ -12,11 +12,11 @@ S06-S09, S13 and S26 build on it.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -190,6 +190,26 @@ class WarrantWorld:
         return sign_request(terms.pop("operator", self.operators[node]), node, auth, nonce,
                             approval, **terms)  # type: ignore[arg-type]
 
+    def resign(self, node: str, body: dict) -> bytes:
+        """A request body (edited as an attacker likes) signed by ``node``'s operator: the
+        operator is deceived, not bypassed."""
+        clean = {k: v for k, v in body.items() if k != "operator_signature"}
+        signature = self.operators[node].sign(rfc8785.dumps(clean))
+        return rfc8785.dumps({**clean, "operator_signature": signature.hex()})
+
+    def send_to_all(self, make: Callable[[str], bytes]) -> dict[str, tuple[str, int]]:
+        """Each node's answer to the request ``make(node)`` builds for it."""
+        return {node: self.ask(node, make(node)) for node in self.nodes}
+
+    def refusals_logged(self, start: int) -> int:
+        return sum(1 for t in self.log_types(start) if t == "custodian.refused")
+
+    def open_attempt(self, warrant: Warrant, signatures: Sequence[JudgeSignature],
+                     conversation_id: str | None = None):
+        """(authorisation, attempt) of a new workflow attempt of one target."""
+        auth, key = self.authorisation(warrant, signatures, conversation_id)
+        return auth, self.access.open(auth.window, auth, key)
+
     def execute(self, case: WarrantCase, nodes: Iterable[str] | None = None,
                 clients: Mapping[str, NodeClient] | None = None) -> list[TargetRun]:
         names = list(self.nodes) if nodes is None else list(nodes)
@@ -209,7 +229,3 @@ def warrant_world(**terms: object):
     with tempfile.TemporaryDirectory(prefix="escrowlab-warrants-") as directory, \
             WarrantWorld(Path(directory), **terms) as world:  # type: ignore[arg-type]
         yield world
-
-
-def replaced(auth: WarrantAuthorisation, **changes: object) -> WarrantAuthorisation:
-    return dataclasses.replace(auth, **changes)
