@@ -44,6 +44,7 @@ from authority_portal.warrants.signatures import JudgeSignature, sign_warrant
 from authority_portal.warrants.states import WarrantCase
 from escrow.custodian import Custodian
 from escrow.custodian_set import CustodianSet
+from escrow.release import ShareRelease
 from escrow.threshold.deployment import CustodianDeployment
 from escrow.threshold.hook import ThresholdEscrow
 from escrow.workflow import LawfulAccess
@@ -177,13 +178,13 @@ class WarrantWorld:
         return authorise(warrant, tuple(signatures), conversation_id, scoped,
                          key.public_key().public_bytes_raw()), key
 
-    def ask(self, node: str, request: bytes) -> tuple[str, int]:
-        """(``"released"`` or the node's reason, shares released) for one request."""
+    def ask(self, node: str, request: bytes) -> tuple[str, tuple[ShareRelease, ...]]:
+        """(``"released"`` or the node's reason, the share releases) for one request."""
         try:
             releases = InProcessClient(self.nodes[node]).release(request)
         except NodeError as exc:
-            return str(exc), 0
-        return "released", len(releases)
+            return str(exc), ()
+        return "released", releases
 
     def request(self, node: str, auth: WarrantAuthorisation, nonce: str, approval,
                 **terms: object) -> bytes:
@@ -197,9 +198,21 @@ class WarrantWorld:
         signature = self.operators[node].sign(rfc8785.dumps(clean))
         return rfc8785.dumps({**clean, "operator_signature": signature.hex()})
 
-    def send_to_all(self, make: Callable[[str], bytes]) -> dict[str, tuple[str, int]]:
+    def send_to_all(self, make: Callable[[str], bytes]
+                    ) -> dict[str, tuple[str, tuple[ShareRelease, ...]]]:
         """Each node's answer to the request ``make(node)`` builds for it."""
         return {node: self.ask(node, make(node)) for node in self.nodes}
+
+    @staticmethod
+    def opened(attempt, answers: Mapping[str, tuple[str, Sequence[ShareRelease]]]) -> int:
+        """Messages the workflow's recovery opens from every release in ``answers`` that
+        belongs to ``attempt`` (what actually left the nodes, measured)."""
+        for _, releases in answers.values():
+            mine = [r for r in releases
+                    if r.authorisation_digest == attempt.authorisation.digest]
+            if mine:
+                attempt.submit(attempt.nonce, mine)
+        return attempt.recover().messages_recovered
 
     def refusals_logged(self, start: int) -> int:
         return sum(1 for t in self.log_types(start) if t == "custodian.refused")

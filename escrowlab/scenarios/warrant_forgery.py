@@ -45,7 +45,7 @@ def _variants(world: WarrantWorld):
     unknown = dataclasses.replace(genuine.signatures[0], key_id=os.urandom(4))
     pretty = json.dumps(w.to_json(), indent=2)
     edited_auth, _ = world.authorisation(edited, genuine.signatures)
-    return request_with(), [
+    return attempt, request_with(), [
         ("unsigned", (w.encode(), ()), request_with(signatures=[])),
         ("officer-signed", (w.encode(), (sign_warrant(officer, w),)),
          request_with(signatures=[sign_warrant(officer, w).to_json()])),
@@ -77,12 +77,12 @@ def _portal_refuses(world: WarrantWorld, data: bytes, signatures) -> str:
 def run(params: Params, mode: str) -> list[Outcome]:
     outcomes = []
     with warrant_world() as world:
-        control, variants = _variants(world)
+        attempt, control, variants = _variants(world)
         for name, (data, signatures), build in variants:
             before, start = world.node_state(), world.log.size
             answers = world.send_to_all(build)
             accepted = [n for n, (answer, _) in answers.items() if answer == "released"]
-            shares = sum(count for _, count in answers.values())
+            shares = sum(len(r) for _, r in answers.values())
             logged = world.refusals_logged(start)
             portal = _portal_refuses(world, data, signatures)
             unchanged = world.node_state() == before
@@ -92,10 +92,12 @@ def run(params: Params, mode: str) -> list[Outcome]:
                 "unchanged; the portal refuses too",
                 holds=not accepted and shares == 0 and unchanged and
                 logged == len(world.nodes) and portal != "accepted",
-                metrics={"forged_accepted": len(accepted), "exposed_total": shares,
+                metrics={"forged_accepted": len(accepted),
+                         "exposed_total": world.opened(attempt, answers),
                          "state_unchanged": unchanged,
                          "detectable": "log" if logged == len(world.nodes) else "none"},
                 details={"nodes": len(world.nodes), "refusals_logged": logged,
+                         "shares_released": shares,
                          "reasons": {n: a for n, (a, _) in answers.items()},
                          "portal": portal}))
         answers = world.send_to_all(control)
@@ -103,7 +105,7 @@ def run(params: Params, mode: str) -> list[Outcome]:
         outcomes.append(Outcome(
             "S06", mode, "genuine-control", "the genuine request is released by every node",
             holds=len(released) == len(world.nodes),
-            metrics={"forged_accepted": 0,
-                     "exposed_total": sum(count for _, count in answers.values())},
-            details={"released_by": released}))
+            metrics={"forged_accepted": 0, "exposed_total": world.opened(attempt, answers)},
+            details={"released_by": released,
+                     "shares_released": sum(len(r) for _, r in answers.values())}))
     return outcomes

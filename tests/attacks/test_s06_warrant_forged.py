@@ -26,6 +26,7 @@ def test_every_node_refuses_and_releases_nothing(outcomes, variant):
     o = outcomes[variant]
     assert o.holds
     assert o.metrics["forged_accepted"] == 0 and o.metrics["exposed_total"] == 0
+    assert o.details["shares_released"] == 0
     assert o.metrics["state_unchanged"] is True
 
 
