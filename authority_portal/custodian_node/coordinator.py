@@ -13,7 +13,7 @@ key; operators' keys sign requests only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -40,9 +40,10 @@ class TargetRun:
 
 
 def execute(case: WarrantCase, access: LawfulAccess, nodes: Mapping[str, NodeClient],
-            operators: Mapping[str, Ed25519PrivateKey], actor: str = "portal"
-            ) -> list[TargetRun]:
-    """Run the release of every target of ``case`` through ``nodes`` (module docstring)."""
+            operators: Mapping[str, Ed25519PrivateKey], actor: str = "portal",
+            observe: Callable[[TargetRun, str], object] | None = None) -> list[TargetRun]:
+    """Run the release of every target of ``case`` through ``nodes`` (module docstring);
+    ``observe(run, node)`` is called after each node's decision (a narrator's hook)."""
     approval = case.receipt(states.APPROVED)
     runs = []
     for conversation_id in case.warrant.targets:
@@ -65,8 +66,12 @@ def execute(case: WarrantCase, access: LawfulAccess, nodes: Mapping[str, NodeCli
                 attempt.submit(attempt.nonce, client.release(request))
             except NodeError as exc:
                 run.decisions[node] = str(exc)
+                if observe is not None:
+                    observe(run, node)
                 continue
             run.decisions[node] = "released"
+            if observe is not None:
+                observe(run, node)
             if attempt.progress().complete:
                 break
         run.report = attempt.recover()
