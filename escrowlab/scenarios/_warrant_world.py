@@ -233,8 +233,11 @@ class WarrantWorld:
         """What each node's database holds (releases made): for "state unchanged"."""
         return {n: node.store.releases() for n, node in self.nodes.items()}
 
+    def entries(self, start: int = 0) -> list[Entry]:
+        return [Entry.decode(self.log.store.leaf(i)) for i in range(start, self.log.size)]
+
     def log_types(self, start: int = 0) -> list[str]:
-        return [Entry.decode(self.log.store.leaf(i)).type for i in range(start, self.log.size)]
+        return [e.type for e in self.entries(start)]
 
 
 @contextlib.contextmanager

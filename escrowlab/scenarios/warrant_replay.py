@@ -66,7 +66,7 @@ def run(params: Params, mode: str) -> list[Outcome]:
             "a portal clock cannot extend a warrant; one node with a slow clock releases "
             "alone, below t",
             holds=released == ["K1"] and opened == 0,
-            metrics={"exposed_total": opened, "min_coalition": t, "detectable": "log"},
+            metrics={"exposed_total": opened, "detectable": "log"},
             details={"released_by": released, "threshold": t,
                      "shares_released": sum(len(r) for _, r in answers.values()),
                      "reasons": {n: a for n, (a, _) in answers.items()}}))
