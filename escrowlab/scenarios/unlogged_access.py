@@ -8,7 +8,7 @@
   log's acknowledgement reaches it;
 - ``every-release-has-its-entry``: after a normal release, each release row in each node's
   database is matched against the log entry it names;
-- ``custodians-bypass-nodes``: t custodians use their keys directly (the library's
+- ``custodians-bypass-nodes``: t - 1, then t custodians use their keys directly (the library's
   :func:`escrow.release.open_own_share`), with no warrant and no node: the one exception
   (S02).
 
@@ -35,7 +35,7 @@ from escrow.authorisation import SignedAuthorisation
 from escrow.context import RecordContext
 from escrow.release import open_own_share, seal_release
 from escrow.scope import Window
-from escrowlab.scenarios._warrant_world import WarrantWorld, warrant_world
+from escrowlab.scenarios._warrant_world import WarrantWorld, sizes, warrant_world
 from escrowlab.scenarios.record import Outcome
 from escrowlab.scenarios.registry import Params, scenario
 from messaging.wire import parse_envelope
@@ -65,9 +65,9 @@ def _foreign_receipt(world: WarrantWorld, case, directory: Path):
             w.close()
 
 
-def _bypass(world: WarrantWorld) -> tuple[int, int]:
-    """(messages of C1 opened, log entries added) by t custodians using their keys."""
-    deployment, t = world.deployment, world.deployment.threshold
+def _bypass(world: WarrantWorld, k: int) -> tuple[int, int]:
+    """(messages of C1 opened, log entries added) by k custodians using their own keys."""
+    deployment = world.deployment
     window = Window(world.conversations[0], 0.0, 1e12)
     scoped = world.access.scope(window)
     key = X25519PrivateKey.generate()
@@ -76,7 +76,7 @@ def _bypass(world: WarrantWorld) -> tuple[int, int]:
                                     key.public_key().public_bytes_raw(), 1e12)
     size = world.log.size
     attempt = world.access.open(window, own, key)
-    for custodian in deployment.custodians[:t]:
+    for custodian in deployment.custodians[:k]:
         releases = []
         for item in scoped:
             digest, index, value = open_own_share(custodian, deployment.custodian_set,
@@ -112,7 +112,7 @@ def _outcome(mode: str, variant: str, expected: str, answers: dict, opened: int,
           ("threshold",))
 def run(params: Params, mode: str) -> list[Outcome]:
     out = []
-    with warrant_world() as world, tempfile.TemporaryDirectory() as scratch:
+    with warrant_world(**sizes(params)) as world, tempfile.TemporaryDirectory() as scratch:
         case = world.case(world.warrant(warrant_id="W-26"))
         approval = case.receipt("approved")
         out.append(_outcome(mode, "approval-from-another-log",
@@ -154,15 +154,18 @@ def run(params: Params, mode: str) -> list[Outcome]:
             metrics={"exposed_total": run_.report.messages_recovered, "detectable": "log"},
             details={"release_rows": rows, "rows_without_entry": missing}))
 
-        opened, added = _bypass(world)
+        t = world.deployment.threshold
+        below, _ = _bypass(world, t - 1)
+        opened, added = _bypass(world, t)
+        fewest = t if opened > 0 and below == 0 else None
         out.append(Outcome(
             "S26", mode, "custodians-bypass-nodes",
             "t custodians with their own keys read everything escrowed and nothing is "
             "logged: the S02 exception",
-            holds=opened > 0 and added == 0,
-            metrics={"exposed_total": opened, "min_coalition": world.deployment.threshold,
-                     "detectable": "none"},
-            details={"log_entries_added": added,
+            holds=opened > 0 and added == 0 and below == 0,
+            metrics={"exposed_total": opened, "min_coalition": fewest,
+                     "detectable": "none" if added == 0 else "log"},
+            details={"log_entries_added": added, "opened_by_t_minus_1": below,
                      "archived_messages": len(list(world.relay.archive.entries(
                          world.conversations[0])))}))
     return out

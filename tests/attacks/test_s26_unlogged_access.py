@@ -44,3 +44,8 @@ def test_only_t_custodians_bypassing_the_nodes_read_without_a_log_entry(outcomes
     assert o.holds and o.metrics["min_coalition"] == 3 and o.metrics["detectable"] == "none"
     assert o.metrics["exposed_total"] == o.details["archived_messages"]
     assert o.details["log_entries_added"] == 0
+
+
+def test_t_minus_1_custodians_bypassing_the_nodes_open_nothing(outcomes):
+    o = outcomes["custodians-bypass-nodes"]
+    assert o.details["opened_by_t_minus_1"] == 0
