@@ -79,13 +79,15 @@ class Sizes:
     ratchet_every: int
     snapshots: tuple[float, ...]  # days after the start
     rotations: tuple[int, ...]  # R in days
+    rotation_snapshots: tuple[float, ...]  # the T of the rotation runs
     puzzle_bits: int
 
 
 def sizes(params: Params) -> Sizes:
     if params.full:
-        return Sizes(30, 12, 3, (2.5, 7.5, 12.5, 17.5, 22.5, 27.5), (1, 2, 5, 10, 15), 12)
-    return Sizes(6, 4, 2, (1.5, 3.5, 5.5), (1, 2, 3), 6)
+        snapshots = (2.5, 7.5, 12.5, 17.5, 22.5, 27.5)
+        return Sizes(30, 12, 3, snapshots, (1, 2, 5, 10, 15), snapshots, 12)
+    return Sizes(6, 4, 2, (1.5, 3.5, 5.5), (1, 2, 3), (3.5,), 6)
 
 
 def _deploy(mode: str, size: Sizes) -> Deployment:
@@ -239,9 +241,10 @@ class RotatingSet:
         self.deployment.hook.check_chain(context, record)
 
 
-def _snapshots(world: World, size: Sizes, take: Callable[[float], None],
-               rotation: RotatingSet | None = None, every_days: int = 0) -> None:
-    pending = sorted(world.day(d) for d in size.snapshots)
+def _snapshots(world: World, size: Sizes, days: tuple[float, ...],
+               take: Callable[[float], None], rotation: RotatingSet | None = None,
+               every_days: int = 0) -> None:
+    pending = sorted(world.day(d) for d in days)
     next_rotation = world.day(every_days) if rotation else None
 
     def at(now: float) -> None:
@@ -260,7 +263,7 @@ def no_rotation(mode: str, size: Sizes) -> tuple[World, list[dict]]:
     deployment = _deploy(mode, size)
     world = build_world(deployment.hook_for)
     taken: list[tuple[float, dict, Theft]] = []
-    _snapshots(world, size, lambda at: taken.append(
+    _snapshots(world, size, size.snapshots, lambda at: taken.append(
         (at, copy_device(world, TARGET), steal_keys(deployment, world.clock))))
     entries = world.entries()
     points = []
@@ -288,7 +291,7 @@ def with_rotation(mode: str, size: Sizes, every_days: int) -> list[dict]:
     rotation = RotatingSet(_deploy(mode, size))
     world = build_world(rotation.hook_for)
     taken: list[tuple[float, Theft]] = []
-    _snapshots(world, size, lambda at: taken.append(
+    _snapshots(world, size, size.rotation_snapshots, lambda at: taken.append(
         (at, steal_keys(rotation.deployment, world.clock))), rotation, every_days)
     points = []
     for at, theft in taken:
