@@ -22,6 +22,8 @@ recovery key) misuses it, each time through the mode's own recovery entry point:
 
 from __future__ import annotations
 
+import random
+import statistics
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -43,7 +45,6 @@ JUDGE = "judge-1"
 WINDOW_DAYS = (3, 5)
 EXPIRY_DAY = 10
 REFERENCE_R = 4
-TRAFFIC_STARTS = 5 * 3600.0  # 05:00 on day 0, so chain boundaries miss the window's edges
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,14 @@ class Sizes:
     days: int
     per_day: int
     ratchets: tuple[int, ...]
+    trials: int  # worlds per r, each starting at another time of day 0
     puzzle_bits: int
 
 
 def sizes(params: Params) -> Sizes:
     if params.full:
-        return Sizes(10, 12, (1, 2, 4, 8, 16, 32), 12)
-    return Sizes(6, 4, (1, 2, 4, 8), 6)
+        return Sizes(10, 12, (1, 2, 4, 8, 16, 32), 4, 12)
+    return Sizes(6, 5, (1, 2, 4, 8), 1, 6)
 
 
 @dataclass
@@ -133,12 +135,13 @@ def logged_units(deployment: Deployment) -> set[int]:
     return {r.unit_id for agent in getattr(deployment, "agents", ()) for r in agent.releases}
 
 
-def measure(mode: str, size: Sizes, ratchet_every: int) -> dict:
-    """One world with DH steps every ``ratchet_every`` messages, and every misuse in it."""
+def measure(mode: str, size: Sizes, ratchet_every: int, starts: float) -> dict:
+    """One world with DH steps every ``ratchet_every`` messages, its traffic starting
+    ``starts`` seconds into day 0, and every misuse in it."""
     given = {"puzzle_bits": size.puzzle_bits} if mode == "crumple" else {}
     deployment = get_mode(mode).deployment(**given)
     world = build_world(deployment.hook_for)
-    world.clock.advance(TRAFFIC_STARTS)
+    world.clock.advance(starts)
     run_days(world, size.days, size.per_day, ratchet_every)
     warrant, report = reference_warrant(deployment, world)
     warrant_units = logged_units(deployment)
@@ -156,6 +159,7 @@ def measure(mode: str, size: Sizes, ratchet_every: int) -> dict:
     after_expiry = reuse(deployment, world, warrant, window.conversation_id).messages_recovered
     return {
         "r": ratchet_every,
+        "starts_hours": starts / 3600,
         "chains_in_scope": len(warrant.authorisation.records),
         "in_window": report.messages_recovered,
         "messages_in_window": report.messages_in_scope,
@@ -176,9 +180,12 @@ def measure(mode: str, size: Sizes, ratchet_every: int) -> dict:
           "expiry; custodians asked for C2 under the warrant", MODES)
 def run(params: Params, mode: str) -> list[Outcome]:
     size = sizes(params)
-    by_r = [measure(mode, size, r) for r in size.ratchets]
+    rng = random.Random(params.seed)
+    by_r = [measure(mode, size, r, rng.uniform(0, DAY / size.per_day))
+            for r in size.ratchets for _ in range(size.trials)]
     ref = next(p for p in by_r if p["r"] == REFERENCE_R)
-    common = {"days": size.days, "per_day": size.per_day, "window_days": list(WINDOW_DAYS),
+    common = {"days": size.days, "per_day": size.per_day, "trials_per_r": size.trials,
+              "window_days": list(WINDOW_DAYS),
               "expiry_day": EXPIRY_DAY, "reference_r": REFERENCE_R, "seed": params.seed}
     if mode == "crumple":
         common["puzzle_bits"] = size.puzzle_bits
@@ -207,19 +214,21 @@ def run(params: Params, mode: str) -> list[Outcome]:
     expiry_ok = all(p["asked_after_expiry"]["granted"] == 0
                     and p["reused_after_expiry"] == p["in_window"] + p["exposed_out_of_scope"]
                     for p in by_r)
-    curve = [[p["r"], p["exposed_out_of_scope"]] for p in by_r]
+    def curve(value) -> list[list[float]]:
+        return [[r, statistics.mean(value(p) for p in by_r if p["r"] == r)]
+                for r in size.ratchets]
+
     others_total = sum(ref["other_conversations"].values())
     return [
         Outcome(ID, mode, "outside-window", window_expected, window_ok,
                 {"exposed_out_of_scope": ref["exposed_out_of_scope"],
                  "exposed_total": ref["in_window"] + ref["exposed_out_of_scope"],
                  "detectable": _detected(ref, "after_c1_reuse")},
-                {**common, "curve": curve, "by_r": by_r}),
+                {**common, "curve": curve(lambda p: p["exposed_out_of_scope"]), "by_r": by_r}),
         Outcome(ID, mode, "other-conversations", others_expected, others_ok,
                 {"exposed_out_of_scope": others_total,
                  "detectable": _detected(ref, "after_other_reuse")},
-                {**common, "curve": [[p["r"], sum(p["other_conversations"].values())]
-                                     for p in by_r],
+                {**common, "curve": curve(lambda p: sum(p["other_conversations"].values())),
                  "by_r": [{"r": p["r"], **p["other_conversations"]} for p in by_r]}),
         Outcome(ID, mode, "after-expiry", "the custodians refuse after expiry; what they "
                 "released before still opens exactly what it opened", expiry_ok,
