@@ -32,6 +32,7 @@ from escrow.workflow import LawfulAccess
 from messaging.addresses import direct_conversation_id
 from messaging.client import Device
 from messaging.clock import ManualClock
+from messaging.content import Message
 from messaging.hooks import EscrowHook
 from messaging.relay import RelayService
 from messaging.relay.archive import ArchiveEntry
@@ -56,6 +57,8 @@ class World:
     devices: dict[str, Device]
     start: float = START
     sent: dict[str, int] = field(default_factory=dict)
+    inbox: dict[str, list[Message]] = field(default_factory=dict)
+    """What each user's device delivered (every decrypted message, in order)."""
 
     @property
     def archive(self):
@@ -72,9 +75,9 @@ class World:
         return self.archive.entries(None if name is None else self.conversation(name))
 
     def send(self, sender: str, receiver: str, text: str) -> None:
-        """``sender`` sends ``text``; ``receiver`` drains its queue (an honest device)."""
+        """``sender`` sends ``text``; ``receiver`` drains its queue into its inbox."""
         self.devices[sender].send_text(receiver, text)
-        self.devices[receiver].receive_all()
+        self.inbox.setdefault(receiver, []).extend(self.devices[receiver].receive_all())
 
 
 def build_world(hook_for: Callable[[str], EscrowHook], users: Sequence[str] = USERS) -> World:
@@ -96,7 +99,7 @@ def run_days(world: World, days: int, per_day: int, ratchet_every: int,
     i-th message of conversation ``name`` (by default a line naming it)."""
     names = tuple(pairs)
     step = DAY / per_day
-    for slot in range(days * per_day):
+    for _ in range(days * per_day):
         if at is not None:
             at(world.clock.now())
         for name in names:
