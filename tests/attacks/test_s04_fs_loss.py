@@ -68,3 +68,9 @@ def test_rotation_bounds_the_exposure_to_the_epoch_holding_t(mode):
 
 def test_leaf16_unit_keys_cannot_rotate():
     assert "rotation" not in outcomes("leaf16")
+
+
+@pytest.mark.parametrize("mode", ESCROW)
+def test_under_escrow_a_device_copy_exposes_what_it_exposes_without(mode):
+    assert outcomes(mode)["device"].details["curve"] == \
+        outcomes("none")["device"].details["curve"]
