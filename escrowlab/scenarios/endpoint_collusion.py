@@ -16,9 +16,9 @@ their conversation, t parties' releases, the mode's recovery):
 
 ``cooperating`` is the control: the same secrets in clear. For each the scenario counts the
 recovered messages, the *useful* ones (a secret readable in what was recovered) and what
-the colluding recipient read; and runs the heuristic detector (:func:`escrowlab.scenarios.
-_covert.detect`) over the recovered texts (detection rate) and over a benign corpus
-generated from the seed (false-positive rate).
+the colluding recipient read; and runs the heuristic detector
+(:func:`escrowlab.scenarios._covert.detect`) over the recovered texts (detection rate) and
+over a benign corpus generated from the seed (false-positive rate).
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ hook. During that one run the attacker takes snapshots at several times T:
 - *custodians*: t custodians' keystore files and passphrases, copied at T and opened with
   :mod:`escrow.keystore` (for ``leaf16``: both escrow agents' databases, and the family
   key). Later the thief releases every archived record to itself, under an authorisation
-  it signs, and runs the mode's real recovery (:func:`escrowlab.scenarios._traffic.
-  read_conversation`) over the whole archive.
+  it signs, and runs the mode's real recovery over the whole archive
+  (:func:`escrowlab.scenarios._traffic.read_conversation`).
 - *both*: the union of what the two expose.
 - *rotation* (``threshold``, ``crumple``): the deployment makes a new custodian set (a new
   ceremony, :meth:`escrow.custodian_set.CustodianSet.rotated`) every R days and destroys the

@@ -58,7 +58,7 @@ class Sizes:
 
 def sizes(params: Params) -> Sizes:
     if params.full:
-        return Sizes(10, 12, (1, 2, 4, 8, 16, 32), 4, 12)
+        return Sizes(9, 12, (1, 2, 4, 8, 16, 32), 4, 12)
     return Sizes(6, 5, (1, 2, 4, 8), 1, 6)
 
 
