@@ -253,7 +253,8 @@ def _snapshots(world: World, size: Sizes, days: tuple[float, ...],
             rotation.rotate()
             next_rotation += every_days * DAY
         while pending and pending[0] <= now:
-            take(pending.pop(0))
+            pending.pop(0)
+            take(now)
 
     run_days(world, size.days, size.per_day, size.ratchet_every, at=at)
 
@@ -368,7 +369,7 @@ def _rotation_outcome(mode: str, size: Sizes, total: int, reference_day: float,
             low, high = p["epoch_days"]
             holds &= span is not None and low <= span[0] and span[1] < high + slack
         by_period[str(every)] = points
-    reference = {every: next(p for p in points if p["T_day"] == reference_day)["total"]
+    reference = {every: min(points, key=lambda p: abs(p["T_day"] - reference_day))["total"]
                  for every, points in by_period.items()}
     holds &= all(reference[str(e)] < total for e in size.rotations if e < size.days)
     shortest = str(min(size.rotations))
