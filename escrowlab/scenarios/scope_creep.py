@@ -58,7 +58,7 @@ class Sizes:
 
 def sizes(params: Params) -> Sizes:
     if params.full:
-        return Sizes(9, 12, (1, 2, 4, 8, 16, 32), 4, 12)
+        return Sizes(8, 12, (1, 2, 4, 8, 16, 32), 4, 12)
     return Sizes(6, 5, (1, 2, 4, 8), 1, 6)
 
 
@@ -181,9 +181,9 @@ def measure(mode: str, size: Sizes, ratchet_every: int, starts: float) -> dict:
 def run(params: Params, mode: str) -> list[Outcome]:
     size = sizes(params)
     rng = random.Random(params.seed)
-    by_r = [measure(mode, size, r, rng.uniform(0, DAY / size.per_day))
+    by_r = [measure(mode, size, r, rng.uniform(0, DAY))
             for r in size.ratchets for _ in range(size.trials)]
-    ref = next(p for p in by_r if p["r"] == REFERENCE_R)
+    ref = next(p for p in by_r if p["r"] == REFERENCE_R)  # its first trial
     common = {"days": size.days, "per_day": size.per_day, "trials_per_r": size.trials,
               "window_days": list(WINDOW_DAYS),
               "expiry_day": EXPIRY_DAY, "reference_r": REFERENCE_R, "seed": params.seed}
