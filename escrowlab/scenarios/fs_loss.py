@@ -87,7 +87,7 @@ def sizes(params: Params) -> Sizes:
     if params.full:
         snapshots = (2.5, 7.5, 12.5, 17.5, 22.5, 27.5)
         return Sizes(30, 12, 3, snapshots, (1, 2, 5, 10, 15), snapshots, 12)
-    return Sizes(6, 4, 2, (1.5, 3.5, 5.5), (1, 2, 3), (3.5,), 6)
+    return Sizes(6, 4, 2, (1.5, 3.5, 5.5), (1, 3), (3.5,), 6)
 
 
 def _deploy(mode: str, size: Sizes) -> Deployment:
