@@ -10,7 +10,6 @@ from authority_portal.warrants.errors import PolicyError, SignatureError, Transi
 from authority_portal.warrants.policy import ParticularityPolicy
 from authority_portal.warrants.signatures import sign_warrant
 from authority_portal.warrants.states import WarrantCase
-from tests.audit.fixtures import clock, log, log_signer, quorum, witnesses  # noqa: F401
 from tests.portal.warrant_helpers import FailingLog, judge, registry, warrant
 
 # ruff: noqa: F811 - the shared audit fixtures are imported by name
