@@ -26,7 +26,7 @@ from authority_portal.app.casework import Casework
 from authority_portal.app.db import Base, make_engine, make_session
 from authority_portal.app.errors import PortalError
 from authority_portal.app.models import ROLES, Role
-from authority_portal.app.security import install
+from authority_portal.app.security import install, install_limits
 from authority_portal.app.web import Portal, handle_portal_error
 
 BLUEPRINTS = (core.bp, officer.bp, judge.bp, custodian.bp, auditor.bp, admin.bp)
@@ -49,7 +49,7 @@ def create_app(config: Mapping[str, Any]) -> Flask:
     casework = Casework(config["PORTAL_CUSTODIANS"], config["PORTAL_LOG"],
                         config["PORTAL_CLOCK"], config.get("PORTAL_POLICY"))
     app.extensions["portal"] = Portal(casework, session, engine)
-    datastore = install(app, session)
+    datastore = install(app, session, config)
     with app.app_context():
         for name in ROLES:
             if datastore.find_role(name) is None:
@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, Any]) -> Flask:
     app.extensions["portal_datastore"] = datastore
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    install_limits(app)
     app.register_error_handler(PortalError, handle_portal_error)
 
     _template_helpers(app)

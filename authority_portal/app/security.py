@@ -14,6 +14,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -36,13 +39,11 @@ DEFAULT_RATE_LIMITS = {"login": "10 per minute", "totp": "10 per minute",
                        "approval": "30 per minute"}
 
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, storage_uri="memory://",
-                  strategy="fixed-window")
-security = Security()
 
 
-def configure(app: Flask) -> None:
-    """Flask-Security's and the cookies' settings, unless the caller set them."""
+def configure(app: Flask, given: Mapping[str, Any]) -> None:
+    """Flask-Security's and the cookies' settings, unless the caller set them in ``given``
+    (Flask's own defaults, such as ``SESSION_COOKIE_SAMESITE=None``, are replaced)."""
     defaults = {
         "SECURITY_PASSWORD_HASH": "argon2",
         "SECURITY_TWO_FACTOR": True,
@@ -73,7 +74,8 @@ def configure(app: Flask) -> None:
         "PORTAL_RATE_LIMITS": DEFAULT_RATE_LIMITS,
     }
     for key, value in defaults.items():
-        app.config.setdefault(key, value)
+        if key not in given:
+            app.config[key] = value
     app.config["SECURITY_TWO_FACTOR_VALIDITY_COOKIE"] = {
         "httponly": True, "samesite": "Strict", "secure": app.config["SESSION_COOKIE_SECURE"]}
 
@@ -83,18 +85,36 @@ def rate(kind: str):
     return lambda: current_app.config["PORTAL_RATE_LIMITS"][kind]
 
 
-def install(app: Flask, session) -> SQLAlchemySessionUserDatastore:
-    """Flask-Security, CSRF, the limiter and the headers on ``app``; the user datastore."""
-    configure(app)
+def rate_limited(kind: str):
+    """Mark a view for the ``kind`` limit; :func:`install_limits` applies it."""
+
+    def mark(view):
+        view.rate_kind = kind
+        return view
+
+    return mark
+
+
+def install_limits(app: Flask) -> Limiter:
+    """One in-memory limiter per app, on sign-in, TOTP and every marked view (POST only)."""
+    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://",
+                      strategy="fixed-window")
+    kinds = {"security.login": "login", "security.two_factor_token_validation": "totp"}
+    for endpoint, view in list(app.view_functions.items()):
+        kind = kinds.get(endpoint, getattr(view, "rate_kind", None))
+        if kind is not None:
+            app.view_functions[endpoint] = limiter.limit(rate(kind), methods=["POST"])(view)
+    return limiter
+
+
+def install(app: Flask, session, given: Mapping[str, Any]) -> SQLAlchemySessionUserDatastore:
+    """Flask-Security, CSRF, the limiter and the headers on ``app`` (configured by
+    ``given`` over the defaults above); the user datastore."""
+    configure(app, given)
     datastore = SQLAlchemySessionUserDatastore(session, User, Role)
-    security.init_app(app, datastore)
+    Security(app, datastore)  # one per app: its TOTP factory holds this app's secrets
     app.login_manager.session_protection = "strong"
     csrf.init_app(app)
-    limiter.init_app(app)
-    for endpoint, kind in (("security.login", "login"),
-                           ("security.two_factor_token_validation", "totp")):
-        view = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(rate(kind), methods=["POST"])(view)
 
     @app.after_request
     def _headers(response):

@@ -8,10 +8,29 @@ import pytest
 from escrowlab.portal.world import build
 from tests.portal_app.helpers import Client
 
+FAST_HASH = {"argon2__rounds": 1, "argon2__memory_cost": 1024, "argon2__parallelism": 1}
+"""argon2id still, at the lowest cost, so that a test signs in quickly."""
+TEST_CONFIG = {"SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": FAST_HASH,
+               "PORTAL_RATE_LIMITS": {"login": "1000 per minute", "totp": "1000 per minute",
+                                      "approval": "1000 per minute"}}
+
+
+def make_world(directory, **options):
+    return build(directory, messages=6, config={**TEST_CONFIG, **options.pop("config", {})},
+                 **options)
+
 
 @pytest.fixture
 def world(tmp_path):
-    built = build(tmp_path / "world", messages=6)
+    built = make_world(tmp_path / "world")
+    yield built
+    built.close()
+
+
+@pytest.fixture(scope="module")
+def shared_world(tmp_path_factory):
+    """One world for a module whose tests each file their own warrants."""
+    built = make_world(tmp_path_factory.mktemp("world"))
     yield built
     built.close()
 

@@ -8,7 +8,7 @@ from flask_security import current_user
 
 from authority_portal.app.models import APPROVED, CUSTODIAN, RELEASING
 from authority_portal.app.roles import role_required
-from authority_portal.app.security import limiter, rate
+from authority_portal.app.security import rate_limited
 from authority_portal.app.views import warrant_json
 from authority_portal.app.web import casework, db
 
@@ -28,7 +28,7 @@ def home():
 
 @bp.post("/custodian/warrants/<reference>/approve")
 @role_required(CUSTODIAN)
-@limiter.limit(rate("approval"), methods=["POST"])
+@rate_limited("approval")
 def approve_form(reference):
     casework().approve(db(), current_user, reference)
     return redirect(url_for("custodian.home"))
@@ -43,6 +43,6 @@ def api_list():
 
 @bp.post("/api/v1/custodian/warrants/<reference>/approval")
 @role_required(CUSTODIAN)
-@limiter.limit(rate("approval"), methods=["POST"])
+@rate_limited("approval")
 def api_approve(reference):
     return jsonify(casework().approve(db(), current_user, reference))

@@ -12,7 +12,7 @@ from flask_security import current_user
 from authority_portal.app.errors import PortalError
 from authority_portal.app.models import FILED, JUDGE
 from authority_portal.app.roles import role_required
-from authority_portal.app.security import limiter, rate
+from authority_portal.app.security import rate_limited
 from authority_portal.app.views import warrant_json
 from authority_portal.app.web import casework, db, json_body
 
@@ -40,7 +40,7 @@ def show(reference):
 
 @bp.post("/judge/warrants/<reference>/deny")
 @role_required(JUDGE)
-@limiter.limit(rate("approval"), methods=["POST"])
+@rate_limited("approval")
 def deny_form(reference):
     casework().deny(db(), current_user, reference, request.form.get("reason"))
     return redirect(url_for("judge.show", reference=reference))
@@ -65,7 +65,7 @@ def api_statement(reference):
 
 @bp.post("/api/v1/judge/warrants/<reference>/signature")
 @role_required(JUDGE)
-@limiter.limit(rate("approval"), methods=["POST"])
+@rate_limited("approval")
 def api_sign(reference):
     body = json_body({"signature": str})
     try:
@@ -77,7 +77,7 @@ def api_sign(reference):
 
 @bp.post("/api/v1/judge/warrants/<reference>/denial")
 @role_required(JUDGE)
-@limiter.limit(rate("approval"), methods=["POST"])
+@rate_limited("approval")
 def api_deny(reference):
     body = json_body({"reason": str})
     return jsonify(warrant_json(casework().deny(db(), current_user, reference,
