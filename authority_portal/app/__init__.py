@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, url_for
+from werkzeug.exceptions import HTTPException
 
 from authority_portal.app.blueprints import admin, auditor, core, custodian, judge, officer
 from authority_portal.app.casework import Casework
@@ -27,7 +28,7 @@ from authority_portal.app.db import Base, make_engine, make_session
 from authority_portal.app.errors import PortalError
 from authority_portal.app.models import ROLES, Role
 from authority_portal.app.security import install, install_limits
-from authority_portal.app.web import Portal, handle_portal_error
+from authority_portal.app.web import Portal, handle_http_error, handle_portal_error
 
 BLUEPRINTS = (core.bp, officer.bp, judge.bp, custodian.bp, auditor.bp, admin.bp)
 REQUIRED = ("PORTAL_CUSTODIANS", "PORTAL_LOG", "PORTAL_CLOCK")
@@ -60,6 +61,7 @@ def create_app(config: Mapping[str, Any]) -> Flask:
         app.register_blueprint(blueprint)
     install_limits(app)
     app.register_error_handler(PortalError, handle_portal_error)
+    app.register_error_handler(HTTPException, handle_http_error)
 
     _template_helpers(app)
 

@@ -10,6 +10,7 @@ from flask import current_app, jsonify, render_template
 from flask import request as flask_request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import scoped_session
+from werkzeug.exceptions import HTTPException
 
 import strictjson
 from authority_portal.app.casework import Casework
@@ -59,3 +60,10 @@ def handle_portal_error(exc: PortalError):
     if wants_json():
         return jsonify({"error": str(exc)}), exc.status
     return render_template("error.html", message=str(exc)), exc.status
+
+
+def handle_http_error(exc: HTTPException):
+    """Werkzeug's and Flask-WTF's refusals (CSRF, 404, 405, 429) as JSON on the API."""
+    if wants_json():
+        return jsonify({"error": exc.description or exc.name}), exc.code
+    return exc
