@@ -27,9 +27,10 @@ def world(tmp_path):
     built.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shared_world(tmp_path_factory):
-    """One world for a module whose tests each file their own warrants."""
+    """One world for the tests that each file their own warrants and change no one else's
+    account."""
     built = make_world(tmp_path_factory.mktemp("world"))
     yield built
     built.close()

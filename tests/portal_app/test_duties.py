@@ -106,7 +106,8 @@ def test_one_approval_per_person_and_per_custodian(shared_world):
 def test_a_role_change_needs_a_second_admin_and_is_logged(shared_world):
     admin1 = Client(shared_world.app, shared_world.accounts["admin-1"])
     admin2 = Client(shared_world.app, shared_world.accounts["admin-2"])
-    target = shared_world.accounts["auditor-1"].email
+    target = create_account(shared_world.app, "promoted@portal.escrowlab.org",
+                            ("auditor",)).email
     own = admin1.post("/api/v1/admin/role-changes", json={
         "email": shared_world.accounts["admin-1"].email, "role": "judge", "action": "grant"})
     assert own.status_code == 409
