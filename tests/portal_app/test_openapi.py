@@ -48,8 +48,7 @@ def identities(shared_world):
             Client(shared_world.app, shared_world.accounts[name])
         if name == "anonymous":
             client.csrf()
-        cookie = "; ".join(f"{c.key}={c.value}" for c in client.http._cookies.values())
-        made[name] = {"Cookie": cookie, "X-CSRFToken": client.token}
+        made[name] = {"Cookie": client.cookie_header(), "X-CSRFToken": client.token}
     return made
 
 
