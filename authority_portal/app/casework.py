@@ -87,6 +87,9 @@ class CaseMemory:
     def __len__(self) -> int:
         return len(self._cases)
 
+    def __contains__(self, reference: object) -> bool:
+        return reference in self._cases
+
 
 def _text(value: object, label: str, limit: int = MAX_TEXT) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > limit \

@@ -120,7 +120,7 @@ def _secrets_at_rest(world: PortalWorld, mode: str) -> Outcome:
     return Outcome(
         "S12", mode, "secrets-at-rest",
         "after the case closes, no recovery key, chain key or plaintext in any portal file",
-        holds=found_keys == found_texts == 0 and len(casework.memory) == 0,
+        holds=found_keys == found_texts == 0 and reference not in casework.memory,
         metrics={"exposed_total": found_texts, "detectable": "none"},
         details={"keys_looked_for": len(keys), "keys_found": found_keys,
                  "plaintexts_looked_for": len(texts), "plaintexts_found": found_texts,
@@ -313,17 +313,13 @@ def _witness_sizes(world: PortalWorld):
           "themselves, forges a judge's requests, recovers directly, edits the log",
           ("threshold",))
 def run(params: Params, mode: str) -> list[Outcome]:
-    out = []
+    """Every variant on one world, in an order where none undoes another's evidence: the
+    secrets scan runs after the other variants' cases, the log edits last."""
     with tempfile.TemporaryDirectory(prefix="escrowlab-s12-") as folder:
-        for number, variant in enumerate((_secrets_at_rest, _self_promotion,
-                                          _csrf_against_judge, _recovery_direct)):
-            world = _world(Path(folder) / f"w{number}", params)
-            try:
-                out.append(variant(world, mode))
-            finally:
-                world.close()
-        world = _world(Path(folder) / "audit", params)
+        world = _world(Path(folder) / "world", params)
         try:
+            out = [variant(world, mode) for variant in (
+                _csrf_against_judge, _recovery_direct, _self_promotion, _secrets_at_rest)]
             out.extend(_edit_audit(world, mode))
         finally:
             world.close()
