@@ -109,10 +109,12 @@ def test_records_beyond_the_warrants_conversation_and_window_are_refused(world):
 def test_a_node_enforces_its_own_particularity_policy(world, tmp_path):
     _, auth, nonce, approval = prepared(world)
     strict = node_like(world, "K1", tmp_path, policy=ParticularityPolicy(max_window=DAY))
-    before = strict.store.releases()
-    with pytest.raises(Refused, match="window of 2 days"):
+    before, size = strict.store.releases(), world.log.size
+    with pytest.raises(Refused, match="window of 2 days") as info:
         strict.handle(world.request("K1", auth, nonce, approval))
     assert strict.store.releases() == before
+    assert info.value.receipt.index == size
+    assert Entry.decode(world.log.store.leaf(size)).type == "custodian.refused"
 
 
 def node_like(world, node, tmp_path, **changes):
