@@ -5,9 +5,12 @@
 - ``PORTAL_CUSTODIANS``: the custodians (:class:`~authority_portal.app.custodians.Custodians`);
 - ``PORTAL_LOG``: the audit log (:class:`~authority_portal.app.auditing.PortalLog`);
 - ``PORTAL_CLOCK``: the clock (an object with ``now()``);
+- ``PORTAL_JUDGES``: the judge registry the portal checks signatures against
+  (:class:`~authority_portal.warrants.judges.JudgeRegistry`; every node has its own);
 
 and optionally ``PORTAL_DATABASE_URL`` (default an in-memory SQLite database),
-``PORTAL_POLICY``, ``SECRET_KEY``, ``SECURITY_PASSWORD_SALT``, ``SECURITY_TOTP_SECRETS``
+``PORTAL_POLICY`` and ``PORTAL_PARTICULARITY`` (the filing limits), ``SECRET_KEY``,
+``SECURITY_PASSWORD_SALT``, ``SECURITY_TOTP_SECRETS``
 (random ones are generated when missing: sessions then end with the process) and any
 Flask, Flask-Security or ``PORTAL_RATE_LIMITS`` setting.
 """
@@ -31,7 +34,7 @@ from authority_portal.app.security import install, install_limits
 from authority_portal.app.web import Portal, handle_http_error, handle_portal_error
 
 BLUEPRINTS = (core.bp, officer.bp, judge.bp, custodian.bp, auditor.bp, admin.bp)
-REQUIRED = ("PORTAL_CUSTODIANS", "PORTAL_LOG", "PORTAL_CLOCK")
+REQUIRED = ("PORTAL_CUSTODIANS", "PORTAL_LOG", "PORTAL_CLOCK", "PORTAL_JUDGES")
 
 
 def create_app(config: Mapping[str, Any]) -> Flask:
@@ -48,7 +51,8 @@ def create_app(config: Mapping[str, Any]) -> Flask:
     Base.metadata.create_all(engine)
     session = make_session(engine)
     casework = Casework(config["PORTAL_CUSTODIANS"], config["PORTAL_LOG"],
-                        config["PORTAL_CLOCK"], config.get("PORTAL_POLICY"))
+                        config["PORTAL_CLOCK"], config["PORTAL_JUDGES"],
+                        config.get("PORTAL_POLICY"), config.get("PORTAL_PARTICULARITY"))
     app.extensions["portal"] = Portal(casework, session, engine)
     datastore = install(app, session, config)
     with app.app_context():

@@ -49,6 +49,16 @@ class PortalLog:
         with self._lock:
             return self.log.append_event(type, actor, payload)
 
+    def append_event(self, type: str, actor: str, payload: Mapping[str, Any]) -> Receipt:
+        """:meth:`append`, under the name the warrant cases and custodian nodes call."""
+        return self.append(type, actor, payload)
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        """The RFC 9162 consistency proof between two sizes (what a node asks the log)."""
+        with self._lock:
+            self.log.store.refresh()
+            return self.log.store.consistency_proof(size1, size2)
+
     @property
     def size(self) -> int:
         with self._lock:
@@ -70,12 +80,14 @@ class PortalLog:
         return found
 
     def trail(self, reference: str) -> list[LoggedEntry]:
-        """Every entry whose payload names warrant ``reference``, in log order."""
+        """Every entry whose payload names warrant ``reference`` (``warrant`` or
+        ``warrant_id``), in log order."""
         trail = []
         start, size = 0, self.size
         while start < size:
             page = self.entries(start, MAX_PAGE)
-            trail.extend(e for e in page if e.entry.payload.get("warrant") == reference)
+            trail.extend(e for e in page if reference in (e.entry.payload.get("warrant"),
+                                                          e.entry.payload.get("warrant_id")))
             start += MAX_PAGE
         return trail
 

@@ -12,12 +12,11 @@ releases and the recovered plaintexts. Closing a case drops them.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import threading
 from dataclasses import dataclass, field
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -39,10 +38,22 @@ from authority_portal.app.models import (
     Warrant,
 )
 from authority_portal.app.policy import Policy
-from escrow.authorisation import RecordRef, SignedAuthorisation
-from escrow.errors import EscrowError
+from authority_portal.custodian_node.errors import NodeError
+from authority_portal.warrants import states
+from authority_portal.warrants.authorisation import (
+    WarrantAuthorisation,
+    authorise,
+    warrant_window,
+)
+from authority_portal.warrants.errors import WarrantError
+from authority_portal.warrants.judges import JudgeRegistry
+from authority_portal.warrants.model import Warrant as WarrantTerms
+from authority_portal.warrants.policy import ParticularityPolicy
+from authority_portal.warrants.signatures import JudgeSignature, approval_statement
+from authority_portal.warrants.states import WarrantCase
+from escrow.authorisation import RecordRef
 from escrow.recovery import WindowReport
-from escrow.scope import ScopedRecord, Window
+from escrow.scope import ScopedRecord
 from escrow.workflow import Attempt
 from messaging.clock import Clock
 
@@ -52,10 +63,14 @@ OPEN_STATES = (FILED, APPROVED, RELEASING)
 
 @dataclass
 class CaseSecrets:
-    """What a case holds in memory only, never in the database or a file."""
+    """What a case holds in memory only, never in the database or a file: the warrant's
+    case (:class:`~authority_portal.warrants.states.WarrantCase`), the one-time recovery
+    key, the attempt with its releases and the recovered report."""
 
+    case: WarrantCase = field(repr=False)
     recovery_key: X25519PrivateKey = field(repr=False)
     scoped: tuple[ScopedRecord, ...] = field(repr=False)
+    authorisation: WarrantAuthorisation | None = field(default=None, repr=False)
     attempt: Attempt | None = field(default=None, repr=False)
     report: WindowReport | None = field(default=None, repr=False)
 
@@ -79,6 +94,9 @@ class CaseMemory:
                            "(closed, or the portal restarted)")
         return case
 
+    def find(self, reference: str) -> CaseSecrets | None:
+        return self._cases.get(reference)
+
     def drop(self, reference: str) -> None:
         case = self._cases.pop(reference, None)
         if case is not None and case.attempt is not None and case.attempt.state == "open":
@@ -99,14 +117,18 @@ def _text(value: object, label: str, limit: int = MAX_TEXT) -> str:
 
 
 class Casework:
-    """The lifecycle over one database session factory, custodians, log and clock."""
+    """The lifecycle over custodians, log, clock, the judges' registry the portal checks
+    signatures against (each node has its own) and the particularity policies."""
 
     def __init__(self, custodians: Custodians, log: PortalLog, clock: Clock,
-                 policy: Policy | None = None) -> None:
+                 judges: JudgeRegistry, policy: Policy | None = None,
+                 particularity: ParticularityPolicy | None = None) -> None:
         self.custodians = custodians
         self.log = log
         self.clock = clock
+        self.judges = judges
         self.policy = policy or Policy()
+        self.particularity = particularity or ParticularityPolicy()
         self.memory = CaseMemory()
         self._lock = threading.RLock()
 
@@ -137,7 +159,12 @@ class Casework:
     def _expire(self, session: Session, warrant: Warrant) -> None:
         if warrant.status in OPEN_STATES and self.clock.now() >= warrant.not_after:
             with self._lock:
-                self.log.append("warrant.expired", "portal", {"warrant": warrant.reference})
+                live = self.memory.find(warrant.reference)
+                if live is not None and states.EXPIRED in states.TRANSITIONS[live.case.state]:
+                    live.case.transition(states.EXPIRED, "portal", {})
+                else:
+                    self.log.append("warrant.lapsed", "portal", {
+                        "warrant": warrant.reference, "was": warrant.status})
                 warrant.status = EXPIRED
                 self.memory.drop(warrant.reference)
                 session.commit()
@@ -156,7 +183,17 @@ class Casework:
         validity = days * 86_400.0 if isinstance(days, int | float) and \
             not isinstance(days, bool) else days
         self.policy.check(conversation, start, end, validity)
-        window = Window(conversation, float(start), float(end))
+        now = self.clock.now()
+        reference = f"w-{secrets.token_hex(6)}"
+        try:
+            terms = WarrantTerms(
+                warrant_id=reference, agency=agency, jurisdiction=jurisdiction,
+                officer=officer.label, targets=(conversation,),
+                window_start=math.floor(start), window_end=math.ceil(end),
+                legal_basis=basis, issued_at=int(now), expires_at=int(now + validity))
+        except WarrantError as exc:
+            raise PortalError(str(exc)) from None
+        window = warrant_window(terms, conversation)
         scoped = self.custodians.scope(window)
         if not scoped:
             raise PortalError(f"no escrowed chain of {conversation} falls in that window")
@@ -164,36 +201,39 @@ class Casework:
             raise PortalError(f"the window names {len(scoped)} records, more than the "
                               f"{self.policy.max_records} a warrant may name")
         recovery_key = X25519PrivateKey.generate()
-        now = self.clock.now()
         with self._lock:
+            try:
+                self.particularity.check(terms)
+                case = WarrantCase.draft(terms, self.log, self.judges, self.particularity,
+                                         officer.label)
+                case.file(officer.label)
+            except WarrantError as exc:
+                raise PortalError(str(exc)) from None
             warrant = Warrant(
-                reference=f"w-{secrets.token_hex(6)}", officer_id=officer.id, agency=agency,
+                reference=reference, officer_id=officer.id, agency=agency,
                 jurisdiction=jurisdiction, conversation_id=conversation,
-                window_start=window.start, window_end=window.end, legal_basis=basis,
-                filed_at=now, not_after=now + validity, status=FILED,
+                window_start=float(terms.window_start), window_end=float(terms.window_end),
+                legal_basis=basis, filed_at=float(terms.issued_at),
+                not_after=float(terms.expires_at), status=FILED,
                 records_json=json.dumps([s.ref.to_json() for s in scoped]),
-                recovery_public=recovery_key.public_key().public_bytes_raw().hex())
-            self.log.append("warrant.filed", officer.label, {
-                "warrant": warrant.reference, "conversation": conversation,
-                "window_ms": [int(window.start * 1000), int(window.end * 1000)],
-                "records": len(scoped), "not_after_ms": int(warrant.not_after * 1000),
-                "jurisdiction": jurisdiction})
+                recovery_public=recovery_key.public_key().public_bytes_raw().hex(),
+                digest=terms.sha256.hex())
             session.add(warrant)
             session.commit()
-            self.memory.put(warrant.reference, CaseSecrets(recovery_key, tuple(scoped)))
+            self.memory.put(reference, CaseSecrets(case, recovery_key, tuple(scoped)))
         return warrant
 
     # -- the judge -------------------------------------------------------------------
 
-    def statement(self, warrant: Warrant, issuer: str) -> bytes:
-        """The exact bytes judge ``issuer`` signs for ``warrant`` (RFC 8785)."""
-        return self._authorisation(warrant, issuer, bytes(64)).signed_bytes()
+    def statement(self, warrant: Warrant) -> bytes:
+        """The exact bytes a judge signs for ``warrant``: the approval statement over the
+        warrant's id and SHA-256 (:mod:`authority_portal.warrants.signatures`)."""
+        case = self.memory.get(warrant.reference).case
+        return approval_statement(case.warrant.warrant_id, case.warrant.sha256).encode()
 
-    def _authorisation(self, warrant: Warrant, issuer: str,
-                       signature: bytes) -> SignedAuthorisation:
-        return SignedAuthorisation(warrant.reference, issuer, self.records(warrant),
-                                   bytes.fromhex(warrant.recovery_public), warrant.not_after,
-                                   signature)
+    def terms(self, warrant: Warrant) -> WarrantTerms:
+        """The warrant as filed (what its hash covers), while its case is live."""
+        return self.memory.get(warrant.reference).case.warrant
 
     def _decide(self, session: Session, warrant: Warrant, user: User, kind: str,
                 outcome: str, custodian_id: str | None = None) -> Decision:
@@ -214,32 +254,29 @@ class Casework:
     def sign(self, session: Session, judge: User, reference: str, signature: object
              ) -> Warrant:
         """Judge ``judge`` approves with an Ed25519 ``signature`` (bytes) over
-        :meth:`statement`, made in the judge's browser with the judge's own key."""
+        :meth:`statement`, made in the judge's browser with the judge's own key; it must
+        verify under the judge registry, for the warrant's jurisdiction."""
         with self._lock:
             warrant = self.warrant(session, reference)
             if warrant.status != FILED:
                 raise Conflict(f"warrant {reference} is {warrant.status}, not filed")
-            if not judge.judge_key:
-                raise Forbidden(f"{judge.label} has no registered signing key")
             if not isinstance(signature, bytes) or len(signature) != 64:
                 raise PortalError("the signature is 64 bytes of Ed25519")
-            issuer = judge.label
-            try:
-                Ed25519PublicKey.from_public_bytes(bytes.fromhex(judge.judge_key)).verify(
-                    signature, self.statement(warrant, issuer))
-            except InvalidSignature:
-                raise PortalError("the signature does not verify under your registered key "
-                                  "over this warrant's statement") from None
-            authorisation = self._authorisation(warrant, issuer, signature)
-            case = self.memory.get(reference)
+            live = self.memory.get(reference)
             self._decide(session, warrant, judge, "judge", "approve")
-            self.log.append("warrant.approved", issuer, {
-                "warrant": reference, "authorisation_sha256": authorisation.digest.hex()})
-            case.attempt = self.custodians.open(
-                Window(warrant.conversation_id, warrant.window_start, warrant.window_end),
-                authorisation, case.recovery_key)
-            warrant.issuer, warrant.signature = issuer, signature.hex()
-            warrant.digest, warrant.status = authorisation.digest.hex(), APPROVED
+            registered = self.judges.get(judge.label)
+            if registered is None:
+                session.rollback()
+                raise Forbidden(f"{judge.label} is not in the judge registry")
+            try:
+                live.case.approve(judge.label, [JudgeSignature(judge.label,
+                                                               registered.key_id, signature)])
+            except WarrantError as exc:
+                session.rollback()
+                raise PortalError(f"approval refused: {exc}") from None
+            warrant.issuer = judge.label
+            warrant.signature = signature.hex()
+            warrant.status = APPROVED
             session.commit()
             return warrant
 
@@ -249,9 +286,9 @@ class Casework:
             if warrant.status != FILED:
                 raise Conflict(f"warrant {reference} is {warrant.status}, not filed")
             reason = _text(reason, "reason")
+            live = self.memory.get(reference)
             self._decide(session, warrant, judge, "judge", "deny")
-            self.log.append("warrant.denied", judge.label, {"warrant": reference,
-                                                            "reason": reason})
+            live.case.deny(judge.label, reason)
             warrant.status = DENIED
             self.memory.drop(reference)
             session.commit()
@@ -268,33 +305,45 @@ class Casework:
             custodian = operator.custodian_id
             if custodian not in self.custodians.ids:
                 raise Forbidden(f"{operator.label} operates no custodian of this deployment")
-            case = self.memory.get(reference)
+            live = self.memory.get(reference)
             self._decide(session, warrant, operator, "custodian", "approve", custodian)
-            authorisation = self._authorisation(warrant, warrant.issuer,
-                                                bytes.fromhex(warrant.signature))
+            if live.attempt is None:
+                self._open(live)
             try:
-                releases = self.custodians.release(custodian, authorisation, case.scoped)
-            except EscrowError as exc:
+                releases = self.custodians.release(custodian, live.authorisation,
+                                                   live.attempt.nonce,
+                                                   live.case.receipt(states.APPROVED))
+            except NodeError as exc:
                 session.rollback()
-                self.log.append("custodian.refused", custodian, {
-                    "warrant": reference, "operator": operator.label, "reason": str(exc)})
                 raise Conflict(f"custodian {custodian} refused: {exc}") from None
-            self.log.append("custodian.released", custodian, {
-                "warrant": reference, "operator": operator.label, "records": len(releases)})
-            progress = case.attempt.submit(case.attempt.nonce, releases)
+            progress = live.attempt.submit(live.attempt.nonce, releases)
             warrant.status = RELEASING
             if progress.complete:
-                report = case.attempt.recover()
-                self.log.append("warrant.recovered", "portal", {
-                    "warrant": reference, "messages_in_scope": report.messages_in_scope,
+                report = live.attempt.recover()
+                live.case.transition(states.RECOVERED, "portal", {
+                    "messages_in_scope": report.messages_in_scope,
                     "messages_recovered": report.messages_recovered,
                     "out_of_scope_recoverable": report.out_of_scope_recoverable})
-                case.report = report
+                live.report = report
                 warrant.status = RECOVERED
             session.commit()
             return {"warrant": reference, "status": warrant.status,
                     "progress": progress.progress, "required": progress.required,
                     "custodians": list(progress.parties)}
+
+    def _open(self, live: CaseSecrets) -> None:
+        """The workflow attempt of the warrant's one target, its move to ``releasing``
+        logged with the attempt's nonce."""
+        terms = live.case.warrant
+        conversation = terms.targets[0]
+        live.authorisation = authorise(terms, live.case.signatures, conversation, live.scoped,
+                                       live.recovery_key.public_key().public_bytes_raw())
+        live.attempt = self.custodians.open(warrant_window(terms, conversation),
+                                            live.authorisation, live.recovery_key)
+        live.case.transition(states.RELEASING, "portal", {
+            "nonce": live.attempt.nonce, "conversation_id": conversation,
+            "authorisation_sha256": live.authorisation.digest.hex(),
+            "records": len(live.scoped)})
 
     # -- the officer, after recovery --------------------------------------------------
 
@@ -321,8 +370,15 @@ class Casework:
             self._own(warrant, officer)
             if warrant.status == CLOSED:
                 raise Conflict(f"warrant {reference} is already closed")
-            self.log.append("warrant.closed", officer.label, {"warrant": reference,
-                                                              "was": warrant.status})
+            live = self.memory.find(reference)
+            if live is not None:
+                if states.CANCELLED in states.TRANSITIONS[live.case.state]:
+                    live.case.transition(states.CANCELLED, officer.label, {})
+                if states.CLOSED in states.TRANSITIONS[live.case.state]:
+                    live.case.transition(states.CLOSED, officer.label, {})
+            else:
+                self.log.append("warrant.closed", officer.label, {"warrant_id": reference,
+                                                                  "was": warrant.status})
             self.memory.drop(reference)
             warrant.status = CLOSED
             session.commit()

@@ -1,15 +1,18 @@
 """The custodians as the portal sees them (docs/portal.md, "Custodians").
 
-The portal coordinates; it never holds a custodian's key. :class:`Custodians` is the
-small interface it needs: who the custodians are and how many must release, the scope of
-a window, one custodian's release under a signed authorisation (the custodian checks
-the judge's signature against *its own* judge registry and the expiry by its own clock,
-and refuses otherwise), and the attempt that collects releases
-(:class:`escrow.workflow.Attempt`).
+The portal coordinates; it never holds a custodian's key. :class:`Custodians` is what it
+needs: the nodes' names and threshold, the scope of a window, the workflow attempt that
+collects releases (:class:`escrow.workflow.Attempt`), and one node's release for one
+operator's approval. Each node (:class:`authority_portal.custodian_node.node.CustodianNode`,
+in process or over HTTP) checks the request itself before it releases: the operator's
+signature, the judges' signatures against its own registry, expiry by its own clock,
+particularity, the records against the archive, the approval's inclusion in the witnessed
+log, a fresh nonce; it logs its decision first.
 
-:class:`InProcessCustodians` runs them in this process over a deployment of the
-registry (:mod:`escrow.modes`), each custodian trusting the judge keys it was given at
-start, not the portal's database.
+:class:`NodeCustodians` signs each release request with the operator key of the node
+(:func:`authority_portal.custodian_node.request.sign_request`). Those keys are handed to
+it by whoever starts the portal (in the demo, in process): the request signature stands
+for the operator's consent.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from escrow.authorisation import ReleaseAuthorisation, TrustedIssuers
-from escrow.modes import Deployment
-from escrow.scope import Archive, ScopedRecord, Window
+from audit.receipt import Receipt
+from authority_portal.custodian_node.client import NodeClient
+from authority_portal.custodian_node.request import sign_request
+from authority_portal.warrants.authorisation import WarrantAuthorisation
+from escrow.scope import ScopedRecord, Window
 from escrow.workflow import Attempt, LawfulAccess
-from messaging.clock import Clock
 
 
 class Custodians(Protocol):
@@ -37,42 +42,40 @@ class Custodians(Protocol):
 
     def scope(self, window: Window) -> tuple[ScopedRecord, ...]: ...
 
-    def release(self, custodian_id: str, authorisation: ReleaseAuthorisation,
-                scoped: tuple[ScopedRecord, ...]) -> list: ...
-
-    def open(self, window: Window, authorisation: ReleaseAuthorisation,
+    def open(self, window: Window, authorisation: WarrantAuthorisation,
              recovery_key: X25519PrivateKey) -> Attempt: ...
 
+    def release(self, custodian_id: str, authorisation: WarrantAuthorisation, nonce: str,
+                approval: Receipt) -> tuple: ...
 
-class InProcessCustodians:
-    """The deployment's custodians in this process, each with the judge registry
-    ``judges`` (issuer name -> raw Ed25519 public key) and the clock ``clock``."""
 
-    def __init__(self, deployment: Deployment, archive: Archive, judges: Mapping[str, bytes],
-                 clock: Clock) -> None:
-        self.deployment = deployment
-        self.archive = archive
-        self._verifier = TrustedIssuers(dict(judges))
-        self._clock = clock
-        self._access = LawfulAccess(deployment, archive)
+class NodeCustodians:
+    """Custodian nodes reached through ``clients`` (node id -> client), the workflow
+    ``access`` over the archive, and the operators' request keys."""
+
+    def __init__(self, clients: Mapping[str, NodeClient], access: LawfulAccess,
+                 operator_keys: Mapping[str, Ed25519PrivateKey]) -> None:
+        self._clients = dict(clients)
+        self._access = access
+        self._operators = dict(operator_keys)
 
     @property
     def ids(self) -> tuple[str, ...]:
-        return tuple(self.deployment.parties)
+        return tuple(self._clients)
 
     @property
     def threshold(self) -> int:
-        return self.deployment.threshold
+        return self._access.deployment.threshold
 
     def scope(self, window: Window) -> tuple[ScopedRecord, ...]:
         return self._access.scope(window)
 
-    def release(self, custodian_id: str, authorisation: ReleaseAuthorisation,
-                scoped: tuple[ScopedRecord, ...]) -> list:
-        party = self.ids.index(custodian_id)
-        return self.deployment.release(party, authorisation, self._verifier, scoped,
-                                       self._clock)
-
-    def open(self, window: Window, authorisation: ReleaseAuthorisation,
+    def open(self, window: Window, authorisation: WarrantAuthorisation,
              recovery_key: X25519PrivateKey) -> Attempt:
         return self._access.open(window, authorisation, recovery_key)
+
+    def release(self, custodian_id: str, authorisation: WarrantAuthorisation, nonce: str,
+                approval: Receipt) -> tuple:
+        request = sign_request(self._operators[custodian_id], custodian_id, authorisation,
+                               nonce, approval)
+        return self._clients[custodian_id].release(request)

@@ -18,11 +18,11 @@ WARRANT = {
     "type": "object",
     "required": ["reference", "status", "agency", "jurisdiction", "conversation_id",
                  "window_start", "window_end", "legal_basis", "filed_at", "not_after",
-                 "issuer", "authorisation_sha256"],
+                 "issuer", "warrant_sha256"],
     "properties": {"reference": TEXT, "status": TEXT, "agency": TEXT, "jurisdiction": TEXT,
                    "conversation_id": TEXT, "window_start": NUMBER, "window_end": NUMBER,
                    "legal_basis": TEXT, "filed_at": NUMBER, "not_after": NUMBER,
-                   "issuer": NULLABLE_TEXT, "authorisation_sha256": NULLABLE_TEXT},
+                   "issuer": NULLABLE_TEXT, "warrant_sha256": NULLABLE_TEXT},
 }
 
 

@@ -13,7 +13,7 @@ def warrant_json(warrant) -> dict:
             "window_start": warrant.window_start, "window_end": warrant.window_end,
             "legal_basis": warrant.legal_basis, "filed_at": warrant.filed_at,
             "not_after": warrant.not_after, "issuer": warrant.issuer,
-            "authorisation_sha256": warrant.digest}
+            "warrant_sha256": warrant.digest}
 
 
 def message_text(plaintext: bytes) -> str:

@@ -1,7 +1,9 @@
 """A world for the warrant portal (docs/portal.md, "Running it"): the demo's chats under
-``threshold`` escrow in the relay's archive, in-process custodians, an audit log with
-three witnesses (quorum 2), judges' signing keys in files only the judges hold, the
-portal app and its demo accounts.
+``threshold`` escrow in the relay's archive, one custodian node per custodian
+(:mod:`authority_portal.custodian_node`, in process, each with its own store, copy of the
+judge registry and operator key), an audit log with three witnesses (quorum 2), judges'
+signing keys in files only the judges hold (jurisdiction JA), the portal app and its demo
+accounts.
 
 :func:`build` returns a :class:`PortalWorld`; its ``accounts`` carry the passwords and
 TOTP keys, shown once by ``escrowlab portal`` and used by the tests.
@@ -19,14 +21,21 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 
 from audit.log import AuditLog
-from audit.note import Signer
+from audit.note import Signer, Verifier
 from audit.quorum import WitnessQuorum
 from audit.witness import Witness
 from authority_portal.app import create_app
 from authority_portal.app.auditing import PortalLog
-from authority_portal.app.custodians import InProcessCustodians
+from authority_portal.app.custodians import NodeCustodians
 from authority_portal.app.seed import Account, create_account
+from authority_portal.custodian_node.client import InProcessClient
+from authority_portal.custodian_node.log_check import LogTrust
+from authority_portal.custodian_node.node import CustodianNode
+from authority_portal.custodian_node.store import NodeStore
+from authority_portal.warrants.judges import Judge, JudgeRegistry
+from authority_portal.warrants.policy import ParticularityPolicy
 from escrow.modes import get_mode
+from escrow.workflow import LawfulAccess
 from escrowlab.demo import Narrator, build_world, close_world, run_direct_chat, run_group_chat
 from messaging.clock import Clock, SystemClock
 
@@ -35,6 +44,7 @@ DOMAIN = "portal.escrowlab.org"
 JUDGES = ("judge-1", "judge-2")
 WITNESSES = 3
 QUORUM = 2
+JURISDICTION = "JA"
 
 
 @dataclass
@@ -89,9 +99,28 @@ def build(directory: Path, *, messages: int = 6, custodians: int = 5, threshold:
         path.chmod(0o600)
         key_files[name] = path
     registry = {name: key.public_key().public_bytes_raw() for name, key in judge_keys.items()}
-    nodes = InProcessCustodians(deployment, archive, registry, clock)
+    judges = JudgeRegistry(Judge(name, JURISDICTION, Verifier(name, raw))
+                           for name, raw in registry.items())
+    policy = ParticularityPolicy()
+    trust = LogTrust(signer.verifier, tuple(w.verifier for w in witnesses), QUORUM)
+    operator_keys = {party: Ed25519PrivateKey.generate() for party in deployment.parties}
+    stores = []
+    clients = {}
+    for custodian in deployment.custodians:
+        store = NodeStore(directory / f"node-{custodian.custodian_id}.db",
+                          custodian.custodian_id)
+        stores.append(store)
+        # each node holds its own copy of the judge registry, not the portal's
+        node = CustodianNode(custodian, deployment.custodian_set,
+                             JudgeRegistry.loads(judges.encode()), policy, archive,
+                             portal_log, trust, operator_keys[custodian.custodian_id]
+                             .public_key().public_bytes_raw(), clock, store)
+        clients[custodian.custodian_id] = InProcessClient(node)
+    closers += [store.close for store in stores]
+    nodes = NodeCustodians(clients, LawfulAccess(deployment, archive), operator_keys)
     app = create_app({
         "PORTAL_CUSTODIANS": nodes, "PORTAL_LOG": portal_log, "PORTAL_CLOCK": clock,
+        "PORTAL_JUDGES": judges, "PORTAL_PARTICULARITY": policy,
         "PORTAL_DATABASE_URL": database_url or f"sqlite:///{directory / 'portal.db'}",
         **(config or {})})
     closers.append(app.extensions["portal"].engine.dispose)

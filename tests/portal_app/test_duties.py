@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -49,35 +48,41 @@ def test_the_database_refuses_a_decision_by_the_filing_officer(shared_world):
     session.remove()
 
 
+def _judge_with(world, *roles, custodian_id=None):
+    """judge-2 (a registered judge) given ``roles`` too, signed in."""
+    session = _session(world)
+    datastore = world.app.extensions["portal_datastore"]
+    with world.app.app_context():
+        user = _user(world, world.accounts["judge-2"].email)
+        for role in roles:
+            datastore.add_role_to_user(user, role)
+        if custodian_id:
+            user.custodian_id = custodian_id
+        session.commit()
+    session.remove()
+    return Client(world.app, world.accounts["judge-2"])
+
+
 def test_an_officer_who_is_also_a_judge_cannot_sign_their_own_warrant(shared_world):
-    key = shared_world.judge_key_files["judge-2"]
-    public = serialization.load_pem_private_key(key.read_bytes(), None).public_key()
-    both = create_account(shared_world.app, "judge-officer@portal.escrowlab.org",
-                          ("officer", "judge"), judge_key=public.public_bytes_raw())
-    client = Client(shared_world.app, both)
-    reference = file_warrant(shared_world, client)["reference"]
-    signature = sign_statement(client, key, reference)
-    answer = client.post(f"/api/v1/judge/warrants/{reference}/signature",
-                         json={"signature": base64.b64encode(signature).decode()})
+    both = _judge_with(shared_world, "officer")
+    reference = file_warrant(shared_world, both)["reference"]
+    signature = sign_statement(both, shared_world.judge_key_files["judge-2"], reference)
+    answer = both.post(f"/api/v1/judge/warrants/{reference}/signature",
+                       json={"signature": base64.b64encode(signature).decode()})
     assert answer.status_code == 409
     assert "filing officer" in answer.json["error"]
     assert _warrant(shared_world, reference).status == "filed"
+    assert [e.entry.type for e in shared_world.log.trail(reference)] == [
+        "warrant.draft", "warrant.filed"]
     _session(shared_world).remove()
 
 
 def test_a_judge_who_signed_cannot_release_as_a_custodian_operator(shared_world):
-    key = shared_world.judge_key_files["judge-2"]
-    public = serialization.load_pem_private_key(key.read_bytes(), None).public_key()
-    both = create_account(shared_world.app, "judge-operator@portal.escrowlab.org",
-                          ("judge", "custodian"), judge_key=public.public_bytes_raw(),
-                          custodian_id="K5")
-    client = Client(shared_world.app, both)
+    both = _judge_with(shared_world, "custodian", custodian_id="K5")
     officer = Client(shared_world.app, shared_world.accounts["officer-1"])
     reference = file_warrant(shared_world, officer)["reference"]
-    signature = sign_statement(client, key, reference)
-    assert client.post(f"/api/v1/judge/warrants/{reference}/signature", json={
-        "signature": base64.b64encode(signature).decode()}).status_code == 200
-    answer = client.post(f"/api/v1/custodian/warrants/{reference}/approval")
+    approve_by_judge(shared_world, both, reference, "judge-2")
+    answer = both.post(f"/api/v1/custodian/warrants/{reference}/approval")
     assert answer.status_code == 409
     assert "decides once per warrant" in answer.json["error"]
     assert shared_world.log.trail(reference)[-1].entry.type == "warrant.approved"

@@ -70,7 +70,7 @@ def test_a_signature_over_other_bytes_is_refused_and_changes_nothing(shared_worl
                         json={"signature": base64.b64encode(wrong_judge).decode()})
     assert answer.status_code == 400
     assert officer.get(f"/api/v1/officer/warrants/{reference}").json["status"] == "filed"
-    assert _trail(shared_world, reference) == ["warrant.filed"]
+    assert _trail(shared_world, reference) == ["warrant.draft", "warrant.filed"]
 
 
 def test_t_of_n_custodians_recover_exactly_the_window_and_the_view_is_logged(shared_world):
@@ -97,8 +97,9 @@ def test_t_of_n_custodians_recover_exactly_the_window_and_the_view_is_logged(sha
     assert view["out_of_scope_recoverable"] >= 1
     assert {c["outcome"] for c in view["chains"]} == {"recovered"}
     assert _trail(shared_world, reference) == [
-        "warrant.filed", "warrant.approved", "custodian.released", "custodian.released",
-        "custodian.released", "warrant.recovered", "recovered.viewed"]
+        "warrant.draft", "warrant.filed", "warrant.approved", "warrant.releasing",
+        "custodian.released", "custodian.released", "custodian.released",
+        "warrant.recovered", "recovered.viewed"]
     other = Client(shared_world.app, shared_world.accounts["officer-2"])
     assert other.get(f"/api/v1/officer/warrants/{reference}/recovered").status_code == 403
 
@@ -112,7 +113,8 @@ def test_a_denied_warrant_releases_nothing(shared_world):
     assert denied.json["status"] == "denied"
     operator = Client(shared_world.app, shared_world.accounts["operator-4"])
     assert operator.post(f"/api/v1/custodian/warrants/{reference}/approval").status_code == 409
-    assert _trail(shared_world, reference) == ["warrant.filed", "warrant.denied"]
+    assert _trail(shared_world, reference) == ["warrant.draft", "warrant.filed",
+                                               "warrant.denied"]
 
 
 def test_an_expired_warrant_is_released_by_nobody(tmp_path):

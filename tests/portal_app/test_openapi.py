@@ -59,13 +59,16 @@ def test_no_server_error_and_no_response_outside_the_document(shared_world, iden
     role_of = {(path, method): role for path, method, role, *_ in OPERATIONS}
     for operation in operations:
         role = role_of[operation.path, operation.method.lower()]
-        callers = [identities["anonymous"], identities[ACCOUNT_OF_ROLE.get(role, "officer-1")]]
+        _fuzz(operation, [identities["anonymous"],
+                          identities[ACCOUNT_OF_ROLE.get(role, "officer-1")]])
 
-        @given(case=operation.as_strategy())
-        @settings(max_examples=20, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
-        def check(case, callers=callers):
-            for headers in callers:
-                case.call_and_validate(headers=headers, checks=CHECKS)
 
-        check()
+def _fuzz(operation, callers) -> None:
+    @given(case=operation.as_strategy())
+    @settings(max_examples=20, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    def check(case):
+        for headers in callers:
+            case.call_and_validate(headers=headers, checks=CHECKS)
+
+    check()

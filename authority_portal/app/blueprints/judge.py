@@ -58,7 +58,7 @@ def api_list():
 @role_required(JUDGE)
 def api_statement(reference):
     warrant = casework().warrant(db(), reference)
-    statement = casework().statement(warrant, current_user.label)
+    statement = casework().statement(warrant)
     return jsonify({"reference": reference, "issuer": current_user.label,
                     "statement": base64.b64encode(statement).decode()})
 
