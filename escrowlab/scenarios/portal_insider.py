@@ -7,12 +7,14 @@ witnesses, in-process custodians), each variant measured:
   administrator scans every file of the portal (database, log, witnesses) for the
   recovery key, the chain keys the recovery computed and the recovered plaintexts;
 - ``self-promotion``: an admin asks to make themselves a judge through the portal, then
-  writes the role and a signing key straight into the database and signs a warrant;
+  writes the judge role and a signing key of their own straight into the database and
+  signs a warrant with it;
 - ``csrf-against-judge``: a page on another origin makes a signed-in judge's browser post
   a denial or an approval without the CSRF token; and a session cookie planted before
   the judge signs in (fixation) is tried after;
-- ``recovery-direct``: code inside the portal process recovers a warrant's attempt before
-  any custodian released, and calls a recovery route that does not exist;
+- ``recovery-direct``: code inside the portal process opens its own workflow attempt of
+  an approved warrant (with a recovery key of its own) and recovers it without any
+  custodian's release, and calls a recovery route that does not exist;
 - ``edit-local-audit``: the administrator edits the ``recovered.viewed`` entry in the
   log's database in place, or rewrites the tree without it (dropping the signed head);
   the auditor's verifier and the witnesses' state are then consulted.
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -35,6 +38,7 @@ import escrow.recovery
 from audit.entries import Entry
 from audit.rfc9162 import hash_children, hash_leaf
 from authority_portal.app.models import RoleChange, User
+from authority_portal.warrants.authorisation import authorise, warrant_window
 from escrowlab.portal.client import PortalClient
 from escrowlab.portal.world import PortalWorld, build
 from escrowlab.scenarios.record import Outcome
@@ -164,9 +168,10 @@ def _self_promotion(world: PortalWorld, mode: str) -> Outcome:
     return Outcome(
         "S12", mode, "self-promotion",
         "the portal refuses a self-promotion; one written into the database is not "
-        "logged, and no custodian releases on that judge's signature",
+        "logged, and a signature by that 'judge' approves nothing (the judge registry is "
+        "not the database) so no custodian releases",
         holds=answer.status_code == 409 and not forged_row and roles_unchanged
-        and released.count(200) == 0 and "custodian.refused" in trail,
+        and signed != 200 and released.count(200) == 0,
         metrics={"forged_accepted": signed == 200, "exposed_total": exposed,
                  "detectable": "log",
                  "state_unchanged": roles_unchanged},
@@ -224,8 +229,16 @@ def _recovery_direct(world: PortalWorld, mode: str) -> Outcome:
     reference = _file(world, officer)
     _sign(world, judge, reference, _judge_key(world, "judge-1"))
     before = world.log.size
-    case = world.app.extensions["portal"].casework.memory.get(reference)
-    report = case.attempt.recover()
+    casework = world.app.extensions["portal"].casework
+    live = casework.memory.get(reference)
+    terms = live.case.warrant
+    own_key = X25519PrivateKey.generate()
+    conversation = terms.targets[0]
+    authorisation = authorise(terms, live.case.signatures, conversation, live.scoped,
+                              own_key.public_key().public_bytes_raw())
+    attempt = casework.custodians.open(warrant_window(terms, conversation), authorisation,
+                                       own_key)
+    report = attempt.recover()
     routes = [officer.post(f"/api/v1/officer/warrants/{reference}/recover").status_code,
               officer.get(f"/api/v1/officer/warrants/{reference}/recovered").status_code]
     return Outcome(

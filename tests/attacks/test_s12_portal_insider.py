@@ -2,10 +2,11 @@
 session fixation against a judge, recovery called directly, the local log edited.
 
 Expected: nothing secret at rest after a case closes; a self-promotion is refused by the
-portal and by the database, and one written straight into the tables is not honoured by
-any custodian; cross-site posts are refused and a planted cookie stays anonymous; direct
-recovery opens nothing; an edited log fails verification, and a consistently rewritten
-shorter log is caught by the witnesses (local verification alone passes).
+portal and by the database, and a judge role written straight into the tables signs
+nothing that counts (the portal checks the judge registry, as every node does);
+cross-site posts are refused and a planted cookie stays anonymous; direct recovery opens
+nothing; an edited log fails verification, and a consistently rewritten shorter log is
+caught by the witnesses (local verification alone passes).
 """
 
 import pytest
@@ -29,8 +30,8 @@ def test_self_promotion_is_refused_and_a_database_write_opens_nothing(outcomes):
     o = outcomes["self-promotion"]
     assert o.holds
     assert o.details["portal_request"] == 409 and o.details["database_check_refused"]
-    assert o.metrics["forged_accepted"] is True  # the portal's own database believes it
-    assert o.details["custodian_answers"] == [409, 409, 409]
+    assert o.metrics["forged_accepted"] is False  # the judge registry is not the database
+    assert o.details["custodian_answers"] == [409, 409, 409]  # nothing approved to release
     assert o.metrics["exposed_total"] == 0
     assert o.details["role_changes_logged"] == []  # the write is invisible in the log
 
