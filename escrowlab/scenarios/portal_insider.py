@@ -173,7 +173,7 @@ def _self_promotion(world: PortalWorld, mode: str) -> Outcome:
         holds=answer.status_code == 409 and not forged_row and roles_unchanged
         and signed != 200 and released.count(200) == 0,
         metrics={"forged_accepted": signed == 200, "exposed_total": exposed,
-                 "detectable": "log",
+                 "detectable": "none",
                  "state_unchanged": roles_unchanged},
         details={"portal_request": answer.status_code, "database_check_refused":
                  not forged_row, "rogue_signature_accepted_by_portal": signed == 200,
