@@ -25,6 +25,7 @@ from authority_portal.custodian_node.request import sign_request
 from authority_portal.warrants import states
 from authority_portal.warrants.authorisation import authorise, warrant_window
 from authority_portal.warrants.states import WarrantCase
+from escrow.errors import WorkflowError
 from escrow.recovery import WindowReport
 from escrow.workflow import Attempt, LawfulAccess
 
@@ -63,7 +64,7 @@ def execute(case: WarrantCase, access: LawfulAccess, nodes: Mapping[str, NodeCli
             request = sign_request(operators[node], node, auth, attempt.nonce, approval)
             try:
                 attempt.submit(attempt.nonce, client.release(request))
-            except NodeError as exc:
+            except (NodeError, WorkflowError) as exc:  # refused, unreachable, or bad releases
                 run.decisions[node] = str(exc)
                 continue
             run.decisions[node] = "released"

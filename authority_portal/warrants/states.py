@@ -108,13 +108,16 @@ class WarrantCase:
         with self._lock:
             return self._transition(state, actor, dict(details or {}))
 
-    def _transition(self, state: str, actor: str, details: dict) -> Receipt:
+    def _check_allowed(self, state: str) -> None:
         if state not in STATES:
             raise TransitionError(f"unknown warrant state {state!r}")
         if state not in TRANSITIONS[self.state]:
             allowed = ", ".join(sorted(TRANSITIONS[self.state])) or "nothing"
             raise TransitionError(f"warrant {self.warrant.warrant_id} is {self.state}: it can "
                                   f"become {allowed}, not {state}")
+
+    def _transition(self, state: str, actor: str, details: dict) -> Receipt:
+        self._check_allowed(state)
         receipt = self._append(state, actor, {"from": self.state, **details})
         self.state = state
         self.receipts.append((state, receipt))
@@ -125,15 +128,14 @@ class WarrantCase:
     def file(self, actor: str) -> Receipt:
         """draft -> filed, if the warrant is within the policy."""
         with self._lock:
-            if self.state == DRAFT:
-                self.policy.check(self.warrant)
+            self._check_allowed(FILED)
+            self.policy.check(self.warrant)
             return self._transition(FILED, actor, {"warrant": self.warrant.to_json()})
 
     def approve(self, actor: str, signatures: Sequence[JudgeSignature]) -> Receipt:
         """filed -> approved, if the signatures approve the warrant under the registry."""
         with self._lock:
-            if self.state != FILED:
-                return self._transition(APPROVED, actor, {})
+            self._check_allowed(APPROVED)
             signatures = tuple(signatures)
             judges = verify_approval(self.warrant, signatures, self.registry,
                                      self.policy.judges_required)

@@ -48,6 +48,7 @@ from escrow.release import ShareRelease
 from escrow.threshold.deployment import CustodianDeployment
 from escrow.threshold.hook import ThresholdEscrow
 from escrow.workflow import LawfulAccess
+from escrowlab.scenarios.registry import Params
 from messaging.addresses import direct_conversation_id
 from messaging.client import Device
 from messaging.clock import ManualClock
@@ -238,6 +239,11 @@ class WarrantWorld:
 
     def log_types(self, start: int = 0) -> list[str]:
         return [e.type for e in self.entries(start)]
+
+
+def sizes(params: Params) -> dict[str, int]:
+    """The world's sizes: small for the tests, larger for a full run."""
+    return dict(days=12, per_day=6, ratchet_every=3) if params.full else {}
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from authority_portal.warrants.judges import JudgeRegistry
 from authority_portal.warrants.policy import ParticularityPolicy
-from escrowlab.scenarios._warrant_world import DAY, WarrantWorld, warrant_world
+from escrowlab.scenarios._warrant_world import DAY, WarrantWorld, sizes, warrant_world
 from escrowlab.scenarios.record import Outcome
 from escrowlab.scenarios.registry import Params, scenario
 
@@ -36,7 +36,7 @@ def _run(world: WarrantWorld, name: str, judge: str, jurisdiction: str, **terms)
 def run(params: Params, mode: str) -> list[Outcome]:
     out = []
     for layout, places in LAYOUTS.items():
-        with warrant_world(jurisdictions=places) as world:
+        with warrant_world(**sizes(params), jurisdictions=places) as world:
             judges = world.home_registry.judges
             own = {p: JudgeRegistry(j for j in judges if j.jurisdiction == p) for p in PLACES}
             t = world.deployment.threshold

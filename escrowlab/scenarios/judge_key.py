@@ -18,7 +18,7 @@ from __future__ import annotations
 from authority_portal.warrants.errors import WarrantError
 from authority_portal.warrants.policy import ParticularityPolicy
 from authority_portal.warrants.signatures import sign_warrant
-from escrowlab.scenarios._warrant_world import WarrantWorld, warrant_world
+from escrowlab.scenarios._warrant_world import WarrantWorld, sizes, warrant_world
 from escrowlab.scenarios.record import Outcome
 from escrowlab.scenarios.registry import Params, scenario
 
@@ -59,7 +59,7 @@ def _straight_to_nodes(world: WarrantWorld, signers: tuple[str, ...]) -> dict:
           "k-of-m judges; without the log", ("threshold",))
 def run(params: Params, mode: str) -> list[Outcome]:
     out = []
-    with warrant_world() as world:
+    with warrant_world(**sizes(params)) as world:
         one = _through_portal(world, "one", ("J1",))
         out.append(Outcome(
             "S07", mode, "one-of-m",
@@ -79,7 +79,7 @@ def run(params: Params, mode: str) -> list[Outcome]:
             metrics={"exposed_total": direct["opened"], "detectable": "log"},
             details=direct))
     two = ParticularityPolicy(judges_required=2)
-    with warrant_world(policies={f"K{i}": two for i in range(1, 6)}) as world:
+    with warrant_world(**sizes(params), policies={f"K{i}": two for i in range(1, 6)}) as world:
         world.policy = two
         single = _through_portal(world, "k-one", ("J1",))
         direct = _straight_to_nodes(world, ("J1",))

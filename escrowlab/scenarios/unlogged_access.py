@@ -35,7 +35,7 @@ from escrow.authorisation import SignedAuthorisation
 from escrow.context import RecordContext
 from escrow.release import open_own_share, seal_release
 from escrow.scope import Window
-from escrowlab.scenarios._warrant_world import WarrantWorld, warrant_world
+from escrowlab.scenarios._warrant_world import WarrantWorld, sizes, warrant_world
 from escrowlab.scenarios.record import Outcome
 from escrowlab.scenarios.registry import Params, scenario
 from messaging.wire import parse_envelope
@@ -112,7 +112,7 @@ def _outcome(mode: str, variant: str, expected: str, answers: dict, opened: int,
           ("threshold",))
 def run(params: Params, mode: str) -> list[Outcome]:
     out = []
-    with warrant_world() as world, tempfile.TemporaryDirectory() as scratch:
+    with warrant_world(**sizes(params)) as world, tempfile.TemporaryDirectory() as scratch:
         case = world.case(world.warrant(warrant_id="W-26"))
         approval = case.receipt("approved")
         out.append(_outcome(mode, "approval-from-another-log",

@@ -18,7 +18,7 @@ from authority_portal.warrants.errors import WarrantError
 from authority_portal.warrants.model import Warrant
 from authority_portal.warrants.policy import ParticularityPolicy
 from authority_portal.warrants.signatures import sign_warrant
-from escrowlab.scenarios._warrant_world import DAY, WarrantWorld, warrant_world
+from escrowlab.scenarios._warrant_world import DAY, WarrantWorld, sizes, warrant_world
 from escrowlab.scenarios.record import Outcome
 from escrowlab.scenarios.registry import Params, scenario
 
@@ -28,7 +28,7 @@ NO_RECORD = "no request possible: no archived record matches the target"
 
 def _variants(world: WarrantWorld) -> dict[str, dict]:
     alice = tuple(c for c in world.conversations if "alice" in c.split(":")[1:])
-    end = world.day0 + 6 * DAY
+    end = int(world.clock.now()) + 1
     fake = tuple(f"dm:x{i}:y{i}" for i in range(1000 - len(world.conversations)))
     return {
         "wildcard": dict(targets=("dm:alice:*",)),
@@ -75,7 +75,7 @@ def _unlimited(world: WarrantWorld, name: str, terms: dict) -> dict:
           "warrants, with and without particularity limits", ("threshold",))
 def run(params: Params, mode: str) -> list[Outcome]:
     out = []
-    with warrant_world() as limited:
+    with warrant_world(**sizes(params)) as limited:
         archived = {c: len(list(limited.relay.archive.entries(c)))
                     for c in limited.conversations}
         reference = limited.execute(limited.case(limited.warrant(warrant_id="W-reference")))
@@ -83,7 +83,7 @@ def run(params: Params, mode: str) -> list[Outcome]:
         measured = {name: _limited(limited, name, terms)
                     for name, terms in _variants(limited).items()}
     free = ParticularityPolicy.unlimited()
-    with warrant_world(policies={f"K{i}": free for i in range(1, 6)}) as world:
+    with warrant_world(**sizes(params), policies={f"K{i}": free for i in range(1, 6)}) as world:
         world.policy = free
         ceiling = {name: _unlimited(world, name, terms)
                    for name, terms in _variants(world).items()}

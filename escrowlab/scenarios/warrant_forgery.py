@@ -21,7 +21,7 @@ from authority_portal.warrants.errors import WarrantError
 from authority_portal.warrants.model import Warrant
 from authority_portal.warrants.signatures import sign_warrant
 from authority_portal.warrants.states import WarrantCase
-from escrowlab.scenarios._warrant_world import WarrantWorld, warrant_world
+from escrowlab.scenarios._warrant_world import WarrantWorld, sizes, warrant_world
 from escrowlab.scenarios.record import Outcome
 from escrowlab.scenarios.registry import Params, scenario
 
@@ -76,7 +76,7 @@ def _portal_refuses(world: WarrantWorld, data: bytes, signatures) -> str:
           "sent to the portal and straight to every custodian node", ("threshold",))
 def run(params: Params, mode: str) -> list[Outcome]:
     outcomes = []
-    with warrant_world() as world:
+    with warrant_world(**sizes(params)) as world:
         attempt, control, variants = _variants(world)
         for name, (data, signatures), build in variants:
             before, start = world.node_state(), world.log.size

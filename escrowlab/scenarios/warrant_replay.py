@@ -18,7 +18,7 @@ whether the log shows it.
 from __future__ import annotations
 
 from authority_portal.custodian_node.errors import NodeError
-from escrowlab.scenarios._warrant_world import DAY, WarrantWorld, warrant_world
+from escrowlab.scenarios._warrant_world import DAY, WarrantWorld, sizes, warrant_world
 from escrowlab.scenarios.record import Outcome
 from escrowlab.scenarios.registry import Params, scenario
 
@@ -40,7 +40,7 @@ def _released(answers: dict) -> list[str]:
           "another custodian subset, skewed clocks", ("threshold",))
 def run(params: Params, mode: str) -> list[Outcome]:
     out = []
-    with warrant_world() as world:
+    with warrant_world(**sizes(params)) as world:
         t = world.deployment.threshold
         # expired: approved now, asked after expiry by a portal whose clock says it is not
         case = world.case(world.warrant(warrant_id="W-exp", expires_at=int(

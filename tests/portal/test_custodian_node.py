@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.entries import Entry
 from audit.note import Signer
+from authority_portal.custodian_node.client import InProcessClient
 from authority_portal.custodian_node.errors import NodeError, Refused
 from authority_portal.custodian_node.node import CustodianNode
 from authority_portal.custodian_node.store import NodeStore
@@ -200,3 +201,28 @@ def test_a_node_database_of_another_node_is_refused(world, tmp_path):
     NodeStore(path, "K1").close()
     with pytest.raises(NodeError, match="database of node 'K1'"):
         NodeStore(path, "K2")
+
+
+class LyingNode:
+    """A node client that answers with releases made for another warrant."""
+
+    def __init__(self, releases):
+        self.releases = releases
+
+    def release(self, request):
+        return self.releases
+
+
+def test_a_node_answering_with_foreign_releases_is_recorded_and_the_others_still_count(world):
+    other = world.case(world.warrant(warrant_id="W-other"))
+    auth, key = world.authorisation(other.warrant, other.signatures)
+    attempt = world.access.open(auth.window, auth, key)
+    made = world.nodes["K5"].handle(world.request("K5", auth, attempt.nonce,
+                                                  other.receipt("approved"))).releases
+    case = world.case(world.warrant(warrant_id="W-lied-to"))
+    clients = {"K5": LyingNode(made), **{n: InProcessClient(world.nodes[n])
+                                         for n in ("K1", "K2", "K3")}}
+    [run] = world.execute(case, clients=clients)
+    assert "not of authorisation" in run.decisions["K5"]
+    assert [n for n, d in run.decisions.items() if d == "released"] == ["K1", "K2", "K3"]
+    assert run.report.complete and case.state == "recovered"

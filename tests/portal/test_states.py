@@ -100,3 +100,14 @@ def test_when_the_log_does_not_acknowledge_nothing_changes(log, j1):
 def test_an_unknown_state_is_refused(log, j1):
     with pytest.raises(TransitionError, match="unknown"):
         new_case(log, j1).transition("opened", "x")
+
+
+def test_approving_or_filing_out_of_order_is_refused_and_not_logged(log, j1):
+    case = new_case(log, j1)
+    size = log.size
+    with pytest.raises(TransitionError, match="not approved"):
+        case.approve("judge:J1", [sign_warrant(j1, case.warrant)])
+    case.file("officer:O1")
+    with pytest.raises(TransitionError, match="not filed"):
+        case.file("officer:O1")
+    assert (case.state, log.size, case.judges) == ("filed", size + 1, ())
