@@ -8,12 +8,24 @@ import base64
 from cryptography.hazmat.primitives import serialization
 
 from escrowlab.portal.client import PortalClient
+from escrowlab.portal.world import build
 
 FILING = {"agency": "Metropolitan Police", "jurisdiction": "JA",
           "legal_basis": "Investigatory Powers Act s.1, case 42", "validity_days": 10}
 
 
 Client = PortalClient
+
+FAST_HASH = {"argon2__rounds": 1, "argon2__memory_cost": 1024, "argon2__parallelism": 1}
+"""argon2id still, at the lowest cost, so that a test signs in quickly."""
+TEST_CONFIG = {"SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": FAST_HASH,
+               "PORTAL_RATE_LIMITS": {"login": "1000 per minute", "totp": "1000 per minute",
+                                      "approval": "1000 per minute"}}
+
+
+def make_world(directory, **options):
+    return build(directory, messages=6, config={**TEST_CONFIG, **options.pop("config", {})},
+                 **options)
 
 
 def sign_statement(client: Client, key_file, reference: str) -> bytes:

@@ -13,12 +13,12 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 import escrow.recovery
 from messaging.clock import ManualClock
-from tests.portal_app.conftest import make_world
 from tests.portal_app.helpers import (
     FILING,
     Client,
     approve_by_judge,
     file_warrant,
+    make_world,
     sign_statement,
 )
 

@@ -9,8 +9,7 @@ from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from authority_portal.app.models import Decision, RoleChange, User, Warrant
-from tests.portal_app.conftest import make_world
-from tests.portal_app.helpers import Client, approve_by_judge, file_warrant
+from tests.portal_app.helpers import Client, approve_by_judge, file_warrant, make_world
 
 
 def test_the_portal_runs_a_case_on_postgresql_with_its_constraints(postgres_url, tmp_path):

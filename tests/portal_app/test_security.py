@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from authority_portal.app.models import User
 from authority_portal.app.seed import create_account
-from tests.portal_app.conftest import make_world
-from tests.portal_app.helpers import FILING, Client, file_warrant
+from tests.portal_app.helpers import FILING, Client, file_warrant, make_world
 
 
 def _filing(world):
@@ -20,8 +19,7 @@ def _filing(world):
             "window_end": end}
 
 
-def test_a_json_post_without_the_csrf_token_is_refused_and_files_nothing(shared_world,
-                                                                          clients=None):
+def test_a_json_post_without_the_csrf_token_is_refused_and_files_nothing(shared_world):
     officer = Client(shared_world.app, shared_world.accounts["officer-1"])
     before = len(officer.get("/api/v1/officer/warrants").json["warrants"])
     answer = officer.post("/api/v1/officer/warrants", json=_filing(shared_world), csrf=False)
