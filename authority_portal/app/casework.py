@@ -231,10 +231,6 @@ class Casework:
         case = self.memory.get(warrant.reference).case
         return approval_statement(case.warrant.warrant_id, case.warrant.sha256).encode()
 
-    def terms(self, warrant: Warrant) -> WarrantTerms:
-        """The warrant as filed (what its hash covers), while its case is live."""
-        return self.memory.get(warrant.reference).case.warrant
-
     def _decide(self, session: Session, warrant: Warrant, user: User, kind: str,
                 outcome: str, custodian_id: str | None = None) -> Decision:
         decision = Decision(warrant_id=warrant.id, officer_id=warrant.officer_id,
