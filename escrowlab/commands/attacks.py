@@ -16,12 +16,14 @@ import sys
 import time
 from pathlib import Path
 
+from escrowlab.arguments import int_in_range
 from escrowlab.cli import CommandError
 from escrowlab.report import cost, plots, render
-from escrowlab.report.results import ReportError, estimate, matrix, run, select
+from escrowlab.report.results import ReportError, estimate, matrix, run, select, weights
 from escrowlab.scenarios.registry import Params
 
 DEFAULT_OUT = "report"
+MAX_SEED = 2**32 - 1
 
 
 def _ids(text: str) -> list[str]:
@@ -44,8 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="comma-separated modes (default: every registered mode)")
     parser.add_argument("--full", action="store_true",
                         help="larger sizes: more forgeries, larger k, more traffic (long)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
-                        help="seed of every scenario's random choices (default 0)")
+    parser.add_argument("--seed", type=int_in_range(0, MAX_SEED), default=0, metavar="N",
+                        help=f"seed of every scenario's random choices, 0..{MAX_SEED} "
+                             "(default 0)")
     parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
                         help=f"output directory (default {DEFAULT_OUT})")
     parser.add_argument("--no-cost", action="store_true",
@@ -56,11 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 class Printer:
-    """One stderr line per (scenario, mode) with the time left: by the per-scenario
-    estimates at first, then by the rate measured so far."""
+    """One stderr line per (scenario, mode) with the time left: the estimates of the runs to
+    come (:func:`escrowlab.report.results.weights`), scaled by how the runs done so far
+    compared with theirs."""
 
-    def __init__(self, total_estimate: float, stream=sys.stderr) -> None:
-        self.total = total_estimate
+    def __init__(self, weights: list[float], stream=sys.stderr) -> None:
+        self.weights = weights
         self.stream = stream
         self.started = time.perf_counter()
 
@@ -70,7 +74,9 @@ class Printer:
             print(f"attacks: {done}/{jobs} runs done in {elapsed:.0f} s", file=self.stream,
                   flush=True)
             return
-        left = max(self.total - elapsed, 0.0) if done == 0 else elapsed / done * (jobs - done)
+        spent = sum(self.weights[:done])
+        pace = elapsed / spent if done and spent > 0 else 1.0
+        left = sum(self.weights[done:]) * pace
         print(f"attacks: [{done + 1}/{jobs}] {scenario_id} under {mode}; "
               f"{elapsed:.0f} s so far, about {left:.0f} s left", file=self.stream, flush=True)
 
@@ -87,7 +93,7 @@ def run_command(args: argparse.Namespace) -> int:
           f"{'full' if args.full else 'quick'} sizes, seed {args.seed}; expected about "
           f"{expected:.0f} s", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    document = run(scenarios, modes, params, Printer(expected))
+    document = run(scenarios, modes, params, Printer(weights(scenarios, modes, args.full)))
     if not args.no_cost:
         print("attacks: measuring the cost to honest users (benchmarks, small sizes)",
               file=sys.stderr, flush=True)

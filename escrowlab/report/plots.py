@@ -266,7 +266,7 @@ def cost_plot(doc: dict, directory: Path) -> Plot | Skipped:
     if not cost:
         return Skipped("cost", title, "the cost measurement was not run (--no-cost)")
     modes = [m for m in cost["modes"]]
-    fig = Figure(figsize=(10, 3.4))
+    fig = Figure(figsize=(11, 3.6), layout="constrained")
     ratios, size, check = (fig.add_subplot(1, 3, i) for i in (1, 2, 3))
     xs = range(len(modes))
     width = 0.38

@@ -2,7 +2,9 @@
 rolls back, forks or splits the history of lawful access.
 
 The log is the same for every escrow mode (it records the releases and recoveries the
-workflow makes); each run appends that mode's events and attacks a real log on disk with
+workflow makes), so each scenario is measured once per run (:func:`shared`) and reported
+under every escrow mode, with ``details.shared_by`` naming them. Each measurement attacks a
+real log on disk with
 its signed head, three witnesses with their own state databases and a 2-of-3 quorum
 (:func:`escrowlab.scenarios.fixture.audit_world`). The attacker has write access to the
 operator's files (:func:`~escrowlab.scenarios.fixture.rewrite_tree`).
@@ -17,6 +19,8 @@ operator's files (:func:`~escrowlab.scenarios.fixture.rewrite_tree`).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import sqlite3
 import tempfile
@@ -48,14 +52,14 @@ SPLIT_PREFIX = 10
 BATCHES = 3  # witnessed checkpoints in each history
 
 
-def _append(world, count: int, actor: str, actors: int, mode: str):
+def _append(world, count: int, actor: str, actors: int):
     """``count`` events in BATCHES atomic appends, each under its own witnessed checkpoint;
     every event's receipt."""
     receipts = []
     step = count // BATCHES
     for start in range(0, count, step):
         receipts += world.log.append_events(
-            [("share.released", f"{actor}:{i % actors}", {"case": i, "mode": mode})
+            [("share.released", f"{actor}:{i % actors}", {"case": i, "modes": list(LOG_MODES)})
              for i in range(start, min(start + step, count))])
     return receipts
 
@@ -74,9 +78,9 @@ def _detected(action) -> tuple[bool, str]:
     return False, ""
 
 
-def _tamper_world(directory: Path, mode: str):
+def _tamper_world(directory: Path):
     world = audit_world(directory)
-    receipts = _append(world, TAMPER_ENTRIES, "officer", 4, mode)
+    receipts = _append(world, TAMPER_ENTRIES, "officer", 4)
     return world, receipts[-1].checkpoint
 
 
@@ -99,7 +103,7 @@ REWRITES = {"edit": _edit, "delete": _delete, "reorder": _reorder}
 
 def _s23(mode: str, variant: str) -> Outcome:
     with tempfile.TemporaryDirectory() as tmp:
-        world, trusted = _tamper_world(Path(tmp), mode)
+        world, trusted = _tamper_world(Path(tmp))
         path = world.log.store.path
         details: dict = {"entries": TAMPER_ENTRIES}
         if variant == "untampered":
@@ -152,14 +156,14 @@ S23_VARIANTS = ("untampered", "edit in place", "edit with its leaf hash",
 @scenario("S23", "log-tamper", "log entries edited, deleted and recomputed, or reordered",
           LOG_MODES)
 def log_tamper(params: Params, mode: str) -> list[Outcome]:
-    return [_s23(mode, variant) for variant in S23_VARIANTS]
+    return shared("S23", params, mode)
 
 
 # -- S24 -----------------------------------------------------------------------------------
 
-def _history(directory: Path, mode: str):
+def _history(directory: Path):
     world = audit_world(directory)
-    receipts = _append(world, TRUNCATE_ENTRIES, "custodian", 3, mode)
+    receipts = _append(world, TRUNCATE_ENTRIES, "custodian", 3)
     world.log.close()
     return world, receipts
 
@@ -167,7 +171,7 @@ def _history(directory: Path, mode: str):
 def _rollback(mode: str, k: int) -> Outcome:
     n = TRUNCATE_ENTRIES
     with tempfile.TemporaryDirectory() as tmp:
-        world, receipts = _history(Path(tmp), mode)
+        world, receipts = _history(Path(tmp))
         path = world.log.store.path
         rewrite_tree(path, read_leaves(path)[: n - k], drop_checkpoints_above=n - k)
         world.log = rolled = world.reopen()
@@ -201,7 +205,7 @@ def _rollback(mode: str, k: int) -> Outcome:
 def _fork(mode: str, k: int) -> Outcome:
     n = TRUNCATE_ENTRIES
     with tempfile.TemporaryDirectory() as tmp:
-        world, receipts = _history(Path(tmp), mode)
+        world, receipts = _history(Path(tmp))
         path = world.log.store.path
         regrown = read_leaves(path)[: n - k] + [b"replacement %d" % i for i in range(k + 3)]
         rewrite_tree(path, regrown, drop_checkpoints_above=-1)
@@ -234,7 +238,7 @@ def _fork(mode: str, k: int) -> Outcome:
 
 def _witness_state(mode: str) -> Outcome:
     with tempfile.TemporaryDirectory() as tmp:
-        world, _ = _history(Path(tmp), mode)
+        world, _ = _history(Path(tmp))
         path = world.log.store.path
         before = [w.latest(world.signer.name) for w in world.witnesses]
         rewrite_tree(path, read_leaves(path)[:10], drop_checkpoints_above=10)
@@ -256,8 +260,7 @@ def _witness_state(mode: str) -> Outcome:
 @scenario("S24", "log-truncate", "the log rolls back, signs a smaller tree, forks and regrows",
           LOG_MODES)
 def log_truncate(params: Params, mode: str) -> list[Outcome]:
-    return [*(_rollback(mode, k) for k in ROLLBACKS), *(_fork(mode, k) for k in ROLLBACKS),
-            _witness_state(mode)]
+    return shared("S24", params, mode)
 
 
 # -- S25 -----------------------------------------------------------------------------------
@@ -339,4 +342,22 @@ def sweep(params: Params) -> list[tuple[int, int, int]]:
 @scenario("S25", "log-split-view", "the log shows custodians one view and auditors another",
           LOG_MODES)
 def log_split_view(params: Params, mode: str) -> list[Outcome]:
-    return [_split(mode, n, t, c) for n, t, c in sweep(params)]
+    return shared("S25", params, mode)
+
+
+@functools.cache
+def _measure(scenario_id: str, params: Params) -> tuple[Outcome, ...]:
+    """One measurement of a log scenario, labelled with the first escrow mode."""
+    mode = LOG_MODES[0]
+    if scenario_id == "S23":
+        return tuple(_s23(mode, variant) for variant in S23_VARIANTS)
+    if scenario_id == "S24":
+        return (*(_rollback(mode, k) for k in ROLLBACKS), *(_fork(mode, k) for k in ROLLBACKS),
+                _witness_state(mode))
+    return tuple(_split(mode, n, t, c) for n, t, c in sweep(params))
+
+
+def shared(scenario_id: str, params: Params, mode: str) -> list[Outcome]:
+    """The run's one measurement of ``scenario_id``, reported under ``mode``."""
+    return [dataclasses.replace(o, mode=mode, details={**o.details, "shared_by": LOG_MODES})
+            for o in _measure(scenario_id, params)]
