@@ -18,8 +18,16 @@ from pathlib import Path
 
 from escrowlab.arguments import int_in_range
 from escrowlab.cli import CommandError
-from escrowlab.report import cost, plots, render
-from escrowlab.report.results import ReportError, estimate, matrix, run, select, weights
+from escrowlab.report import cost, plots, render, threats
+from escrowlab.report.results import (
+    PROJECT,
+    ReportError,
+    estimate,
+    matrix,
+    run,
+    select,
+    weights,
+)
 from escrowlab.scenarios.registry import Params
 
 DEFAULT_OUT = "report"
@@ -53,6 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"output directory (default {DEFAULT_OUT})")
     parser.add_argument("--no-cost", action="store_true",
                         help="skip the cost-to-honest-users measurement")
+    parser.add_argument("--update-docs", action="store_true",
+                        help="also write the reference results (docs/attack-results.json, "
+                             "details omitted) and regenerate threat_model.md's threat-by-mode "
+                             "table from them; only for a default run (all scenarios and "
+                             "modes, quick sizes, seed 0)")
     parser.add_argument("--json", action="store_true",
                         help="print a JSON summary (paths, matrix, timing)")
     parser.set_defaults(func=run_command)
@@ -81,11 +94,39 @@ class Printer:
               f"{elapsed:.0f} s so far, about {left:.0f} s left", file=self.stream, flush=True)
 
 
+def update_docs(document: dict) -> dict[str, Path]:
+    """Write the reference results and regenerate the threat model's table from them."""
+    reference = PROJECT / threats.REFERENCE
+    model = PROJECT / threats.THREAT_MODEL
+    try:
+        text = threats.replace(model.read_text(), document)
+    except threats.ThreatTableError as exc:
+        raise CommandError(f"attacks: {model}: {exc}") from None
+    reference.write_text(json.dumps(reference_document(document), indent=1, sort_keys=True)
+                         + "\n")
+    model.write_text(text)
+    return {"reference": reference, "threat_model": model}
+
+
+def reference_document(document: dict) -> dict:
+    """The results document without the records' details (the reference only needs the
+    outcomes) and without the cost figures."""
+    out = {k: v for k, v in document.items() if k != "cost"}
+    out["scenarios"] = [{**entry, "runs": {mode: {**run, "outcomes": [
+        {**o, "details": {}} for o in run.get("outcomes", [])]} if "outcomes" in run else run
+        for mode, run in entry["runs"].items()}} for entry in document["scenarios"]]
+    return out
+
+
 def run_command(args: argparse.Namespace) -> int:
     try:
         scenarios, modes = select(args.only, args.modes)
     except ReportError as exc:
         raise CommandError(f"attacks: {exc}") from None
+    if args.update_docs and (args.only or args.modes or args.full or args.seed):
+        raise CommandError("attacks: --update-docs writes the reference run: all scenarios and "
+                           "modes at quick sizes with seed 0 (drop --only, --modes, --full, "
+                           "--seed)")
     out = Path(args.out)
     params = Params(seed=args.seed, full=args.full)
     expected = estimate(scenarios, modes, args.full)
@@ -100,6 +141,8 @@ def run_command(args: argparse.Namespace) -> int:
         document["cost"] = cost.measure()
     figures = plots.draw_all(document, out)
     paths = render.write(document, figures, out)
+    if args.update_docs:
+        paths.update(update_docs(document))
     seconds = time.perf_counter() - started
     failing = [(entry["id"], mode) for entry, cells in matrix(document)
                for mode, c in cells.items() if c["status"] in ("fails", "error")]
