@@ -32,6 +32,7 @@ from escrowlab.scenarios.registry import Params
 
 DEFAULT_OUT = "report"
 MAX_SEED = 2**32 - 1
+MAX_COST_MESSAGES = 10_000
 
 
 def _ids(text: str) -> list[str]:
@@ -61,6 +62,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"output directory (default {DEFAULT_OUT})")
     parser.add_argument("--no-cost", action="store_true",
                         help="skip the cost-to-honest-users measurement")
+    parser.add_argument("--cost-messages", type=int_in_range(10, MAX_COST_MESSAGES),
+                        default=cost.DEFAULT_MESSAGES, metavar="M",
+                        help=f"messages per session timing of the cost measurement, "
+                             f"10..{MAX_COST_MESSAGES} (default {cost.DEFAULT_MESSAGES})")
     parser.add_argument("--update-docs", action="store_true",
                         help="also write the reference results (docs/attack-results.json, "
                              "details omitted) and regenerate threat_model.md's threat-by-mode "
@@ -138,7 +143,7 @@ def run_command(args: argparse.Namespace) -> int:
     if not args.no_cost:
         print("attacks: measuring the cost to honest users (benchmarks, small sizes)",
               file=sys.stderr, flush=True)
-        document["cost"] = cost.measure()
+        document["cost"] = cost.measure(messages=args.cost_messages)
     figures = plots.draw_all(document, out)
     paths = render.write(document, figures, out)
     if args.update_docs:

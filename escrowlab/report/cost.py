@@ -25,6 +25,7 @@ from escrowlab.scenarios.fixture import chain_context, session_pair
 from messaging.hooks import NoEscrow
 
 MESSAGE_SIZE = 1024
+DEFAULT_MESSAGES = 200
 
 
 def _check(received: bytes, sent: bytes) -> None:
@@ -67,7 +68,7 @@ def _check_us(mode: str, records: int, rounds: int) -> float | None:
     return best
 
 
-def measure(messages: int = 200, records: int = 20, rounds: int = 2) -> dict[str, Any]:
+def measure(messages: int = DEFAULT_MESSAGES, records: int = 20, rounds: int = 2) -> dict[str, Any]:
     """The cost figures of every registered mode (module docstring), and how they were
     measured."""
     baseline = {kind: min(_session_seconds("none", kind, messages) for _ in range(rounds))

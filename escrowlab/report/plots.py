@@ -196,8 +196,8 @@ def crumple_plot(doc: dict, directory: Path) -> Plot | Skipped:
     fig = Figure(figsize=(10, 3.6))
     work, ratio = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     ks = [k for k, *_ in per_chain]
-    work.errorbar(ks, [m for _, m, _, _ in per_chain], yerr=[5 * s for _, _, s, _ in per_chain],
-                  fmt="o", color="#7570b3", label="measured mean (5 standard errors)")
+    work.errorbar(ks, [m for _, m, _, _ in per_chain], yerr=[2 * s for _, _, s, _ in per_chain],
+                  fmt="o", color="#7570b3", label="measured mean (2 standard errors)")
     work.plot(ks, [2 ** (k - 1) for k in ks], color="black", label="2^(k-1)")
     work.set_yscale("log", base=2)
     work.set_xlabel("puzzle bits k")

@@ -140,7 +140,8 @@ def run(scenarios, modes: Sequence[str], params: Params,
             "scenarios": entries}
 
 
-def _metric_text(name: str, values: list) -> str | None:
+def metric_text(name: str, values: list) -> str | None:
+    """One metric over a cell's records, in words (None when no record has it)."""
     values = [v for v in values if v is not None]
     if not values:
         return None
@@ -170,7 +171,7 @@ def cell(run_entry: dict[str, Any]) -> dict[str, Any]:
     held = sum(o["holds"] for o in outcomes)
     key = []
     for name in KEY_METRICS:
-        text = _metric_text(name, [o["metrics"][name] for o in outcomes if name in o["metrics"]])
+        text = metric_text(name, [o["metrics"][name] for o in outcomes if name in o["metrics"]])
         if text:
             key.append(text)
         if len(key) == 2:

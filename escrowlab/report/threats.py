@@ -7,33 +7,40 @@ compares, and checks them against the registry and a fresh run of the quick scen
 the table cannot drift from the tests.
 
 A cell is ``✓ n/n`` (every record met what docs/scenarios.md pins), ``✗ k/n``, ``n/a`` (the
-scenario does not apply to the mode) or ``error``: only what is the same from run to run
-at one seed, never a timing or a count that depends on cryptographic randomness.
+scenario does not apply to the mode) or ``error``, then the first of
+:data:`DETERMINISTIC` the records carry: only what is the same from run to run at one
+seed, never a timing, a work count or anything else cryptographic randomness decides.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from escrowlab.report.results import matrix
+from escrowlab.report.results import RAN, matrix, metric_text
 
 BEGIN = ("<!-- BEGIN threat-by-mode (generated from docs/attack-results.json by "
          "`escrowlab attacks --update-docs`; do not edit) -->")
 END = "<!-- END threat-by-mode -->"
 REFERENCE = Path("docs") / "attack-results.json"
 THREAT_MODEL = Path("threat_model.md")
+DETERMINISTIC = ("min_coalition", "exposed_total", "exposed_out_of_scope", "metadata_fields")
 
 
 class ThreatTableError(ValueError):
     """A threat model without the table's markers."""
 
 
-def cell_text(c: dict) -> str:
-    if c["status"] == "holds":
-        return f"✓ {c['records']}/{c['records']}"
-    if c["status"] == "fails":
-        return f"✗ {c['held']}/{c['records']}"
-    return c["status"] if c["status"] == "n/a" else "error"
+def cell_text(c: dict, run_entry: dict) -> str:
+    if c["status"] not in ("holds", "fails"):
+        return c["status"] if c["status"] == "n/a" else "error"
+    text = (f"✓ {c['records']}/{c['records']}" if c["status"] == "holds"
+            else f"✗ {c['held']}/{c['records']}")
+    outcomes = run_entry["outcomes"] if run_entry["status"] == RAN else []
+    for name in DETERMINISTIC:
+        key = metric_text(name, [o["metrics"][name] for o in outcomes if name in o["metrics"]])
+        if key:
+            return f"{text} · {key}"
+    return text
 
 
 def table(doc: dict) -> str:
@@ -43,7 +50,7 @@ def table(doc: dict) -> str:
              "| --- |" + " --- |" * len(modes)]
     for entry, cells in matrix(doc):
         lines.append(f"| {entry['id']} {entry['slug']} | "
-                     + " | ".join(cell_text(cells[m]) for m in modes) + " |")
+                     + " | ".join(cell_text(cells[m], entry["runs"][m]) for m in modes) + " |")
     return "\n".join(lines)
 
 
