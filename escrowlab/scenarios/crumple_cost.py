@@ -22,7 +22,6 @@ from escrow.crumple.hook import CrumpleEscrow
 from escrow.crumple.solver import SolverPool
 from escrow.scope import Window
 from escrowlab.scenarios.fixture import (
-    DAY,
     EVERYTHING,
     Issuer,
     chain_context,
@@ -30,6 +29,7 @@ from escrowlab.scenarios.fixture import (
     make_set,
     party,
     read_with,
+    reference_window,
     standard_world,
 )
 from escrowlab.scenarios.record import Outcome
@@ -97,12 +97,10 @@ def _mass_vs_targeted(params: Params) -> Outcome:
     days, per_day = (10, 6) if not params.full else (30, 8)
     world = standard_world("crumple", [("alice", "bob", days * per_day, 1, float(days))])
     deployment, conversation = world.deployment, world.conversations[0]
-    day0 = min(e.received_at for e in world.entries())
     judge = Issuer()
     releasers = [party(deployment, i, judge.verifier(), world.clock)
                  for i in range(deployment.threshold)]
-    warrant = read_with(deployment, world.archive,
-                        Window(conversation, day0 + 3 * DAY, day0 + 5 * DAY), judge, releasers,
+    warrant = read_with(deployment, world.archive, reference_window(world), judge, releasers,
                         world.clock)
     bulk = read_with(deployment, world.archive, Window(conversation, *EVERYTHING), judge,
                      releasers, world.clock, "A-bulk")

@@ -11,7 +11,8 @@ witnessed audit logs, and sessions built by the messaging core's own handshake.
 - :func:`deploy`: the registry's deployment of a mode, with the scenario's parameters.
 - :func:`coalition_read`: parties of a deployment acting together under an authorisation
   of their own (no judge), through the real release and recovery code.
-- :class:`Issuer`: a judge's signing key and the authorisations it issues.
+- :class:`Issuer`: a judge's signing key and the authorisations it issues;
+  :func:`reference_window`: the reference warrant's window (C1, days 3 to 5).
 - :func:`session_pair`: two sessions (Alice opens to Bob, Bob answers), no relay.
 - :func:`audit_world`: a log with a signed head, three witnesses and a 2-of-3 quorum.
 - :func:`rng`: the run's seeded random source for a named purpose (``Params.seed``).
@@ -63,6 +64,8 @@ CONVERSATIONS = (("alice", "bob"), ("alice", "carol"), ("carol", "dave"))  # C1,
 CUSTODIANS, THRESHOLD = 5, 3
 QUICK_PUZZLE_BITS = 8  # crumple's lock at CI size: the mechanism is the same, 2^7 tries a chain
 EVERYTHING = (0.0, 1e12)
+REFERENCE_WINDOW_DAYS = (3, 5)  # the reference warrant: C1, [day 3, day 5), expires day 10
+REFERENCE_EXPIRY_DAY = 10
 
 
 def rng(seed: int, purpose: str) -> random.Random:
@@ -128,6 +131,15 @@ def relay_world(deployment: Deployment, users=USERS) -> World:
                                    clock=clock, one_time_prekeys=4, kem_prekeys=2)
                for user in users}
     return World(deployment, relay, clock, devices)
+
+
+def reference_window(world: World, conversation_id: str | None = None) -> Window:
+    """The reference warrant's window over ``conversation_id`` (default the world's first
+    conversation, C1): days 3 to 5 after its first archived message."""
+    conversation_id = conversation_id or world.conversations[0]
+    day0 = min(e.received_at for e in world.entries(conversation_id))
+    start, end = REFERENCE_WINDOW_DAYS
+    return Window(conversation_id, day0 + start * DAY, day0 + end * DAY)
 
 
 def standard_world(mode: str, talks, **given: int) -> World:
