@@ -73,7 +73,7 @@ def cust_single(params: Params, mode: str) -> list[Outcome]:
         out.append(Outcome("S01", mode, f"{stolen} of {len(deployment.parties)} stolen",
                            "0 messages below t" if below else "the whole archive at t",
                            count == 0 if below else count == total,
-                           {"exposed_total": count, "min_coalition": t},
+                           {"exposed_total": count},
                            {"stolen": stolen, "threshold": t, "archived": total}))
     one = coalition_read(deployment, [0], world.archive, world.conversations[0], world.clock)
     details = {"reasons": sorted({c.reason for c in one.chains}),
