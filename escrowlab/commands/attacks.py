@@ -81,9 +81,9 @@ class Printer:
     come (:func:`escrowlab.report.results.weights`), scaled by how the runs done so far
     compared with theirs."""
 
-    def __init__(self, weights: list[float], stream=sys.stderr) -> None:
+    def __init__(self, weights: list[float], stream=None) -> None:
         self.weights = weights
-        self.stream = stream
+        self.stream = stream if stream is not None else sys.stderr
         self.started = time.perf_counter()
 
     def __call__(self, scenario_id: str, mode: str, done: int, jobs: int) -> None:
