@@ -115,8 +115,10 @@ def test_an_archive_reader_of_threshold_or_crumple_records_links_no_session_to_a
                            32)}
     # The fields that differ per chain are fresh: no value repeats across chains.
     per_chain = [p.identifier for p in parsed]
-    ephemerals = [s.ephemeral_public for p in parsed for s in p.shares]
-    assert len(set(ephemerals)) == len(ephemerals) == 5 * len(chains)
+    ephemerals = [p.ephemeral_public for p in parsed]  # one per record (docs/formats.md)
+    assert len(set(ephemerals)) == len(ephemerals) == len(chains)
+    sealed = [share for p in parsed for share in p.shares]
+    assert len(set(sealed)) == len(sealed) == 5 * len(chains)
     assert len(set(per_chain)) >= len(chains) - 1  # 15-bit ids: a collision is a coincidence
     # Linkability by record content: the deployment fields put every session in one group.
     links = linked_sessions(records, lambda r: parse_record(r).set_fingerprint)
