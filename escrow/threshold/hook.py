@@ -99,12 +99,13 @@ class BuiltRecord:
 
 
 def share_associated_data(record: EscrowRecord, context: RecordContext, index: int) -> bytes:
-    """What share ``index`` of ``record`` is bound to: the record's header and the context."""
-    return _associated_prefix(record, context.encode()) + bytes((index,))
-
-
-def _associated_prefix(record: EscrowRecord, encoded_context: bytes) -> bytes:
+    """What share ``index`` of ``record`` is bound to: the record's header (its encoding
+    without shares, so with n = 0), the context and the index."""
     header = dataclasses.replace(record, shares=()).encode()
+    return _associated_prefix(header, context.encode()) + bytes((index,))
+
+
+def _associated_prefix(header: bytes, encoded_context: bytes) -> bytes:
     return header + struct.pack(">I", len(header)) + encoded_context
 
 
@@ -227,11 +228,9 @@ class ThresholdEscrow:
         identifier = int.from_bytes(stream[:_IDENTIFIER_LENGTH], "big") >> 1
         ephemeral = X25519PrivateKey.from_private_bytes(stream[_IDENTIFIER_LENGTH:shares_at])
         values = shares.split(secret, t, n, stream[shares_at:])
-        header = EscrowRecord(RECORD_VERSION, self.mode, cset.fingerprint, cset.epoch, t,
-                              identifier, len(secret), parameters,
-                              ephemeral.public_key().public_bytes_raw(), ())
-        prefix = _associated_prefix(header, encoded_context)
+        fields = (RECORD_VERSION, self.mode, cset.fingerprint, cset.epoch, t, identifier,
+                  len(secret), parameters, ephemeral.public_key().public_bytes_raw())
+        prefix = _associated_prefix(EscrowRecord(*fields, ()).encode(), encoded_context)
         _, sealed = sealing.seal_to_each(ephemeral, self._recipients, values,
                                          [prefix + bytes((i,)) for i in range(n)], SHARE_LABEL)
-        record = dataclasses.replace(header, shares=sealed)
-        return BuiltRecord(record.encode(), tuple(values))
+        return BuiltRecord(EscrowRecord(*fields, sealed).encode(), tuple(values))
