@@ -21,7 +21,9 @@ def test_json_has_every_figure_and_ratio_as_positive_numbers(capsys):
     for key in FIGURES + RATIOS:
         assert isinstance(result[key], float) and result[key] > 0, key
     assert result["ours_over_peer_burst"] == pytest.approx(
-        result["ours_burst_msgs_per_s"] / result["peer_burst_msgs_per_s"])
+        result["ours_burst_msgs_per_s"] / result["peer_burst_msgs_per_s"])  # one round
+    assert result["ours_over_peer_burst_rounds"] == [result["ours_over_peer_burst"]]
+    assert result["ours_over_peer_burst_spread"] == 0
     assert result["messages"] == 6 and result["message_size"] == 1024
     assert isinstance(result["targets_met"], bool)
     verdicts = {t["figure"]: t for t in result["targets"]}
@@ -32,10 +34,36 @@ def test_json_has_every_figure_and_ratio_as_positive_numbers(capsys):
     assert {p["name"] for p in result["peers"]} == {"doubleratchet", "x3dh", "cryptography"}
 
 
+def test_rounds_interleave_ours_the_peer_and_the_floor_and_ratios_are_round_medians(
+        monkeypatch):
+    calls = []
+    seconds = {"ours": [1.0, 2.0, 4.0], "peer": [4.0, 4.0, 4.0], "floor": [0.5, 1.0, 4.0]}
+
+    def runner(name):
+        def run(mode, messages):
+            calls.append((name, mode))
+            return seconds[name][sum(1 for c in calls if c == (name, mode)) - 1]
+        return run
+
+    for name in messaging.IMPLEMENTATIONS:
+        monkeypatch.setattr(messaging, f"_time_{name}", runner(name))
+    result = messaging.measure(10, rounds=3)
+    assert calls == [(name, mode) for _ in range(3) for mode in messaging.MODES
+                     for name in messaging.IMPLEMENTATIONS]
+    # per round ours/peer: 4, 2, 1 -> median 2; ours/floor: 0.5, 0.5, 1 -> median 0.5
+    assert result["ours_over_peer_burst_rounds"] == [4.0, 2.0, 1.0]
+    assert result["ours_over_peer_burst"] == 2.0
+    assert result["ours_over_peer_burst_spread"] == pytest.approx((4.0 - 1.0) / 2.0)
+    assert result["ours_over_floor_pingpong"] == 0.5
+    assert result["ours_burst_msgs_per_s"] == 5.0  # median of 10, 5, 2.5 msgs/s
+    assert result["peer_pingpong_msgs_per_s_rounds"] == [2.5, 2.5, 2.5]
+
+
 def test_human_output_names_every_implementation_and_target(capsys):
     assert main(["bench", "messaging", "--messages", "4", "--rounds", "1"]) == 0
     out = capsys.readouterr().out
-    for word in ("ours", "peer", "floor", "burst", "pingpong", "target"):
+    for word in ("ours", "peer", "floor", "burst", "pingpong", "target", "interleaved",
+                 "spread"):
         assert word in out
 
 

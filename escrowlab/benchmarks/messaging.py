@@ -1,7 +1,7 @@
 """``escrowlab bench messaging``: Double Ratchet throughput of ours, a peer and a floor.
 
 docs/benchmarks.md. Every figure is 1 KiB messages, each encrypted by one
-side and decrypted by the other, per second of wall time (best of ``--rounds``):
+side and decrypted by the other, per second of wall time:
 
 * ``burst``: one sender, all messages on one sending chain;
 * ``pingpong``: the sides alternate, so every message starts a DH ratchet step.
@@ -19,6 +19,14 @@ Three implementations are timed in the same run:
 
 The handshakes are done once, untimed, before each measurement.
 
+Rounds (docs/benchmarks.md, "Rounds"). Each of ``--rounds`` rounds times, per mode,
+ours, the peer and the floor back to back (burst: ours, peer, floor; ping-pong: ours,
+peer, floor; then the next round), so that the three figures of one round's ratios share
+one moment of the machine's load. ``<impl>_<mode>_msgs_per_s`` is the median over the
+rounds (every round's in ``..._rounds``); each ratio ``ours_over_<other>_<mode>`` is the
+median of the rounds' ratios, with ``..._rounds`` and ``..._spread`` ((max - min) /
+median) beside it.
+
 Targets (in the JSON's ``targets``, docs/benchmarks.md): ours/peer >= 3 in burst
 and >= 2 in ping-pong, ours/floor >= 0.5 in both. Peers: the ``doubleratchet`` and
 ``x3dh`` distributions, and ``cryptography`` for the floor, with their versions.
@@ -32,6 +40,7 @@ import hashlib
 import hmac as std_hmac
 import json
 import os
+import statistics
 import time
 from collections.abc import Callable
 
@@ -41,7 +50,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from escrowlab.arguments import int_in_range
-from escrowlab.benchmarks import Peer, Progress, Target, document, show_verdicts, time_sessions
+from escrowlab.benchmarks import (
+    Peer,
+    Progress,
+    Target,
+    document,
+    round_figures,
+    show_verdicts,
+    time_sessions,
+)
 from escrowlab.cli import CommandError
 
 MESSAGE_SIZE = 1024
@@ -88,8 +105,8 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--rounds", type=int_in_range(1, MAX_ROUNDS), default=DEFAULT_ROUNDS, metavar="R",
-        help=f"repeat each measurement R times and keep the best, 1..{MAX_ROUNDS} "
-             f"(default {DEFAULT_ROUNDS})",
+        help=f"R interleaved rounds (ours, peer, floor in turn), medians reported, "
+             f"1..{MAX_ROUNDS} (default {DEFAULT_ROUNDS})",
     )
     parser.set_defaults(func=run)
 
@@ -131,35 +148,39 @@ def show(doc: dict) -> None:
 def measure(
     messages: int, rounds: int = 1, progress: Callable[[str], None] | None = None
 ) -> dict:
-    """Time every implementation in both modes; return the figures and ratios as a flat dict."""
+    """Time every implementation in both modes in ``rounds`` interleaved rounds; return the
+    figures and ratios as a flat dict (module docstring, "Rounds")."""
     runners = {"ours": _time_ours, "peer": _time_peer, "floor": _time_floor}
     results: dict = {"messages": messages, "rounds": rounds, "message_size": MESSAGE_SIZE}
-    best: dict[tuple[str, str], float] = {}
+    rates: dict[tuple[str, str], list[float]] = {
+        (name, mode): [] for name in IMPLEMENTATIONS for mode in MODES}
     steps = rounds * len(IMPLEMENTATIONS) * len(MODES)
     step = getattr(progress, "step", None)
     if step:
         step("timings", 0, steps)
     done = 0
-    for round_number in range(1, rounds + 1):  # interleaved, so load spikes hit all alike
-        for name in IMPLEMENTATIONS:
-            for mode in MODES:
-                elapsed = runners[name](mode, messages)
-                best[name, mode] = min(elapsed, best.get((name, mode), elapsed))
+    for round_number in range(1, rounds + 1):
+        for mode in MODES:  # ours, peer, floor back to back: one moment for a round's ratios
+            for name in IMPLEMENTATIONS:
+                rates[name, mode].append(messages / runners[name](mode, messages))
                 done += 1
                 if step:
                     step("timings", done, steps, f"round {round_number}/{rounds} {name} {mode}")
-    for (name, mode), elapsed in best.items():
-        results[f"{name}_{mode}_msgs_per_s"] = messages / elapsed
+    for (name, mode), per_round in rates.items():
+        results[f"{name}_{mode}_msgs_per_s"] = statistics.median(per_round)
+        results[f"{name}_{mode}_msgs_per_s_rounds"] = per_round
     for (other, mode) in TARGETS:
-        ratio = results[f"ours_{mode}_msgs_per_s"] / results[f"{other}_{mode}_msgs_per_s"]
-        results[f"ours_over_{other}_{mode}"] = ratio
+        results.update(round_figures(f"ours_over_{other}_{mode}", [
+            ours / theirs for ours, theirs in zip(rates["ours", mode], rates[other, mode],
+                                                  strict=True)]))
     return results
 
 
 def _human(results: dict) -> str:
     lines = [
         f"messaging throughput: {results['messages']} messages of {results['message_size']} "
-        f"bytes, best of {results['rounds']} rounds (messages/s, encrypt + decrypt)",
+        f"bytes, median of {results['rounds']} interleaved rounds (messages/s, encrypt + "
+        "decrypt)",
         f"  {'':6} {'burst':>10} {'pingpong':>10}",
     ]
     for name in IMPLEMENTATIONS:
@@ -170,7 +191,9 @@ def _human(results: dict) -> str:
     for (other, mode), target in TARGETS.items():
         ratio = results[f"ours_over_{other}_{mode}"]
         verdict = "ok" if ratio >= target else "MISSED"
-        lines.append(f"  ours/{other} {mode:9} {ratio:6.2f}x (target >= {target}x) {verdict}")
+        spread = results[f"ours_over_{other}_{mode}_spread"]
+        lines.append(f"  ours/{other} {mode:9} {ratio:6.2f}x (target >= {target}x, spread "
+                     f"{spread:.0%}) {verdict}")
     return "\n".join(lines)
 
 
