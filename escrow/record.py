@@ -61,14 +61,26 @@ class EscrowRecord:
     ephemeral_public: bytes
     shares: tuple[bytes, ...]  # share i sealed to custodian i: its AES-256-GCM ciphertext
 
+    def header(self) -> bytes:
+        """The bytes before the first sealed share (what every share's associated data
+        starts with, :func:`escrow.threshold.hook.share_associated_data`)."""
+        return encode_header(self.version, self.mode, self.set_fingerprint, self.set_epoch,
+                             self.threshold, len(self.shares), self.identifier,
+                             self.secret_length, self.parameters, self.ephemeral_public)
+
     def encode(self) -> bytes:
-        mode = self.mode.encode("ascii")
-        parts = [bytes((self.version, len(mode))), mode,
-                 _FIXED.pack(self.set_fingerprint, self.set_epoch, self.threshold,
-                             len(self.shares), self.identifier, self.secret_length),
-                 bytes((len(self.parameters),)), self.parameters, self.ephemeral_public,
-                 *self.shares]
-        return b"".join(parts)
+        return self.header() + b"".join(self.shares)
+
+
+def encode_header(version: int, mode: str, set_fingerprint: bytes, set_epoch: int,
+                  threshold: int, count: int, identifier: int, secret_length: int,
+                  parameters: bytes, ephemeral_public: bytes) -> bytes:
+    """A record's header: every field of the layout up to and including the ephemeral key."""
+    mode_id = mode.encode("ascii")
+    return b"".join((bytes((version, len(mode_id))), mode_id,
+                     _FIXED.pack(set_fingerprint, set_epoch, threshold, count, identifier,
+                                 secret_length),
+                     bytes((len(parameters),)), parameters, ephemeral_public))
 
 
 def record_digest(record: bytes) -> bytes:

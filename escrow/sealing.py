@@ -104,14 +104,17 @@ def seal_to_each(ephemeral: X25519PrivateKey,
     one ``ephemeral`` key (module docstring)."""
     if not len(recipients) == len(plaintexts) == len(associated_data):
         raise ValueError("one plaintext and one associated data per recipient")
+    if len(recipients) > MAX_RECIPIENTS + 1:
+        raise ValueError(f"at most {MAX_RECIPIENTS + 1} recipients")
     ephemeral_public = ephemeral.public_key().public_bytes_raw()
+    prefix = label + ephemeral_public
     ciphertexts = []
     for index, ((recipient, recipient_public), plaintext, ad) in enumerate(
             zip(recipients, plaintexts, associated_data, strict=True)):
-        key, nonce = _key_and_nonce(
-            ephemeral.exchange(recipient),
-            _recipient_info(label, ephemeral_public, recipient_public, index))
-        ciphertexts.append(AESGCM(key).encrypt(nonce, plaintext, ad))
+        okm = HKDF(_SHA256, KEY_LENGTH + NONCE_LENGTH, None,
+                   prefix + recipient_public + bytes((index,))).derive(
+            ephemeral.exchange(recipient))
+        ciphertexts.append(AESGCM(okm[:KEY_LENGTH]).encrypt(okm[KEY_LENGTH:], plaintext, ad))
     return ephemeral_public, tuple(ciphertexts)
 
 

@@ -67,7 +67,6 @@ made with other parameters) never verifies in another; everything else
 
 from __future__ import annotations
 
-import dataclasses
 import hmac
 import struct
 from dataclasses import dataclass, field
@@ -80,7 +79,13 @@ from escrow import sealing, shares
 from escrow.context import RecordContext
 from escrow.custodian_set import CustodianSet
 from escrow.errors import EscrowError, ModeError, RecordFormatError, RecordRefusedError
-from escrow.record import EPHEMERAL_LENGTH, RECORD_VERSION, EscrowRecord, parse_record
+from escrow.record import (
+    EPHEMERAL_LENGTH,
+    RECORD_VERSION,
+    EscrowRecord,
+    encode_header,
+    parse_record,
+)
 from messaging.errors import ModeIdError
 from messaging.hooks import ChainContext, validate_mode_id
 
@@ -99,10 +104,9 @@ class BuiltRecord:
 
 
 def share_associated_data(record: EscrowRecord, context: RecordContext, index: int) -> bytes:
-    """What share ``index`` of ``record`` is bound to: the record's header (its encoding
-    without shares, so with n = 0), the context and the index."""
-    header = dataclasses.replace(record, shares=()).encode()
-    return _associated_prefix(header, context.encode()) + bytes((index,))
+    """What share ``index`` of ``record`` is bound to: the record's header (every byte before
+    the first share), the context and the index."""
+    return _associated_prefix(record.header(), context.encode()) + bytes((index,))
 
 
 def _associated_prefix(header: bytes, encoded_context: bytes) -> bytes:
@@ -190,24 +194,23 @@ class ThresholdEscrow:
 
     def check_chain(self, context: ChainContext, record: bytes) -> None:
         """Recompute the record from the chain key and context; refuse any difference."""
-        where = RecordContext.of_chain(context).describe()
+
+        def refused(reason: str) -> RecordRefusedError:
+            return RecordRefusedError(f"{RecordContext.of_chain(context).describe()}: {reason}")
+
         if context.mode != self.mode:
-            raise RecordRefusedError(f"{where}: chain uses mode {context.mode!r}, this hook "
-                                     f"enforces {self.mode!r}")
+            raise refused(f"chain uses mode {context.mode!r}, this hook enforces {self.mode!r}")
         try:
             self.check_record(record)
         except RecordRefusedError as exc:
-            raise RecordRefusedError(f"{where}: {exc}") from None
+            raise refused(str(exc)) from None
         try:
             expected = self.build(context).record
         except EscrowError as exc:  # ShareError here; a subclass's own (crumple: PuzzleError)
-            raise RecordRefusedError(f"{where}: cannot recompute the escrow record: {exc}") \
-                from None
+            raise refused(f"cannot recompute the escrow record: {exc}") from None
         if not hmac.compare_digest(expected, record):
-            raise RecordRefusedError(
-                f"{where}: escrow record does not match the chain key and context "
-                "(altered, forged or non-conforming)"
-            )
+            raise refused("escrow record does not match the chain key and context "
+                          "(altered, forged or non-conforming)")
 
     # -- construction -----------------------------------------------------------------------
 
@@ -228,9 +231,10 @@ class ThresholdEscrow:
         identifier = int.from_bytes(stream[:_IDENTIFIER_LENGTH], "big") >> 1
         ephemeral = X25519PrivateKey.from_private_bytes(stream[_IDENTIFIER_LENGTH:shares_at])
         values = shares.split(secret, t, n, stream[shares_at:])
-        fields = (RECORD_VERSION, self.mode, cset.fingerprint, cset.epoch, t, identifier,
-                  len(secret), parameters, ephemeral.public_key().public_bytes_raw())
-        prefix = _associated_prefix(EscrowRecord(*fields, ()).encode(), encoded_context)
+        header = encode_header(RECORD_VERSION, self.mode, cset.fingerprint, cset.epoch, t, n,
+                               identifier, len(secret), parameters,
+                               ephemeral.public_key().public_bytes_raw())
+        prefix = _associated_prefix(header, encoded_context)
         _, sealed = sealing.seal_to_each(ephemeral, self._recipients, values,
                                          [prefix + bytes((i,)) for i in range(n)], SHARE_LABEL)
-        return BuiltRecord(EscrowRecord(*fields, sealed).encode(), tuple(values))
+        return BuiltRecord(header + b"".join(sealed), tuple(values))

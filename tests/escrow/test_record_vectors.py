@@ -5,6 +5,7 @@ each share's key and nonce from HKDF over its DH secret with the label, the ephe
 the custodian's key and index."""
 
 import hashlib
+import struct
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -21,10 +22,11 @@ from escrow.record import parse_record
 from escrow.threshold.hook import ThresholdEscrow, share_associated_data
 from messaging.hooks import PROTOCOL_VERSION, ChainContext
 
+HEADER_LENGTH = 2 + 9 + 41 + 1 + 32  # version, mode id, fixed fields, no parameters, epk
 CHAIN_KEY = hashlib.sha256(b"escrowlab record vector chain key").digest()
 RATCHET_KEY = hashlib.sha256(b"escrowlab record vector ratchet key").digest()
 # SHA-256 of the 3-of-5 record below, made by this build (format version 3).
-RECORD_SHA256 = "05f934a4c70ae948c9db7d8ea30bd74d07403152fc41578a93975ba1142bbd68"
+RECORD_SHA256 = "da991812a77e5af1f87ddce0777d342b22ecc42b63ee3b5825cb931e2fb091f9"
 
 
 def _custodian(i: int) -> Custodian:
@@ -47,7 +49,7 @@ def record() -> bytes:
 
 
 def test_the_known_answer(record):
-    assert len(record) == 2 + 9 + 41 + 1 + 32 + 5 * 48
+    assert len(record) == HEADER_LENGTH + 5 * 48
     assert hashlib.sha256(record).hexdigest() == RECORD_SHA256
 
 
@@ -67,9 +69,11 @@ def test_the_record_is_the_documented_derivation(record):
                    b"escrowlab threshold share v2\x00" + parsed.ephemeral_public + share_key
                    + bytes((index,))).derive(
             ephemeral.exchange(X25519PublicKey.from_public_bytes(share_key)))
-        values[index] = AESGCM(okm[:32]).decrypt(
-            okm[32:], sealed, share_associated_data(parsed, RecordContext.of_chain(CONTEXT),
-                                                    index))
+        header = record[:HEADER_LENGTH]  # every byte before the first share
+        associated_data = header + struct.pack(">I", len(header)) + encoded + bytes((index,))
+        assert associated_data == share_associated_data(parsed, RecordContext.of_chain(CONTEXT),
+                                                        index)
+        values[index] = AESGCM(okm[:32]).decrypt(okm[32:], sealed, associated_data)
     assert values == dict(enumerate(shares.split(CHAIN_KEY, 3, 5, stream[34:])))
     assert shares.combine(parsed.identifier, 3, {i: values[i] for i in (0, 2, 4)}) == CHAIN_KEY
 
