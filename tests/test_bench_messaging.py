@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
 from escrowlab.benchmarks import messaging
 from escrowlab.cli import main
 
-FIGURES = [f"{impl}_{mode}_msgs_per_s" for impl in ("ours", "peer", "floor")
+FIGURES = [f"{impl}_{mode}_msgs_per_s" for impl in ("ours", "peer", "vodozemac", "floor")
            for mode in ("burst", "pingpong")]
-RATIOS = ["ours_over_peer_burst", "ours_over_peer_pingpong",
-          "ours_over_floor_burst", "ours_over_floor_pingpong"]
+RATIOS = [f"ours_over_{other}_{mode}" for other in ("peer", "vodozemac", "floor")
+          for mode in ("burst", "pingpong")]
+BOUNDS = {"ours_over_peer_burst": 4.0, "ours_over_peer_pingpong": 2.0,
+          "ours_over_vodozemac_burst": 0.9, "ours_over_vodozemac_pingpong": 1.0,
+          "ours_over_floor_burst": 0.7, "ours_over_floor_pingpong": 0.8}
 
 
 def test_json_has_every_figure_and_ratio_as_positive_numbers(capsys):
@@ -29,15 +33,19 @@ def test_json_has_every_figure_and_ratio_as_positive_numbers(capsys):
     verdicts = {t["figure"]: t for t in result["targets"]}
     assert set(verdicts) == set(RATIOS)
     for name, target in verdicts.items():
+        assert target["bound"] == BOUNDS[name] and target["op"] == ">="
         assert target["met"] == (result[name] >= target["bound"])
     assert result["targets_met"] == all(t["met"] for t in verdicts.values())
-    assert {p["name"] for p in result["peers"]} == {"doubleratchet", "x3dh", "cryptography"}
+    assert {p["name"] for p in result["peers"]} == {"doubleratchet", "x3dh", "vodozemac",
+                                                    "cryptography"}
+    assert all(p["version"] for p in result["peers"])  # every peer is installed ('bench')
 
 
 def test_rounds_interleave_ours_the_peer_and_the_floor_and_ratios_are_round_medians(
         monkeypatch):
     calls = []
-    seconds = {"ours": [1.0, 2.0, 4.0], "peer": [4.0, 4.0, 4.0], "floor": [0.5, 1.0, 4.0]}
+    seconds = {"ours": [1.0, 2.0, 4.0], "peer": [4.0, 4.0, 4.0], "vodozemac": [1.0, 1.0, 2.0],
+               "floor": [0.5, 1.0, 4.0]}
 
     def runner(name):
         def run(mode, messages):
@@ -57,13 +65,14 @@ def test_rounds_interleave_ours_the_peer_and_the_floor_and_ratios_are_round_medi
     assert result["ours_over_floor_pingpong"] == 0.5
     assert result["ours_burst_msgs_per_s"] == 5.0  # median of 10, 5, 2.5 msgs/s
     assert result["peer_pingpong_msgs_per_s_rounds"] == [2.5, 2.5, 2.5]
+    assert result["ours_over_vodozemac_burst_rounds"] == [1.0, 0.5, 0.5]
 
 
 def test_human_output_names_every_implementation_and_target(capsys):
     assert main(["bench", "messaging", "--messages", "4", "--rounds", "1"]) == 0
     out = capsys.readouterr().out
-    for word in ("ours", "peer", "floor", "burst", "pingpong", "target", "interleaved",
-                 "spread"):
+    for word in ("ours", "peer", "vodozemac", "floor", "burst", "pingpong", "target",
+                 "interleaved", "spread"):
         assert word in out
 
 
@@ -81,7 +90,7 @@ def test_a_bad_message_count_is_a_usage_error(count, capsys):
 
 
 @pytest.mark.parametrize("impl", [messaging._time_ours, messaging._time_peer,
-                                  messaging._time_floor])
+                                  messaging._time_vodozemac, messaging._time_floor])
 @pytest.mark.parametrize("mode", messaging.MODES)
 def test_every_timed_loop_checks_each_decryption(impl, mode, monkeypatch):
     checked = []
@@ -94,6 +103,13 @@ def test_every_timed_loop_checks_each_decryption(impl, mode, monkeypatch):
     monkeypatch.setattr(messaging, "_check", counting_check)
     assert impl(mode, 7) > 0
     assert len(checked) >= 7
+
+
+def test_a_missing_vodozemac_is_a_clear_command_error(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "vodozemac", None)  # import vodozemac: ImportError
+    assert main(["bench", "messaging", "--messages", "2", "--rounds", "1"]) == 2
+    assert "bench messaging: the vodozemac peer needs the 'bench' extra" in \
+        capsys.readouterr().err
 
 
 def test_a_wrong_plaintext_stops_the_benchmark():
