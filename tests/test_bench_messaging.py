@@ -41,31 +41,50 @@ def test_json_has_every_figure_and_ratio_as_positive_numbers(capsys):
     assert all(p["version"] for p in result["peers"])  # every peer is installed ('bench')
 
 
-def test_rounds_interleave_ours_the_peer_and_the_floor_and_ratios_are_round_medians(
+def test_rounds_take_turns_of_ours_the_peers_and_the_floor_and_ratios_are_round_medians(
         monkeypatch):
     calls = []
+    # seconds per turn of each implementation, per round (two turns a round: 200 messages)
     seconds = {"ours": [1.0, 2.0, 4.0], "peer": [4.0, 4.0, 4.0], "vodozemac": [1.0, 1.0, 2.0],
                "floor": [0.5, 1.0, 4.0]}
+    setups = []
 
-    def runner(name):
-        def run(mode, messages):
-            calls.append((name, mode))
-            return seconds[name][sum(1 for c in calls if c == (name, mode)) - 1]
-        return run
+    def factory(name):
+        def setup(mode):
+            setups.append((name, mode))
+            round_index = sum(1 for s in setups if s == (name, mode)) - 1
 
-    for name in messaging.IMPLEMENTATIONS:
-        monkeypatch.setattr(messaging, f"_time_{name}", runner(name))
-    result = messaging.measure(10, rounds=3)
-    assert calls == [(name, mode) for _ in range(3) for mode in messaging.MODES
-                     for name in messaging.IMPLEMENTATIONS]
+            def run(count):
+                calls.append((name, mode, count))
+                return seconds[name][round_index] / 2
+            return run
+        return setup
+
+    monkeypatch.setattr(messaging, "TURN", 100)
+    monkeypatch.setattr(messaging, "runners", lambda: {
+        name: factory(name) for name in messaging.IMPLEMENTATIONS})
+    result = messaging.measure(200, rounds=3)
+    assert calls == [(name, mode, 100) for _ in range(3) for mode in messaging.MODES
+                     for _turn in range(2) for name in messaging.IMPLEMENTATIONS]
     # per round ours/peer: 4, 2, 1 -> median 2; ours/floor: 0.5, 0.5, 1 -> median 0.5
     assert result["ours_over_peer_burst_rounds"] == [4.0, 2.0, 1.0]
     assert result["ours_over_peer_burst"] == 2.0
     assert result["ours_over_peer_burst_spread"] == pytest.approx((4.0 - 1.0) / 2.0)
     assert result["ours_over_floor_pingpong"] == 0.5
-    assert result["ours_burst_msgs_per_s"] == 5.0  # median of 10, 5, 2.5 msgs/s
-    assert result["peer_pingpong_msgs_per_s_rounds"] == [2.5, 2.5, 2.5]
+    assert result["ours_burst_msgs_per_s"] == 100.0  # median of 200, 100, 50 msgs/s
+    assert result["peer_pingpong_msgs_per_s_rounds"] == [50.0, 50.0, 50.0]
     assert result["ours_over_vodozemac_burst_rounds"] == [1.0, 0.5, 0.5]
+
+
+def test_the_last_turn_carries_what_is_left(monkeypatch):
+    counts = []
+    monkeypatch.setattr(messaging, "TURN", 4)
+    monkeypatch.setattr(messaging, "runners", lambda: {
+        name: (lambda mode: lambda count: counts.append(count) or 1.0)
+        for name in messaging.IMPLEMENTATIONS})
+    messaging.measure(10, rounds=1)
+    assert counts == [n for _mode in messaging.MODES for n in (4, 4, 2)
+                      for _name in messaging.IMPLEMENTATIONS]
 
 
 def test_human_output_names_every_implementation_and_target(capsys):
@@ -89,10 +108,9 @@ def test_a_bad_message_count_is_a_usage_error(count, capsys):
     assert "--messages" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("impl", [messaging._time_ours, messaging._time_peer,
-                                  messaging._time_vodozemac, messaging._time_floor])
+@pytest.mark.parametrize("impl", messaging.IMPLEMENTATIONS)
 @pytest.mark.parametrize("mode", messaging.MODES)
-def test_every_timed_loop_checks_each_decryption(impl, mode, monkeypatch):
+def test_every_timed_loop_checks_each_decryption_across_turns(impl, mode, monkeypatch):
     checked = []
     real_check = messaging._check
 
@@ -101,8 +119,10 @@ def test_every_timed_loop_checks_each_decryption(impl, mode, monkeypatch):
         real_check(plaintext, expected, who)
 
     monkeypatch.setattr(messaging, "_check", counting_check)
-    assert impl(mode, 7) > 0
-    assert len(checked) >= 7
+    run = messaging.runners()[impl](mode)
+    checked.clear()  # the handshake's own checks
+    assert run(4) > 0 and run(3) > 0  # the pair carries on from one turn to the next
+    assert len(checked) == 7
 
 
 def test_a_missing_vodozemac_is_a_clear_command_error(monkeypatch, capsys):
@@ -118,10 +138,10 @@ def test_a_wrong_plaintext_stops_the_benchmark():
 
 
 def test_a_failed_round_trip_is_a_clear_command_error(monkeypatch, capsys):
-    def broken(mode, messages):
+    def broken(mode):
         raise RuntimeError("ours: a decrypted message differs from what was sent")
 
-    monkeypatch.setattr(messaging, "_time_ours", broken)
+    monkeypatch.setattr(messaging, "_ours_runner", broken)
     assert main(["bench", "messaging", "--messages", "2", "--rounds", "1"]) == 2
     err = capsys.readouterr().err
     assert "escrowlab: bench messaging: ours: a decrypted message differs" in err

@@ -18,15 +18,16 @@ Four implementations are timed in the same run:
   AES-256-CBC + HMAC-SHA-256) in Rust through its Python bindings, the peer a user
   who wants speed would pick; each message goes to bytes (``to_parts``) and back;
 * ``floor``: the bare primitive calls one message of ours needs, with nothing
-  else (listed above :func:`_time_floor`).
+  else (listed above :func:`_floor_runner`).
 
 The handshakes are done once, untimed, before each measurement.
 
-Rounds (docs/benchmarks.md, "Rounds"). Each of ``--rounds`` rounds times, per mode,
-ours, the peers and the floor back to back (burst: ours, peer, vodozemac, floor;
-ping-pong: the same; then the next round), so that the figures of one round's ratios
-share one moment of the machine's load. ``<impl>_<mode>_msgs_per_s`` is the median over the
-rounds (every round's in ``..._rounds``); each ratio ``ours_over_<other>_<mode>`` is the
+Rounds (docs/benchmarks.md, "Rounds"). Each of ``--rounds`` rounds sets up, per mode,
+one pair of each implementation and then takes turns of ``TURN`` messages: ours, peer,
+vodozemac, floor, ours, ... until each has carried ``--messages``, so that the figures
+of one round's ratios share the same moments of the machine's load.
+``<impl>_<mode>_msgs_per_s`` is the median over the rounds (every round's in
+``..._rounds``); each ratio ``ours_over_<other>_<mode>`` is the
 median of the rounds' ratios, with ``..._rounds`` and ``..._spread`` ((max - min) /
 median) beside it.
 
@@ -79,8 +80,10 @@ TARGETS = {
     ("floor", "burst"): 0.7,
     ("floor", "pingpong"): 0.8,
 }
+TURN = 100  # messages per implementation per turn (even: ping-pong stays in step)
 MAX_MESSAGES = 100_000
 MAX_ROUNDS = 100
+Runner = Callable[[int], float]
 PEERS = (
     Peer("doubleratchet", "peer: its Double Ratchet, timed beside ours", "doubleratchet"),
     Peer("x3dh", "peer: its X3DH handshake (untimed setup)", "x3dh"),
@@ -161,23 +164,28 @@ def measure(
 ) -> dict:
     """Time every implementation in both modes in ``rounds`` interleaved rounds; return the
     figures and ratios as a flat dict (module docstring, "Rounds")."""
-    runners = {"ours": _time_ours, "peer": _time_peer, "vodozemac": _time_vodozemac,
-               "floor": _time_floor}
+    factories = runners()
     results: dict = {"messages": messages, "rounds": rounds, "message_size": MESSAGE_SIZE}
     rates: dict[tuple[str, str], list[float]] = {
         (name, mode): [] for name in IMPLEMENTATIONS for mode in MODES}
-    steps = rounds * len(IMPLEMENTATIONS) * len(MODES)
+    turns = [min(TURN, messages - i) for i in range(0, messages, TURN)]
+    steps = rounds * len(MODES)
     step = getattr(progress, "step", None)
     if step:
-        step("timings", 0, steps)
+        step("rounds", 0, steps)
     done = 0
     for round_number in range(1, rounds + 1):
-        for mode in MODES:  # ours, peer, floor back to back: one moment for a round's ratios
+        for mode in MODES:
+            run = {name: factories[name](mode) for name in IMPLEMENTATIONS}  # handshakes
+            spent = dict.fromkeys(IMPLEMENTATIONS, 0.0)
+            for count in turns:  # ours, peer, vodozemac, floor, ours, ...: TURN messages each
+                for name in IMPLEMENTATIONS:
+                    spent[name] += run[name](count)
             for name in IMPLEMENTATIONS:
-                rates[name, mode].append(messages / runners[name](mode, messages))
-                done += 1
-                if step:
-                    step("timings", done, steps, f"round {round_number}/{rounds} {name} {mode}")
+                rates[name, mode].append(messages / spent[name])
+            done += 1
+            if step:
+                step("rounds", done, steps, f"round {round_number}/{rounds} {mode}")
     for (name, mode), per_round in rates.items():
         results[f"{name}_{mode}_msgs_per_s"] = statistics.median(per_round)
         results[f"{name}_{mode}_msgs_per_s_rounds"] = per_round
@@ -186,6 +194,13 @@ def measure(
             ours / theirs for ours, theirs in zip(rates["ours", mode], rates[other, mode],
                                                   strict=True)]))
     return results
+
+
+def runners() -> dict[str, Callable[[str], Runner]]:
+    """Each implementation's runner factory: ``factory(mode)`` does the handshake (untimed)
+    and returns ``run(count)``, the seconds to send and check ``count`` more messages."""
+    return {"ours": _ours_runner, "peer": _peer_runner, "vodozemac": _vodozemac_runner,
+            "floor": _floor_runner}
 
 
 def _human(results: dict) -> str:
@@ -241,10 +256,10 @@ def _ours_pair():
     return alice, bob
 
 
-def _time_ours(mode: str, messages: int) -> float:
+def _ours_runner(mode: str) -> Runner:
     alice, bob = _ours_pair()
-    return time_sessions(alice, bob, mode, messages, MESSAGE_SIZE,
-                         lambda received, sent: _check(received, sent, "ours"))
+    return lambda count: time_sessions(alice, bob, mode, count, MESSAGE_SIZE,
+                                       lambda received, sent: _check(received, sent, "ours"))
 
 
 # --------------------------------------------------------------------------- peer
@@ -347,12 +362,15 @@ async def _peer_pair():
     return (alice, ad), (bob, bob_ad)
 
 
-def _time_peer(mode: str, messages: int) -> float:
-    return asyncio.run(_time_peer_async(mode, messages))
+def _peer_runner(mode: str) -> Runner:
+    """The peer's ratchets live across turns; each turn runs in a fresh event loop (the
+    loop's start and stop are outside the timed loop)."""
+    pair = asyncio.run(_peer_pair())
+    return lambda count: asyncio.run(_time_peer_async(pair, mode, count))
 
 
-async def _time_peer_async(mode: str, messages: int) -> float:
-    (alice, alice_ad), (bob, bob_ad) = await _peer_pair()
+async def _time_peer_async(pair, mode: str, messages: int) -> float:
+    (alice, alice_ad), (bob, bob_ad) = pair
     plaintexts = [os.urandom(MESSAGE_SIZE) for _ in range(messages)]
     pingpong = mode == "pingpong"
     start = time.perf_counter()
@@ -398,18 +416,22 @@ def _vodozemac_pair():
     return olm, alice, bob
 
 
-def _time_vodozemac(mode: str, messages: int) -> float:
+def _vodozemac_runner(mode: str) -> Runner:
     """Like ours: each message leaves as bytes (``to_parts``) and is decrypted from them."""
     olm, alice, bob = _vodozemac_pair()
     from_parts = olm.AnyOlmMessage.from_parts
-    plaintexts = [os.urandom(MESSAGE_SIZE) for _ in range(messages)]
     pingpong = mode == "pingpong"
-    start = time.perf_counter()
-    for i, plaintext in enumerate(plaintexts):
-        sender, receiver = (bob, alice) if pingpong and i % 2 else (alice, bob)
-        kind, ciphertext = sender.encrypt(plaintext).to_parts()
-        _check(receiver.decrypt(from_parts(kind, ciphertext)), plaintext, "vodozemac")
-    return time.perf_counter() - start
+
+    def run(count: int) -> float:
+        plaintexts = [os.urandom(MESSAGE_SIZE) for _ in range(count)]
+        start = time.perf_counter()
+        for i, plaintext in enumerate(plaintexts):
+            sender, receiver = (bob, alice) if pingpong and i % 2 else (alice, bob)
+            kind, ciphertext = sender.encrypt(plaintext).to_parts()
+            _check(receiver.decrypt(from_parts(kind, ciphertext)), plaintext, "vodozemac")
+        return time.perf_counter() - start
+
+    return run
 
 
 # -------------------------------------------------------------------------- floor
@@ -452,8 +474,7 @@ def _floor_ad_length() -> int:
     return len(prefix) + len(header.authenticated_bytes())
 
 
-def _time_floor(mode: str, messages: int) -> float:
-    plaintexts = [os.urandom(MESSAGE_SIZE) for _ in range(messages)]
+def _floor_runner(mode: str) -> Runner:
     ad = os.urandom(_floor_ad_length())
     # Two parties' ratchet state, as in ours after PQXDH: party 0 sends first.
     private = [X25519PrivateKey.generate(), X25519PrivateKey.generate()]
@@ -461,30 +482,38 @@ def _time_floor(mode: str, messages: int) -> float:
     root = [os.urandom(32)] * 2
     sending = [b"", b""]
     root[0], sending[0] = _kdf_rk(root[0], private[0].exchange(private[1].public_key()))
-    receiving = sending[0]
+    state = {"receiving": sending[0], "sender": 0}  # carried from one turn to the next
     pingpong = mode == "pingpong"
-    sender = 0
-    start = time.perf_counter()
-    for plaintext in plaintexts:
-        receiver = 1 - sender
-        if pingpong:
-            hashlib.sha256(_RECORD).digest()
-        sending[sender], message_key = _kdf_ck(sending[sender])
-        material = _aead_material(message_key)
-        ciphertext = AESGCM(material[:32]).encrypt(material[32:], plaintext, ad)
 
-        hashlib.sha256(_RECORD).digest()
-        if pingpong:
-            remote = X25519PublicKey.from_public_bytes(public[sender])
-            root[receiver], receiving = _kdf_rk(root[receiver], private[receiver].exchange(remote))
-        receiving, message_key = _kdf_ck(receiving)
-        material = _aead_material(message_key)
-        received = AESGCM(material[:32]).decrypt(material[32:], ciphertext, ad)
-        if pingpong:
-            private[receiver] = X25519PrivateKey.generate()
-            root[receiver], sending[receiver] = _kdf_rk(
-                root[receiver], private[receiver].exchange(remote))
-            public[receiver] = private[receiver].public_key().public_bytes_raw()
-            sender = receiver
-        _check(received, plaintext, "floor")
-    return time.perf_counter() - start
+    def run(count: int) -> float:
+        plaintexts = [os.urandom(MESSAGE_SIZE) for _ in range(count)]
+        receiving, sender = state["receiving"], state["sender"]
+        start = time.perf_counter()
+        for plaintext in plaintexts:
+            receiver = 1 - sender
+            if pingpong:
+                hashlib.sha256(_RECORD).digest()
+            sending[sender], message_key = _kdf_ck(sending[sender])
+            material = _aead_material(message_key)
+            ciphertext = AESGCM(material[:32]).encrypt(material[32:], plaintext, ad)
+
+            hashlib.sha256(_RECORD).digest()
+            if pingpong:
+                remote = X25519PublicKey.from_public_bytes(public[sender])
+                root[receiver], receiving = _kdf_rk(root[receiver],
+                                                    private[receiver].exchange(remote))
+            receiving, message_key = _kdf_ck(receiving)
+            material = _aead_material(message_key)
+            received = AESGCM(material[:32]).decrypt(material[32:], ciphertext, ad)
+            if pingpong:
+                private[receiver] = X25519PrivateKey.generate()
+                root[receiver], sending[receiver] = _kdf_rk(
+                    root[receiver], private[receiver].exchange(remote))
+                public[receiver] = private[receiver].public_key().public_bytes_raw()
+                sender = receiver
+            _check(received, plaintext, "floor")
+        elapsed = time.perf_counter() - start
+        state["receiving"], state["sender"] = receiving, sender
+        return elapsed
+
+    return run
