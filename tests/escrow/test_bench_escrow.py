@@ -56,17 +56,20 @@ def test_each_ratio_is_the_median_of_its_interleaved_rounds_with_their_spread(ca
 def test_each_figure_is_timed_beside_its_baseline_round_after_round(monkeypatch):
     calls = []
     monkeypatch.setattr(bench, "CHUNK", 2)
-    escrow_seconds = iter([4.0, 3.0, 1.0, 3.0])  # burst, ping-pong; burst, ping-pong
+    escrow_turns = iter([2.0, 2.0, 1.5, 1.5, 0.5, 0.5, 1.5, 1.5])  # per round: burst, ping-pong
+    monkeypatch.setattr(bench, "TURN", 3)
     monkeypatch.setattr(bench, "_time_floor", lambda cset, batch: calls.append("floor") or 0.5)
     monkeypatch.setattr(bench, "_timed", lambda work: calls.append("ours") or 1.0)
-    monkeypatch.setattr(bench, "_time_session", lambda hook, mode, messages: calls.append(
-        (mode, hook.mode)) or (2.0 if hook.mode == "none" else next(escrow_seconds)))
+    monkeypatch.setattr(bench, "_pair", lambda hook, clock: (hook.mode, None, None, None))
+    monkeypatch.setattr(bench, "time_sessions", lambda mode_of, bob, mode, count, size, check:
+                        calls.append((mode, mode_of, count))
+                        or (1.0 if mode_of == "none" else next(escrow_turns)))
     monkeypatch.setattr(bench, "_time_recovery", lambda d, m: calls.append("recovery") or 1.0)
     deployment = bench.THRESHOLD_MODE.deployment(custodians=3, threshold=2)
     results = bench.measure(deployment, 4, 5, 2)
     one_round = ["floor", "ours", "ours"] * 2 + [
-        ("burst", "none"), ("burst", "threshold"), ("pingpong", "none"),
-        ("pingpong", "threshold"), "recovery"]
+        (mode, hook, count) for mode in ("burst", "pingpong") for count in (3, 2)
+        for hook in ("none", "threshold")] + ["recovery"]
     assert calls == one_round * 2
     assert results["create_over_floor_rounds"] == [2.0, 2.0]  # per round 2 x 1.0 / 2 x 0.5
     assert results["burst_ratio_rounds"] == [0.5, 2.0] and results["burst_ratio"] == 1.25
