@@ -61,7 +61,8 @@ from escrow.errors import (
     RecordFormatError,
     ReleaseRefusedError,
 )
-from escrow.record import EncryptedShare, EscrowRecord, parse_record, record_digest
+from escrow.record import EscrowRecord, parse_record, record_digest
+from escrow.sealing import EncryptedShare
 from escrow.threshold.hook import SHARE_LABEL, share_associated_data
 from messaging.clock import Clock
 from messaging.errors import WireFormatError
@@ -271,9 +272,9 @@ def release_share(custodian: Custodian, custodian_set: CustodianSet,
 
 def _open_share(custodian: Custodian, index: int, record: EscrowRecord,
                 context: RecordContext) -> bytes:
-    value = sealing.open_sealed(record.shares[index], custodian.keys.exchange,
-                                custodian.public.share_key,
-                                share_associated_data(record, context, index), SHARE_LABEL)
+    value = sealing.open_for(index, record.ephemeral_public, record.shares[index],
+                             custodian.keys.exchange, custodian.public.share_key,
+                             share_associated_data(record, context, index), SHARE_LABEL)
     if value is None:
         raise ReleaseRefusedError(
             f"{context.describe()}: share {index} does not open under this context (altered "

@@ -3,16 +3,18 @@
 
 For each new sending chain, :meth:`ThresholdEscrow.record_for_chain` takes the
 escrowed secret (the chain key CK_0), splits it into SLIP-39 shares
-(:mod:`escrow.shares`) and encrypts share i to custodian i
-(:mod:`escrow.sealing`) with associated data binding the whole context: record
-version, mode, mode parameters, set fingerprint and epoch, t, SLIP-39
-identifier, secret length, protocol version, conversation, sender, recipient,
-chain number, time, ratchet key and the custodian index (n is fixed by the set
-fingerprint). Layout in :mod:`escrow.record`.
+(:mod:`escrow.shares`) and encrypts share i to custodian i, all under one
+ephemeral X25519 key per record (:func:`escrow.sealing.seal_to_each`: custodian
+i's index and public key are in its key derivation), with associated data
+binding the whole context: record version, mode, mode parameters, set
+fingerprint and epoch, t, SLIP-39 identifier, secret length, the ephemeral
+public key, protocol version, conversation, sender, recipient, chain number,
+time, ratchet key and the custodian index (n is fixed by the set fingerprint).
+Layout in :mod:`escrow.record`.
 
-Determinism. Every random choice -- the SLIP-39 identifier, the polynomial's
-random coefficients and digest salt, each share's ephemeral X25519 key (and so
-each AEAD key and nonce) -- is one HKDF-SHA256 output keyed by the chain key,
+Determinism. Every random choice -- the SLIP-39 identifier, the record's
+ephemeral X25519 key (and so every AEAD key and nonce), the polynomial's random
+coefficients and digest salt -- is one HKDF-SHA256 output keyed by the chain key,
 with the mode, the set fingerprint, the mode parameters and the canonical
 context as ``info``. The
 recipient, who derives the same CK_0, recomputes the record byte for byte in
@@ -22,8 +24,8 @@ so a sender cannot hand custodians garbage while the recipient accepts.
 Why this does not weaken the shares: (1) every derived value is a PRF output
 under the chain key, so it is exactly as hard to predict as the chain key
 itself; whoever can compute it already holds the secret the shares protect.
-(2) Nothing derived is ever published unencrypted except ephemeral public keys,
-which are as good as random to anyone without CK_0. (3) The shares travel
+(2) Nothing derived is ever published unencrypted except the ephemeral public key,
+which is as good as random to anyone without CK_0. (3) The shares travel
 encrypted to their custodians, so a reader of the archive sees none of them, and
 t-1 custodians see t-1 points of a polynomial whose other coefficients are
 unpredictable PRF outputs: the information-theoretic secrecy of Shamir sharing
@@ -65,7 +67,6 @@ made with other parameters) never verifies in another; everything else
 
 from __future__ import annotations
 
-import dataclasses
 import hmac
 import struct
 from dataclasses import dataclass, field
@@ -78,14 +79,20 @@ from escrow import sealing, shares
 from escrow.context import RecordContext
 from escrow.custodian_set import CustodianSet
 from escrow.errors import EscrowError, ModeError, RecordFormatError, RecordRefusedError
-from escrow.record import RECORD_VERSION, EncryptedShare, EscrowRecord, parse_record
+from escrow.record import (
+    EPHEMERAL_LENGTH,
+    RECORD_VERSION,
+    EscrowRecord,
+    encode_header,
+    parse_record,
+)
 from messaging.errors import ModeIdError
 from messaging.hooks import ChainContext, validate_mode_id
 
-SHARE_LABEL = b"escrowlab threshold share v1\x00"
-_RANDOMNESS_SALT = b"escrowlab threshold record randomness v1"
-_EPHEMERAL_LENGTH = 32
+SHARE_LABEL = b"escrowlab threshold share v2\x00"
+_RANDOMNESS_SALT = b"escrowlab threshold record randomness v2"
 _IDENTIFIER_LENGTH = 2
+_SHA256 = hashes.SHA256()
 
 
 @dataclass(frozen=True)
@@ -97,12 +104,12 @@ class BuiltRecord:
 
 
 def share_associated_data(record: EscrowRecord, context: RecordContext, index: int) -> bytes:
-    """What share ``index`` of ``record`` is bound to: the record's header and the context."""
-    return _associated_prefix(record, context.encode()) + bytes((index,))
+    """What share ``index`` of ``record`` is bound to: the record's header (every byte before
+    the first share), the context and the index."""
+    return _associated_prefix(record.header(), context.encode()) + bytes((index,))
 
 
-def _associated_prefix(record: EscrowRecord, encoded_context: bytes) -> bytes:
-    header = dataclasses.replace(record, shares=()).encode()
+def _associated_prefix(header: bytes, encoded_context: bytes) -> bytes:
     return header + struct.pack(">I", len(header)) + encoded_context
 
 
@@ -187,24 +194,24 @@ class ThresholdEscrow:
 
     def check_chain(self, context: ChainContext, record: bytes) -> None:
         """Recompute the record from the chain key and context; refuse any difference."""
-        where = RecordContext.of_chain(context).describe()
+
+        def refused(reason: str) -> RecordRefusedError:
+            return RecordRefusedError(f"{RecordContext.of_chain(context).describe()}: {reason}")
+
         if context.mode != self.mode:
-            raise RecordRefusedError(f"{where}: chain uses mode {context.mode!r}, this hook "
-                                     f"enforces {self.mode!r}")
-        try:
-            self.check_record(record)
-        except RecordRefusedError as exc:
-            raise RecordRefusedError(f"{where}: {exc}") from None
+            raise refused(f"chain uses mode {context.mode!r}, this hook enforces {self.mode!r}")
         try:
             expected = self.build(context).record
         except EscrowError as exc:  # ShareError here; a subclass's own (crumple: PuzzleError)
-            raise RecordRefusedError(f"{where}: cannot recompute the escrow record: {exc}") \
-                from None
-        if not hmac.compare_digest(expected, record):
-            raise RecordRefusedError(
-                f"{where}: escrow record does not match the chain key and context "
-                "(altered, forged or non-conforming)"
-            )
+            raise refused(f"cannot recompute the escrow record: {exc}") from None
+        if isinstance(record, bytes) and hmac.compare_digest(expected, record):
+            return  # what this hook makes is well formed, of its set and mode: nothing to parse
+        try:  # name the first thing wrong with it
+            self.check_record(record)
+        except RecordRefusedError as exc:
+            raise refused(str(exc)) from None
+        raise refused("escrow record does not match the chain key and context "
+                      "(altered, forged or non-conforming)")
 
     # -- construction -----------------------------------------------------------------------
 
@@ -216,28 +223,19 @@ class ThresholdEscrow:
         parameters = self.mode_parameters()
         t, n = cset.threshold, cset.n
         random_length = shares.random_length(t, len(secret))
+        shares_at = _IDENTIFIER_LENGTH + EPHEMERAL_LENGTH
         stream = HKDF(
-            hashes.SHA256(),
-            _IDENTIFIER_LENGTH + n * _EPHEMERAL_LENGTH + random_length,
-            _RANDOMNESS_SALT,
+            _SHA256, shares_at + random_length, _RANDOMNESS_SALT,
             self.mode.encode("ascii") + cset.fingerprint + bytes((len(parameters),))
             + parameters + encoded_context,
         ).derive(context.chain_key)
         identifier = int.from_bytes(stream[:_IDENTIFIER_LENGTH], "big") >> 1
-        ephemerals = stream[_IDENTIFIER_LENGTH:_IDENTIFIER_LENGTH + n * _EPHEMERAL_LENGTH]
-        values = shares.split(secret, t, n, stream[_IDENTIFIER_LENGTH + n * _EPHEMERAL_LENGTH:])
-        header = EscrowRecord(RECORD_VERSION, self.mode, cset.fingerprint, cset.epoch, t,
-                              identifier, len(secret), parameters, ())
+        ephemeral = X25519PrivateKey.from_private_bytes(stream[_IDENTIFIER_LENGTH:shares_at])
+        values = shares.split(secret, t, n, stream[shares_at:])
+        header = encode_header(RECORD_VERSION, self.mode, cset.fingerprint, cset.epoch, t, n,
+                               identifier, len(secret), parameters,
+                               ephemeral.public_key().public_bytes_raw())
         prefix = _associated_prefix(header, encoded_context)
-        sealed: list[EncryptedShare] = []
-        for index, ((recipient, recipient_raw), value) in enumerate(
-            zip(self._recipients, values, strict=True)
-        ):
-            ephemeral = X25519PrivateKey.from_private_bytes(
-                ephemerals[index * _EPHEMERAL_LENGTH:(index + 1) * _EPHEMERAL_LENGTH]
-            )
-            sealed.append(sealing.seal(
-                ephemeral, recipient, recipient_raw, value, prefix + bytes((index,)), SHARE_LABEL,
-            ))
-        record = dataclasses.replace(header, shares=tuple(sealed))
-        return BuiltRecord(record.encode(), tuple(values))
+        _, sealed = sealing.seal_to_each(ephemeral, self._recipients, values,
+                                         [prefix + bytes((i,)) for i in range(n)], SHARE_LABEL)
+        return BuiltRecord(header + b"".join(sealed), tuple(values))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -106,6 +107,15 @@ def show_verdicts(doc: dict) -> None:
                       for p in doc["peers"])
     if peers:
         print(f"  compared with: {peers}")
+
+
+def round_figures(name: str, per_round: list[float]) -> dict:
+    """``name`` (the median of ``per_round``), ``name_rounds`` (every round's value, in
+    order) and ``name_spread`` ((max - min) / median): how benchmarks that interleave rounds
+    of the things they compare report a figure (docs/benchmarks.md, "Rounds")."""
+    median = statistics.median(per_round)
+    spread = (max(per_round) - min(per_round)) / median if median else 0.0
+    return {name: median, f"{name}_rounds": list(per_round), f"{name}_spread": spread}
 
 
 def format_duration(seconds: float) -> str:

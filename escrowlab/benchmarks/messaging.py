@@ -1,12 +1,12 @@
-"""``escrowlab bench messaging``: Double Ratchet throughput of ours, a peer and a floor.
+"""``escrowlab bench messaging``: Double Ratchet throughput of ours, two peers and a floor.
 
 docs/benchmarks.md. Every figure is 1 KiB messages, each encrypted by one
-side and decrypted by the other, per second of wall time (best of ``--rounds``):
+side and decrypted by the other, per second of wall time:
 
 * ``burst``: one sender, all messages on one sending chain;
 * ``pingpong``: the sides alternate, so every message starts a DH ratchet step.
 
-Three implementations are timed in the same run:
+Four implementations are timed in the same run:
 
 * ``ours``: :class:`messaging.session.Session` (``encrypt`` to envelope bytes,
   ``decrypt`` of those bytes, with the default ``NoEscrow`` hook);
@@ -14,14 +14,28 @@ Three implementations are timed in the same run:
   configuration (X25519, SHA-256 everywhere, AES-256: the package's recommended
   AES-256-CBC + HMAC-SHA-256 AEAD, HKDF root chain, HMAC message chain). The
   peer's messages stay Python objects (no wire encoding), which only flatters it;
+* ``vodozemac``: Matrix's Olm (a Double Ratchet: Curve25519, HMAC-SHA-256 chains,
+  AES-256-CBC + HMAC-SHA-256) in Rust through its Python bindings, the peer a user
+  who wants speed would pick; each message goes to bytes (``to_parts``) and back;
 * ``floor``: the bare primitive calls one message of ours needs, with nothing
-  else (listed above :func:`_time_floor`).
+  else (listed above :func:`_floor_runner`).
 
 The handshakes are done once, untimed, before each measurement.
 
-Targets (in the JSON's ``targets``, docs/benchmarks.md): ours/peer >= 3 in burst
-and >= 2 in ping-pong, ours/floor >= 0.5 in both. Peers: the ``doubleratchet`` and
-``x3dh`` distributions, and ``cryptography`` for the floor, with their versions.
+Rounds (docs/benchmarks.md, "Rounds"). Each of ``--rounds`` rounds sets up, per mode,
+one pair of each implementation and then takes turns of ``TURN`` messages: ours, peer,
+vodozemac, floor, ours, ... until each has carried ``--messages``, so that the figures
+of one round's ratios share the same moments of the machine's load.
+``<impl>_<mode>_msgs_per_s`` is the median over the rounds (every round's in
+``..._rounds``); each ratio ``ours_over_<other>_<mode>`` is the
+median of the rounds' ratios, with ``..._rounds`` and ``..._spread`` ((max - min) /
+median) beside it.
+
+Targets (in the JSON's ``targets``, docs/benchmarks.md): burst: ours/peer >= 4,
+ours/vodozemac >= 0.9, ours/floor >= 0.7; ping-pong: ours/peer >= 2, ours/vodozemac >=
+1.0, ours/floor >= 0.8. Peers: the ``doubleratchet``, ``x3dh`` and ``vodozemac``
+distributions (the 'bench' extra), and ``cryptography`` for the floor, with their
+versions.
 """
 
 from __future__ import annotations
@@ -32,6 +46,7 @@ import hashlib
 import hmac as std_hmac
 import json
 import os
+import statistics
 import time
 from collections.abc import Callable
 
@@ -41,25 +56,39 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from escrowlab.arguments import int_in_range
-from escrowlab.benchmarks import Peer, Progress, Target, document, show_verdicts, time_sessions
+from escrowlab.benchmarks import (
+    Peer,
+    Progress,
+    Target,
+    document,
+    round_figures,
+    show_verdicts,
+    time_sessions,
+)
 from escrowlab.cli import CommandError
 
 MESSAGE_SIZE = 1024
 DEFAULT_MESSAGES = 2000
 DEFAULT_ROUNDS = 5
 MODES = ("burst", "pingpong")
-IMPLEMENTATIONS = ("ours", "peer", "floor")
+IMPLEMENTATIONS = ("ours", "peer", "vodozemac", "floor")
 TARGETS = {
-    ("peer", "burst"): 3.0,
+    ("peer", "burst"): 4.0,
     ("peer", "pingpong"): 2.0,
-    ("floor", "burst"): 0.5,
-    ("floor", "pingpong"): 0.5,
+    ("vodozemac", "burst"): 0.9,
+    ("vodozemac", "pingpong"): 1.0,
+    ("floor", "burst"): 0.7,
+    ("floor", "pingpong"): 0.8,
 }
+TURN = 100  # messages per implementation per turn (even: ping-pong stays in step)
 MAX_MESSAGES = 100_000
 MAX_ROUNDS = 100
+Runner = Callable[[int], float]
 PEERS = (
     Peer("doubleratchet", "peer: its Double Ratchet, timed beside ours", "doubleratchet"),
     Peer("x3dh", "peer: its X3DH handshake (untimed setup)", "x3dh"),
+    Peer("vodozemac", "peer: Matrix's Olm (Rust, Python bindings), timed beside ours",
+         "vodozemac"),
     Peer("cryptography", "floor: the bare primitive calls one message needs", "cryptography"),
 )
 
@@ -72,12 +101,14 @@ def targets() -> list[Target]:
 def register(bench_subparsers: argparse._SubParsersAction) -> None:
     parser = bench_subparsers.add_parser(
         "messaging",
-        help="Double Ratchet messages/s: ours vs doubleratchet+x3dh vs bare primitives",
+        help="Double Ratchet messages/s: ours vs doubleratchet+x3dh vs vodozemac vs bare "
+             "primitives",
         description=(
             "Encrypt and decrypt 1 KiB messages in 'burst' (one sending chain) and "
             "'pingpong' (a DH ratchet step per message) with our Session API, the PyPI "
-            "doubleratchet+x3dh packages, and the bare primitive calls (the floor); print "
-            "messages per second and the ratios ours/peer and ours/floor against the targets."
+            "doubleratchet+x3dh packages, vodozemac (Olm), and the bare primitive calls (the "
+            "floor), in interleaved rounds; print messages per second and the ratios of ours "
+            "to each against the targets."
         ),
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -88,8 +119,8 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--rounds", type=int_in_range(1, MAX_ROUNDS), default=DEFAULT_ROUNDS, metavar="R",
-        help=f"repeat each measurement R times and keep the best, 1..{MAX_ROUNDS} "
-             f"(default {DEFAULT_ROUNDS})",
+        help=f"R interleaved rounds (ours, peer, floor in turn), medians reported, "
+             f"1..{MAX_ROUNDS} (default {DEFAULT_ROUNDS})",
     )
     parser.set_defaults(func=run)
 
@@ -131,46 +162,65 @@ def show(doc: dict) -> None:
 def measure(
     messages: int, rounds: int = 1, progress: Callable[[str], None] | None = None
 ) -> dict:
-    """Time every implementation in both modes; return the figures and ratios as a flat dict."""
-    runners = {"ours": _time_ours, "peer": _time_peer, "floor": _time_floor}
+    """Time every implementation in both modes in ``rounds`` interleaved rounds; return the
+    figures and ratios as a flat dict (module docstring, "Rounds")."""
+    factories = runners()
     results: dict = {"messages": messages, "rounds": rounds, "message_size": MESSAGE_SIZE}
-    best: dict[tuple[str, str], float] = {}
-    steps = rounds * len(IMPLEMENTATIONS) * len(MODES)
+    rates: dict[tuple[str, str], list[float]] = {
+        (name, mode): [] for name in IMPLEMENTATIONS for mode in MODES}
+    turns = [min(TURN, messages - i) for i in range(0, messages, TURN)]
+    steps = rounds * len(MODES)
     step = getattr(progress, "step", None)
     if step:
-        step("timings", 0, steps)
+        step("rounds", 0, steps)
     done = 0
-    for round_number in range(1, rounds + 1):  # interleaved, so load spikes hit all alike
-        for name in IMPLEMENTATIONS:
-            for mode in MODES:
-                elapsed = runners[name](mode, messages)
-                best[name, mode] = min(elapsed, best.get((name, mode), elapsed))
-                done += 1
-                if step:
-                    step("timings", done, steps, f"round {round_number}/{rounds} {name} {mode}")
-    for (name, mode), elapsed in best.items():
-        results[f"{name}_{mode}_msgs_per_s"] = messages / elapsed
+    for round_number in range(1, rounds + 1):
+        for mode in MODES:
+            run = {name: factories[name](mode) for name in IMPLEMENTATIONS}  # handshakes
+            spent = dict.fromkeys(IMPLEMENTATIONS, 0.0)
+            for count in turns:  # ours, peer, vodozemac, floor, ours, ...: TURN messages each
+                for name in IMPLEMENTATIONS:
+                    spent[name] += run[name](count)
+            for name in IMPLEMENTATIONS:
+                rates[name, mode].append(messages / spent[name])
+            done += 1
+            if step:
+                step("rounds", done, steps, f"round {round_number}/{rounds} {mode}")
+    for (name, mode), per_round in rates.items():
+        results[f"{name}_{mode}_msgs_per_s"] = statistics.median(per_round)
+        results[f"{name}_{mode}_msgs_per_s_rounds"] = per_round
     for (other, mode) in TARGETS:
-        ratio = results[f"ours_{mode}_msgs_per_s"] / results[f"{other}_{mode}_msgs_per_s"]
-        results[f"ours_over_{other}_{mode}"] = ratio
+        results.update(round_figures(f"ours_over_{other}_{mode}", [
+            ours / theirs for ours, theirs in zip(rates["ours", mode], rates[other, mode],
+                                                  strict=True)]))
     return results
+
+
+def runners() -> dict[str, Callable[[str], Runner]]:
+    """Each implementation's runner factory: ``factory(mode)`` does the handshake (untimed)
+    and returns ``run(count)``, the seconds to send and check ``count`` more messages."""
+    return {"ours": _ours_runner, "peer": _peer_runner, "vodozemac": _vodozemac_runner,
+            "floor": _floor_runner}
 
 
 def _human(results: dict) -> str:
     lines = [
         f"messaging throughput: {results['messages']} messages of {results['message_size']} "
-        f"bytes, best of {results['rounds']} rounds (messages/s, encrypt + decrypt)",
-        f"  {'':6} {'burst':>10} {'pingpong':>10}",
+        f"bytes, median of {results['rounds']} interleaved rounds (messages/s, encrypt + "
+        "decrypt)",
+        f"  {'':9} {'burst':>10} {'pingpong':>10}",
     ]
     for name in IMPLEMENTATIONS:
         lines.append(
-            f"  {name:6} {results[f'{name}_burst_msgs_per_s']:>10,.0f}"
+            f"  {name:9} {results[f'{name}_burst_msgs_per_s']:>10,.0f}"
             f" {results[f'{name}_pingpong_msgs_per_s']:>10,.0f}"
         )
     for (other, mode), target in TARGETS.items():
         ratio = results[f"ours_over_{other}_{mode}"]
         verdict = "ok" if ratio >= target else "MISSED"
-        lines.append(f"  ours/{other} {mode:9} {ratio:6.2f}x (target >= {target}x) {verdict}")
+        spread = results[f"ours_over_{other}_{mode}_spread"]
+        lines.append(f"  ours/{other:9} {mode:9} {ratio:6.2f}x (target >= {target}x, spread "
+                     f"{spread:.0%}) {verdict}")
     return "\n".join(lines)
 
 
@@ -206,10 +256,10 @@ def _ours_pair():
     return alice, bob
 
 
-def _time_ours(mode: str, messages: int) -> float:
+def _ours_runner(mode: str) -> Runner:
     alice, bob = _ours_pair()
-    return time_sessions(alice, bob, mode, messages, MESSAGE_SIZE,
-                         lambda received, sent: _check(received, sent, "ours"))
+    return lambda count: time_sessions(alice, bob, mode, count, MESSAGE_SIZE,
+                                       lambda received, sent: _check(received, sent, "ours"))
 
 
 # --------------------------------------------------------------------------- peer
@@ -312,12 +362,15 @@ async def _peer_pair():
     return (alice, ad), (bob, bob_ad)
 
 
-def _time_peer(mode: str, messages: int) -> float:
-    return asyncio.run(_time_peer_async(mode, messages))
+def _peer_runner(mode: str) -> Runner:
+    """The peer's ratchets live across turns; each turn runs in a fresh event loop (the
+    loop's start and stop are outside the timed loop)."""
+    pair = asyncio.run(_peer_pair())
+    return lambda count: asyncio.run(_time_peer_async(pair, mode, count))
 
 
-async def _time_peer_async(mode: str, messages: int) -> float:
-    (alice, alice_ad), (bob, bob_ad) = await _peer_pair()
+async def _time_peer_async(pair, mode: str, messages: int) -> float:
+    (alice, alice_ad), (bob, bob_ad) = pair
     plaintexts = [os.urandom(MESSAGE_SIZE) for _ in range(messages)]
     pingpong = mode == "pingpong"
     start = time.perf_counter()
@@ -330,6 +383,55 @@ async def _time_peer_async(mode: str, messages: int) -> float:
             received = await bob.decrypt_message(message, bob_ad)
         _check(received, plaintext, "peer")
     return time.perf_counter() - start
+
+
+# ---------------------------------------------------------------------- vodozemac
+
+
+def _vodozemac():
+    """The ``vodozemac`` module (imported on demand: the 'bench' extra)."""
+    try:
+        import vodozemac
+    except ImportError as exc:
+        raise RuntimeError(
+            "the vodozemac peer needs the 'bench' extra: .venv/bin/pip install -e '.[bench]'"
+        ) from exc
+    return vodozemac
+
+
+def _vodozemac_pair():
+    """An Olm session from Alice to Bob's one-time key and Bob's inbound session from
+    Alice's first (pre-key) message, then one message each way."""
+    olm = _vodozemac()
+    alice_account, bob_account = olm.Account(), olm.Account()
+    bob_account.generate_one_time_keys(1)
+    one_time_key = next(iter(bob_account.one_time_keys.values()))
+    bob_account.mark_keys_as_published()
+    alice = alice_account.create_outbound_session(bob_account.curve25519_key, one_time_key)
+    hello = os.urandom(MESSAGE_SIZE)
+    first = alice.encrypt(hello).to_pre_key()
+    bob, received = bob_account.create_inbound_session(alice_account.curve25519_key, first)
+    _check(received, hello, "vodozemac")
+    _check(alice.decrypt(bob.encrypt(hello)), hello, "vodozemac")
+    return olm, alice, bob
+
+
+def _vodozemac_runner(mode: str) -> Runner:
+    """Like ours: each message leaves as bytes (``to_parts``) and is decrypted from them."""
+    olm, alice, bob = _vodozemac_pair()
+    from_parts = olm.AnyOlmMessage.from_parts
+    pingpong = mode == "pingpong"
+
+    def run(count: int) -> float:
+        plaintexts = [os.urandom(MESSAGE_SIZE) for _ in range(count)]
+        start = time.perf_counter()
+        for i, plaintext in enumerate(plaintexts):
+            sender, receiver = (bob, alice) if pingpong and i % 2 else (alice, bob)
+            kind, ciphertext = sender.encrypt(plaintext).to_parts()
+            _check(receiver.decrypt(from_parts(kind, ciphertext)), plaintext, "vodozemac")
+        return time.perf_counter() - start
+
+    return run
 
 
 # -------------------------------------------------------------------------- floor
@@ -372,8 +474,7 @@ def _floor_ad_length() -> int:
     return len(prefix) + len(header.authenticated_bytes())
 
 
-def _time_floor(mode: str, messages: int) -> float:
-    plaintexts = [os.urandom(MESSAGE_SIZE) for _ in range(messages)]
+def _floor_runner(mode: str) -> Runner:
     ad = os.urandom(_floor_ad_length())
     # Two parties' ratchet state, as in ours after PQXDH: party 0 sends first.
     private = [X25519PrivateKey.generate(), X25519PrivateKey.generate()]
@@ -381,30 +482,38 @@ def _time_floor(mode: str, messages: int) -> float:
     root = [os.urandom(32)] * 2
     sending = [b"", b""]
     root[0], sending[0] = _kdf_rk(root[0], private[0].exchange(private[1].public_key()))
-    receiving = sending[0]
+    state = {"receiving": sending[0], "sender": 0}  # carried from one turn to the next
     pingpong = mode == "pingpong"
-    sender = 0
-    start = time.perf_counter()
-    for plaintext in plaintexts:
-        receiver = 1 - sender
-        if pingpong:
-            hashlib.sha256(_RECORD).digest()
-        sending[sender], message_key = _kdf_ck(sending[sender])
-        material = _aead_material(message_key)
-        ciphertext = AESGCM(material[:32]).encrypt(material[32:], plaintext, ad)
 
-        hashlib.sha256(_RECORD).digest()
-        if pingpong:
-            remote = X25519PublicKey.from_public_bytes(public[sender])
-            root[receiver], receiving = _kdf_rk(root[receiver], private[receiver].exchange(remote))
-        receiving, message_key = _kdf_ck(receiving)
-        material = _aead_material(message_key)
-        received = AESGCM(material[:32]).decrypt(material[32:], ciphertext, ad)
-        if pingpong:
-            private[receiver] = X25519PrivateKey.generate()
-            root[receiver], sending[receiver] = _kdf_rk(
-                root[receiver], private[receiver].exchange(remote))
-            public[receiver] = private[receiver].public_key().public_bytes_raw()
-            sender = receiver
-        _check(received, plaintext, "floor")
-    return time.perf_counter() - start
+    def run(count: int) -> float:
+        plaintexts = [os.urandom(MESSAGE_SIZE) for _ in range(count)]
+        receiving, sender = state["receiving"], state["sender"]
+        start = time.perf_counter()
+        for plaintext in plaintexts:
+            receiver = 1 - sender
+            if pingpong:
+                hashlib.sha256(_RECORD).digest()
+            sending[sender], message_key = _kdf_ck(sending[sender])
+            material = _aead_material(message_key)
+            ciphertext = AESGCM(material[:32]).encrypt(material[32:], plaintext, ad)
+
+            hashlib.sha256(_RECORD).digest()
+            if pingpong:
+                remote = X25519PublicKey.from_public_bytes(public[sender])
+                root[receiver], receiving = _kdf_rk(root[receiver],
+                                                    private[receiver].exchange(remote))
+            receiving, message_key = _kdf_ck(receiving)
+            material = _aead_material(message_key)
+            received = AESGCM(material[:32]).decrypt(material[32:], ciphertext, ad)
+            if pingpong:
+                private[receiver] = X25519PrivateKey.generate()
+                root[receiver], sending[receiver] = _kdf_rk(
+                    root[receiver], private[receiver].exchange(remote))
+                public[receiver] = private[receiver].public_key().public_bytes_raw()
+                sender = receiver
+            _check(received, plaintext, "floor")
+        elapsed = time.perf_counter() - start
+        state["receiving"], state["sender"] = receiving, sender
+        return elapsed
+
+    return run

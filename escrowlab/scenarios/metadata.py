@@ -11,7 +11,8 @@ number of fields a record shows that observer.
 - ``leaf16``, archive reader without the family key: only version and width; the rest is
   fresh ciphertext per chain.
 - ``threshold`` / ``crumple``, archive reader: version, mode, parameters, set fingerprint,
-  epoch, t, n, SLIP-39 identifier, secret length and n sealed shares; the deployment-wide
+  epoch, t, n, SLIP-39 identifier, secret length, the record's ephemeral key and n sealed
+  shares; the deployment-wide
   fields are identical in every record and the per-chain ones fresh, so records link no
   session to any device.
 - ``none``: no record, nothing added.
@@ -39,7 +40,7 @@ from messaging.wire import parse_envelope
 
 SESSIONS = {"S1": ("alice", "bob"), "S2": ("alice", "carol"), "S3": ("carol", "dave")}
 RECORD_FIELDS = ("version", "mode", "parameters", "set_fingerprint", "set_epoch", "threshold",
-                 "n", "identifier", "secret_length", "shares")
+                 "n", "identifier", "secret_length", "ephemeral_public", "shares")
 
 
 def run_sessions(hook_for, exchanges: int) -> dict[str, list[tuple[str, bytes]]]:
@@ -117,11 +118,13 @@ def _custodian(mode: str, exchanges: int) -> Outcome:
     expected = {(RECORD_VERSION, mode, hook.mode_parameters(), custodian_set.fingerprint, 1, 3,
                  5, 32)}
     identifiers = [p.identifier for p in parsed]
-    ephemerals = [s.ephemeral_public for p in parsed for s in p.shares]
+    ephemerals = [p.ephemeral_public for p in parsed]  # one per record (docs/formats.md)
+    sealed = [share for p in parsed for share in p.shares]
     links = linked_sessions(records, lambda r: parse_record(r).set_fingerprint)
     groups = [sorted(s) for s in links.values()]
-    holds = (deployment == expected and len(set(ephemerals)) == len(ephemerals)
-             == 5 * len(chains) and len(set(identifiers)) >= len(chains) - 1
+    holds = (deployment == expected and len(set(ephemerals)) == len(ephemerals) == len(chains)
+             and len(set(sealed)) == len(sealed) == 5 * len(chains)
+             and len(set(identifiers)) >= len(chains) - 1
              and groups == [sorted(SESSIONS)])
     return Outcome("S27", mode, "archive reader",
                    "deployment fields identical, per-chain fields fresh: no session linked to "
@@ -130,6 +133,7 @@ def _custodian(mode: str, exchanges: int) -> Outcome:
                    {"fields": list(RECORD_FIELDS), "deployment_values": len(deployment),
                     "deployment_as_pinned": deployment == expected, "chains": len(chains),
                     "distinct_ephemerals": len(set(ephemerals)), "ephemerals": len(ephemerals),
+                    "distinct_sealed_shares": len(set(sealed)), "sealed_shares": len(sealed),
                     "distinct_identifiers": len(set(identifiers)),
                     "fingerprint_groups": groups})
 

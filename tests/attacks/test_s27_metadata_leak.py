@@ -47,7 +47,8 @@ def test_an_archive_reader_of_threshold_or_crumple_records_links_no_session_to_a
     # none for threshold; k for crumple, per deployment: one value set in every record
     assert d["deployment_values"] == 1 and d["deployment_as_pinned"] is True
     # The fields that differ per chain are fresh: no value repeats across chains.
-    assert d["distinct_ephemerals"] == d["ephemerals"] == 5 * d["chains"]
+    assert d["distinct_ephemerals"] == d["ephemerals"] == d["chains"]  # one per record
+    assert d["distinct_sealed_shares"] == d["sealed_shares"] == 5 * d["chains"]
     assert d["distinct_identifiers"] >= d["chains"] - 1  # 15-bit ids: a collision is chance
     # Linkability by record content: the deployment fields put every session in one group.
     assert d["fingerprint_groups"] == [["S1", "S2", "S3"]]

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from escrow.errors import RecordFormatError
-from escrow.record import parse_record
+from escrow.record import RECORD_VERSION, parse_record
 from escrow.threshold.hook import ThresholdEscrow
 from messaging.hooks import ChainContext
 from tests.escrow.helpers import make_custodians, make_set
@@ -27,10 +27,22 @@ def test_a_record_round_trips(record):
     assert parsed.parameters == b""
 
 
+def test_a_version_3_record_carries_one_ephemeral_key_then_the_sealed_shares(record):
+    parsed = parse_record(record)
+    header = 2 + len("threshold") + 32 + 4 + 1 + 1 + 2 + 1 + 1  # no mode parameters
+    assert record[0] == RECORD_VERSION == 3
+    assert record[header:header + 32] == parsed.ephemeral_public
+    assert len(record) == header + 32 + 5 * (32 + 16)
+    assert parsed.shares == tuple(record[header + 32 + 48 * i:header + 80 + 48 * i]
+                                  for i in range(5))
+
+
 @pytest.mark.parametrize("mutate,message", [
     (lambda r: b"", "missing"),
-    (lambda r: b"\x01" + r[1:], "version"),
-    (lambda r: b"\x03" + r[1:], "version"),
+    (lambda r: b"\x01" + r[1:], "unknown escrow record version 1 .this build reads version 3"),
+    (lambda r: b"\x04" + r[1:], "unknown escrow record version 4"),
+    (lambda r: b"\x02" + r[1:], r"version 2 \(one ephemeral key per share\) is no longer read; "
+                                r"this build reads version 3"),
     (lambda r: r[:1] + b"\x00" + r[2:], "mode"),
     (lambda r: r[:20], "truncated"),
     (lambda r: r[:-1], "need"),

@@ -92,11 +92,13 @@ def test_each_share_is_sealed_to_its_own_custodian_only():
     parsed = parse_record(parsed_envelope.header.record)
     context = RecordContext.of_envelope(parsed_envelope)
     for index, share in enumerate(parsed.shares):
-        aad = share_associated_data(parsed, context, index)
         for other_index, other in enumerate(c.custodians):
-            opened = sealing.open_sealed(share, other.keys.exchange, other.public.share_key, aad,
-                                         SHARE_LABEL)
-            assert (opened is not None) == (other_index == index)
+            for claimed in range(len(c.custodians)):  # under any index and its binding
+                aad = share_associated_data(parsed, context, claimed)
+                opened = sealing.open_for(claimed, parsed.ephemeral_public, share,
+                                          other.keys.exchange, other.public.share_key, aad,
+                                          SHARE_LABEL)
+                assert (opened is not None) == (other_index == index == claimed)
 
 
 class MaskedEscrow(ThresholdEscrow):
