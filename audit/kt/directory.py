@@ -121,13 +121,18 @@ class KeyDirectory:
         """The RFC 9162 consistency proof between two sizes of the directory's log."""
         return self.log.store.consistency_proof(old_size, new_size)
 
-    def replicate(self, log: AuditLog) -> KeyDirectory:
-        """A copy of this directory's history on another, empty ``log`` signed by the same
-        key: the same leaves, then its own epochs. An honest mirror never diverges; a
-        provider that makes one diverge has forked its log (scenario S20's split view)."""
+    def replicate(self, log: AuditLog, epochs: int | None = None) -> KeyDirectory:
+        """A copy of the first ``epochs`` epochs (default all) of this directory on another,
+        empty ``log`` signed by the same key: the same leaves, then epochs of its own. An
+        honest mirror never diverges; a provider that makes one diverge has forked its log
+        (the split view of docs/ghost.md)."""
+        count = len(self._epochs) if epochs is None else epochs
+        if isinstance(count, bool) or not isinstance(count, int) or \
+                not 0 <= count <= len(self._epochs):
+            raise KTEpochError(f"cannot replicate {epochs!r} of {len(self._epochs)} epochs")
         copy = KeyDirectory(log, self.name)
-        for number in range(len(self._epochs)):
+        for number in range(count):
             log.append(self.log.store.leaf(number))
-        copy._entries = dict(self._entries)
-        copy._epochs = list(self._epochs)
+        copy._epochs = self._epochs[:count]
+        copy._entries = dict(copy._epochs[-1].entries) if count else {}
         return copy
