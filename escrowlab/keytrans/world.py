@@ -11,6 +11,7 @@ before the verifier is attached; every later one is verified.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from audit.kt.directory import KeyDirectory
@@ -43,7 +44,7 @@ class KTWorld:
     log: AuditLog
     directory: KeyDirectory
     trust: KTTrust
-    hook: EscrowHook
+    hook_for: Callable[[str], EscrowHook]
     devices: dict[str, Device] = field(default_factory=dict)
     watches: dict[str, OwnerWatch] = field(default_factory=dict)
 
@@ -54,7 +55,8 @@ class KTWorld:
     def device(self, user: str, device_id: int, *, linked_by: Device | None = None,
                verify: bool = True, transport: Transport | None = None) -> Device:
         """Register (or link) a device with one-time prekeys enough for a scenario."""
-        device = Device.create(user, device_id, transport or self.transport, hook=self.hook,
+        device = Device.create(user, device_id, transport or self.transport,
+                               hook=self.hook_for(f"{user}:{device_id}"),
                                clock=self.clock, linked_by=linked_by, one_time_prekeys=8,
                                kem_prekeys=4)
         if verify:
@@ -113,12 +115,14 @@ def bootstrap(relay: RelayService, directory: KeyDirectory, users: list[str],
 
 
 def build(*, witnesses: int = 3, quorum: int = 2, hook: EscrowHook | None = None,
+          hook_for: Callable[[str], EscrowHook] | None = None,
           auto_epoch: bool = True) -> KTWorld:
     """An in-process relay whose device lists go to a directory witnessed ``quorum`` of
-    ``witnesses`` (in-memory stores, one manual clock)."""
+    ``witnesses`` (in-memory stores, one manual clock); every device runs ``hook`` or the
+    hook ``hook_for`` gives its address (default :class:`NoEscrow`)."""
     clock = ManualClock(START)
     kt = witnessed_directory(clock, witnesses=witnesses, quorum=quorum)
     relay = RelayService("sqlite://", clock=clock,
                          publisher=KTPublisher(kt.directory, auto_epoch=auto_epoch))
     return KTWorld(clock, relay, InProcessTransport(relay), kt.signer, kt.witnesses, kt.log,
-                   kt.directory, kt.trust, hook or NoEscrow())
+                   kt.directory, kt.trust, hook_for or (lambda address: hook or NoEscrow()))
