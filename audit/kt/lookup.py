@@ -29,7 +29,10 @@ from audit.kt.errors import KTEpochError, KTError, KTProofError
 from audit.kt.prefix_tree import Leaf, PathProof, label, verify_absence, verify_membership
 from audit.kt.value import DeviceSet, check_user, commitment
 from audit.note import Verifier
+from audit.proof import verify_inclusion
+from audit.quorum import verify_checkpoint
 from audit.receipt import Receipt, verify_receipt
+from audit.rfc9162 import hash_leaf
 
 EPOCH_ENTRY_TYPE = "kt.epoch"
 
@@ -85,16 +88,45 @@ class VerifiedLookup:
     head: EpochHead
 
 
-def verify_epoch(receipt: Receipt, epoch: int, trust: KTTrust) -> EpochHead:
+class CheckpointCache:
+    """Checkpoints a client already verified under its trust, by their exact note text: a
+    checkpoint covers every lookup of its epoch, so its signatures are checked once."""
+
+    MAX_ENTRIES = 64
+
+    def __init__(self) -> None:
+        self._verified: dict[str, Checkpoint] = {}
+
+    def verified(self, note: str, trust: KTTrust) -> Checkpoint:
+        checkpoint = self._verified.get(note)
+        if checkpoint is None:
+            checkpoint = verify_checkpoint(note, trust.log_key, trust.witness_keys,
+                                           trust.threshold)
+            if len(self._verified) >= self.MAX_ENTRIES:
+                self._verified.clear()
+            self._verified[note] = checkpoint
+        return checkpoint
+
+
+def verify_epoch(receipt: Receipt, epoch: int, trust: KTTrust,
+                 cache: CheckpointCache | None = None) -> EpochHead:
     """Check that ``receipt`` is the entry of ``epoch`` (leaf ``epoch`` of the directory's
-    log) under a checkpoint with the quorum; return the epoch's root."""
+    log) under a checkpoint with the quorum; return the epoch's root. A ``cache`` holds
+    checkpoints verified before under the same ``trust``."""
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
         raise KTEpochError("an epoch is a non-negative integer")
     if not isinstance(receipt, Receipt):
         raise KTEpochError("the epoch's receipt is missing")
     try:
-        checkpoint = verify_receipt(receipt, trust.log_key, trust.witness_keys,
-                                    trust.threshold)
+        if cache is None:
+            checkpoint = verify_receipt(receipt, trust.log_key, trust.witness_keys,
+                                        trust.threshold)
+        else:
+            checkpoint = cache.verified(receipt.checkpoint, trust)
+            if receipt.index >= checkpoint.size:
+                raise KTEpochError(f"entry {receipt.index} is beyond the checkpoint")
+            verify_inclusion(receipt.index, checkpoint.size, hash_leaf(receipt.entry),
+                             receipt.proof, checkpoint.root)
         entry = Entry.decode(receipt.entry)
     except KTError:
         raise
@@ -116,7 +148,8 @@ def verify_epoch(receipt: Receipt, epoch: int, trust: KTTrust) -> EpochHead:
     return EpochHead(epoch, root, checkpoint)
 
 
-def verify_lookup(proof: LookupProof, user: str, trust: KTTrust) -> VerifiedLookup:
+def verify_lookup(proof: LookupProof, user: str, trust: KTTrust,
+                  cache: CheckpointCache | None = None) -> VerifiedLookup:
     """Check that ``proof`` shows ``user``'s latest entry at its epoch (module docstring)."""
     check_user(user)
     if not isinstance(proof, LookupProof):
@@ -125,20 +158,21 @@ def verify_lookup(proof: LookupProof, user: str, trust: KTTrust) -> VerifiedLook
         raise KTProofError(f"the proof is for user {proof.user!r}, not {user!r}")
     if not isinstance(proof.devices, DeviceSet):
         raise KTProofError("the proof's device set is malformed")
-    head = verify_epoch(proof.receipt, proof.epoch, trust)
+    head = verify_epoch(proof.receipt, proof.epoch, trust, cache)
     leaf = Leaf(label(user), proof.version, commitment(user, proof.version, proof.devices))
     verify_membership(head.root, leaf, proof.path)
     return VerifiedLookup(user, proof.epoch, proof.version, proof.devices, head)
 
 
-def verify_absence_proof(proof: AbsenceProof, user: str, trust: KTTrust) -> EpochHead:
+def verify_absence_proof(proof: AbsenceProof, user: str, trust: KTTrust,
+                         cache: CheckpointCache | None = None) -> EpochHead:
     """Check that ``user`` has no entry at the proof's epoch."""
     check_user(user)
     if not isinstance(proof, AbsenceProof):
         raise KTProofError("not an absence proof")
     if proof.user != user:
         raise KTProofError(f"the proof is for user {proof.user!r}, not {user!r}")
-    head = verify_epoch(proof.receipt, proof.epoch, trust)
+    head = verify_epoch(proof.receipt, proof.epoch, trust, cache)
     verify_absence(head.root, label(user), proof.path)
     return head
 

@@ -23,6 +23,7 @@ from audit.errors import ProofError
 from audit.kt.errors import KTEpochError, KTHistoryError
 from audit.kt.lookup import (
     AbsenceProof,
+    CheckpointCache,
     EpochHead,
     KTTrust,
     LookupProof,
@@ -83,15 +84,16 @@ class History:
 
 
 def checked_lookup(server: DirectoryServer, user: str, trust: KTTrust, history: History,
-                   epoch: int | None = None) -> VerifiedLookup | EpochHead:
+                   epoch: int | None = None,
+                   cache: CheckpointCache | None = None) -> VerifiedLookup | EpochHead:
     """Look ``user`` up, verify the proof and advance ``history`` with the epoch's checkpoint;
     a :class:`VerifiedLookup`, or the :class:`EpochHead` of a verified absence."""
     proof = server.lookup(user, epoch)
     if isinstance(proof, AbsenceProof):
-        head = verify_absence_proof(proof, user, trust)
+        head = verify_absence_proof(proof, user, trust, cache)
         result: VerifiedLookup | EpochHead = head
     else:
-        result = verify_lookup(proof, user, trust)
+        result = verify_lookup(proof, user, trust, cache)
         head = result.head
     if epoch is not None and head.epoch != epoch:
         raise KTEpochError(f"asked for epoch {epoch}, served epoch {head.epoch}")
@@ -121,6 +123,7 @@ class SelfMonitor:
         self.checked_epoch = -1
         self.version = 0
         self.lookups = 0
+        self.cache = CheckpointCache()
 
     def check(self, approved: Mapping[str, bytes]) -> list[Alert]:
         """Check every epoch since the last check against the devices the user ``approved``
@@ -128,7 +131,8 @@ class SelfMonitor:
         expected = DeviceSet.of(approved)
         alerts = []
         for epoch in range(self.checked_epoch + 1, self.server.epoch + 1):
-            result = checked_lookup(self.server, self.user, self.trust, self.history, epoch)
+            result = checked_lookup(self.server, self.user, self.trust, self.history, epoch,
+                                    self.cache)
             self.lookups += 1
             self.checked_epoch = epoch
             if isinstance(result, EpochHead):

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 
 from audit.kt.directory import KeyDirectory
 from audit.kt.errors import KTError
-from audit.kt.lookup import EpochHead, KTTrust
+from audit.kt.lookup import CheckpointCache, EpochHead, KTTrust
 from audit.kt.monitor import DirectoryServer, History, checked_lookup
 from audit.kt.value import DeviceSet
 from messaging.directory import DirectoryRefusedError
@@ -57,12 +57,14 @@ class KTVerifier:
         self.server = server
         self.trust = trust
         self.history = History()
+        self.cache = CheckpointCache()
         self.accepted = 0
         self.refused = 0
 
     def verify_devices(self, user: str, devices: Mapping[str, IdentityPublic]) -> None:
         try:
-            result = checked_lookup(self.server, user, self.trust, self.history)
+            result = checked_lookup(self.server, user, self.trust, self.history,
+                                    cache=self.cache)
             served = DeviceSet.of(identity_bytes(devices))
         except KTError as exc:
             self.refused += 1
