@@ -33,7 +33,9 @@ class OwnerWatch:
             if server is not None and trust is not None else None
 
     def approve(self, address: str, identity: IdentityPublic) -> None:
-        """Record a device the owner registered or linked itself."""
+        """Record a device the owner registered or linked itself. A device the owner later
+        removes stays approved: the epochs between its link and its removal list it, and the
+        self-monitor checks every one of them against this set."""
         self.approved[address] = identity
 
     def device_list_alarm(self) -> tuple[str, ...]:

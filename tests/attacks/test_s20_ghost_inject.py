@@ -17,7 +17,7 @@ def test_the_scenario_applies_to_ghost_only():
 
 
 def test_every_variant_and_channel_holds(outcomes):
-    assert len(outcomes) == 15
+    assert len(outcomes) == 15 + 4
     assert [v for v, o in outcomes.items() if not o.holds] == []
 
 
@@ -56,3 +56,11 @@ def test_a_split_view_defeats_the_owners_checks_but_not_the_witnesses(outcomes):
     assert witness.metrics["detection_latency"] == CHECK_INTERVAL
     assert witness.details["detection_epochs"] == 0  # Bob's view could not advance
     assert outcomes["honest/witness"].metrics["detectable"] == "none"
+
+
+def test_legitimate_churn_raises_peer_notices_only(outcomes):
+    peer = outcomes["churn/safety-numbers"]
+    assert peer.details["legitimate_changes"] == 2
+    assert peer.details["false_alarms"] == 2  # a contact cannot tell a new phone from a ghost
+    for channel in ("device-list", "kt-monitor", "witness"):
+        assert outcomes[f"churn/{channel}"].details["false_alarms"] == 0
