@@ -36,6 +36,7 @@ class Epoch:
     number: int
     entries: Mapping[str, tuple[int, DeviceSet]]
     tree: PrefixTree
+    leaves: Mapping[str, Leaf]
 
 
 class KeyDirectory:
@@ -76,15 +77,21 @@ class KeyDirectory:
             if current is None or current[1] != devices:
                 version = 1 if current is None else current[0] + 1
                 entries[user] = (version, devices)
-        tree = PrefixTree(Leaf(label(u), v, commitment(u, v, d))
-                          for u, (v, d) in entries.items())
+        previous = self._epochs[-1].leaves if self._epochs else {}
+        leaves = {}
+        for user, (version, devices) in entries.items():
+            leaf = previous.get(user)  # an unchanged entry keeps its leaf (and commitment)
+            if leaf is None or leaf.version != version:
+                leaf = Leaf(label(user), version, commitment(user, version, devices))
+            leaves[user] = leaf
+        tree = PrefixTree(leaves.values())
         number = len(self._epochs)
         if self.log.size != number:
             raise KTEpochError(f"the directory's log holds {self.log.size} entries, expected "
                                f"{number}: something else was appended to it")
         self.log.append_event(EPOCH_ENTRY_TYPE, self.name,
                               {"epoch": number, "root": tree.root.hex(), "labels": len(tree)})
-        self._epochs.append(Epoch(number, entries, tree))
+        self._epochs.append(Epoch(number, entries, tree, leaves))
         self._entries = entries
         self._pending = {}
         return number
