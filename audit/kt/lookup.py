@@ -19,7 +19,6 @@ without the quorum) and return what was proven.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from audit.checkpoint import Checkpoint
@@ -175,8 +174,3 @@ def verify_absence_proof(proof: AbsenceProof, user: str, trust: KTTrust,
     head = verify_epoch(proof.receipt, proof.epoch, trust, cache)
     verify_absence(head.root, label(user), proof.path)
     return head
-
-
-def same_devices(verified: VerifiedLookup, devices: Sequence[tuple[str, bytes]]) -> bool:
-    """Whether a served device list (address, identity bytes) is the one proven."""
-    return verified.devices == DeviceSet(tuple(sorted(devices)))

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from audit.kt.errors import KTProofError
@@ -184,6 +184,8 @@ def _check_label(value: object) -> bytes:
 
 def verify_membership(root: bytes, leaf: Leaf, proof: PathProof) -> None:
     """Check that ``leaf`` is the entry of its label in the tree of ``root``."""
+    if not isinstance(leaf, Leaf) or not isinstance(proof, PathProof):
+        raise KTProofError("membership needs a Leaf and a PathProof")
     _check_label(leaf.label)
     if proof.leaf != leaf:
         raise KTProofError("the proof reaches another leaf than the one claimed")
@@ -194,7 +196,9 @@ def verify_absence(root: bytes, label_bytes: bytes, proof: PathProof) -> None:
     """Check that ``label_bytes`` has no entry in the tree of ``root``: its path ends in an
     empty subtree, or in another label's leaf that shares the path's prefix."""
     _check_label(label_bytes)
-    depth = len(proof.siblings) if isinstance(proof.siblings, Sequence) else 0
+    if not isinstance(proof, PathProof) or not isinstance(proof.siblings, tuple):
+        raise KTProofError("a path proof is a PathProof")
+    depth = len(proof.siblings)
     if proof.leaf is None:
         terminal = EMPTY
     else:

@@ -185,3 +185,23 @@ def test_bad_input_is_refused_without_state_change(log):
     with pytest.raises(KTEpochError):
         directory.lookup("user1", 5)
     assert directory.pending() == 0 and directory.epoch == 0
+
+
+def test_a_cached_checkpoint_still_refuses_a_tampered_lookup(log, log_signer, witnesses):
+    from audit.kt.lookup import CheckpointCache
+    from audit.note import Signer
+
+    directory, _ = populated(log, 20)
+    trust = trust_of(log_signer, witnesses)
+    cache = CheckpointCache()
+    proof = directory.lookup("user3")
+    verify_lookup(proof, "user3", trust, cache)
+    edited = replace(proof, devices=DeviceSet.of({"user3:1": identity()}))
+    with pytest.raises(KTProofError):
+        verify_lookup(edited, "user3", trust, cache)
+    with pytest.raises(KTEpochError):
+        verify_lookup(replace(proof, receipt=replace(proof.receipt, proof=(bytes(32),))),
+                      "user3", trust, cache)
+    impostor = replace(trust, log_key=Signer.generate(log_signer.name).verifier)
+    with pytest.raises(KTEpochError):
+        verify_lookup(proof, "user3", impostor, CheckpointCache())
