@@ -40,6 +40,13 @@ def test_the_owner_sees_it_at_its_next_check(outcomes):
         assert outcome.metrics["detectable"] == detector
         assert outcome.metrics["detection_latency"] == CHECK_INTERVAL
         assert outcome.metrics["exposed_total"] == CHECK_INTERVAL // MESSAGE_INTERVAL
+        assert outcome.details["detection_epochs"] == 2  # the ghost's epoch, one periodic
+
+
+def test_a_split_view_still_shows_the_contact_a_new_device(outcomes):
+    outcome = outcomes["split-view/safety-numbers"]
+    assert outcome.metrics["exposed_total"] == 1
+    assert outcome.metrics["detection_latency"] == MESSAGE_INTERVAL
 
 
 def test_suppressed_notices_leave_only_the_kt_self_monitor(outcomes):
