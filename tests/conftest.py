@@ -52,9 +52,11 @@ def _missing(message: str):
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's Chromium, headless, driven by Playwright (see ``tests/browser.py``)."""
+    """Debian's Chromium, headless, driven by Playwright (see ``tests/browser.py``); one per
+    test module, so that Playwright's event loop is gone before other modules run (a later
+    ``asyncio.run`` in the same worker would otherwise refuse)."""
     executable = chromium_path()
     if executable is None:
         _missing("Chromium not found (apt-get install chromium)")

@@ -106,6 +106,7 @@ def serve_command(args: argparse.Namespace) -> int:
         print("relay stopped", file=sys.stderr)
     finally:
         server.close()
+        service.close()
     return 0
 
 

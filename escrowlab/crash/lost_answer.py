@@ -140,7 +140,7 @@ class LoopbackRelay:
             server.trigger.pull_trigger(shutdown)
         self._thread.join(timeout=5)
         server.task_dispatcher.shutdown()
-        self.service.engine.dispose()
+        self.service.close()
         logging.getLogger("waitress").removeFilter(_not_our_cut)
 
 

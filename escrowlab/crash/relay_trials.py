@@ -1,6 +1,9 @@
 """Crash trial of the relay (kind ``relay``): traffic over HTTP while the relay is SIGKILLed.
 
-``escrowlab relay serve`` runs on 127.0.0.1 with a SQLite file. Real clients
+``escrowlab relay serve`` runs on 127.0.0.1 with a SQLite file, or (``db_url``) with
+a PostgreSQL database served by several relay processes at once (docs/relay.md,
+"Several relay processes"): the senders then talk to the first process and the
+receivers to the last, so every delivery crosses processes. Real clients
 (:class:`messaging.client.Device` over :class:`messaging.transport.HttpTransport`,
 which retries a lost connection with a fresh signature) run in threads:
 
@@ -9,8 +12,8 @@ which retries a lost connection with a fresh signature) run in threads:
 - a prekey fetcher taking bundles of a device with many one-time prekeys;
 - a registrar creating new users one after the other.
 
-The relay is SIGKILLed once or twice at random instants and restarted on the
-same database and port. Then the senders stop, the receivers drain, the relay is
+A relay process (any of them) is SIGKILLed once or twice at random instants and
+restarted on the same database and port. Then the senders stop, the receivers drain, the relay is
 killed a last time and its database is checked. Counted:
 
 - acknowledged: each accepted send times its recipient devices, each bundle
@@ -21,7 +24,7 @@ killed a last time and its database is checked. Counted:
   one-time prekey (X25519 or ML-KEM) handed out twice, or handed out and still
   in the database;
 - corrupt: SQLite ``integrity_check`` / ``foreign_key_check`` failures, queue
-  entries pointing nowhere;
+  entries pointing nowhere (either database);
 - errors: a client that failed for good (e.g. :meth:`Device.create` refused
   after a lost answer) or any unexpected exception.
 """
@@ -30,11 +33,14 @@ from __future__ import annotations
 
 import itertools
 import random
-import sqlite3
 import threading
 import time
 from collections import Counter
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from escrowlab.crash.outcome import Outcome
 from escrowlab.crash.processes import Child, ChildFailed, sqlite_check, start_relay
@@ -74,18 +80,18 @@ class _Worker:
 class _Traffic:
     """The clients of one trial and what the relay acknowledged to them."""
 
-    def __init__(self, url: str, tag: str) -> None:
-        self.url = url
+    def __init__(self, send_url: str, receive_url: str, tag: str) -> None:
+        self.url = send_url
         self.tag = tag
 
-        def device(user: str, device_id: int = 1, **kwargs) -> Device:
+        def device(user: str, device_id: int = 1, url: str = send_url, **kwargs) -> Device:
             return Device.create(user, device_id, HttpTransport(url), retry_for=RETRY_FOR,
                                  **kwargs)
 
         self.alice, self.carol = device("alice"), device("carol")
-        self.bob = device("bob")
-        self.dave1 = device("dave")
-        self.dave2 = self.dave1.link_device(2, HttpTransport(url), retry_for=RETRY_FOR)
+        self.bob = device("bob", url=receive_url)
+        self.dave1 = device("dave", url=receive_url)
+        self.dave2 = self.dave1.link_device(2, HttpTransport(receive_url), retry_for=RETRY_FOR)
         self.keys = device("keys", one_time_prekeys=TARGET_PREKEYS,
                            kem_prekeys=TARGET_PREKEYS // 2)
         self.fetcher = device("fetch")
@@ -161,66 +167,84 @@ class _Traffic:
         return [e for w in self.senders + self.readers for e in w.errors]
 
 
-def _check_database(path: Path, traffic: _Traffic, outcome: Outcome) -> None:
-    problems = sqlite_check(path)
-    if problems:
-        outcome.problem("corrupt", f"relay database: {'; '.join(problems[:3])}")
-        return
-    db = sqlite3.connect(str(path))
+def _check_database(db_url: str, traffic: _Traffic, outcome: Outcome) -> None:
+    """What the relay's database holds after the trial (SQLite: its own checks first)."""
+    if db_url.startswith("sqlite:///"):
+        problems = sqlite_check(db_url.removeprefix("sqlite:///"))
+        if problems:
+            outcome.problem("corrupt", f"relay database: {'; '.join(problems[:3])}")
+            return
+    engine = create_engine(db_url, poolclass=NullPool)
     try:
-        dangling = db.execute("SELECT count(*) FROM queue WHERE archive_id NOT IN "
-                              "(SELECT id FROM archive)").fetchone()[0]
-        if dangling:
-            outcome.problem("corrupt", f"{dangling} queue entries point at no archived envelope")
-        for table, position in (("one_time_prekeys", 0), ("kem_prekeys", 1)):
-            still = {row[0] for row in db.execute(
-                f"SELECT key_id FROM {table} WHERE address=?", (traffic.keys.address,))}
-            again = sorted({b[position] for b in traffic.bundles} & still)
-            outcome.problem("duplicated", f"{table} {again[:5]} handed out and still on the "
-                                          "relay (it would hand them out again)", len(again))
-        for device in traffic.registered:
-            row = db.execute("SELECT identity, removed_at FROM devices WHERE address=?",
-                             (device.address,)).fetchone()
-            keys = db.execute("SELECT count(*) FROM signed_prekeys WHERE address=?",
-                              (device.address,)).fetchone()[0]
-            if row is None or bytes(row[0]) != device.identity.public.encode() \
-                    or row[1] is not None or not keys:
-                outcome.problem("lost", f"registration of {device.address} is not in the "
-                                        "relay's database")
-    except sqlite3.Error as exc:
+        with engine.connect() as db:
+            _check_tables(db, traffic, outcome)
+    except SQLAlchemyError as exc:
         outcome.problem("corrupt", f"relay database unreadable: {exc}")
     finally:
-        db.close()
+        engine.dispose()
 
 
-def relay_trial(rng: random.Random, work: Path, index: int = 0) -> Outcome:
+def _check_tables(db, traffic: _Traffic, outcome: Outcome) -> None:
+    def rows(query: str, **params):
+        return db.execute(text(query), params).fetchall()
+
+    dangling = rows("SELECT count(*) FROM queue WHERE archive_id NOT IN "
+                    "(SELECT id FROM archive)")[0][0]
+    if dangling:
+        outcome.problem("corrupt", f"{dangling} queue entries point at no archived envelope")
+    for table, position in (("one_time_prekeys", 0), ("kem_prekeys", 1)):
+        still = {row[0] for row in rows(f"SELECT key_id FROM {table} WHERE address=:a",
+                                        a=traffic.keys.address)}
+        again = sorted({b[position] for b in traffic.bundles} & still)
+        outcome.problem("duplicated", f"{table} {again[:5]} handed out and still on the "
+                                      "relay (it would hand them out again)", len(again))
+    for device in traffic.registered:
+        found = rows("SELECT identity, removed_at FROM devices WHERE address=:a",
+                     a=device.address)
+        keys = rows("SELECT count(*) FROM signed_prekeys WHERE address=:a",
+                    a=device.address)[0][0]
+        if not found or bytes(found[0][0]) != device.identity.public.encode() \
+                or found[0][1] is not None or not keys:
+            outcome.problem("lost", f"registration of {device.address} is not in the "
+                                    "relay's database")
+
+
+def relay_trial(rng: random.Random, work: Path, index: int = 0, *,
+                db_url: str | None = None, processes: int = 1) -> Outcome:
+    """One trial (module docstring): ``processes`` relays on ``db_url`` (default: a new
+    SQLite file in ``work``, which only one process serves)."""
     outcome = Outcome()
-    path = work / "relay.sqlite"
-    db_url = f"sqlite:///{path}"
-    relay, url = start_relay(db_url)
-    port = int(url.rsplit(":", 1)[1])
-    relays: list[Child] = [relay]
+    db_url = db_url or f"sqlite:///{work / 'relay.sqlite'}"
+    if processes > 1 and db_url.startswith("sqlite"):
+        raise ValueError("several relay processes serve a PostgreSQL database, not SQLite")
+    started = [start_relay(db_url) for _ in range(processes)]
+    live: list[Child] = [child for child, _ in started]
+    urls = [url for _, url in started]
+    every: list[Child] = list(live)
     traffic = None
     try:
-        traffic = _Traffic(url, f"t{rng.getrandbits(32):08x}")
+        traffic = _Traffic(urls[0], urls[-1], f"t{rng.getrandbits(32):08x}")
         traffic.start()
         for _ in range(rng.choice((1, 1, 2))):
             time.sleep(rng.uniform(0.2, 0.8))
-            relays[-1].kill()
+            victim = rng.randrange(processes)
+            live[victim].kill()
             time.sleep(rng.uniform(0.0, 0.2))
             try:
-                relays.append(start_relay(db_url, port)[0])
+                live[victim] = start_relay(db_url, int(urls[victim].rsplit(":", 1)[1]))[0]
+                every.append(live[victim])
             except ChildFailed as exc:
                 outcome.problem("failed_restarts", str(exc))
                 break
-        if relays[-1].running():
+        running = all(child.running() for child in live)
+        if running:
             time.sleep(rng.uniform(0.2, 0.5))
         traffic.stop_senders()
-        traffic.drain(DRAIN_TIMEOUT if relays[-1].running() else 0.0)
+        traffic.drain(DRAIN_TIMEOUT if running else 0.0)
     except (ChildFailed, MessagingError) as exc:
         outcome.problem("errors", f"trial set-up: {type(exc).__name__}: {exc}")
     finally:
-        for child in relays:
+        for child in every:
             child.kill()
     if traffic is None:
         return outcome
@@ -241,5 +265,5 @@ def relay_trial(rng: random.Random, work: Path, index: int = 0) -> Outcome:
                         sum(c - 1 for c in twice.values()))
     for error in traffic.errors():
         outcome.problem("errors", error)
-    _check_database(path, traffic, outcome)
+    _check_database(db_url, traffic, outcome)
     return outcome

@@ -16,7 +16,10 @@ description and its options). A mode's story is the module ``escrowlab.demo.<mod
   :func:`demo_chats` does all but the mode's own part:
   ``with demo_chats(args, narrator, hook_for) as chats: ...`` then
   ``return {**chats.summary("MODE"), ...}``. The lawful access goes through the
-  library's workflow (:mod:`escrowlab.demo.warrant` over :mod:`escrow.workflow`).
+  library's workflow (:mod:`escrow.workflow`): for ``threshold`` through the warrant path
+  (a filed, judge-signed warrant, custodian nodes, the witnessed audit log:
+  :mod:`escrowlab.demo.warrant_office`), for the others with a judge's signed
+  authorisation (:mod:`escrowlab.demo.warrant`).
 - ``add_arguments(parser)`` (optional): options of the story itself, beyond the mode's
   parameters that the registry declares; option names must not clash between modes.
 

@@ -1,23 +1,25 @@
 """``escrowlab demo --escrow threshold``: t-of-n custodian escrow, then a lawful recovery
-(docs/architecture.md, "Data flow" 2-6).
+through the warrant path (docs/architecture.md, "Data flow" 2-6; docs/warrants.md).
 
 The conversation of :mod:`escrowlab.demo` runs with every device's hook set to
 :class:`escrow.threshold.hook.ThresholdEscrow` for a freshly generated custodian
-set (the registry's deployment, :mod:`escrow.modes`). Then, through the lawful-access
-workflow (:mod:`escrow.workflow`), an authorisation for a window of the 1:1 chat (judged by
-the relay's receipt times) is issued and its attempt opened, t-1 custodians' releases are
-shown to be not enough, the t-th completes the attempt, and its recovery reads the window's
-messages and reports how many more the recovered chain keys could open.
+set (the registry's deployment, :mod:`escrow.modes`). Then an officer files a warrant for a
+window of the 1:1 chat (judged by the relay's receipt times), a judge signs it, and each
+custodian's own node checks it and the witnessed audit log before it releases
+(:mod:`escrowlab.demo.warrant_office`): t-1 releases are shown to be not enough, the t-th
+completes the workflow attempt, whose recovery reads the window's messages and reports how
+many more the recovered chain keys could open; the log is verified offline at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from escrow.scope import Window
 from escrow.threshold.deployment import CustodianDeployment
+from escrowlab.cli import CommandError
 from escrowlab.demo import Narrator, demo_chats
-from escrowlab.demo.warrant import JUDGE, deploy, issue, release
+from escrowlab.demo.warrant import deploy
+from escrowlab.demo.warrant_office import WarrantOffice
 from messaging.content import decode_content
 from messaging.errors import WireFormatError
 
@@ -62,43 +64,25 @@ def _text(plaintext: bytes) -> str:
 
 def lawful_recovery(world, narrator: Narrator, deployment: CustodianDeployment,
                     conversation_id: str) -> dict:
-    """Warrant, releases and recovery of a window of ``conversation_id``; the JSON summary."""
-    cset = deployment.custodian_set
+    """A warrant for a window of ``conversation_id`` through the warrant path (filed, signed,
+    logged, checked by every custodian's node, released, recovered, the log verified:
+    :mod:`escrowlab.demo.warrant_office`); the JSON summary."""
     archive = world.relay.archive
     start, end = _window(archive.entries(), conversation_id)
-    warrant = issue(deployment, archive, Window(conversation_id, start, end), "demo-warrant-1",
-                    world.clock)
-    scoped, authorisation, attempt = warrant.scoped, warrant.authorisation, warrant.attempt
     narrator.section("Lawful access")
-    narrator.say(f"{JUDGE} signs an authorisation for {conversation_id}, messages the relay "
-                 f"received in [{start:.0f}, {end:.0f}) (receipt times, not the senders' "
-                 f"claims): {len(scoped)} escrow records (one per sending chain), a one-time "
-                 "recovery key, expiry in 10 days.")
-
-    names = []
-    for index, custodian in enumerate(deployment.custodians[:cset.threshold]):
-        if index == cset.threshold - 1:
-            below = attempt.recover()
-            if below.chains_recovered:
-                below_threshold = "recovered"
-            else:
-                below_threshold = below.chains[0].reason if below.chains \
-                    else "nothing in scope"
-                narrator.say(f"With only {len(names)} custodians' releases no chain is "
-                             f"recovered: {below_threshold}")
-        progress = release(warrant, [index], world.clock)
-        names.append(custodian.custodian_id)
-        narrator.say(f"{custodian.custodian_id} checks the judge's signature and that each "
-                     f"record is named, opens its share of {len(scoped)} records, re-encrypts "
-                     f"each to the recovery key, signs the release and submits it to attempt "
-                     f"{attempt.nonce[:8]}: {progress} custodians.")
-    refused = [c.custodian_id for c in deployment.custodians[cset.threshold:]]
+    with WarrantOffice(deployment, archive, world.clock) as office:
+        warrant = office.warrant(conversation_id, start, end)
+        done = office.recover(warrant, narrator)
+    if not done.runs:
+        raise CommandError("the warrant's window holds no escrow record")
+    run = done.runs[0]
+    report = run.report
+    released = [node for node, decision in run.decisions.items() if decision == "released"]
+    refused = [c.custodian_id for c in deployment.custodians if c.custodian_id not in released]
     if refused:
-        narrator.say(f"{', '.join(refused)} do not take part (offline or declining): "
-                     f"{cset.threshold} are enough.")
-
-    report = attempt.recover()
-    narrator.say(f"With {len(names)} custodians' releases the recovery combines the SLIP-39 "
+        narrator.say(f"{', '.join(refused)} are not asked (offline or declining): "
+                     f"{deployment.threshold} are enough.")
+    narrator.say(f"With {len(released)} custodians' releases the recovery combines the SLIP-39 "
                  f"shares, checks each chain key by recomputing its record, and decrypts "
                  f"{report.messages_recovered} of {report.messages_in_scope} envelopes in "
                  "the window:")
@@ -114,22 +98,30 @@ def lawful_recovery(world, narrator: Narrator, deployment: CustodianDeployment,
                  "for this conversation (a chain key unlocks its whole chain, not one "
                  "message).")
     narrator.say("Nothing in the protocol told Alice or Bob: t custodians acting together "
-                 "could do the same without any warrant (scenario S02).")
+                 "could do the same without any warrant or log entry (scenario S02).")
+    WarrantOffice.narrate_log(done, narrator)
     return {
-        "window": [start, end],
-        "records_in_scope": len(scoped),
+        "window": [warrant.window_start, warrant.window_end],
+        "records_in_scope": len(run.attempt.authorisation.records),
         "messages_in_scope": report.messages_in_scope,
         "messages_recovered": report.messages_recovered,
         "out_of_scope_recoverable": report.out_of_scope_recoverable,
         "out_of_scope_computed_against": report.over_collection_basis,
         "chain_outcomes": report.outcome_counts(),
         "chains": [c.to_json() for c in report.chains],
-        "authorisation_sha256": authorisation.digest.hex(),
-        "custodians_released": names,
+        "warrant": warrant.to_json(),
+        "warrant_sha256": warrant.sha256.hex(),
+        "authorisation_sha256": run.attempt.authorisation.digest.hex(),
+        "warrant_states": [{"state": state, "log_index": receipt.index}
+                           for state, receipt in done.case.receipts],
+        "custodian_decisions": dict(run.decisions),
+        "custodians_released": released,
         "custodians_not_released": refused,
         "culprits": list(report.culprits),
-        "below_threshold": below_threshold,
+        "below_threshold": done.below_threshold,
         "texts_recovered": sorted({_text(m.plaintext) for m in report.messages}),
+        "log_entries": done.log_entries,
+        "log_verification": done.verification,
     }
 
 

@@ -77,13 +77,13 @@ def _handle(service: RelayService, request: RelayRequest) -> dict:
 
     if method == "POST" and route == "/v1/devices":
         identity, linked_by, signature = _registration(body)
-        with service.transaction() as conn:
+        with service.transaction(admitted=True) as conn:
             _authenticate(service, conn, auth, identity, method, request.path, body)
             return service.register_device(conn, auth.address, identity, linked_by, signature)
 
     endpoint = _route(method, route, query, service.limits.max_poll_wait)
     version = service.queue_version(auth.address)
-    with service.transaction() as conn:
+    with service.transaction(admitted=True) as conn:
         identity = service.device_identity(conn, auth.address)
         if identity is None:
             raise unauthorized(f"unknown device {auth.address!r}: register it first")
@@ -100,7 +100,7 @@ def _handle(service: RelayService, request: RelayRequest) -> dict:
                 sum(len(m["envelope"]) for m in arrived) <= 2 * service.limits.max_fetch_bytes:
             result = {"messages": arrived, "more": False}
         elif arrived is not None:
-            with service.transaction() as conn:
+            with service.transaction(admitted=True) as conn:
                 result = operation.refetch(service, conn, auth.address)
     return result
 

@@ -48,6 +48,18 @@ class LongPolling:
                     waiter.items.extend(items)
                     waiter.event.set()
 
+    def pending(self) -> list[str]:
+        """The recipients the current thread's transaction queued envelopes for."""
+        return list(getattr(self._local, "queued", {}))
+
+    def wake(self, address: str) -> None:
+        """Another relay process committed an envelope for ``address``: move its version and
+        wake its waiters, which fetch again."""
+        with self._lock:
+            self._versions[address] = self._versions.get(address, 0) + 1
+            for waiter in self._waiters.pop(address, ()):
+                waiter.event.set()
+
     def version(self, address: str) -> int:
         """A counter that moves whenever this process queues an envelope for ``address``."""
         with self._lock:

@@ -22,6 +22,7 @@ from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
 
 from messaging.clock import Clock, SystemClock
 from messaging.identity import IdentityPublic
@@ -30,11 +31,13 @@ from messaging.relay import schema
 from messaging.relay.archive import RelayArchive
 from messaging.relay.devices import Devices
 from messaging.relay.directory import DevicePublisher
+from messaging.relay.group_commit import MAX_BATCH, GroupCommit
 from messaging.relay.limits import RelayLimits
 from messaging.relay.polling import LongPolling
 from messaging.relay.prekeys import Prekeys
 from messaging.relay.queue import Queue
 from messaging.relay.statements import INTEGRITY_ERRORS, HotStatement
+from messaging.relay.wakeups import ServerWakeups
 from messaging.relay_protocol import RelayError
 
 PURGE_EVERY = 512
@@ -66,13 +69,19 @@ class RelayService:
                                                    init=init)
         self.clock = clock or SystemClock()
         self.limits = limits or RelayLimits()
-        # SQLite has one writer at a time; taking the lock here instead of
-        # waiting in BEGIN IMMEDIATE keeps the waitress threads from spinning.
+        # SQLite has one writer at a time: requests take the writer of a group commit
+        # (messaging.relay.group_commit) instead of waiting in BEGIN IMMEDIATE, and their
+        # writes share transactions and fsyncs. One transaction is open at a time, so SQLite
+        # keeps one connection for them all (no pool checkout, reset and checkin per
+        # request). An in-memory database's one connection is shared with its readers, so
+        # there every request commits before the next runs.
         is_sqlite = self.engine.dialect.name == "sqlite"
-        self._lock = threading.Lock() if is_sqlite else nullcontext()
-        # Under that lock one transaction runs at a time, so SQLite keeps one
-        # connection for them all (no pool checkout, reset and checkin per request).
         self._connection = _first_connection(self.engine) if is_sqlite else None
+        self._writer = GroupCommit(
+            self._sqlite_connection,
+            max_batch=1 if isinstance(self.engine.pool, StaticPool) else MAX_BATCH,
+        ) if is_sqlite else None
+        self._lock = self._writer.lock if self._writer is not None else nullcontext()
         # Admission: at most ``concurrency`` requests are processed at once (a
         # long-polling fetch leaves while it waits). Under the GIL more threads
         # add no throughput, and a thread holding the database lock would wait
@@ -84,6 +93,17 @@ class RelayService:
         self.devices = Devices(self.clock, self.limits, publisher)
         self.prekeys = Prekeys(self.clock, self.limits, self.devices)
         self.queue = Queue(self.clock, self.limits, self.devices, self.polling.queued)
+        # Several relay processes on one PostgreSQL database wake each other's long polls.
+        self._wakeups = (ServerWakeups(self.engine, self.polling.wake)
+                         if self.engine.dialect.name == "postgresql" else None)
+
+    def close(self) -> None:
+        """Stop listening for other processes' wake-ups and close the database connections."""
+        if self._wakeups is not None:
+            self._wakeups.close()
+        if self._connection is not None:
+            self._connection.close()
+        self.engine.dispose()
 
     @property
     def archive(self) -> RelayArchive:
@@ -91,23 +111,36 @@ class RelayService:
         return RelayArchive(self.engine, self._lock)
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One atomic unit of work: committed on success, rolled back on any exception.
-        Fetches waiting for an envelope it queued are woken once it committed."""
+    def transaction(self, admitted: bool = False) -> Iterator[Connection]:
+        """One atomic unit of work: durable when the ``with`` block is left, rolled back on
+        any exception. Fetches waiting for an envelope it queued are woken once it
+        committed. ``admitted``: the caller holds an :attr:`admission` slot, which it gives
+        up while its writes wait for a group commit."""
         self.polling.begin()
-        with self._lock, self._connect() as conn, conn.begin():
-            yield conn
-            self._requests += 1
-            if self._requests % self.purge_every == 0:
-                self._purge(conn)
+        if self._writer is None:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+                self._count_request(conn)
+                if self._wakeups is not None:
+                    self._wakeups.notify(conn, self.polling.pending())
+        else:
+            release, acquire = ((self.admission.release, self.admission.acquire) if admitted
+                                else (None, None))
+            with self._writer.unit(release, acquire) as conn:
+                yield conn
+                self._count_request(conn)
         self.polling.publish()
 
-    def _connect(self):
-        if self._connection is None:
-            return self.engine.connect()
+    def _count_request(self, conn: Connection) -> None:
+        self._requests += 1
+        if self._requests % self.purge_every == 0:
+            self._purge(conn)
+
+    def _sqlite_connection(self) -> Connection:
+        """The relay's one SQLite connection (reconnected if it was lost)."""
         if self._connection.closed or self._connection.invalidated:
             self._connection = self.engine.connect()
-        return nullcontext(self._connection)
+        return self._connection
 
     def _purge(self, conn: Connection) -> None:
         """Forget nonces older than twice the clock skew and fetches outside the rate window."""

@@ -102,10 +102,10 @@ def test_the_relay_check_counts_a_missing_registration_and_a_prekey_still_on_off
     keys = Device.create("keys", 1, InProcessTransport(relay), one_time_prekeys=3,
                          kem_prekeys=2)
     ghost = Device.create("ghost", 1, InProcessTransport(RelayService()))  # another relay
-    relay.engine.dispose()
+    relay.close()
     with sqlite3.connect(path) as db:
         (one_time,) = db.execute("SELECT min(key_id) FROM one_time_prekeys").fetchone()
     traffic = SimpleNamespace(keys=keys, registered=[keys, ghost], bundles=[(one_time, None)])
     outcome = Outcome()
-    _check_database(path, traffic, outcome)
+    _check_database(f"sqlite:///{path}", traffic, outcome)
     assert (outcome.lost, outcome.duplicated, outcome.corrupt) == (1, 1, 0), outcome.problems

@@ -22,6 +22,31 @@ def test_the_demo_recovers_exactly_its_window_and_reports_over_collection(capsys
     assert set(summary["texts_recovered"]) < sent
 
 
+def test_the_demo_recovers_through_the_warrant_path_and_verifies_the_log(capsys):
+    assert main(["demo", "--escrow", "threshold", "--custodians", "5", "--threshold", "3",
+                 "--messages", "6", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    warrant = summary["warrant"]
+    assert warrant["targets"] == ["dm:alice:bob"]
+    assert summary["window"] == [warrant["window"]["start"], warrant["window"]["end"]]
+    assert [s["state"] for s in summary["warrant_states"]] == [
+        "draft", "filed", "approved", "releasing", "recovered", "closed"]
+    assert summary["custodian_decisions"] == {"K1": "released", "K2": "released",
+                                              "K3": "released"}
+    types = [e["type"] for e in summary["log_entries"]]
+    assert types.count("custodian.released") == 3
+    # log, then act: each state's entry is in the log at the index its receipt names
+    indexes = {e["index"]: e["type"] for e in summary["log_entries"]}
+    for state in summary["warrant_states"]:
+        assert indexes[state["log_index"]] == f"warrant.{state['state']}"
+    assert types.index("warrant.approved") < types.index("custodian.released")
+    verification = summary["log_verification"]
+    assert verification["verified"] is True
+    assert verification["size"] >= len(types) and verification["unwitnessed_entries"] == 0
+    assert len(verification["cosigners"]) == 3
+    assert summary["messages_recovered"] == summary["messages_in_scope"] > 0
+
+
 def test_the_demo_narrates_and_refuses_a_threshold_of_one(capsys):
     assert main(["demo", "--escrow", "threshold", "--messages", "4"]) == 0
     out = capsys.readouterr().out

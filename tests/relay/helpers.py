@@ -99,6 +99,6 @@ class LoseAnswers(InProcessTransport):
     def restart(self, **kwargs) -> RelayService:
         url = self.service.engine.url.render_as_string(hide_password=False)
         clock, limits = self.service.clock, self.service.limits
-        self.service.engine.dispose()
+        self.service.close()
         self.service = RelayService(url, clock=clock, limits=limits, **kwargs)
         return self.service

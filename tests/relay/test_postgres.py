@@ -44,11 +44,11 @@ def test_postgresql_relay_reuses_no_id_and_stores_no_resent_envelope_twice(empty
     assert [m.body for m in bob.receive_all()] == ["m3", "m4"]
     assert bob.duplicates == 0
     assert table_counts(lossy.service)["archive"] == 5
-    lossy.service.engine.dispose()
+    lossy.service.close()
 
 
 def test_postgresql_archive_is_read_only_and_a_foreign_database_is_refused(empty_database):
-    RelayService(empty_database, init=True).engine.dispose()
+    RelayService(empty_database, init=True).close()
     archive = RelayArchive.open(empty_database)
     assert archive.entries() == []
     with pytest.raises(DBAPIError, match="read-only"), archive.engine.begin() as conn:

@@ -1,0 +1,119 @@
+"""The portal's side of the audit log: every step appended, the auditor's views, and the
+offline verifier run on demand (docs/portal.md, "The audit trail").
+
+:class:`PortalLog` wraps one :class:`audit.log.AuditLog` (with its witness quorum) and
+the keys an auditor pins: the log's key and the witnesses' keys with the quorum. The
+verification it offers is :func:`audit.verifier.verify_log` on the log's own store, which
+trusts nothing in the database and recomputes every hash.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from audit.entries import Entry
+from audit.errors import AuditError
+from audit.log import AuditLog
+from audit.note import Verifier, b64, parse_note
+from audit.receipt import Receipt
+from audit.verifier import verify_log
+
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class LoggedEntry:
+    index: int
+    entry: Entry
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, **self.entry.to_json()}
+
+
+class PortalLog:
+    """Appends portal events to ``log`` and reads them back for the auditor."""
+
+    def __init__(self, log: AuditLog, witness_keys: Sequence[Verifier] = (),
+                 threshold: int = 0) -> None:
+        self.log = log
+        self.log_key = log.signer.verifier
+        self.witness_keys = tuple(witness_keys)
+        self.threshold = threshold
+        self._lock = threading.Lock()
+
+    def append(self, type: str, actor: str, payload: Mapping[str, Any]) -> Receipt:
+        """Append one event durably and return its witnessed receipt ("log, then act")."""
+        with self._lock:
+            return self.log.append_event(type, actor, payload)
+
+    def append_event(self, type: str, actor: str, payload: Mapping[str, Any]) -> Receipt:
+        """:meth:`append`, under the name the warrant cases and custodian nodes call."""
+        return self.append(type, actor, payload)
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        """The RFC 9162 consistency proof between two sizes (what a node asks the log)."""
+        with self._lock:
+            self.log.store.refresh()
+            return self.log.store.consistency_proof(size1, size2)
+
+    @property
+    def size(self) -> int:
+        with self._lock:
+            return self.log.store.refresh()
+
+    def entries(self, start: int = 0, limit: int = MAX_PAGE) -> list[LoggedEntry]:
+        """Entries ``start`` .. ``start + limit`` (those that no longer decode are shown as
+        such by :meth:`verify`, not here)."""
+        with self._lock:
+            size = self.log.store.refresh()
+            end = min(size, start + min(limit, MAX_PAGE))
+            leaves = self.log.store.leaves(start, end) if start < end else []
+        found = []
+        for offset, data in enumerate(leaves):
+            try:
+                found.append(LoggedEntry(start + offset, Entry.decode(data)))
+            except AuditError:
+                continue
+        return found
+
+    def trail(self, reference: str) -> list[LoggedEntry]:
+        """Every entry whose payload names warrant ``reference`` (``warrant`` or
+        ``warrant_id``), in log order."""
+        trail = []
+        start, size = 0, self.size
+        while start < size:
+            page = self.entries(start, MAX_PAGE)
+            trail.extend(e for e in page if reference in (e.entry.payload.get("warrant"),
+                                                          e.entry.payload.get("warrant_id")))
+            start += MAX_PAGE
+        return trail
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        """Every signed checkpoint, newest first, with the witnesses whose cosignature on it
+        verifies."""
+        with self._lock:
+            stored = self.log.store.checkpoints()
+        shown = []
+        for size, root, note in reversed(stored):
+            signed = parse_note(note)
+            try:
+                verified = signed.verify(list(self.witness_keys))
+            except AuditError:
+                verified = {}
+            cosigners = sorted(w.name for w in self.witness_keys if w.vkey in verified)
+            shown.append({"size": size, "root": b64(root), "cosigners": cosigners,
+                          "note": note})
+        return shown
+
+    def verify(self) -> dict[str, Any]:
+        """Run the offline verifier over the whole log; ``ok`` and its report or error."""
+        with self._lock:
+            try:
+                report = verify_log(self.log.store, self.log_key, self.witness_keys,
+                                    self.threshold, check_entries=True)
+            except AuditError as exc:
+                return {"ok": False, "error": str(exc)}
+        return {"ok": True, "report": report.to_json()}

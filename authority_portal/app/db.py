@@ -1,0 +1,41 @@
+"""The portal's database: SQLAlchemy 2, SQLite by default, any SQLAlchemy URL (PostgreSQL)
+otherwise (docs/portal.md, "Storage").
+
+SQLite enforces foreign keys only when asked, and the separation-of-duties rules of
+:mod:`authority_portal.app.models` are foreign keys and checks, so every SQLite
+connection turns ``PRAGMA foreign_keys`` on.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every portal table."""
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; an in-memory SQLite database is shared by every thread."""
+    if url.startswith("sqlite"):
+        extra = {"connect_args": {"check_same_thread": False}}
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            extra["poolclass"] = StaticPool
+        engine = create_engine(url, **extra)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_session(engine: Engine) -> scoped_session:
+    """A thread-local session factory bound to ``engine`` (one session per request)."""
+    return scoped_session(sessionmaker(bind=engine, expire_on_commit=False))

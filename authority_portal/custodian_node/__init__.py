@@ -1,0 +1,10 @@
+"""The custodian node: one custodian as its own service, with its own keystore, database,
+clock, judge registry, particularity policy and operator (docs/custodian_node.md).
+
+:mod:`~authority_portal.custodian_node.request` (the operator-signed release request),
+:mod:`~authority_portal.custodian_node.log_check` (the node's own check of the approval in
+the witnessed log), :mod:`~authority_portal.custodian_node.store` (its SQLite database),
+:mod:`~authority_portal.custodian_node.node` (the checks and the release, "log, then act"),
+:mod:`~authority_portal.custodian_node.app` (its Flask app) and
+:mod:`~authority_portal.custodian_node.client` (in-process and HTTP clients).
+"""

@@ -1,0 +1,208 @@
+"""``escrowlab bench portal``: latency of the warrant lifecycle endpoints under concurrent
+clients (docs/benchmarks.md).
+
+The portal of ``escrowlab portal`` (five in-process custodian nodes, t = 3, a witnessed
+log) is served by waitress on 127.0.0.1; ``--clients`` threads (default 20) each run
+``--cases`` whole cases over HTTP: the officer files, the judge fetches the statement and
+posts a signature, three operators approve (the third approval runs the recovery), the
+officer opens the recovered view. Sign-in happens once per account before the clock
+starts; the rate limits are raised so that they do not throttle the measurement.
+
+Figures: ``p50_ms`` and ``p99_ms`` per endpoint (``endpoints``), ``p50_ms_all`` and
+``p99_ms_all`` over every timed request, ``requests``, ``requests_per_s``,
+``last_approval_to_view_ms_p50`` (the third approval, which recovers, plus opening the
+view), ``clients`` and ``cases``. Target: ``p99_ms_all`` < 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.cookiejar
+import json
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+
+import pyotp
+from cryptography.hazmat.primitives import serialization
+
+from escrowlab.arguments import int_in_range
+from escrowlab.benchmarks import Peer, Target, document, show_verdicts
+from escrowlab.portal.server import PortalServer
+from escrowlab.portal.world import build
+
+DEFAULT_CLIENTS = 20
+DEFAULT_CASES = 3
+TARGET_P99_MS = 100.0
+LIMITS = {"login": "100000 per minute", "totp": "100000 per minute",
+          "approval": "100000 per minute"}
+TARGETS = (Target("p99_ms_all", "<", TARGET_P99_MS, "every lifecycle request, 20 clients"),)
+PEERS = (
+    Peer("waitress", "the HTTP server the portal runs on", "waitress"),
+    Peer("Flask", "the portal's web framework", "flask"),
+    Peer("Flask-Security-Too", "sessions and roles on every request", "flask-security-too"),
+)
+ROLES = ("officer-1", "judge-1", "operator-1", "operator-2", "operator-3")
+
+
+def register(bench_subparsers: argparse._SubParsersAction) -> None:
+    parser = bench_subparsers.add_parser(
+        "portal", help="p50/p99 of the warrant lifecycle endpoints under concurrent clients",
+        description=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--clients", type=int_in_range(1, 64), default=DEFAULT_CLIENTS,
+                        help=f"concurrent clients, 1..64 (default {DEFAULT_CLIENTS})")
+    parser.add_argument("--cases", type=int_in_range(1, 100), default=DEFAULT_CASES,
+                        help=f"whole cases per client, 1..100 (default {DEFAULT_CASES})")
+    parser.set_defaults(func=run_command)
+
+
+def default_args() -> argparse.Namespace:
+    return argparse.Namespace(json=False, clients=DEFAULT_CLIENTS, cases=DEFAULT_CASES,
+                              func=run_command)
+
+
+def quick_args() -> argparse.Namespace:
+    """Tiny parameters for ``bench all --quick`` (checks that it runs; figures mean little)."""
+    return argparse.Namespace(json=False, clients=2, cases=1, func=run_command)
+
+
+class _Session:
+    """One account signed in over real HTTP (Flask-Login's strong session protection ties
+    a session to the client that made it): its cookie jar and CSRF token."""
+
+    def __init__(self, url: str, account) -> None:
+        self.url = url
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.token = self.call("GET", "/login")[1]["response"]["csrf_token"]
+        self.call("POST", "/login", {"email": account.email, "password": account.password})
+        if account.totp:
+            self.call("POST", "/tf-validate", {"code": pyotp.TOTP(account.totp).now()})
+        self.token = self.call("GET", "/login")[1]["response"]["csrf_token"]
+
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Accept": "application/json", "Content-Type": "application/json",
+                   "X-CSRFToken": getattr(self, "token", "")}
+        request = urllib.request.Request(self.url + path, data=data, method=method,  # noqa: S310
+                                         headers=headers)
+        with self.opener.open(request, timeout=60) as answer:  # loopback only
+            return answer.status, json.loads(answer.read())
+
+
+def _case(sessions: dict, world, key, timings: dict, lock: threading.Lock) -> float:
+    def timed(name, who, method, path, body=None):
+        started = time.perf_counter()
+        status, answer = sessions[who].call(method, path, body)
+        elapsed = (time.perf_counter() - started) * 1000
+        with lock:
+            timings[name].append(elapsed)
+        if status >= 400:
+            raise RuntimeError(f"{name}: {status} {answer}")
+        return answer, elapsed
+
+    start, end = world.archive_times
+    filed, _ = timed("file", "officer-1", "POST", "/api/v1/officer/warrants", {
+        "agency": "Bench", "jurisdiction": "JA", "conversation_id": world.conversation_id,
+        "window_start": start, "window_end": (start + end) / 2, "validity_days": 10,
+        "legal_basis": "benchmark"})
+    reference = filed["reference"]
+    timed("list", "officer-1", "GET", "/api/v1/officer/warrants")
+    timed("show", "officer-1", "GET", f"/api/v1/officer/warrants/{reference}")
+    statement, _ = timed("statement", "judge-1", "GET",
+                         f"/api/v1/judge/warrants/{reference}/statement")
+    signature = key.sign(base64.b64decode(statement["statement"]))
+    timed("sign", "judge-1", "POST", f"/api/v1/judge/warrants/{reference}/signature",
+          {"signature": base64.b64encode(signature).decode()})
+    last = 0.0
+    for operator in ("operator-1", "operator-2", "operator-3"):
+        _, last = timed("approve", operator, "POST",
+                        f"/api/v1/custodian/warrants/{reference}/approval")
+    _, view = timed("recovered", "officer-1", "GET",
+                    f"/api/v1/officer/warrants/{reference}/recovered")
+    return last + view
+
+
+def run(clients: int, cases: int) -> dict:
+    timings: dict[str, list[float]] = defaultdict(list)
+    to_view: list[float] = []
+    lock = threading.Lock()
+    errors: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="escrowlab-bench-portal-") as folder:
+        world = build(Path(folder), config={"PORTAL_RATE_LIMITS": LIMITS})
+        server = PortalServer(world.app, threads=max(8, clients))
+        try:
+            sessions = {name: _Session(server.url, world.accounts[name]) for name in ROLES}
+            key = serialization.load_pem_private_key(
+                world.judge_key_files["judge-1"].read_bytes(), None)
+
+            def worker():
+                for _ in range(cases):
+                    try:
+                        seconds = _case(sessions, world, key, timings, lock)
+                    except (RuntimeError, OSError) as exc:
+                        errors.append(str(exc))
+                        return
+                    with lock:
+                        to_view.append(seconds)
+
+            threads = [threading.Thread(target=worker) for _ in range(clients)]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            wall = time.perf_counter() - started
+        finally:
+            server.stop()
+            world.close()
+    if errors:
+        raise RuntimeError(f"bench portal: {len(errors)} case(s) failed: {errors[0]}")
+    every = [t for values in timings.values() for t in values]
+    return {
+        "clients": clients, "cases": cases, "requests": len(every),
+        "requests_per_s": round(len(every) / wall, 1),
+        "p50_ms_all": round(_percentile(every, 50), 2),
+        "p99_ms_all": round(_percentile(every, 99), 2),
+        "last_approval_to_view_ms_p50": round(_percentile(to_view, 50), 2),
+        "endpoints": {name: {"count": len(values), "p50_ms": round(_percentile(values, 50), 2),
+                             "p99_ms": round(_percentile(values, 99), 2)}
+                      for name, values in sorted(timings.items())},
+    }
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[rank]
+
+
+def collect(args: argparse.Namespace) -> dict:
+    return document("portal", run(args.clients, args.cases), TARGETS, PEERS)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    doc = collect(args)
+    if args.json:
+        print(json.dumps(doc, indent=2, sort_keys=True))
+    else:
+        show(doc)
+    return 0
+
+
+def show(doc: dict) -> None:
+    print(f"portal lifecycle over HTTP, {doc['clients']} clients x {doc['cases']} cases: "
+          f"{doc['requests']} requests, {doc['requests_per_s']} req/s")
+    print(f"  all requests: p50 {doc['p50_ms_all']} ms, p99 {doc['p99_ms_all']} ms; last "
+          f"approval to the decrypted view p50 {doc['last_approval_to_view_ms_p50']} ms")
+    for name, figures in doc["endpoints"].items():
+        print(f"  {name:<10} n={figures['count']:<4} p50 {figures['p50_ms']:>8} ms  "
+              f"p99 {figures['p99_ms']:>8} ms")
+    show_verdicts(doc)

@@ -1,0 +1,159 @@
+"""``escrowlab custodian serve``: one custodian node as its own HTTP service on loopback
+(docs/custodian_node.md, "Running a node").
+
+The node opens its own keystore (a ceremony's ``<out>/Ki`` folder, with ``set.json`` beside
+it, from ``escrowlab escrow ceremony``), its own database (``--db``, default
+``<keystore>/node.db``), the judge registry and particularity policy it enforces, the
+relay archive it reads scope from (``--archive``, a relay database URL, opened read-only),
+the audit log it appends its decisions to (``--log`` with the log's key file, and the
+witnesses whose quorum cosigns its checkpoints) and the Ed25519 public key of its operator,
+the only party whose requests it accepts. It listens on 127.0.0.1 only.
+
+Refused input (a missing file, a wrong passphrase, a foreign database, a port in use) is
+exit 2 with a message, before anything is served.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import sys
+from pathlib import Path
+
+from escrowlab.arguments import int_in_range
+from escrowlab.cli import CommandError
+
+LOOPBACK = "127.0.0.1"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("custodian", help="run a custodian node",
+                                   description="Custodian node commands.")
+    sub = parser.add_subparsers(dest="custodian_command", metavar="ACTION", required=True)
+    serve = sub.add_parser("serve", help="serve one custodian node over HTTP on loopback",
+                           description=__doc__.split("\n\n")[1])
+    serve.add_argument("--keystore", required=True, metavar="DIR",
+                       help="the custodian's ceremony folder (keystore.json; set.json beside)")
+    serve.add_argument("--passphrase-file", metavar="FILE",
+                       help="the keystore passphrase (default DIR/passphrase.txt, labs only)")
+    serve.add_argument("--registry", required=True, metavar="FILE", help="judge registry")
+    serve.add_argument("--policy", metavar="FILE",
+                       help="particularity policy (JSON; default: the lab's)")
+    serve.add_argument("--operator-key", required=True, metavar="HEX",
+                       help="the operator's Ed25519 public key (64 hex digits)")
+    serve.add_argument("--archive", required=True, metavar="URL",
+                       help="relay database URL the node reads scope from")
+    serve.add_argument("--log", required=True, metavar="PATH", help="audit log database")
+    serve.add_argument("--log-key-file", required=True, metavar="FILE",
+                       help="the log's signer key file")
+    serve.add_argument("--witness-url", action="append", default=[], metavar="URL",
+                       help="an HTTP witness, repeatable")
+    serve.add_argument("--witness-key", action="append", default=[], metavar="VKEY",
+                       help="that witness's cosignature key, one per --witness-url, in order")
+    serve.add_argument("--quorum", type=int_in_range(1, 64), default=2,
+                       help="witness cosignatures required (default 2)")
+    serve.add_argument("--db", metavar="PATH", help="the node's database (default DIR/node.db)")
+    serve.add_argument("--port", type=int_in_range(0, 65535), default=0,
+                       help="TCP port, 0 for any free port (default 0)")
+    serve.add_argument("--host", default=LOOPBACK, help="a loopback address (default "
+                                                        f"{LOOPBACK})")
+    serve.add_argument("--json", action="store_true",
+                       help="print the listening address as one JSON line")
+    serve.set_defaults(func=serve_command)
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def _log(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from audit.clock import SystemClock
+    from audit.errors import AuditError
+    from audit.http.witness_client import HttpWitness
+    from audit.keyfile import read_signer
+    from audit.log import AuditLog
+    from audit.note import SIG_TYPE_ED25519, Verifier
+    from audit.quorum import WitnessQuorum
+    from authority_portal.custodian_node.errors import NodeError
+    from authority_portal.custodian_node.log_check import LocalLog, LogTrust
+
+    if len(args.witness_url) != len(args.witness_key):
+        raise CommandError("give one --witness-key per --witness-url")
+    if not Path(args.log).exists():
+        raise CommandError(f"no audit log at {args.log}")
+    try:
+        signer = read_signer(args.log_key_file, SIG_TYPE_ED25519, SystemClock().now)
+        witnesses = [HttpWitness(url, Verifier.from_vkey(key))
+                     for url, key in zip(args.witness_url, args.witness_key, strict=True)]
+        trust = LogTrust(signer.verifier, tuple(w.verifier for w in witnesses), args.quorum)
+        log = AuditLog.open(args.log, signer, create=False,
+                            quorum=WitnessQuorum(witnesses, args.quorum))
+    except (AuditError, NodeError) as exc:
+        raise CommandError(str(exc)) from None
+    return LocalLog(log), trust
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    import strictjson
+    from authority_portal.custodian_node.app import make_node_server, serve, server_port
+    from authority_portal.custodian_node.errors import NodeError
+    from authority_portal.custodian_node.node import CustodianNode
+    from authority_portal.custodian_node.store import NodeStore
+    from authority_portal.warrants.errors import WarrantError
+    from authority_portal.warrants.judges import JudgeRegistry
+    from authority_portal.warrants.policy import ParticularityPolicy
+    from messaging.clock import SystemClock
+    from messaging.relay.archive import RelayArchive
+    from messaging.relay.errors import RelayDatabaseError
+
+    try:
+        if not ipaddress.ip_address(args.host).is_loopback:
+            raise ValueError
+    except ValueError:
+        raise CommandError(f"--host {args.host}: a node serves on a loopback address only "
+                           "(put a TLS proxy in front of it for anything else)") from None
+    folder = Path(args.keystore)
+    passphrase_file = Path(args.passphrase_file or folder / "passphrase.txt")
+    passphrase = _read(passphrase_file, "the passphrase file").decode("utf-8",
+                                                                       "replace").strip()
+    try:
+        operator_key = bytes.fromhex(args.operator_key)
+        registry = JudgeRegistry.loads(_read(Path(args.registry), "the judge registry"))
+        policy = ParticularityPolicy() if args.policy is None else \
+            ParticularityPolicy.from_json(strictjson.loads(
+                _read(Path(args.policy), "the policy"), what="policy", error=WarrantError))
+    except ValueError as exc:
+        raise CommandError(str(exc) if isinstance(exc, WarrantError)
+                           else "--operator-key is hex") from None
+    try:
+        archive = RelayArchive.open(args.archive)
+    except RelayDatabaseError as exc:
+        raise CommandError(f"--archive: {exc}") from None
+    log, trust = _log(args)
+    try:
+        custodian_id = folder.name
+        store = NodeStore(args.db or folder / "node.db", custodian_id)
+        node = CustodianNode.from_keystore(
+            folder, passphrase, registry=registry, policy=policy, archive=archive, log=log,
+            trust=trust, operator_key=operator_key, clock=SystemClock(), store=store)
+        if node.node_id != custodian_id:
+            raise NodeError(f"{folder} holds custodian {node.node_id}'s keys")
+        server = make_node_server(node, args.host, args.port)
+    except NodeError as exc:
+        raise CommandError(str(exc)) from None
+    url = f"http://{args.host}:{server_port(server)}"
+    if args.json:
+        print(json.dumps({"url": url, "node": node.node_id}), flush=True)
+    else:
+        print(f"custodian node {node.node_id} listening on {url}", flush=True)
+    try:
+        serve(server)
+    except KeyboardInterrupt:
+        print("custodian node stopped", file=sys.stderr)
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,142 @@
+"""A world for the warrant portal (docs/portal.md, "Running it"): the demo's chats under
+``threshold`` escrow in the relay's archive, one custodian node per custodian
+(:mod:`authority_portal.custodian_node`, in process, each with its own store, copy of the
+judge registry and operator key), an audit log with three witnesses (quorum 2), judges'
+signing keys in files only the judges hold (jurisdiction JA), the portal app and its demo
+accounts.
+
+:func:`build` returns a :class:`PortalWorld`; its ``accounts`` carry the passwords and
+TOTP keys, shown once by ``escrowlab portal`` and used by the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import Flask
+
+from audit.log import AuditLog
+from audit.note import Signer, Verifier
+from audit.quorum import WitnessQuorum
+from audit.witness import Witness
+from authority_portal.app import create_app
+from authority_portal.app.auditing import PortalLog
+from authority_portal.app.custodians import NodeCustodians
+from authority_portal.app.seed import Account, create_account
+from authority_portal.custodian_node.client import InProcessClient
+from authority_portal.custodian_node.log_check import LogTrust
+from authority_portal.custodian_node.node import CustodianNode
+from authority_portal.custodian_node.store import NodeStore
+from authority_portal.warrants.judges import Judge, JudgeRegistry
+from authority_portal.warrants.policy import ParticularityPolicy
+from escrow.modes import get_mode
+from escrow.workflow import LawfulAccess
+from escrowlab.demo import Narrator, build_world, close_world, run_direct_chat, run_group_chat
+from messaging.clock import Clock, SystemClock
+
+LOG_ORIGIN = "portal.escrowlab.org/log"
+DOMAIN = "portal.escrowlab.org"
+JUDGES = ("judge-1", "judge-2")
+WITNESSES = 3
+QUORUM = 2
+JURISDICTION = "JA"
+
+
+@dataclass
+class PortalWorld:
+    app: Flask
+    accounts: dict[str, Account] = field(repr=False)
+    judge_key_files: dict[str, Path]
+    conversation_id: str
+    archive_times: tuple[float, float]
+    directory: Path
+    log: PortalLog
+    _closers: list = field(default_factory=list, repr=False)
+
+    def close(self) -> None:
+        for closer in reversed(self._closers):
+            closer()
+
+
+def build(directory: Path, *, messages: int = 6, custodians: int = 5, threshold: int = 3,
+          database_url: str | None = None, clock: Clock | None = None,
+          config: dict | None = None) -> PortalWorld:
+    """Chats, custodians, log, app and accounts, with every file under ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    clock = clock or SystemClock()
+    deployment = get_mode("threshold").deployment(custodians=custodians, threshold=threshold)
+    args = argparse.Namespace(http=False, messages=messages)
+    quiet = Narrator(io.StringIO(), enabled=False)
+    chats = build_world(args, quiet, hook_for=deployment.hook_for)
+    closers = [lambda: close_world(chats)]
+    direct = run_direct_chat(chats, quiet, messages)
+    run_group_chat(chats, quiet, messages)
+    archive = chats.relay.archive
+    times = sorted(e.received_at for e in archive.entries(direct["conversation_id"]))
+
+    signer = Signer.generate(LOG_ORIGIN)
+    witnesses = [Witness.generate(f"witness-{i}.{DOMAIN}", [signer.verifier],
+                                  directory / f"witness-{i}.db", clock)
+                 for i in range(1, WITNESSES + 1)]
+    log = AuditLog.open(directory / "audit.db", signer, clock=clock,
+                        quorum=WitnessQuorum(witnesses, QUORUM))
+    closers += [w.close for w in witnesses] + [log.close]
+    portal_log = PortalLog(log, [w.verifier for w in witnesses], QUORUM)
+
+    judge_keys = {name: Ed25519PrivateKey.generate() for name in JUDGES}
+    key_files = {}
+    for name, key in judge_keys.items():
+        path = directory / f"{name}.pem"
+        path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+        path.chmod(0o600)
+        key_files[name] = path
+    registry = {name: key.public_key().public_bytes_raw() for name, key in judge_keys.items()}
+    judges = JudgeRegistry(Judge(name, JURISDICTION, Verifier(name, raw))
+                           for name, raw in registry.items())
+    policy = ParticularityPolicy()
+    trust = LogTrust(signer.verifier, tuple(w.verifier for w in witnesses), QUORUM)
+    operator_keys = {party: Ed25519PrivateKey.generate() for party in deployment.parties}
+    stores = []
+    clients = {}
+    for custodian in deployment.custodians:
+        store = NodeStore(directory / f"node-{custodian.custodian_id}.db",
+                          custodian.custodian_id)
+        stores.append(store)
+        # each node holds its own copy of the judge registry, not the portal's
+        node = CustodianNode(custodian, deployment.custodian_set,
+                             JudgeRegistry.loads(judges.encode()), policy, archive,
+                             portal_log, trust, operator_keys[custodian.custodian_id]
+                             .public_key().public_bytes_raw(), clock, store)
+        clients[custodian.custodian_id] = InProcessClient(node)
+    closers += [store.close for store in stores]
+    nodes = NodeCustodians(clients, LawfulAccess(deployment, archive), operator_keys)
+    app = create_app({
+        "PORTAL_CUSTODIANS": nodes, "PORTAL_LOG": portal_log, "PORTAL_CLOCK": clock,
+        "PORTAL_JUDGES": judges, "PORTAL_PARTICULARITY": policy,
+        "PORTAL_DATABASE_URL": database_url or f"sqlite:///{directory / 'portal.db'}",
+        **(config or {})})
+    closers.append(app.extensions["portal"].engine.dispose)
+    accounts = {}
+
+    def add(name, roles, **extra):
+        accounts[name] = create_account(app, f"{name}@{DOMAIN}", roles, **extra)
+
+    for name in ("officer-1", "officer-2"):
+        add(name, ("officer",))
+    for name in JUDGES:
+        add(name, ("judge",), judge_key=registry[name])
+    for number, custodian_id in enumerate(nodes.ids, start=1):
+        add(f"operator-{number}", ("custodian",), custodian_id=custodian_id)
+    add("auditor-1", ("auditor",))
+    for name in ("admin-1", "admin-2"):
+        add(name, ("admin",))
+    return PortalWorld(app, accounts, key_files, direct["conversation_id"],
+                       (times[0], times[-1]), directory, portal_log, closers)
