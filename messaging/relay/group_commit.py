@@ -10,7 +10,8 @@ request rolls back only its own writes, and the transaction is committed
 
 - when no other request is waiting to run its unit (the usual case under light load: the
   commit follows the request at once, as before),
-- or when it carries :data:`MAX_BATCH` requests, or has been open :data:`MAX_DELAY` seconds
+- or when it carries :data:`~messaging.relay.limits.MAX_GROUP_COMMIT_REQUESTS` requests,
+  or has been open :data:`~messaging.relay.limits.MAX_GROUP_COMMIT_DELAY` seconds
   (so a steady stream of requests cannot postpone a commit without bound).
 
 A request whose unit is done waits for that commit; only then does its caller answer it.
@@ -32,9 +33,8 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Connection
 
 from messaging.relay.errors import storage_unavailable
+from messaging.relay.limits import MAX_GROUP_COMMIT_DELAY, MAX_GROUP_COMMIT_REQUESTS
 
-MAX_BATCH = 64
-MAX_DELAY = 0.002  # seconds a transaction stays open for requests that are still arriving
 SAVEPOINT = "relay_request"
 
 
@@ -46,8 +46,9 @@ class GroupCommit:
     every reader).
     """
 
-    def __init__(self, connection: Callable[[], Connection], *, max_batch: int = MAX_BATCH,
-                 max_delay: float = MAX_DELAY) -> None:
+    def __init__(self, connection: Callable[[], Connection], *,
+                 max_batch: int = MAX_GROUP_COMMIT_REQUESTS,
+                 max_delay: float = MAX_GROUP_COMMIT_DELAY) -> None:
         if max_batch < 1:
             raise ValueError("a group commit carries at least one request")
         self._connection = connection

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Group commit of the relay's SQLite writer (messaging/relay/group_commit.py): the most
+# requests one transaction carries, and how long (seconds) it stays open for requests
+# still arriving.
+MAX_GROUP_COMMIT_REQUESTS = 64
+MAX_GROUP_COMMIT_DELAY = 0.002
+
 
 @dataclass(frozen=True)
 class RelayLimits:

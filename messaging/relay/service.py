@@ -31,8 +31,8 @@ from messaging.relay import schema
 from messaging.relay.archive import RelayArchive
 from messaging.relay.devices import Devices
 from messaging.relay.directory import DevicePublisher
-from messaging.relay.group_commit import MAX_BATCH, GroupCommit
-from messaging.relay.limits import RelayLimits
+from messaging.relay.group_commit import GroupCommit
+from messaging.relay.limits import MAX_GROUP_COMMIT_REQUESTS, RelayLimits
 from messaging.relay.polling import LongPolling
 from messaging.relay.prekeys import Prekeys
 from messaging.relay.queue import Queue
@@ -79,7 +79,7 @@ class RelayService:
         self._connection = _first_connection(self.engine) if is_sqlite else None
         self._writer = GroupCommit(
             self._sqlite_connection,
-            max_batch=1 if isinstance(self.engine.pool, StaticPool) else MAX_BATCH,
+            max_batch=1 if isinstance(self.engine.pool, StaticPool) else MAX_GROUP_COMMIT_REQUESTS,
         ) if is_sqlite else None
         self._lock = self._writer.lock if self._writer is not None else nullcontext()
         # Admission: at most ``concurrency`` requests are processed at once (a

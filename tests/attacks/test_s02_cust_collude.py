@@ -3,56 +3,42 @@ portal.
 
 Expected: everything escrowed is exposed; nothing in the protocol notices;
 ``min_coalition`` = t custodians + the archive. The coalition signs releases to
-its own key with no judge involved and runs the real recovery.
+its own key with no judge involved and runs the real recovery
+(``escrowlab.scenarios.custodians``).
 """
 
 import pytest
 
-from messaging.events import ReceiveFailed
-from tests.escrow.helpers import coalition_read, custodian_world
+from tests.attacks.records import outcome, run
 
-N, T = 5, 3
-
-
-@pytest.fixture(scope="module")
-def world():
-    return custodian_world(N, T, [("alice", "bob", 10, 3), ("alice", "carol", 6, 2),
-                                 ("carol", "dave", 6, 3)])
+ESCROW = ["threshold", "leaf16", "crumple"]
 
 
-def test_t_colluding_custodians_read_every_escrowed_message(world):
-    hook, custodians, w, conversations = world
-    recovered = sum(coalition_read(hook, custodians[-T:], w.archive, c).messages_recovered
-                    for c in conversations)
-    assert recovered == len(w.entries())
+@pytest.mark.parametrize("mode", ESCROW)
+def test_t_colluding_custodians_read_every_escrowed_message(mode):
+    colluding = [o for o in run("S02", mode) if "colluding" in o.variant]
+    assert len(colluding) == 1
+    assert colluding[0].metrics["exposed_total"] == colluding[0].details["archived"] > 0
 
 
-def test_min_coalition_is_t_custodians_plus_the_archive(world):
-    hook, custodians, w, conversations = world
-    min_coalition = None
-    for size in range(1, N + 1):
-        if coalition_read(hook, custodians[:size], w.archive, conversations[0]).complete:
-            min_coalition = size
-            break
-    assert min_coalition == T
+@pytest.mark.parametrize("mode", ESCROW)
+def test_min_coalition_is_t_custodians_plus_the_archive(mode):
+    (colluding,) = [o for o in run("S02", mode)
+                    if "colluding" in o.variant]
+    assert colluding.metrics["min_coalition"] == colluding.details["threshold"]
+    assert colluding.details["min_coalition_needs"] == "the archive too"
 
 
-def test_nothing_in_the_protocol_notices(world):
-    hook, custodians, w, conversations = world
-    alice, bob = w.devices["alice"], w.devices["bob"]
+@pytest.mark.parametrize("mode", ESCROW)
+def test_nothing_in_the_protocol_notices(mode):
+    quiet = outcome("S02", mode, "nothing notices")
+    # archive and both sessions unchanged; the users keep talking and see no failure
+    assert quiet.metrics["state_unchanged"] is True
+    assert quiet.details["receive_failures_after"] == 0
+    assert quiet.metrics["detectable"] == "none"
 
-    def sessions():
-        return (alice.session_with(conversations[0], "bob:1").serialize(),
-                bob.session_with(conversations[0], "alice:1").serialize())
 
-    before = sessions()
-    archive_before = [(e.id, e.envelope) for e in w.entries()]
-    coalition_read(hook, custodians[:T], w.archive, conversations[0])
-    assert [(e.id, e.envelope) for e in w.entries()] == archive_before
-    assert sessions() == before
-    # the users keep talking, escrowed as before, and see nothing unusual
-    alice.drain_events()
-    bob.drain_events()
-    w.talk("alice", "bob", 2, 1)
-    for device in (alice, bob):
-        assert not any(isinstance(e, ReceiveFailed) for e in device.drain_events())
+def test_without_escrow_there_is_nothing_to_collude_with():
+    nothing = outcome("S02", "none", "no parties")
+    assert nothing.details["parties"] == nothing.details["records_in_archive"] == 0
+    assert nothing.metrics["exposed_total"] == 0 and nothing.metrics["min_coalition"] is None

@@ -1,4 +1,4 @@
-"""Shared audit fixtures (used by tests/audit and the S23-S25 attack tests): a manual clock,
+"""Shared audit fixtures (registered in the root conftest, used by tests/audit): a manual clock,
 a log key, three witnesses with their own state, a 2-of-3 quorum and a log."""
 
 from __future__ import annotations
