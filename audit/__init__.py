@@ -15,6 +15,9 @@ transparency-dev/merkle:
 - :mod:`audit.witness` a C2SP witness; :mod:`audit.quorum` ``WitnessQuorum`` and
   ``verify_checkpoint``; :mod:`audit.verifier` the offline verifier; :mod:`audit.trust`
   the keys and quorum it trusts (pinned by the auditor, else recorded in the log);
+- :mod:`audit.kt` key transparency: a directory of users' devices committed per epoch by a
+  Merkle prefix tree whose roots are the entries of a witnessed log
+  (docs/key_transparency.md);
 - :mod:`audit.http` Flask blueprints (read API, witness), the witness's waitress server and
   the HTTP witness client, the only modules that import Flask or waitress.
 

@@ -11,6 +11,9 @@ A :class:`Mode` names the mode, says in one line what it models, lists its param
 
 The command line (``--escrow`` and each mode's options), the demo, the benchmarks and the
 tests iterate :data:`MODES`. A new chain-hook mode is one hook class and one entry here.
+``ghost`` is listed too, although it is a provider capability (docs/ghost.md): its hook
+escrows nothing and its recovery reads nothing, so that the command line and the demo
+offer it like any other mode.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from escrow import none
+from escrow import ghost, none
 from escrow.authorisation import AuthorisationVerifier, ReleaseAuthorisation
 from escrow.crumple import deployment as crumple_deployment
 from escrow.crumple import recovery as crumple_recovery
@@ -174,6 +177,9 @@ MODES: Mapping[str, Mode] = MappingProxyType({mode.name: mode for mode in (
                     "the work)"),
           Parameter("puzzle_workers", 1, 1, MAX_WORKERS,
                     "worker processes for the puzzle search at recovery"))),
+    Mode("ghost",
+         "GCHQ ghost: the compelled provider adds a device to a user's list; nothing escrowed",
+         ghost.deploy, ghost.recover_window),
 )})
 
 
