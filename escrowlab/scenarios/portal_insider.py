@@ -36,11 +36,12 @@ from sqlalchemy.exc import IntegrityError
 
 import escrow.recovery
 from audit.entries import Entry
-from audit.rfc9162 import hash_children, hash_leaf
+from audit.rfc9162 import hash_leaf
 from authority_portal.app.models import RoleChange, User
 from authority_portal.warrants.authorisation import authorise, warrant_window
 from escrowlab.portal.client import PortalClient
 from escrowlab.portal.world import PortalWorld, build
+from escrowlab.scenarios.fixture import rewrite_tree
 from escrowlab.scenarios.record import Outcome
 from escrowlab.scenarios.registry import Params, scenario
 
@@ -277,7 +278,7 @@ def _edit_audit(world: PortalWorld, mode: str) -> list[Outcome]:
     in_place = auditor.post("/api/v1/auditor/verification").json
     # rewrite the whole tree without the entry, drop later checkpoints and the signed head
     leaves = [data for i, data in rows if i != viewed]
-    _rewrite(path, leaves, viewed)
+    rewrite_tree(path, leaves, drop_checkpoints_above=viewed)
     log.store.close()
     log.store = type(log.store)(path)
     rewritten = auditor.post("/api/v1/auditor/verification").json
@@ -296,25 +297,6 @@ def _edit_audit(world: PortalWorld, mode: str) -> list[Outcome]:
                 details={"local_verify_after": rewritten, "log_size_after": len(leaves),
                          "witnessed_size": witnessed}),
     ]
-
-
-def _rewrite(path: Path, leaves: list[bytes], keep_checkpoints_up_to: int) -> None:
-    level = [hash_leaf(x) for x in leaves]
-    rows, height = [], 1
-    while len(level) > 1:
-        level = [hash_children(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        rows += [(height, i, h) for i, h in enumerate(level)]
-        height += 1
-    with sqlite3.connect(path) as db:
-        db.execute("DELETE FROM leaves")
-        db.execute("DELETE FROM nodes")
-        db.executemany("INSERT INTO leaves VALUES(?, ?, ?)",
-                       [(i, x, hash_leaf(x)) for i, x in enumerate(leaves)])
-        db.executemany("INSERT INTO nodes VALUES(?, ?, ?)", rows)
-        db.execute("DELETE FROM checkpoints WHERE size > ?", (keep_checkpoints_up_to,))
-    head = Path(f"{path}.head")
-    if head.exists():
-        head.unlink()
 
 
 def _witness_sizes(world: PortalWorld):

@@ -7,10 +7,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from escrow.authorisation import SignedAuthorisation, TrustedIssuers
+from escrow.authorisation import SignedAuthorisation
 from escrow.context import RecordContext
 from escrow.crumple.deployment import CrumpleDeployment
 from escrow.crumple.hook import CrumpleEscrow
@@ -24,6 +23,7 @@ from escrow.threshold.deployment import CustodianDeployment, custodian_deploy
 from escrow.threshold.hook import ThresholdEscrow
 from escrow.threshold.recovery import recover
 from escrow.workflow import Attempt, LawfulAccess
+from escrowlab.scenarios.fixture import Issuer
 from messaging.addresses import direct_conversation_id
 from messaging.client import Device
 from messaging.clock import ManualClock
@@ -103,21 +103,6 @@ def chatter(conv: Conversation, days: int, per_day: int, ratchet_every: int) -> 
             conv.send(sender, f"day {day} message {i} from {sender}".encode())
             count += 1
             conv.clock.advance(DAY / per_day)
-
-
-@dataclass
-class Issuer:
-    name: str = "judge-1"
-    key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
-
-    def verifier(self) -> TrustedIssuers:
-        return TrustedIssuers({self.name: self.key.public_key().public_bytes_raw()})
-
-    def authorise(self, scoped, recovery_key: X25519PrivateKey, not_after: float,
-                  authorisation_id: str = "A-1") -> SignedAuthorisation:
-        return SignedAuthorisation.issue(
-            self.name, self.key, authorisation_id, tuple(s.ref for s in scoped),
-            recovery_key.public_key().public_bytes_raw(), not_after)
 
 
 def deployment_of(hook: ThresholdEscrow, custodians=()) -> CustodianDeployment:
