@@ -25,18 +25,7 @@ from sqlalchemy.orm import Session
 from authority_portal.app.auditing import PortalLog
 from authority_portal.app.custodians import Custodians
 from authority_portal.app.errors import Conflict, Forbidden, NotFound, PortalError
-from authority_portal.app.models import (
-    APPROVED,
-    CLOSED,
-    DENIED,
-    EXPIRED,
-    FILED,
-    RECOVERED,
-    RELEASING,
-    Decision,
-    User,
-    Warrant,
-)
+from authority_portal.app.models import Decision, User, Warrant
 from authority_portal.app.policy import Policy
 from authority_portal.custodian_node.errors import NodeError
 from authority_portal.warrants import states
@@ -50,7 +39,16 @@ from authority_portal.warrants.judges import JudgeRegistry
 from authority_portal.warrants.model import Warrant as WarrantTerms
 from authority_portal.warrants.policy import ParticularityPolicy
 from authority_portal.warrants.signatures import JudgeSignature, approval_statement
-from authority_portal.warrants.states import WarrantCase
+from authority_portal.warrants.states import (
+    APPROVED,
+    CLOSED,
+    DENIED,
+    EXPIRED,
+    FILED,
+    RECOVERED,
+    RELEASING,
+    WarrantCase,
+)
 from escrow.authorisation import RecordRef
 from escrow.recovery import WindowReport
 from escrow.scope import ScopedRecord

@@ -31,6 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from authority_portal.app.db import Base
+from authority_portal.warrants import states as case_states
+from authority_portal.warrants.states import FILED
 
 FsModels.set_db_info(base_model=Base, user_table_name="portal_user",
                      role_table_name="portal_role")
@@ -44,16 +46,9 @@ ROLES = (OFFICER, JUDGE, CUSTODIAN, AUDITOR, ADMIN)
 SECOND_FACTOR_ROLES = frozenset({JUDGE, CUSTODIAN, ADMIN})
 """Roles whose holders must have a TOTP second factor (docs/portal.md, "Accounts")."""
 
-# warrant states (docs/portal.md, "Warrant states")
-FILED = "filed"
-APPROVED = "approved"
-DENIED = "denied"
-RELEASING = "releasing"
-RECOVERED = "recovered"
-EXPIRED = "expired"
-CANCELLED = "cancelled"
-CLOSED = "closed"
-STATES = (FILED, APPROVED, DENIED, RELEASING, RECOVERED, EXPIRED, CANCELLED, CLOSED)
+# warrant states (docs/portal.md, "Warrant states"): the case's, from filing on (a draft
+# never reaches the portal's tables)
+STATES = tuple(state for state in case_states.STATES if state != case_states.DRAFT)
 
 
 def utcnow() -> datetime.datetime:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_security import current_user
 
-from authority_portal.app.models import APPROVED, CUSTODIAN, RELEASING
+from authority_portal.app.models import CUSTODIAN
 from authority_portal.app.roles import role_required
 from authority_portal.app.security import rate_limited
 from authority_portal.app.views import warrant_json
 from authority_portal.app.web import casework, db
+from authority_portal.warrants.states import APPROVED, RELEASING
 
 bp = Blueprint("custodian", __name__)
 

@@ -10,11 +10,12 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask_security import current_user
 
 from authority_portal.app.errors import PortalError
-from authority_portal.app.models import FILED, JUDGE
+from authority_portal.app.models import JUDGE
 from authority_portal.app.roles import role_required
 from authority_portal.app.security import rate_limited
 from authority_portal.app.views import warrant_json
 from authority_portal.app.web import casework, db, json_body
+from authority_portal.warrants.states import FILED
 
 bp = Blueprint("judge", __name__)
 
