@@ -47,17 +47,17 @@ def make_server(service: RelayService, host: str = "127.0.0.1", port: int = 0,
     return server
 
 
-class ServerThread:
-    """A relay server on a loopback port, run by a daemon thread of this process.
+class BackgroundServer:
+    """A waitress server on a loopback port, run by a daemon thread of this process.
 
-    For the demo's ``--http`` relay and tests; :meth:`stop` closes every
-    channel from inside the server's own loop, then stops its workers.
+    :meth:`stop` closes every channel from inside the server's own loop, then stops its
+    workers (the relay's :class:`ServerThread`; the portal's test and benchmark server).
     """
 
-    def __init__(self, service: RelayService, threads: int = 4) -> None:
-        self.server = make_server(service, host="127.0.0.1", port=0, threads=threads)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self._thread = threading.Thread(target=self.server.run, name="relay", daemon=True)
+    def __init__(self, server, name: str) -> None:
+        self.server = server
+        self.url = f"http://{server.effective_host}:{server.effective_port}"
+        self._thread = threading.Thread(target=self.server.run, name=name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -70,3 +70,12 @@ class ServerThread:
         server.trigger.pull_trigger(shutdown)
         self._thread.join(timeout=5)
         server.task_dispatcher.shutdown()
+
+
+class ServerThread(BackgroundServer):
+    """A relay server on a loopback port in a daemon thread (the demo's ``--http`` relay and
+    tests)."""
+
+    def __init__(self, service: RelayService, threads: int = 4) -> None:
+        super().__init__(make_server(service, host="127.0.0.1", port=0, threads=threads),
+                         "relay")
