@@ -9,22 +9,16 @@ fan-out encrypts to it from then on. So the devices run :class:`GhostHook`, whic
 prekey signature only says which policy the deployment runs.
 
 There is nobody to release anything: a recovery of an archived window reads nothing
-(:func:`recover_window`), because access under ``ghost`` is prospective only. What the
-ghost device reads is what is sent to it after it was added; ``escrowlab`` wires the
-device, the relay and the key-transparency defences together (docs/ghost.md).
+(:func:`recover_window`, the same as ``none``'s), because access under ``ghost`` is
+prospective only. What the ghost device reads is what is sent to it after it was added;
+``escrowlab`` wires the device, the relay and the key-transparency defences together
+(docs/ghost.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
-from escrow.authorisation import AuthorisationVerifier, ReleaseAuthorisation
-from escrow.errors import RecordRefusedError, WorkflowError
-from escrow.recovery import WindowReport, chain_report, conversation_basis
-from escrow.scope import Archive, ScopedRecord, Window, scan_window
-from messaging.clock import Clock
+from escrow.none import NoDeployment
+from escrow.none import recover_window as none_recover_window
 from messaging.errors import HookRefusedError
 from messaging.hooks import ChainContext, NoEscrow
 
@@ -44,30 +38,13 @@ class GhostHook(NoEscrow):
                                    "carries one")
 
 
-class GhostDeployment:
-    """A ``ghost`` deployment: every device runs :class:`GhostHook`; no parties."""
+class GhostDeployment(NoDeployment):
+    """A ``ghost`` deployment: every device runs :class:`GhostHook`; no parties; the
+    archive opens nothing (:func:`escrow.none.recover_window`)."""
 
     mode = MODE
-    threshold = 0
-    parties: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        return "GhostDeployment()"
-
-    def hook_for(self, address: str) -> GhostHook:
-        return GhostHook()
-
-    def screen(self, record: bytes) -> object:
-        raise RecordRefusedError("mode 'ghost' expects no escrow record, but the chain "
-                                 "carries one")
-
-    def admit(self, release: object) -> tuple[str, tuple]:
-        raise WorkflowError(_NOTHING)
-
-    def release(self, party: int, authorisation: ReleaseAuthorisation,
-                verifier: AuthorisationVerifier, scoped: Sequence[ScopedRecord],
-                clock: Clock) -> list:
-        raise WorkflowError(_NOTHING)
+    hook_class = GhostHook
+    nothing_to_release = _NOTHING
 
 
 def deploy() -> GhostDeployment:
@@ -75,12 +52,4 @@ def deploy() -> GhostDeployment:
     return GhostDeployment()
 
 
-def recover_window(deployment: GhostDeployment, archive: Archive, window: Window,
-                   authorisation: ReleaseAuthorisation, releases: Sequence[object],
-                   recovery_key: X25519PrivateKey) -> WindowReport:
-    """The window's chains, each settled by the scan alone: the archive opens nothing."""
-    scan = scan_window(archive, window.conversation_id, window.start, window.end,
-                       deployment.screen)
-    return WindowReport(scan.conversation_id, scan.start, scan.end, (), scan.messages_in_scope,
-                        0, 0, conversation_basis(scan),
-                        tuple(chain_report(c) for c in scan.chains), scan.unreadable_entries)
+recover_window = none_recover_window

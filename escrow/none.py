@@ -28,24 +28,26 @@ class NoDeployment:
     mode = MODE
     threshold = 0
     parties: tuple[str, ...] = ()
+    hook_class: type[NoEscrow] = NoEscrow
+    nothing_to_release = "mode 'none' has no custodians: nothing can be released"
 
     def __repr__(self) -> str:
-        return "NoDeployment()"
+        return f"{type(self).__name__}()"
 
     def hook_for(self, address: str) -> NoEscrow:
-        return NoEscrow()
+        return self.hook_class()
 
     def screen(self, record: bytes) -> object:
-        raise RecordRefusedError("mode 'none' expects no escrow record, but the chain "
+        raise RecordRefusedError(f"mode {self.mode!r} expects no escrow record, but the chain "
                                  "carries one")
 
     def admit(self, release: object) -> tuple[str, tuple]:
-        raise WorkflowError("mode 'none' has no custodians: nothing can be released")
+        raise WorkflowError(self.nothing_to_release)
 
     def release(self, party: int, authorisation: ReleaseAuthorisation,
                 verifier: AuthorisationVerifier, scoped: Sequence[ScopedRecord],
                 clock: Clock) -> list:
-        raise WorkflowError("mode 'none' has no custodians: nothing can be released")
+        raise WorkflowError(self.nothing_to_release)
 
 
 def deploy() -> NoDeployment:
@@ -56,7 +58,8 @@ def deploy() -> NoDeployment:
 def recover_window(deployment: NoDeployment, archive: Archive, window: Window,
                    authorisation: ReleaseAuthorisation, releases: Sequence[object],
                    recovery_key: X25519PrivateKey) -> WindowReport:
-    """The window's chains, each settled by the scan alone; no message is read."""
+    """The window's chains, each settled by the scan alone; no message is read (``none``
+    and ``ghost``: neither escrows anything)."""
     scan = scan_window(archive, window.conversation_id, window.start, window.end,
                        deployment.screen)
     return WindowReport(scan.conversation_id, scan.start, scan.end, (), scan.messages_in_scope,
