@@ -12,6 +12,7 @@ docs/benchmarks.md.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import statistics
@@ -80,6 +81,16 @@ class Peer:
             except metadata.PackageNotFoundError:
                 version = None
         return {"name": self.name, "version": version, "role": self.role}
+
+
+def print_document(doc: dict, as_json: bool, show: Callable[[dict], object]) -> int:
+    """Print a benchmark's document: one JSON object with ``--json``, else ``show``'s human
+    form; the command's exit status (0)."""
+    if as_json:
+        print(json.dumps(doc, indent=2, sort_keys=True))
+    else:
+        show(doc)
+    return 0
 
 
 def document(benchmark: str, figures: dict, targets: Iterable[Target],

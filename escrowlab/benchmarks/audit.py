@@ -29,7 +29,6 @@ SQLite library version in ``sqlite_version``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sqlite3
@@ -38,7 +37,7 @@ import time
 from pathlib import Path
 
 from escrowlab.arguments import int_in_range
-from escrowlab.benchmarks import Peer, Progress, Target, document, show_verdicts
+from escrowlab.benchmarks import Peer, Progress, Target, document, print_document, show_verdicts
 from escrowlab.cli import CommandError
 
 DEFAULT_ENTRIES = 1_000_000
@@ -150,12 +149,7 @@ def collect(args: argparse.Namespace, progress: Progress | None = None) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    doc = collect(args)
-    if args.json:
-        print(json.dumps(doc, indent=2))
-    else:
-        show(doc)
-    return 0
+    return print_document(collect(args), args.json, show)
 
 
 def _measure(args: argparse.Namespace, workdir: Path, say: Progress) -> dict:

@@ -45,7 +45,6 @@ distributions, with their versions.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -72,6 +71,7 @@ from escrowlab.benchmarks import (
     Target,
     document,
     escrow_modes,
+    print_document,
     round_figures,
     show_verdicts,
     time_sessions,
@@ -189,12 +189,7 @@ def collect(args: argparse.Namespace, progress: Progress | None = None) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    doc = collect(args)
-    if args.json:
-        print(json.dumps(doc, indent=2, sort_keys=True))
-    else:
-        show(doc)
-    return 0
+    return print_document(collect(args), args.json, show)
 
 
 def show(doc: dict) -> None:

@@ -34,7 +34,6 @@ and :func:`print_figures`) and registers this command beside itself.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import statistics
@@ -55,7 +54,7 @@ from escrow.leaf16.module import LeafModule
 from escrow.leaf16.unit import EscrowAgent, program_unit
 from escrow.modes import get_mode
 from escrowlab.arguments import int_in_range, int_list
-from escrowlab.benchmarks import Peer, Progress, Target, document, show_verdicts
+from escrowlab.benchmarks import Peer, Progress, Target, document, print_document, show_verdicts
 from escrowlab.cli import CommandError
 from messaging.hooks import PROTOCOL_VERSION, ChainContext
 
@@ -155,12 +154,7 @@ def collect(args: argparse.Namespace, progress: Progress | None = None) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    doc = collect(args)
-    if args.json:
-        print(json.dumps(doc, indent=2, sort_keys=True))
-    else:
-        show(doc)
-    return 0
+    return print_document(collect(args), args.json, show)
 
 
 def show(doc: dict) -> None:

@@ -31,7 +31,6 @@ figures are not comparable to a Python one without.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import time
@@ -40,7 +39,7 @@ from audit.kt.errors import KTError
 from audit.kt.lookup import CheckpointCache, LookupProof, verify_lookup
 from audit.kt.monitor import SelfMonitor
 from escrowlab.arguments import int_in_range, int_list
-from escrowlab.benchmarks import Peer, Progress, Target, document, show_verdicts
+from escrowlab.benchmarks import Peer, Progress, Target, document, print_document, show_verdicts
 from escrowlab.keytrans.world import witnessed_directory
 from messaging.clock import ManualClock
 
@@ -166,12 +165,7 @@ def collect(args: argparse.Namespace, progress: Progress | None = None) -> dict:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    doc = collect(args)
-    if args.json:
-        print(json.dumps(doc, indent=2, sort_keys=True))
-    else:
-        show(doc)
-    return 0
+    return print_document(collect(args), args.json, show)
 
 
 def show(doc: dict) -> None:

@@ -44,7 +44,6 @@ import argparse
 import asyncio
 import hashlib
 import hmac as std_hmac
-import json
 import os
 import statistics
 import time
@@ -61,6 +60,7 @@ from escrowlab.benchmarks import (
     Progress,
     Target,
     document,
+    print_document,
     round_figures,
     show_verdicts,
     time_sessions,
@@ -146,12 +146,7 @@ def collect(args: argparse.Namespace, progress: Progress | None = None) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    doc = collect(args)
-    if args.json:
-        print(json.dumps(doc, indent=2, sort_keys=True))
-    else:
-        show(doc)
-    return 0
+    return print_document(collect(args), args.json, show)
 
 
 def show(doc: dict) -> None:

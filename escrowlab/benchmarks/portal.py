@@ -31,7 +31,7 @@ import pyotp
 from cryptography.hazmat.primitives import serialization
 
 from escrowlab.arguments import int_in_range
-from escrowlab.benchmarks import Peer, Target, document, show_verdicts
+from escrowlab.benchmarks import Peer, Target, document, print_document, show_verdicts
 from escrowlab.portal.server import PortalServer
 from escrowlab.portal.world import build
 
@@ -189,12 +189,7 @@ def collect(args: argparse.Namespace) -> dict:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    doc = collect(args)
-    if args.json:
-        print(json.dumps(doc, indent=2, sort_keys=True))
-    else:
-        show(doc)
-    return 0
+    return print_document(collect(args), args.json, show)
 
 
 def show(doc: dict) -> None:

@@ -56,7 +56,7 @@ import time
 from pathlib import Path
 
 from escrowlab.arguments import float_in_range, int_in_range, int_list
-from escrowlab.benchmarks import Peer, Progress, Target, document, show_verdicts
+from escrowlab.benchmarks import Peer, Progress, Target, document, print_document, show_verdicts
 from messaging.client import Device
 from messaging.relay import RelayService
 from messaging.relay.inprocess import InProcessTransport
@@ -175,12 +175,7 @@ def collect(args: argparse.Namespace, progress: Progress | None = None) -> dict:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    doc = collect(args)
-    if args.json:
-        print(json.dumps(doc, indent=2, sort_keys=True))
-    else:
-        show(doc)
-    return 0
+    return print_document(collect(args), args.json, show)
 
 
 def show(doc: dict) -> None:
