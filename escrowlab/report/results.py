@@ -41,6 +41,8 @@ PROJECT = Path(__file__).resolve().parents[2]
 ESTIMATES = {"S15": 12.0, "S22": 10.0, "S05": 2.5, "S23": 1.5, "S24": 1.0}
 DEFAULT_ESTIMATE = 1.0
 FULL_FACTOR = 10.0
+# --full: S15 forges 24-bit LEAFs (2^24 queries each), S22 solves k = 24 and 28 puzzles
+FULL_ESTIMATES = {"S15": 420.0, "S22": 900.0}
 
 
 class ReportError(ValueError):
@@ -73,9 +75,11 @@ def select(only: Sequence[str] = (), modes: Sequence[str] = ()):
 
 def weights(scenarios, modes: Sequence[str], full: bool) -> list[float]:
     """Rough seconds of each (scenario, mode) run, in run order (:data:`ESTIMATES`)."""
-    factor = FULL_FACTOR if full else 1.0
-    return [ESTIMATES.get(s.id, DEFAULT_ESTIMATE) * factor
-            for s in scenarios for m in modes if m in s.modes]
+    def one(scenario_id: str) -> float:
+        quick = ESTIMATES.get(scenario_id, DEFAULT_ESTIMATE)
+        return FULL_ESTIMATES.get(scenario_id, quick * FULL_FACTOR) if full else quick
+
+    return [one(s.id) for s in scenarios for m in modes if m in s.modes]
 
 
 def estimate(scenarios, modes: Sequence[str], full: bool) -> float:
