@@ -136,6 +136,10 @@ class AppenderRegistry:
         except NoteError as exc:
             raise AppendRequestError(f"appender registry: {exc}") from None
 
+    @property
+    def verifiers(self) -> tuple[Verifier, ...]:
+        return tuple(self._keys.values())
+
     @staticmethod
     def dumps(appenders: Sequence[Verifier]) -> bytes:
         return rfc8785.dumps({"appenders": [v.vkey for v in appenders]})

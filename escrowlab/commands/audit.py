@@ -17,6 +17,13 @@
   all holds, 1 with a precise message if verification failed (a corrupt, tampered,
   rolled-back or foreign file included), writing a proof of misbehaviour on
   inconsistency, and 2 for a usage error.
+- ``appender --name ACTOR --key-file FILE --registry FILE``: a new appender key (a C2SP
+  Ed25519 signer key named after the actor it appends as, written 0600), its verifier key
+  added to the appender registry file (created if missing).
+- ``serve --log PATH --key-file FILE --appenders FILE [--witness-url URL --witness-key VKEY
+  ...] [--quorum T]``: serve the log over HTTP with waitress: the read API and ``POST
+  /append`` for the registered appenders (``audit.http.append_api``), each answer a receipt
+  under a checkpoint the witnesses cosigned.
 - ``witness serve --state PATH [--init] --key-file FILE --log-key VKEY``: a C2SP
   tlog-witness over HTTP with waitress; the first stdout line says where it listens.
   ``--init`` creates a new state file (and refuses a path where anything exists);
@@ -45,6 +52,7 @@ from escrowlab.cli import CommandError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_WITNESS_PORT = 8480
+DEFAULT_LOG_PORT = 8470
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -133,6 +141,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="also parse every entry strictly (slower)")
     verify.add_argument("--json", action="store_true", help="print one JSON object")
     verify.set_defaults(func=verify_command)
+
+    appender = sub.add_parser(
+        "appender", help="create an appender key and register it",
+        description="Create the Ed25519 key of a party that appends to a served log under "
+                    "its own name (a custodian node, the portal), and add its verifier key to "
+                    "the appender registry the log serves with (created if missing).")
+    appender.add_argument("--name", required=True,
+                          help="the actor it appends as, e.g. custodian:c1")
+    appender.add_argument("--key-file", required=True, metavar="FILE",
+                          help="private key file to create (0600)")
+    appender.add_argument("--registry", required=True, metavar="FILE",
+                          help="appender registry file (created if missing)")
+    appender.add_argument("--json", action="store_true", help="print one JSON object")
+    appender.set_defaults(func=appender_command)
+
+    serve_log = sub.add_parser(
+        "serve", help="serve the log over HTTP: read API and appends by registered appenders",
+        description="Serve GET /checkpoint, /entries, /proof/inclusion, /proof/consistency "
+                    "and POST /append (signed by a registered appender; answered with the "
+                    "entry's receipt once the witnesses cosigned) with waitress. The first "
+                    "stdout line says where it listens.")
+    serve_log.add_argument("--log", required=True, metavar="PATH", help="the log database file")
+    serve_log.add_argument("--key-file", required=True, metavar="FILE", help="log signer key")
+    serve_log.add_argument("--appenders", required=True, metavar="FILE",
+                           help="appender registry (escrowlab audit appender)")
+    serve_log.add_argument("--witness-url", action="append", default=[], metavar="URL",
+                           help="an HTTP witness, repeatable")
+    serve_log.add_argument("--witness-key", action="append", default=[], metavar="VKEY",
+                           help="that witness's cosignature key, one per --witness-url")
+    serve_log.add_argument("--quorum", type=int, default=2,
+                           help="witness cosignatures required (default 2)")
+    serve_log.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
+    serve_log.add_argument("--port", type=int, default=DEFAULT_LOG_PORT,
+                           help=f"TCP port, 0 for any free port (default {DEFAULT_LOG_PORT})")
+    serve_log.add_argument("--json", action="store_true",
+                           help="print the listening address and log key as one JSON line")
+    serve_log.set_defaults(func=serve_command)
 
     witness = sub.add_parser("witness", help="run a witness",
                              description="Witness commands.")
@@ -269,6 +314,26 @@ def init_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quorum(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The HTTP witnesses of ``--witness-url``/``--witness-key`` as a quorum (or None)."""
+    from audit.errors import AuditError
+
+    if len(args.witness_url) != len(args.witness_key):
+        raise CommandError("give one --witness-key per --witness-url")
+    if not args.witness_url:
+        return None
+    from audit.http.witness_client import HttpWitness
+    from audit.note import Verifier
+    from audit.quorum import WitnessQuorum
+
+    try:
+        return WitnessQuorum([HttpWitness(url, Verifier.from_vkey(key)) for url, key in
+                              zip(args.witness_url, args.witness_key, strict=True)],
+                             args.quorum)
+    except AuditError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def append_command(args: argparse.Namespace) -> int:
     import strictjson
     from audit.errors import AuditError, QuorumError
@@ -277,21 +342,8 @@ def append_command(args: argparse.Namespace) -> int:
 
     payload = strictjson.loads(args.payload, what="--payload", error=CommandError,
                                allow_floats=False)
-    if len(args.witness_url) != len(args.witness_key):
-        raise CommandError("give one --witness-key per --witness-url")
+    quorum = _quorum(args)
     signer = _read_signer(args.key_file, SIG_TYPE_ED25519)
-    quorum = None
-    if args.witness_url:
-        from audit.http.witness_client import HttpWitness
-        from audit.note import Verifier
-        from audit.quorum import WitnessQuorum
-
-        try:
-            quorum = WitnessQuorum([HttpWitness(url, Verifier.from_vkey(key)) for url, key in
-                                    zip(args.witness_url, args.witness_key, strict=True)],
-                                   args.quorum)
-        except AuditError as exc:
-            raise CommandError(str(exc)) from None
     with _store(args.log) as store:
         log = AuditLog(store, signer, quorum=quorum)
         log.event(args.type, args.actor, payload).encode()  # a bad event: refused here
@@ -516,4 +568,72 @@ def witness_serve_command(args: argparse.Namespace) -> int:
     finally:
         server.close()
         witness.close()
+    return 0
+
+
+def appender_command(args: argparse.Namespace) -> int:
+    from audit.append_request import AppenderRegistry
+    from audit.errors import AuditError
+    from audit.note import Signer
+
+    registry = Path(args.registry)
+    try:
+        known = list(AppenderRegistry.loads(registry.read_bytes()).verifiers) \
+            if registry.exists() else []
+        if Path(args.key_file).exists():
+            raise CommandError(f"{args.key_file} exists; refusing to overwrite a key")
+        signer = Signer.generate(args.name)
+        updated = AppenderRegistry.dumps([*known, signer.verifier])
+        AppenderRegistry.loads(updated)  # a second key of the same name is refused here
+    except (OSError, AuditError) as exc:
+        raise CommandError(f"--registry {args.registry}: {exc}") from None
+    _write_signer(args.key_file, signer)
+    try:
+        replacement = registry.with_name(registry.name + ".tmp")
+        replacement.write_bytes(updated + b"\n")
+        os.replace(replacement, registry)
+    except OSError as exc:
+        Path(args.key_file).unlink(missing_ok=True)
+        raise CommandError(f"cannot write {args.registry}: {exc.strerror}") from None
+    _emit(args, {"appender": args.name, "vkey": signer.vkey, "registry": args.registry,
+                 "appenders": len(known) + 1},
+          [f"appender {args.name} registered in {args.registry}", f"key {signer.vkey}"])
+    return 0
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from audit.append_request import AppenderRegistry
+    from audit.errors import AuditError
+    from audit.http.log_server import make_log_server
+    from audit.log import AuditLog
+    from audit.note import SIG_TYPE_ED25519
+
+    if not 0 <= args.port <= 65535:
+        raise CommandError("--port is 0..65535")
+    quorum = _quorum(args)
+    signer = _read_signer(args.key_file, SIG_TYPE_ED25519)
+    try:
+        appenders = AppenderRegistry.loads(Path(args.appenders).read_bytes())
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.appenders}: {exc.strerror}") from None
+    except AuditError as exc:
+        raise CommandError(f"--appenders: {exc}") from None
+    with _store(args.log) as store:
+        log = AuditLog(store, signer, quorum=quorum)
+        try:
+            log.check_appendable()
+            server = make_log_server(log, appenders, args.host, args.port)
+        except AuditError as exc:
+            raise CommandError(str(exc)) from None
+        url = f"http://{args.host}:{server.effective_port}"
+        if args.json:
+            print(json.dumps({"url": url, "log_key": signer.vkey}), flush=True)
+        else:
+            print(f"audit log listening on {url}, key {signer.vkey}", flush=True)
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            print("audit log stopped", file=sys.stderr)
+        finally:
+            server.close()
     return 0

@@ -5,8 +5,10 @@ The node opens its own keystore (a ceremony's ``<out>/Ki`` folder, with ``set.js
 it, from ``escrowlab escrow ceremony``), its own database (``--db``, default
 ``<keystore>/node.db``), the judge registry and particularity policy it enforces, the
 relay archive it reads scope from (``--archive``, a relay database URL, opened read-only),
-the audit log it appends its decisions to (``--log`` with the log's key file, and the
-witnesses whose quorum cosigns its checkpoints) and the Ed25519 public key of its operator,
+the audit log it appends its decisions to (``--log`` with the log's key file; or a log
+served by ``escrowlab audit serve``, ``--log-url`` with the node's own appender key and
+the log's verifier key, so that the node never holds the log's key; and the witnesses
+whose quorum cosigns its checkpoints) and the Ed25519 public key of its operator,
 the only party whose requests it accepts. It listens on 127.0.0.1 only.
 
 Refused input (a missing file, a wrong passphrase, a foreign database, a port in use) is
@@ -44,9 +46,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="the operator's Ed25519 public key (64 hex digits)")
     serve.add_argument("--archive", required=True, metavar="URL",
                        help="relay database URL the node reads scope from")
-    serve.add_argument("--log", required=True, metavar="PATH", help="audit log database")
-    serve.add_argument("--log-key-file", required=True, metavar="FILE",
-                       help="the log's signer key file")
+    serve.add_argument("--log", metavar="PATH",
+                       help="audit log database, opened in this process (with --log-key-file)")
+    serve.add_argument("--log-key-file", metavar="FILE", help="the log's signer key file")
+    serve.add_argument("--log-url", metavar="URL",
+                       help="a served audit log (escrowlab audit serve) to append to instead, "
+                            "with --appender-key-file and --log-vkey: the node never holds "
+                            "the log's key")
+    serve.add_argument("--appender-key-file", metavar="FILE",
+                       help="the node's appender key (escrowlab audit appender), named "
+                            "custodian:<id>")
+    serve.add_argument("--log-vkey", metavar="VKEY", help="the served log's verifier key")
     serve.add_argument("--witness-url", action="append", default=[], metavar="URL",
                        help="an HTTP witness, repeatable")
     serve.add_argument("--witness-key", action="append", default=[], metavar="VKEY",
@@ -70,9 +80,12 @@ def _read(path: Path, what: str) -> bytes:
         raise CommandError(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
-def _log(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _log(args: argparse.Namespace, custodian_id: str):  # type: ignore[no-untyped-def]
+    """The node's log (in this process, or served and appended to as the node's own
+    appender) and the trust it checks checkpoints under."""
     from audit.clock import SystemClock
     from audit.errors import AuditError
+    from audit.http.log_client import HttpLog
     from audit.http.witness_client import HttpWitness
     from audit.keyfile import read_signer
     from audit.log import AuditLog
@@ -83,13 +96,26 @@ def _log(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     if len(args.witness_url) != len(args.witness_key):
         raise CommandError("give one --witness-key per --witness-url")
-    if not Path(args.log).exists():
+    local, served = (args.log, args.log_key_file), (args.log_url, args.appender_key_file,
+                                                    args.log_vkey)
+    if any(local) == any(served) or not all(local if any(local) else served):
+        raise CommandError("give either --log and --log-key-file (the log in this process) "
+                           "or --log-url, --appender-key-file and --log-vkey (a served log)")
+    if args.log and not Path(args.log).exists():
         raise CommandError(f"no audit log at {args.log}")
     try:
-        signer = read_signer(args.log_key_file, SIG_TYPE_ED25519, SystemClock().now)
         witnesses = [HttpWitness(url, Verifier.from_vkey(key))
                      for url, key in zip(args.witness_url, args.witness_key, strict=True)]
-        trust = LogTrust(signer.verifier, tuple(w.verifier for w in witnesses), args.quorum)
+        keys = tuple(w.verifier for w in witnesses)
+        if args.log_url:
+            appender = read_signer(args.appender_key_file, SIG_TYPE_ED25519, SystemClock().now)
+            if appender.name != f"custodian:{custodian_id}":
+                raise CommandError(f"--appender-key-file: the key is {appender.name!r}'s; "
+                                   f"this node appends as 'custodian:{custodian_id}'")
+            return HttpLog(args.log_url, appender), LogTrust(
+                Verifier.from_vkey(args.log_vkey), keys, args.quorum)
+        signer = read_signer(args.log_key_file, SIG_TYPE_ED25519, SystemClock().now)
+        trust = LogTrust(signer.verifier, keys, args.quorum)
         log = AuditLog.open(args.log, signer, create=False,
                             quorum=WitnessQuorum(witnesses, args.quorum))
     except (AuditError, NodeError) as exc:
@@ -133,9 +159,9 @@ def serve_command(args: argparse.Namespace) -> int:
         archive = RelayArchive.open(args.archive)
     except RelayDatabaseError as exc:
         raise CommandError(f"--archive: {exc}") from None
-    log, trust = _log(args)
+    custodian_id = folder.name
+    log, trust = _log(args, custodian_id)
     try:
-        custodian_id = folder.name
         store = NodeStore(args.db or folder / "node.db", custodian_id)
         node = CustodianNode.from_keystore(
             folder, passphrase, registry=registry, policy=policy, archive=archive, log=log,

@@ -160,3 +160,24 @@ def test_concurrent_appenders_over_loopback_each_get_their_own_receipt(log, keys
             HttpLog(url, keys[NODE]).append_event("x.y", NODE, {})  # the system clock
     finally:
         server.close()
+
+
+def test_the_appender_command_refuses_a_second_key_of_one_name_and_changes_nothing(
+        tmp_path, capsys):
+    from escrowlab.cli import main
+
+    registry, key = tmp_path / "appenders.json", tmp_path / "k1.key"
+    assert main(["audit", "appender", "--name", NODE, "--key-file", str(key), "--registry",
+                 str(registry), "--json"]) == 0
+    vkey = json.loads(capsys.readouterr().out)["vkey"]
+    before = registry.read_bytes()
+    assert AppenderRegistry.loads(before).verifiers[0].vkey == vkey
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    for args in (["--name", NODE, "--key-file", str(tmp_path / "k2.key")],  # same name
+                 ["--name", "portal", "--key-file", str(key)]):  # existing key file
+        assert main(["audit", "appender", *args, "--registry", str(registry)]) == 2
+        assert "escrowlab:" in capsys.readouterr().err
+    assert registry.read_bytes() == before and not (tmp_path / "k2.key").exists()
+    (tmp_path / "bad.json").write_text("{}")
+    assert main(["audit", "serve", "--log", str(tmp_path / "none.db"), "--key-file", str(key),
+                 "--appenders", str(tmp_path / "bad.json")]) == 2

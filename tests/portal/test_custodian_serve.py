@@ -135,3 +135,69 @@ def test_bad_options_are_refused_before_serving(lab, capsys, change, message):
     assert message in capsys.readouterr().err
     assert time.monotonic() - started < 30
     assert not (lab["tmp"] / "cer" / "K1" / "node.db").exists()
+
+
+def _local_log_options(common):
+    out, skip = [], 0
+    for i, item in enumerate(common):
+        if skip:
+            skip -= 1
+        elif item in ("--log", "--log-key-file"):
+            skip = 1
+        else:
+            out.append(common[i])
+    return out
+
+
+def test_a_node_appends_through_a_served_log_and_never_holds_its_key(lab, capsys):
+    registry, keys = lab["tmp"] / "appenders.json", {}
+    for node in lab["operators"]:
+        keys[node] = lab["tmp"] / f"appender-{node}.key"
+        assert main(["audit", "appender", "--name", f"custodian:{node}", "--key-file",
+                     str(keys[node]), "--registry", str(registry)]) == 0
+    witness_options = _local_log_options(lab["common"])[4:]  # after --registry and --archive
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    served = subprocess.Popen(
+        [sys.executable, "-m", "escrowlab", "audit", "serve", "--log", str(lab["tmp"] /
+         "audit.db"), "--key-file", str(lab["tmp"] / "log.key"), "--appenders", str(registry),
+         "--port", "0", "--json", *witness_options], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=env)
+    processes = [served]
+    try:
+        line = served.stdout.readline()
+        assert line, served.stderr.read()
+        log_url, log_vkey = json.loads(line)["url"], json.loads(line)["log_key"]
+        urls = {}
+        for node, operator in lab["operators"].items():
+            process, urls[node] = start_node([
+                "--keystore", str(lab["tmp"] / "cer" / node), "--operator-key",
+                operator.public_key().public_bytes_raw().hex(),
+                *_local_log_options(lab["common"]), "--log-url", log_url,
+                "--appender-key-file", str(keys[node]), "--log-vkey", log_vkey])
+            processes.append(process)
+        wrong = ["custodian", "serve", "--keystore", str(lab["tmp"] / "cer" / "K1"),
+                 "--operator-key", "00" * 32, *_local_log_options(lab["common"]),
+                 "--log-url", log_url, "--appender-key-file", str(keys["K2"]),
+                 "--log-vkey", log_vkey]
+        capsys.readouterr()
+        assert main(wrong) == 2 and "custodian:K1" in capsys.readouterr().err
+        assert main([*wrong[:-6], "--log", "x.db", "--log-url", log_url]) == 2
+        now = int(lab["now"])
+        warrant = Warrant("W-2", "Agency A", "JA", "O1", (direct_conversation_id("alice", "bob"),),
+                          now - 3600, now + 3600, "Order 9", now - 10, now + 86_400)
+        case = WarrantCase.draft(warrant, lab["log"], lab["registry"], ParticularityPolicy(),
+                                 "officer:O1")
+        case.file("officer:O1")
+        case.approve("judge:J1", [sign_warrant(lab["judge"], warrant)])
+        access = LawfulAccess(CustodianDeployment(lab["hook"]), lab["relay"].archive)
+        [run] = execute(case, access, {n: HttpClient(u) for n, u in urls.items()},
+                        lab["operators"])
+        assert run.decisions == {"K1": "released", "K2": "released"}
+        assert run.report.complete
+        lab["log"].store.refresh()
+        actors = [json.loads(e)["actor"] for e in lab["log"].store.leaves(0, lab["log"].size)]
+        assert {"custodian:K1", "custodian:K2"} <= set(actors)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
