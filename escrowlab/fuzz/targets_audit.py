@@ -1,7 +1,8 @@
 """Fuzz targets of :mod:`audit`: signed notes (C2SP signed-note), checkpoints (C2SP
 tlog-checkpoint), cosignatures and the quorum check, verifier keys, receipts, log
 entries, the witness's add-checkpoint request (C2SP tlog-witness) against a live
-witness whose state must not change on a refusal, and proof-of-misbehaviour files.
+witness whose state must not change on a refusal, signed append requests with the
+appender registry's and the replay guard's checks, and proof-of-misbehaviour files.
 
 Refusals are :class:`audit.errors.AuditError`. Text inputs are decoded as UTF-8;
 bytes that are not UTF-8 reach the parser as lone surrogates (``surrogateescape``),
@@ -153,6 +154,31 @@ def witness_target(world: World) -> Target:
                   close=lambda: live.witness.close())
 
 
+def append_request_target(world: World) -> Target:
+    """A served log's admission of an append request (docs/audit_log.md, "Appending over
+    HTTP"): parse, the registered appender's signature, then the time window and nonce of
+    a fresh replay guard on the world's clock."""
+    from audit.append_request import AppenderRegistry, ReplayGuard, parse_request, sign_request
+    from audit.note import Signer
+    audit = world.audit
+    appender = Signer.generate("custodian:K1", now=audit.clock.now)
+    registry = AppenderRegistry([appender.verifier])
+    now = audit.clock.now()
+    seeds = [sign_request(appender, "custody.released", {"warrant": "W-1", "n": 3}, now),
+             sign_request(appender, "custody.refused", {"reason": "expired", "tags": ["a"]},
+                          now + 1),
+             sign_request(appender, "x.y", {}, now)]
+
+    def run(data: bytes) -> None:
+        request = parse_request(data)
+        registry.check(request)
+        ReplayGuard(audit.clock).admit(request)
+
+    return Target("audit.append_request", "audit.append_request: parse_request, the appender "
+                  "registry's signature check and the replay guard", REFUSE, seeds, run,
+                  text_mutator([s.decode() for s in seeds]), weight=1)
+
+
 def evidence_target(world: World) -> Target:
     from audit.verifier import check_misbehaviour_evidence
     audit = world.audit
@@ -236,6 +262,7 @@ def targets(world: World) -> dict:
         "audit.receipt": lambda: receipt_target(world),
         "audit.entry": lambda: entry_target(world),
         "audit.witness": lambda: witness_target(world),
+        "audit.append_request": lambda: append_request_target(world),
         "audit.evidence": lambda: evidence_target(world),
         "audit.witness_state": lambda: witness_state_target(world),
         "audit.log_store": lambda: log_store_target(world),

@@ -85,7 +85,8 @@ def test_targets_cover_every_parser_family():
                    "escrow.release", "escrow.authorisation", "escrow.custodian_set",
                    "escrow.keystore", "audit.note", "audit.checkpoint", "audit.cosigned",
                    "audit.receipt", "audit.entry", "audit.evidence", "audit.witness",
-                   "audit.witness_state", "audit.log_store", "messaging.relay_answer",
+                   "audit.witness_state", "audit.log_store", "audit.append_request",
+                   "messaging.relay_answer",
                    "relay.http"):
         assert any(n.startswith(prefix) for n in names), prefix
     assert select(["escrow.hook"]) == ["escrow.hook.crumple", "escrow.hook.leaf16",
