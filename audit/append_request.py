@@ -40,6 +40,7 @@ MAX_REQUEST_BYTES = 80 * 1024
 MAX_CLOCK_SKEW = 300.0  # seconds either side of the log's clock
 NONCE_BYTES = 16
 MAX_APPENDERS = 1024
+MAX_TIME = 1 << 53  # RFC 8785 numbers are IEEE doubles: integers are exact below 2^53
 _NONCE = re.compile(rf"[0-9a-f]{{{2 * NONCE_BYTES}}}")
 
 
@@ -101,7 +102,13 @@ def parse_request(data: bytes) -> AppendRequest:
         raise AppendRequestError(f"unsupported append request version {obj['v']!r}")
     if not _NONCE.fullmatch(obj["nonce"]):
         raise AppendRequestError(f"the nonce is {NONCE_BYTES} bytes in lower-case hex")
-    if rfc8785.dumps(obj).decode("utf-8") + "\n" != note.text:
+    if not 0 <= obj["time"] < MAX_TIME:
+        raise AppendRequestError("the request's time is seconds since 1970, below 2^53")
+    try:
+        canonical = rfc8785.dumps(obj).decode("utf-8") + "\n"
+    except (rfc8785.CanonicalizationError, ValueError, TypeError) as exc:
+        raise AppendRequestError(f"the request cannot be canonicalised: {exc}") from None
+    if canonical != note.text:
         raise AppendRequestError("the request is not in canonical (RFC 8785) form")
     try:
         Entry(obj["type"], obj["actor"], 0, obj["payload"])

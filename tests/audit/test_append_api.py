@@ -24,7 +24,7 @@ from audit.append_request import (
 from audit.entries import Entry
 from audit.http.log_client import HttpLog
 from audit.http.log_server import create_log_app, make_log_server
-from audit.note import Signer
+from audit.note import SignedNote, Signer
 from audit.receipt import Receipt, verify_receipt
 from authority_portal.custodian_node.log_check import NodeLog
 
@@ -104,6 +104,17 @@ def test_a_request_signed_before_the_log_started_serving_is_refused(log, keys, c
     old = sign_request(keys[NODE], "x.y", {}, clock.now() - 1)
     resp = _post(create_log_app(log, _registry(keys)).test_client(), old)
     assert resp.status_code == 422 and log.size == 0
+
+
+def test_a_huge_integer_in_the_payload_is_a_clear_refusal(keys, clock):
+    # found by `escrowlab fuzz --targets audit.append_request`: RFC 8785 cannot encode it
+    text = ('{"actor":"custodian:c1","nonce":"' + "ab" * 16 + '","payload":{"n":'
+            + "9" * 30 + '},"time":1,"type":"x.y","v":1}\n')
+    note = SignedNote(text, (keys[NODE].sign(text),)).encode().encode()
+    with pytest.raises(AppendRequestError, match="canonicalised"):
+        parse_request(note)
+    with pytest.raises(AppendRequestError, match="2\\^53"):
+        parse_request(sign_request(keys[NODE], "x.y", {}, 2.0 ** 60))
 
 
 @settings(max_examples=150, deadline=None)
