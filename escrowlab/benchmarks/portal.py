@@ -18,21 +18,18 @@ from __future__ import annotations
 
 import argparse
 import base64
-import http.cookiejar
-import json
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
-import pyotp
 from cryptography.hazmat.primitives import serialization
 
 from escrowlab.arguments import int_in_range
 from escrowlab.benchmarks import Peer, Target, document, print_document, show_verdicts
 from escrowlab.portal.server import PortalServer
+from escrowlab.portal.session import Credentials, PortalSession, PortalSessionError
 from escrowlab.portal.world import build
 
 DEFAULT_CLIENTS = 20
@@ -71,39 +68,16 @@ def quick_args() -> argparse.Namespace:
     return argparse.Namespace(json=False, clients=2, cases=1, func=run_command)
 
 
-class _Session:
-    """One account signed in over real HTTP (Flask-Login's strong session protection ties
-    a session to the client that made it): its cookie jar and CSRF token."""
-
-    def __init__(self, url: str, account) -> None:
-        self.url = url
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        self.token = self.call("GET", "/login")[1]["response"]["csrf_token"]
-        self.call("POST", "/login", {"email": account.email, "password": account.password})
-        if account.totp:
-            self.call("POST", "/tf-validate", {"code": pyotp.TOTP(account.totp).now()})
-        self.token = self.call("GET", "/login")[1]["response"]["csrf_token"]
-
-    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        data = None if body is None else json.dumps(body).encode()
-        headers = {"Accept": "application/json", "Content-Type": "application/json",
-                   "X-CSRFToken": getattr(self, "token", "")}
-        request = urllib.request.Request(self.url + path, data=data, method=method,  # noqa: S310
-                                         headers=headers)
-        with self.opener.open(request, timeout=60) as answer:  # loopback only
-            return answer.status, json.loads(answer.read())
-
-
 def _case(sessions: dict, world, key, timings: dict, lock: threading.Lock) -> float:
     def timed(name, who, method, path, body=None):
         started = time.perf_counter()
-        status, answer = sessions[who].call(method, path, body)
+        try:
+            answer = sessions[who].call(method, path, body)
+        except PortalSessionError as exc:
+            raise RuntimeError(f"{name}: {exc}") from None
         elapsed = (time.perf_counter() - started) * 1000
         with lock:
             timings[name].append(elapsed)
-        if status >= 400:
-            raise RuntimeError(f"{name}: {status} {answer}")
         return answer, elapsed
 
     start, end = world.archive_times
@@ -137,7 +111,8 @@ def run(clients: int, cases: int) -> dict:
         world = build(Path(folder), config={"PORTAL_RATE_LIMITS": LIMITS})
         server = PortalServer(world.app, threads=max(8, clients))
         try:
-            sessions = {name: _Session(server.url, world.accounts[name]) for name in ROLES}
+            sessions = {name: PortalSession(server.url, _credentials(world.accounts[name]))
+                        for name in ROLES}
             key = serialization.load_pem_private_key(
                 world.judge_key_files["judge-1"].read_bytes(), None)
 
@@ -174,6 +149,10 @@ def run(clients: int, cases: int) -> dict:
                              "p99_ms": round(_percentile(values, 99), 2)}
                       for name, values in sorted(timings.items())},
     }
+
+
+def _credentials(account) -> Credentials:
+    return Credentials(account.email, account.password, account.totp)
 
 
 def _percentile(values: list[float], pct: float) -> float:

@@ -11,7 +11,9 @@
   signature file ``S`` (a JSON list, created if missing), for k of m;
 - ``warrant verify FILE --signatures S --registry R [--required K] [--policy P]`` checks
   the signatures against the registry (and the particularity policy): exit 0 if approved,
-  1 with the reason if not.
+  1 with the reason if not;
+- ``warrant file|status|recover --portal URL --account FILE`` and ``warrant sign --portal``
+  script the same lifecycle against a served portal (:mod:`escrowlab.commands._warrant_portal`).
 
 ``--json`` prints one JSON object. Bad input is exit 2 with a message, and nothing is
 written: files are written whole (a temporary file renamed into place) and a key file is
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from escrowlab.arguments import int_in_range
 from escrowlab.cli import CommandError
+from escrowlab.commands import _warrant_portal as warrant_portal
 
 MAX_FILE = 8 << 20
 MAX_TIME = 2**53 - 1
@@ -75,13 +78,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hash_.add_argument("--json", action="store_true", help="print one JSON object")
     hash_.set_defaults(func=hash_command)
 
-    sign = sub.add_parser("sign", help="sign a warrant with a judge's key file")
-    sign.add_argument("warrant", help="warrant file")
-    sign.add_argument("--key-file", required=True, help="the judge's private key file")
-    sign.add_argument("--signatures", required=True,
+    sign = sub.add_parser("sign", help="sign a warrant with a judge's key file (a file, or "
+                                       "a warrant in the portal with --portal)")
+    sign.add_argument("warrant", nargs="?", help="warrant file (without --portal)")
+    sign.add_argument("--key-file", required=True,
+                      help="the judge's private key file (with --portal: the PKCS#8 file)")
+    sign.add_argument("--signatures",
                       help="signature file to add to (a JSON list; created if missing)")
+    warrant_portal.add_portal_options(sign, required=False)
+    sign.add_argument("--reference", help="with --portal: the warrant to sign")
     sign.add_argument("--json", action="store_true", help="print one JSON object")
     sign.set_defaults(func=sign_command)
+
+    warrant_portal.register(sub)
 
     verify = sub.add_parser("verify", help="check a warrant's signatures against a registry",
                             description="Exit 0 if the signatures approve the warrant, 1 "
@@ -227,6 +236,13 @@ def hash_command(args: argparse.Namespace) -> int:
 
 
 def sign_command(args: argparse.Namespace) -> int:
+    if args.portal or args.account:
+        if args.warrant or args.signatures or not (args.portal and args.account):
+            raise CommandError("sign: either a warrant FILE with --signatures, or --portal, "
+                               "--account and --reference")
+        return warrant_portal.portal_sign(args)
+    if not args.warrant or not args.signatures:
+        raise CommandError("sign: give the warrant FILE and --signatures")
     from audit.clock import SystemClock
     from audit.errors import AuditError
     from audit.keyfile import read_signer
