@@ -104,6 +104,27 @@ def test_t_of_n_custodians_recover_exactly_the_window_and_the_view_is_logged(sha
     assert other.get(f"/api/v1/officer/warrants/{reference}/recovered").status_code == 403
 
 
+def test_an_operator_signature_by_another_key_or_for_another_warrant_releases_nothing(
+        shared_world):
+    officer = Client(shared_world.app, shared_world.accounts["officer-1"])
+    judge = Client(shared_world.app, shared_world.accounts["judge-1"])
+    first, second = (file_warrant(shared_world, officer)["reference"] for _ in range(2))
+    for reference in (first, second):
+        approve_by_judge(shared_world, judge, reference)
+    operator = Client(shared_world.app, shared_world.accounts["operator-1"])
+    for_first = operator_signature(shared_world, operator, first, 1)
+    by_operator_2 = operator_signature(shared_world, operator, second, 2)
+    held = {n: node.store.releases() for n, node in shared_world.nodes.items()}
+    for signature in (for_first, by_operator_2):
+        answer = operator.post(f"/api/v1/custodian/warrants/{second}/approval",
+                               json={"signature": signature})
+        assert answer.status_code == 409
+        assert "not signed by this node's operator" in answer.json["error"]
+    assert {n: node.store.releases() for n, node in shared_world.nodes.items()} == held
+    assert _trail(shared_world, second)[-2:] == ["custodian.refused"] * 2
+    assert approve_by_operator(shared_world, second, 1, operator).json["progress"] == 1
+
+
 def test_a_denied_warrant_releases_nothing(shared_world):
     officer = Client(shared_world.app, shared_world.accounts["officer-1"])
     judge = Client(shared_world.app, shared_world.accounts["judge-2"])
