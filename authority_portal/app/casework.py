@@ -1,6 +1,13 @@
 """The warrant lifecycle behind every view and API call (docs/portal.md, "Warrant states"):
-file -> a judge signs or denies -> custodian operators approve, each custodian releasing
-after its own checks -> recovery at t -> the recovered view (logged) -> close.
+file -> a judge signs or denies -> custodian operators sign their node's release request,
+each custodian releasing after its own checks -> recovery at t -> the recovered view
+(logged) -> close.
+
+The judge's approval opens the workflow attempt (its nonce logged with the move to
+``releasing``), so that every operator can be shown the exact request body for their node
+(:meth:`Casework.release_request`); the operator signs it outside the portal and the portal
+forwards body and signature (:meth:`Casework.approve`). The portal holds no key that makes
+a node release.
 
 Every transition is appended to the audit log *before* the state it announces takes
 effect ("log, then act"), and the database enforces who may decide what
@@ -272,6 +279,7 @@ class Casework:
             warrant.signature = signature.hex()
             warrant.status = APPROVED
             session.commit()
+            self._open(live)
             return warrant
 
     def deny(self, session: Session, judge: User, reference: str, reason: object) -> Warrant:
@@ -290,23 +298,38 @@ class Casework:
 
     # -- custodian operators ---------------------------------------------------------
 
-    def approve(self, session: Session, operator: User, reference: str) -> dict:
-        """Operator ``operator`` has their custodian check and release; at t, recover."""
+    def _operated(self, session: Session, operator: User, reference: str
+                  ) -> tuple[Warrant, str, CaseSecrets]:
+        warrant = self.warrant(session, reference)
+        if warrant.status not in (APPROVED, RELEASING):
+            raise Conflict(f"warrant {reference} is {warrant.status}: nothing to release")
+        custodian = operator.custodian_id
+        if custodian not in self.custodians.ids:
+            raise Forbidden(f"{operator.label} operates no custodian of this deployment")
+        return warrant, custodian, self.memory.get(reference)
+
+    def release_request(self, session: Session, operator: User, reference: str) -> bytes:
+        """The exact bytes (RFC 8785) ``operator`` signs to have their custodian's node
+        release for ``reference`` (:mod:`authority_portal.custodian_node.request`)."""
         with self._lock:
-            warrant = self.warrant(session, reference)
-            if warrant.status not in (APPROVED, RELEASING):
-                raise Conflict(f"warrant {reference} is {warrant.status}: nothing to release")
-            custodian = operator.custodian_id
-            if custodian not in self.custodians.ids:
-                raise Forbidden(f"{operator.label} operates no custodian of this deployment")
-            live = self.memory.get(reference)
+            _, custodian, live = self._operated(session, operator, reference)
+            return self.custodians.request(custodian, live.authorisation, live.attempt.nonce,
+                                           live.case.receipt(states.APPROVED))
+
+    def approve(self, session: Session, operator: User, reference: str, signature: object
+                ) -> dict:
+        """Operator ``operator`` approves with their Ed25519 ``signature`` (bytes) over
+        :meth:`release_request`, made outside the portal; the portal forwards the signed
+        request to their custodian's node, which checks it and releases; at t, recover."""
+        with self._lock:
+            warrant, custodian, live = self._operated(session, operator, reference)
+            if not isinstance(signature, bytes) or len(signature) != 64:
+                raise PortalError("the signature is 64 bytes of Ed25519")
+            body = self.custodians.request(custodian, live.authorisation, live.attempt.nonce,
+                                           live.case.receipt(states.APPROVED))
             self._decide(session, warrant, operator, "custodian", "approve", custodian)
-            if live.attempt is None:
-                self._open(live)
             try:
-                releases = self.custodians.release(custodian, live.authorisation,
-                                                   live.attempt.nonce,
-                                                   live.case.receipt(states.APPROVED))
+                releases = self.custodians.release(custodian, body, signature)
             except NodeError as exc:
                 session.rollback()
                 raise Conflict(f"custodian {custodian} refused: {exc}") from None
@@ -326,8 +349,8 @@ class Casework:
                     "custodians": list(progress.parties)}
 
     def _open(self, live: CaseSecrets) -> None:
-        """The workflow attempt of the warrant's one target, its move to ``releasing``
-        logged with the attempt's nonce."""
+        """The workflow attempt of the approved warrant's one target, its move to
+        ``releasing`` logged with the attempt's nonce."""
         terms = live.case.warrant
         conversation = terms.targets[0]
         live.authorisation = authorise(terms, live.case.signatures, conversation, live.scoped,

@@ -53,6 +53,12 @@ SCHEMAS = {
     "Statement": {"type": "object", "required": ["reference", "issuer", "statement"],
                   "properties": {"reference": TEXT, "issuer": TEXT,
                                  "statement": {"type": "string", "contentEncoding": "base64"}}},
+    "ReleaseRequest": {"type": "object",
+                       "required": ["reference", "custodian", "request", "sha256"],
+                       "properties": {"reference": TEXT, "custodian": TEXT,
+                                      "request": {"type": "string",
+                                                  "contentEncoding": "base64"},
+                                      "sha256": TEXT}},
     "Signature": {"type": "object", "additionalProperties": False, "required": ["signature"],
                   "properties": {"signature": TEXT}},
     "Denial": {"type": "object", "additionalProperties": False, "required": ["reason"],
@@ -127,8 +133,11 @@ OPERATIONS: tuple[tuple[str, str, str, str, str | None, int, str], ...] = (
      "Warrant"),
     ("/api/v1/custodian/warrants", "get", "custodian", "Warrants awaiting releases", None,
      200, "CustodianWarrants"),
-    ("/api/v1/custodian/warrants/{reference}/approval", "post", "custodian", "Have this "
-     "operator's custodian check and release", None, 200, "Progress"),
+    ("/api/v1/custodian/warrants/{reference}/request", "get", "custodian", "The release "
+     "request this operator signs for their node", None, 200, "ReleaseRequest"),
+    ("/api/v1/custodian/warrants/{reference}/approval", "post", "custodian", "Approve with "
+     "the operator's Ed25519 signature over the request; the node checks and releases",
+     "Signature", 200, "Progress"),
     ("/api/v1/auditor/entries", "get", "auditor", "Log entries", None, 200, "Entries"),
     ("/api/v1/auditor/checkpoints", "get", "auditor", "Signed checkpoints and their "
      "cosigners", None, 200, "Checkpoints"),

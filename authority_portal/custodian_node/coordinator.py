@@ -5,10 +5,14 @@
 and, for every target of its warrant: opens the workflow attempt of that target's
 :class:`~authority_portal.warrants.authorisation.WarrantAuthorisation` with a fresh one-time
 recovery key (:class:`escrow.workflow.LawfulAccess`, the one release path), logs the case's
-move to ``releasing`` with the attempt's nonce, has each node's operator sign a request, and
-submits what each node releases to the attempt; then recovers. The case becomes
-``recovered`` when every target's report is complete. The coordinator holds no custodian
-key; operators' keys sign requests only.
+move to ``releasing`` with the attempt's nonce, hands each node's operator the exact request
+body for their node (:func:`~authority_portal.custodian_node.request.unsigned_request`) and
+sends the node that body with the signature the operator returned, and submits what each
+node releases to the attempt; then recovers. The case becomes ``recovered`` when every
+target's report is complete. The coordinator holds no key at all: an operator is a
+:data:`RequestSigner` (body in, signature out), such as
+:meth:`~authority_portal.custodian_node.operator.Operator.sign` run by the operator, or a
+call out to the operator's own tool.
 """
 
 from __future__ import annotations
@@ -16,18 +20,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from authority_portal.custodian_node.client import NodeClient
 from authority_portal.custodian_node.errors import NodeError
-from authority_portal.custodian_node.request import sign_request
+from authority_portal.custodian_node.request import attach_signature, unsigned_request
 from authority_portal.warrants import states
 from authority_portal.warrants.authorisation import authorise, warrant_window
 from authority_portal.warrants.states import WarrantCase
 from escrow.errors import WorkflowError
 from escrow.recovery import WindowReport
 from escrow.workflow import Attempt, LawfulAccess
+
+RequestSigner = Callable[[bytes], bytes]
+"""An operator: the 64-byte Ed25519 signature over a release request body, or an error
+(:class:`~authority_portal.custodian_node.errors.NodeError`) if the operator declines."""
 
 
 @dataclass
@@ -41,7 +48,7 @@ class TargetRun:
 
 
 def execute(case: WarrantCase, access: LawfulAccess, nodes: Mapping[str, NodeClient],
-            operators: Mapping[str, Ed25519PrivateKey], actor: str = "portal",
+            operators: Mapping[str, RequestSigner], actor: str = "portal",
             observe: Callable[[TargetRun, str], object] | None = None) -> list[TargetRun]:
     """Run the release of every target of ``case`` through ``nodes`` (module docstring);
     ``observe(run, node)`` is called after each node's decision (a narrator's hook)."""
@@ -62,10 +69,11 @@ def execute(case: WarrantCase, access: LawfulAccess, nodes: Mapping[str, NodeCli
             case.transition(states.RELEASING, actor, details)
         run = TargetRun(conversation_id, attempt)
         for node, client in nodes.items():
-            request = sign_request(operators[node], node, auth, attempt.nonce, approval)
+            body = unsigned_request(node, auth, attempt.nonce, approval)
             try:
+                request = attach_signature(body, operators[node](body))
                 attempt.submit(attempt.nonce, client.release(request))
-            except (NodeError, WorkflowError) as exc:  # refused, unreachable, or bad releases
+            except (NodeError, WorkflowError) as exc:  # declined, refused, unreachable, bad
                 run.decisions[node] = str(exc)
                 if observe is not None:
                     observe(run, node)

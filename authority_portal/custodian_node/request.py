@@ -5,8 +5,11 @@ The request carries the warrant as its canonical text (so that a non-canonical e
 refused, not silently re-encoded), the judges' signatures, the target conversation, the
 records asked for, the recovery key, the nonce of the workflow attempt it serves, and the
 log's receipt of the warrant's approval entry. The operator signs the RFC 8785 encoding of
-all of it with the Ed25519 key registered at the node, so a portal that is not the
-operator cannot make a node release anything.
+all of it (:func:`unsigned_request`, the exact bytes the portal shows the operator) with
+the Ed25519 key registered at the node, outside the portal (in the operator's browser or
+with ``escrowlab custodian sign-request``); the portal only attaches the signature
+(:func:`attach_signature`). So a portal that is not the operator cannot make a node
+release anything.
 """
 
 from __future__ import annotations
@@ -71,22 +74,57 @@ def request_body(node: str, warrant_text: str, authorisation: WarrantAuthorisati
             "approval": approval.to_json()}
 
 
-def sign_request(operator: Ed25519PrivateKey, node: str, authorisation: WarrantAuthorisation,
-                 nonce: str, approval: Receipt, warrant_text: str | None = None) -> bytes:
-    """The JSON bytes of a request to ``node``, signed by its ``operator``; ``warrant_text``
-    (default: the canonical encoding) is what the request carries as the warrant."""
+def unsigned_request(node: str, authorisation: WarrantAuthorisation, nonce: str,
+                     approval: Receipt, warrant_text: str | None = None) -> bytes:
+    """The RFC 8785 bytes the operator of ``node`` signs; ``warrant_text`` (default: the
+    canonical encoding) is what the request carries as the warrant."""
     if warrant_text is None:
         warrant_text = authorisation.warrant.encode().decode()
-    body = request_body(node, warrant_text, authorisation, nonce, approval)
-    signature = operator.sign(rfc8785.dumps(body))
-    return rfc8785.dumps({**body, "operator_signature": signature.hex()})
+    return rfc8785.dumps(request_body(node, warrant_text, authorisation, nonce, approval))
+
+
+def attach_signature(body: bytes, signature: bytes) -> bytes:
+    """The request bytes a node takes: ``body`` (from :func:`unsigned_request`) with the
+    operator's 64-byte ``signature`` over exactly those bytes."""
+    if not isinstance(signature, bytes) or len(signature) != 64:
+        raise RequestError("an operator signature is 64 bytes of Ed25519")
+    obj = strictjson.loads(body, what="release request body", error=RequestError,
+                           allow_floats=False, max_bytes=MAX_REQUEST_BYTES)
+    if not isinstance(obj, dict) or "operator_signature" in obj:
+        raise RequestError("a release request body is an object without a signature")
+    return rfc8785.dumps({**obj, "operator_signature": signature.hex()})
+
+
+def sign_request(operator: Ed25519PrivateKey, node: str, authorisation: WarrantAuthorisation,
+                 nonce: str, approval: Receipt, warrant_text: str | None = None) -> bytes:
+    """The JSON bytes of a request to ``node``, signed by its ``operator`` (the operator's
+    side: :func:`unsigned_request` signed and :func:`attach_signature`)."""
+    body = unsigned_request(node, authorisation, nonce, approval, warrant_text)
+    return attach_signature(body, operator.sign(body))
+
+
+def parse_body(body: bytes) -> ReleaseRequest:
+    """Parse what an operator is asked to sign, strictly: an unsigned request in its RFC 8785
+    encoding (anything else is refused, so the bytes signed are the bytes shown). The
+    result's ``operator_signature`` is empty."""
+    obj = strictjson.loads(body, what="release request body", error=RequestError,
+                           allow_floats=False, max_bytes=MAX_REQUEST_BYTES)
+    if not isinstance(obj, dict) or "operator_signature" in obj:
+        raise RequestError("a release request body is an object without a signature")
+    parsed = _parse({**obj, "operator_signature": ""})
+    if parsed.body != body:
+        raise RequestError("the release request body is not in its RFC 8785 encoding")
+    return parsed
 
 
 def parse_request(data: bytes) -> ReleaseRequest:
     """Parse a request strictly (:class:`RequestError`); its operator signature is checked by
     :meth:`ReleaseRequest.check_operator`."""
-    obj = strictjson.loads(data, what="release request", error=RequestError,
-                           allow_floats=False, max_bytes=MAX_REQUEST_BYTES)
+    return _parse(strictjson.loads(data, what="release request", error=RequestError,
+                                   allow_floats=False, max_bytes=MAX_REQUEST_BYTES))
+
+
+def _parse(obj: object) -> ReleaseRequest:
     strictjson.fields(obj, _FIELDS, what="release request", error=RequestError)
     if obj["format"] != REQUEST_FORMAT:
         raise RequestError(f"unknown release request format {obj['format']!r}")

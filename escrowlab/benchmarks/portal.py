@@ -4,8 +4,9 @@ clients (docs/benchmarks.md).
 The portal of ``escrowlab portal`` (five in-process custodian nodes, t = 3, a witnessed
 log) is served by waitress on 127.0.0.1; ``--clients`` threads (default 20) each run
 ``--cases`` whole cases over HTTP: the officer files, the judge fetches the statement and
-posts a signature, three operators approve (the third approval runs the recovery), the
-officer opens the recovered view. Sign-in happens once per account before the clock
+posts a signature, three operators each fetch their node's release request and post their
+signature over it, made with their own key file (the third approval runs the recovery),
+the officer opens the recovered view. Sign-in happens once per account before the clock
 starts; the rate limits are raised so that they do not throttle the measurement.
 
 Figures: ``p50_ms`` and ``p99_ms`` per endpoint (``endpoints``), ``p50_ms_all`` and
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
+from authority_portal.custodian_node.operator import load_key
 from escrowlab.arguments import int_in_range
 from escrowlab.benchmarks import Peer, Target, document, print_document, show_verdicts
 from escrowlab.portal.server import PortalServer
@@ -43,7 +45,8 @@ PEERS = (
     Peer("Flask", "the portal's web framework", "flask"),
     Peer("Flask-Security-Too", "sessions and roles on every request", "flask-security-too"),
 )
-ROLES = ("officer-1", "judge-1", "operator-1", "operator-2", "operator-3")
+OPERATORS = ("operator-1", "operator-2", "operator-3")
+ROLES = ("officer-1", "judge-1", *OPERATORS)
 
 
 def register(bench_subparsers: argparse._SubParsersAction) -> None:
@@ -68,7 +71,8 @@ def quick_args() -> argparse.Namespace:
     return argparse.Namespace(json=False, clients=2, cases=1, func=run_command)
 
 
-def _case(sessions: dict, world, key, timings: dict, lock: threading.Lock) -> float:
+def _case(sessions: dict, world, key, operator_keys: dict, timings: dict,
+          lock: threading.Lock) -> float:
     def timed(name, who, method, path, body=None):
         started = time.perf_counter()
         try:
@@ -94,9 +98,13 @@ def _case(sessions: dict, world, key, timings: dict, lock: threading.Lock) -> fl
     timed("sign", "judge-1", "POST", f"/api/v1/judge/warrants/{reference}/signature",
           {"signature": base64.b64encode(signature).decode()})
     last = 0.0
-    for operator in ("operator-1", "operator-2", "operator-3"):
+    for operator in OPERATORS:
+        request, _ = timed("release_request", operator, "GET",
+                           f"/api/v1/custodian/warrants/{reference}/request")
+        signature = operator_keys[operator].sign(base64.b64decode(request["request"]))
         _, last = timed("approve", operator, "POST",
-                        f"/api/v1/custodian/warrants/{reference}/approval")
+                        f"/api/v1/custodian/warrants/{reference}/approval",
+                        {"signature": base64.b64encode(signature).decode()})
     _, view = timed("recovered", "officer-1", "GET",
                     f"/api/v1/officer/warrants/{reference}/recovered")
     return last + view
@@ -115,11 +123,13 @@ def run(clients: int, cases: int) -> dict:
                         for name in ROLES}
             key = serialization.load_pem_private_key(
                 world.judge_key_files["judge-1"].read_bytes(), None)
+            operator_keys = {name: load_key(world.operator_key_files[name].read_bytes())
+                             for name in OPERATORS}
 
             def worker():
                 for _ in range(cases):
                     try:
-                        seconds = _case(sessions, world, key, timings, lock)
+                        seconds = _case(sessions, world, key, operator_keys, timings, lock)
                     except (RuntimeError, OSError) as exc:
                         errors.append(str(exc))
                         return

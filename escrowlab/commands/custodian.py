@@ -1,5 +1,7 @@
-"""``escrowlab custodian serve``: one custodian node as its own HTTP service on loopback
-(docs/custodian_node.md, "Running a node").
+"""``escrowlab custodian``: run a custodian node, and its operator's own tools
+(docs/custodian_node.md, "Running a node" and "The operator signs, not the portal").
+
+``custodian serve`` runs one custodian node as its own HTTP service on loopback.
 
 The node opens its own keystore (a ceremony's ``<out>/Ki`` folder, with ``set.json`` beside
 it, from ``escrowlab escrow ceremony``), its own database (``--db``, default
@@ -13,6 +15,15 @@ the only party whose requests it accepts. It listens on 127.0.0.1 only.
 
 Refused input (a missing file, a wrong passphrase, a foreign database, a port in use) is
 exit 2 with a message, before anything is served.
+
+``custodian operator-key --key-file FILE`` creates an operator's Ed25519 key file (PKCS#8
+PEM, mode 0600, never replacing one) and prints the public key to register at the node
+(``serve --operator-key``). ``custodian sign-request --key FILE --request FILE`` is the
+operator's signer for scripts, doing what the release page does in the browser: it reads
+the request body the portal serves (its raw RFC 8785 bytes, or the portal's JSON answer
+that carries them in base64), checks it strictly, shows what it asks for, and prints the
+signature to post back to the portal (``--out`` also writes the signed request a node
+takes). The key file must be readable by its owner only.
 """
 
 from __future__ import annotations
@@ -71,6 +82,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--json", action="store_true",
                        help="print the listening address as one JSON line")
     serve.set_defaults(func=serve_command)
+
+    key = sub.add_parser("operator-key", help="create an operator's request-signing key file",
+                         description="Create an operator's Ed25519 key file (PKCS#8 PEM, "
+                                     "mode 0600) and print its public key for the node.")
+    key.add_argument("--key-file", required=True, metavar="FILE",
+                     help="the key file to create (never replaced)")
+    key.add_argument("--json", action="store_true", help="print one JSON object")
+    key.set_defaults(func=operator_key_command)
+
+    sign = sub.add_parser("sign-request", help="sign a release request as the node's operator",
+                          description="Sign the release request body the portal serves for "
+                                      "your node with your own key file, outside the portal.")
+    sign.add_argument("--key", required=True, metavar="FILE",
+                      help="your key file (PKCS#8 PEM or DER, or a JWK; mode 0600)")
+    sign.add_argument("--request", required=True, metavar="FILE",
+                      help="the request body, or the portal's JSON answer carrying it")
+    sign.add_argument("--node", metavar="ID",
+                      help="refuse a request addressed to any other node (e.g. K1)")
+    sign.add_argument("--out", metavar="FILE",
+                      help="also write the signed request (what the node's /v1/release takes)")
+    sign.add_argument("--json", action="store_true", help="print one JSON object")
+    sign.set_defaults(func=sign_request_command)
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -182,4 +215,126 @@ def serve_command(args: argparse.Namespace) -> int:
         print("custodian node stopped", file=sys.stderr)
     finally:
         store.close()
+    return 0
+
+
+# -- the operator's tools -----------------------------------------------------------------
+
+MAX_REQUEST_FILE = 8 << 20
+
+
+def _bounded(path: Path, what: str, limit: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise CommandError(f"cannot read {what} {path}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise CommandError(f"{path} is too long to be {what}")
+    return data
+
+
+def operator_key_command(args: argparse.Namespace) -> int:
+    import os
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from authority_portal.custodian_node.operator import key_file
+
+    key = Ed25519PrivateKey.generate()
+    try:
+        fd = os.open(args.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CommandError(f"{args.key_file} exists; refusing to overwrite a key") from None
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.key_file}: {exc.strerror}") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key_file(key))
+    public = key.public_key().public_bytes_raw().hex()
+    if args.json:
+        print(json.dumps({"key_file": args.key_file, "operator_key": public}))
+    else:
+        print(f"operator key written to {args.key_file} (mode 0600)\n"
+              f"register it at the node: --operator-key {public}")
+    return 0
+
+
+def _request_body(data: bytes) -> bytes:
+    """The body to sign: the file's bytes (one trailing newline dropped), or the ``request``
+    of the portal's JSON answer (``GET /api/v1/custodian/warrants/<ref>/request``)."""
+    import base64
+    import binascii
+
+    import strictjson
+    from strictjson import StrictJSONError
+
+    body = data[:-1] if data.endswith(b"\n") else data
+    try:
+        obj = strictjson.loads(body, what="request file", max_bytes=MAX_REQUEST_FILE)
+    except StrictJSONError as exc:
+        raise CommandError(f"--request: {exc}") from None
+    if isinstance(obj, dict) and "format" not in obj:
+        try:
+            strictjson.fields(obj, {"reference": str, "custodian": str, "request": str,
+                                    "sha256": str}, what="portal answer")
+            return base64.b64decode(obj["request"], validate=True)
+        except (StrictJSONError, binascii.Error, ValueError) as exc:
+            raise CommandError(f"--request: not a request body nor the portal's answer: "
+                               f"{exc}") from None
+    return body
+
+
+def sign_request_command(args: argparse.Namespace) -> int:
+    import base64
+    import hashlib
+    import os
+
+    from authority_portal.custodian_node.errors import RequestError
+    from authority_portal.custodian_node.operator import Operator, load_key
+    from authority_portal.custodian_node.request import attach_signature, parse_body
+
+    path = Path(args.key)
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise CommandError(f"cannot read the key file {path}: {exc.strerror}") from None
+    if mode & 0o077:
+        raise CommandError(f"the key file {path} is readable by others (mode {mode & 0o777:o}); "
+                           f"run chmod 600 {path}")
+    body = _request_body(_bounded(Path(args.request), "a release request", MAX_REQUEST_FILE))
+    try:
+        key = load_key(_bounded(path, "a key file", 16 << 10))
+        request = parse_body(body)
+        operator = Operator(args.node or request.node, key)
+        signature = operator.sign(body)
+        signed = attach_signature(body, signature)
+    except RequestError as exc:
+        raise CommandError(f"refused: {exc}") from None
+    if args.out:
+        try:
+            fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise CommandError(f"{args.out} exists; refusing to overwrite it") from None
+        except OSError as exc:
+            raise CommandError(f"cannot write {args.out}: {exc.strerror}") from None
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(signed)
+    auth = request.authorisation
+    shown = {"node": request.node, "warrant_id": auth.warrant.warrant_id,
+             "warrant_sha256": auth.warrant.sha256.hex(),
+             "conversation_id": auth.conversation_id, "records": len(auth.records),
+             "window": [auth.warrant.window_start, auth.warrant.window_end],
+             "nonce": request.nonce, "request_sha256": hashlib.sha256(body).hexdigest(),
+             "operator_key": operator.public_key.hex(),
+             "signature": base64.b64encode(signature).decode()}
+    if args.json:
+        print(json.dumps(shown, sort_keys=True))
+    else:
+        print(f"release request for node {request.node}: warrant {shown['warrant_id']} "
+              f"({shown['warrant_sha256'][:16]}...), {auth.conversation_id}, "
+              f"{shown['records']} record(s), receipt times {auth.warrant.window_start} .. "
+              f"{auth.warrant.window_end}, attempt {request.nonce}")
+        print(f"signature (post it as the approval): {shown['signature']}")
+        if args.out:
+            print(f"signed request written to {args.out}")
     return 0

@@ -4,9 +4,10 @@ loopback (docs/portal.md, "Running it").
 ``escrowlab portal [--host 127.0.0.1] [--port N] [--db URL] [--dir DIR] [--messages N]
 [--json]`` runs the demo's chats under ``threshold`` escrow into an in-process relay,
 starts five in-process custodians (t = 3), an audit log with three witnesses (quorum 2),
-writes each judge's private key to a file in ``DIR`` for the judge's browser, seeds the
-demo accounts and prints them once, with their passwords and TOTP keys, then serves the
-portal until interrupted. ``--port 0`` picks a free port; the first line (one JSON object
+writes each judge's and each custodian operator's private key to a file in
+``DIR/holders`` for their browser (the portal itself never holds them), seeds the demo
+accounts and prints them once, with their passwords and TOTP keys, then serves the portal
+until interrupted. ``--port 0`` picks a free port; the first line (one JSON object
 with ``--json``) says where it listens.
 """
 
@@ -73,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
                           world.conversation_id, "window": list(world.archive_times),
                           "judge_key_files": {k: str(v) for k, v in
                                               world.judge_key_files.items()},
+                          "operator_key_files": {k: str(v) for k, v in
+                                                 world.operator_key_files.items()},
                           "accounts": accounts}), flush=True)
     else:
         _show(url, directory, world, accounts)
@@ -99,4 +102,6 @@ def _show(url, directory, world, accounts) -> None:
               f"{totp}{extra}")
     for name, path in world.judge_key_files.items():
         print(f"  {name}'s signing key file (import it on the judge page): {path}")
+    for name, path in world.operator_key_files.items():
+        print(f"  {name}'s request-signing key file (import it on the release page): {path}")
     sys.stdout.flush()

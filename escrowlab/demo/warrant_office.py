@@ -5,8 +5,11 @@ and the log is verified offline at the end.
 
 :class:`WarrantOffice` is the cast: an audit log with three witnesses (quorum two) in a
 temporary folder, judge J1 of jurisdiction JA in every node's registry, the lab's
-particularity policy, and one :class:`~authority_portal.custodian_node.node.CustodianNode`
-per custodian of the deployment with its own database and operator key.
+particularity policy, one :class:`~authority_portal.custodian_node.node.CustodianNode`
+per custodian of the deployment with its own database, and that node's operator
+(:class:`~authority_portal.custodian_node.operator.Operator`, their own key; the node holds
+only its public half). The coordinator is handed each operator's signer, never a key: it
+shows the operator the request body for their node and forwards what they signed.
 :meth:`WarrantOffice.recover` runs one warrant through
 :func:`authority_portal.custodian_node.coordinator.execute` (the one release path, over
 :class:`escrow.workflow.LawfulAccess`) and narrates it.
@@ -31,6 +34,7 @@ from authority_portal.custodian_node.client import InProcessClient
 from authority_portal.custodian_node.coordinator import TargetRun, execute
 from authority_portal.custodian_node.log_check import LocalLog, LogTrust
 from authority_portal.custodian_node.node import CustodianNode
+from authority_portal.custodian_node.operator import Operator
 from authority_portal.custodian_node.store import NodeStore
 from authority_portal.warrants.judges import Judge, JudgeRegistry
 from authority_portal.warrants.model import Warrant
@@ -80,12 +84,13 @@ class WarrantOffice:
                                  quorum=quorum)
         self.trust = LogTrust(self.log_signer.verifier, tuple(quorum.verifiers), QUORUM)
         self.access = LawfulAccess(deployment, archive)
-        self.operators = {p: Ed25519PrivateKey.generate() for p in deployment.parties}
+        self.operators = {p: Operator(p, Ed25519PrivateKey.generate())
+                          for p in deployment.parties}
         self.nodes = {
             c.custodian_id: CustodianNode(
                 c, deployment.custodian_set, self.registry, self.policy, archive,
-                LocalLog(self.log), self.trust,
-                self.operators[c.custodian_id].public_key().public_bytes_raw(), clock,
+                LocalLog(self.log), self.trust, self.operators[c.custodian_id].public_key,
+                clock,
                 NodeStore(directory / f"{c.custodian_id}.db", c.custodian_id))
             for c in deployment.custodians}
 
@@ -136,7 +141,9 @@ class WarrantOffice:
                 narrator.say(f"{node}'s node makes the same checks on its own, logs, releases: "
                              f"{progress} custodians.")
             elif decision == "released":
-                narrator.say(f"{node}'s own node checks the judge's signature against its "
+                narrator.say(f"{node}'s operator signs the request for {node} with their "
+                             "own key, outside the portal (which holds no operator's key); "
+                             f"{node}'s own node checks the judge's signature against its "
                              "registry, the expiry by its own clock, the particularity "
                              "limits, that every record named is in the warrant's window, "
                              "that the approval is in the witnessed log, and that the "
@@ -152,7 +159,8 @@ class WarrantOffice:
 
         runs = execute(case, self.access, {n: InProcessClient(node)
                                            for n, node in self.nodes.items()},
-                       self.operators, observe=observe)
+                       {n: operator.sign for n, operator in self.operators.items()},
+                       observe=observe)
         if case.state == "recovered":
             case.transition("closed", "portal", {"reason": "demo finished"})
         entries = [self._entry(i) for i in range(first_entry, self.log.size)]

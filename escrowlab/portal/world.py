@@ -1,9 +1,10 @@
 """A world for the warrant portal (docs/portal.md, "Running it"): the demo's chats under
 ``threshold`` escrow in the relay's archive, one custodian node per custodian
 (:mod:`authority_portal.custodian_node`, in process, each with its own store, copy of the
-judge registry and operator key), an audit log with three witnesses (quorum 2), judges'
-signing keys in files only the judges hold (jurisdiction JA), the portal app and its demo
-accounts.
+judge registry and its operator's public key), an audit log with three witnesses (quorum
+2), judges' and operators' signing keys in files only they hold (PKCS#8 PEM, mode 0600, in
+``holders/``: the stand-in for their own machines; the portal app is never given them), the
+portal app and its demo accounts.
 
 :func:`build` returns a :class:`PortalWorld`; its ``accounts`` carry the passwords and
 TOTP keys, shown once by ``escrowlab portal`` and used by the tests.
@@ -16,7 +17,6 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 
@@ -31,6 +31,7 @@ from authority_portal.app.seed import Account, create_account
 from authority_portal.custodian_node.client import InProcessClient
 from authority_portal.custodian_node.log_check import LogTrust
 from authority_portal.custodian_node.node import CustodianNode
+from authority_portal.custodian_node.operator import key_file
 from authority_portal.custodian_node.store import NodeStore
 from authority_portal.warrants.judges import Judge, JudgeRegistry
 from authority_portal.warrants.policy import ParticularityPolicy
@@ -45,6 +46,7 @@ JUDGES = ("judge-1", "judge-2")
 WITNESSES = 3
 QUORUM = 2
 JURISDICTION = "JA"
+HOLDERS = "holders"
 
 
 @dataclass
@@ -52,6 +54,10 @@ class PortalWorld:
     app: Flask
     accounts: dict[str, Account] = field(repr=False)
     judge_key_files: dict[str, Path]
+    operator_key_files: dict[str, Path]
+    """Each operator account's key file (``operator-1`` ...), for the operator's browser or
+    ``escrowlab custodian sign-request``."""
+    nodes: dict[str, CustodianNode] = field(repr=False)
     conversation_id: str
     archive_times: tuple[float, float]
     directory: Path
@@ -89,37 +95,38 @@ def build(directory: Path, *, messages: int = 6, custodians: int = 5, threshold:
     closers += [w.close for w in witnesses] + [log.close]
     portal_log = PortalLog(log, [w.verifier for w in witnesses], QUORUM)
 
+    holders = directory / HOLDERS
+    holders.mkdir(mode=0o700, exist_ok=True)
     judge_keys = {name: Ed25519PrivateKey.generate() for name in JUDGES}
-    key_files = {}
-    for name, key in judge_keys.items():
-        path = directory / f"{name}.pem"
-        path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-        path.chmod(0o600)
-        key_files[name] = path
+    key_files = {name: _key_file(holders / f"{name}.pem", key)
+                 for name, key in judge_keys.items()}
     registry = {name: key.public_key().public_bytes_raw() for name, key in judge_keys.items()}
     judges = JudgeRegistry(Judge(name, JURISDICTION, Verifier(name, raw))
                            for name, raw in registry.items())
     policy = ParticularityPolicy()
     trust = LogTrust(signer.verifier, tuple(w.verifier for w in witnesses), QUORUM)
     operator_keys = {party: Ed25519PrivateKey.generate() for party in deployment.parties}
+    operator_files = {f"operator-{number}": _key_file(holders / f"operator-{number}.pem",
+                                                      operator_keys[party])
+                      for number, party in enumerate(deployment.parties, start=1)}
     stores = []
-    clients = {}
+    nodes = {}
     for custodian in deployment.custodians:
         store = NodeStore(directory / f"node-{custodian.custodian_id}.db",
                           custodian.custodian_id)
         stores.append(store)
-        # each node holds its own copy of the judge registry, not the portal's
-        node = CustodianNode(custodian, deployment.custodian_set,
-                             JudgeRegistry.loads(judges.encode()), policy, archive,
-                             portal_log, trust, operator_keys[custodian.custodian_id]
-                             .public_key().public_bytes_raw(), clock, store)
-        clients[custodian.custodian_id] = InProcessClient(node)
+        # each node holds its own copy of the judge registry, not the portal's, and only
+        # the public key of its operator
+        nodes[custodian.custodian_id] = CustodianNode(
+            custodian, deployment.custodian_set, JudgeRegistry.loads(judges.encode()), policy,
+            archive, portal_log, trust,
+            operator_keys[custodian.custodian_id].public_key().public_bytes_raw(), clock, store)
+    del operator_keys  # the portal below is built without any of them
     closers += [store.close for store in stores]
-    nodes = NodeCustodians(clients, LawfulAccess(deployment, archive), operator_keys)
+    custodians = NodeCustodians({n: InProcessClient(node) for n, node in nodes.items()},
+                                LawfulAccess(deployment, archive))
     app = create_app({
-        "PORTAL_CUSTODIANS": nodes, "PORTAL_LOG": portal_log, "PORTAL_CLOCK": clock,
+        "PORTAL_CUSTODIANS": custodians, "PORTAL_LOG": portal_log, "PORTAL_CLOCK": clock,
         "PORTAL_JUDGES": judges, "PORTAL_PARTICULARITY": policy,
         "PORTAL_DATABASE_URL": database_url or f"sqlite:///{directory / 'portal.db'}",
         **(config or {})})
@@ -133,10 +140,17 @@ def build(directory: Path, *, messages: int = 6, custodians: int = 5, threshold:
         add(name, ("officer",))
     for name in JUDGES:
         add(name, ("judge",), judge_key=registry[name])
-    for number, custodian_id in enumerate(nodes.ids, start=1):
+    for number, custodian_id in enumerate(custodians.ids, start=1):
         add(f"operator-{number}", ("custodian",), custodian_id=custodian_id)
     add("auditor-1", ("auditor",))
     for name in ("admin-1", "admin-2"):
         add(name, ("admin",))
-    return PortalWorld(app, accounts, key_files, direct["conversation_id"],
-                       (times[0], times[-1]), directory, portal_log, closers)
+    return PortalWorld(app, accounts, key_files, operator_files, nodes,
+                       direct["conversation_id"], (times[0], times[-1]), directory, portal_log,
+                       closers)
+
+
+def _key_file(path: Path, key: Ed25519PrivateKey) -> Path:
+    path.write_bytes(key_file(key))
+    path.chmod(0o600)
+    return path

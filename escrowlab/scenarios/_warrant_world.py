@@ -2,8 +2,9 @@
 portal's people): real devices on a real relay that keeps its archive, a threshold
 deployment of custodians K1..Kn, each run as its own custodian node
 (:mod:`authority_portal.custodian_node`) with its own database, clock, registry, policy and
-operator key, judges J1..J3 of jurisdiction JA and a foreign judge JF of JB, and a
-witnessed audit log (three witnesses, quorum two) that everything is logged to.
+operator (whose key signs that node's requests, outside the coordinator), judges J1..J3 of
+jurisdiction JA and a foreign judge JF of JB, and a witnessed audit log (three witnesses,
+quorum two) that everything is logged to.
 
 Not a scenario family (the leading underscore keeps it out of the registry's import):
 S06-S09, S13 and S26 build on it.
@@ -30,6 +31,7 @@ from authority_portal.custodian_node.coordinator import TargetRun, execute
 from authority_portal.custodian_node.errors import NodeError
 from authority_portal.custodian_node.log_check import LocalLog, LogTrust
 from authority_portal.custodian_node.node import CustodianNode
+from authority_portal.custodian_node.operator import Operator
 from authority_portal.custodian_node.request import sign_request
 from authority_portal.custodian_node.store import NodeStore
 from authority_portal.warrants.authorisation import (
@@ -228,7 +230,8 @@ class WarrantWorld:
                 clients: Mapping[str, NodeClient] | None = None) -> list[TargetRun]:
         names = list(self.nodes) if nodes is None else list(nodes)
         clients = clients or {n: InProcessClient(self.nodes[n]) for n in names}
-        return execute(case, self.access, clients, self.operators)
+        signers = {n: Operator(n, self.operators[n]).sign for n in names}
+        return execute(case, self.access, clients, signers)
 
     def node_state(self) -> dict[str, list]:
         """What each node's database holds (releases made): for "state unchanged"."""

@@ -15,6 +15,14 @@ witnesses, in-process custodians), each variant measured:
 - ``recovery-direct``: code inside the portal process opens its own workflow attempt of
   an approved warrant (with a recovery key of its own) and recovers it without any
   custodian's release, and calls a recovery route that does not exist;
+- ``forged-release-requests``: the insider holds the portal's process and database
+  (everything but the operators' own key files) while one honest operator releases, then
+  sends every node, through the portal's own forwarding path, release requests it made
+  itself: the exact body for each node signed with a key of its own, the honest operator's
+  signed request replayed, that signature moved onto the other nodes' bodies, and, when a
+  second operator signs, that operator's request altered in transit (the insider's own
+  recovery key in place of the case's); the portal's files are scanned for the operators'
+  private keys;
 - ``edit-local-audit``: the administrator edits the ``recovered.viewed`` entry in the
   log's database in place, or rewrites the tree without it (dropping the signed head);
   the auditor's verifier and the witnesses' state are then consulted.
@@ -38,9 +46,12 @@ import escrow.recovery
 from audit.entries import Entry
 from audit.rfc9162 import hash_leaf
 from authority_portal.app.models import RoleChange, User
+from authority_portal.custodian_node.errors import NodeError
+from authority_portal.custodian_node.operator import load_key
+from authority_portal.custodian_node.request import unsigned_request
 from authority_portal.warrants.authorisation import authorise, warrant_window
 from escrowlab.portal.client import PortalClient
-from escrowlab.portal.world import PortalWorld, build
+from escrowlab.portal.world import HOLDERS, PortalWorld, build
 from escrowlab.scenarios.fixture import rewrite_tree
 from escrowlab.scenarios.record import Outcome
 from escrowlab.scenarios.registry import Params, scenario
@@ -79,8 +90,20 @@ def _judge_key(world: PortalWorld, name: str):
 
 
 def _approve(world: PortalWorld, reference: str, operators) -> list[int]:
-    return [PortalClient(world.app, world.accounts[f"operator-{n}"]).post(
-        f"/api/v1/custodian/warrants/{reference}/approval").status_code for n in operators]
+    """Each operator signs their node's request with their own key file (what their
+    browser does) and posts the signature; the HTTP statuses."""
+    statuses = []
+    for number in operators:
+        operator = PortalClient(world.app, world.accounts[f"operator-{number}"])
+        answer = operator.get(f"/api/v1/custodian/warrants/{reference}/request")
+        if answer.status_code != 200:
+            statuses.append(answer.status_code)
+            continue
+        key = load_key(world.operator_key_files[f"operator-{number}"].read_bytes())
+        signature = key.sign(base64.b64decode(answer.json["request"]))
+        statuses.append(operator.post(f"/api/v1/custodian/warrants/{reference}/approval", json={
+            "signature": base64.b64encode(signature).decode()}).status_code)
+    return statuses
 
 
 @contextlib.contextmanager
@@ -254,6 +277,106 @@ def _recovery_direct(world: PortalWorld, mode: str) -> Outcome:
                  "log_entries_added": world.log.size - before})
 
 
+def _portal_files(world: PortalWorld) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(world.directory.rglob("*"))
+                    if p.is_file() and HOLDERS not in p.relative_to(world.directory).parts)
+
+
+def _forged_requests(world: PortalWorld, mode: str) -> Outcome:
+    officer = PortalClient(world.app, world.accounts["officer-1"])
+    judge = PortalClient(world.app, world.accounts["judge-1"])
+    reference = _file(world, officer)
+    _sign(world, judge, reference, _judge_key(world, "judge-1"))
+    casework = world.app.extensions["portal"].casework
+    custodians = casework.custodians
+    live = casework.memory.get(reference)
+    approval = live.case.receipt("approved")
+    nonce = live.attempt.nonce
+    forward = custodians.release
+    passed: list[tuple[str, bytes, bytes]] = []
+    custodians.release = lambda node, body, signature: (
+        passed.append((node, body, signature)) or forward(node, body, signature))
+    try:
+        honest = _approve(world, reference, (1,))
+    finally:
+        del custodians.release
+    before = {n: node.store.releases() for n, node in world.nodes.items()}
+    log_before = world.log.size
+
+    stolen: list = []
+
+    def ask(node: str, body: bytes, signature: bytes) -> str:
+        try:
+            released = forward(node, body, signature)
+        except NodeError as exc:
+            return str(exc)
+        stolen.extend(released)
+        return f"released {len(released)}"
+
+    own = Ed25519PrivateKey.generate()
+    honest_node, honest_body, honest_signature = passed[0]
+    bodies = {n: unsigned_request(n, live.authorisation, nonce, approval)
+              for n in custodians.ids}
+    answers = {
+        "own_key": [ask(n, b, own.sign(b)) for n, b in bodies.items()],
+        "replayed": [ask(honest_node, honest_body, honest_signature)],
+        "signature_moved": [ask(n, b, honest_signature) for n, b in bodies.items()
+                            if n != honest_node],
+    }
+    # in transit: a second operator signs their node's body, the insider swaps in its own
+    # recovery key before forwarding
+    terms = live.case.warrant
+    mine = X25519PrivateKey.generate()
+    altered_auth = authorise(terms, live.case.signatures, terms.targets[0], live.scoped,
+                             mine.public_key().public_bytes_raw())
+    altered: list[str] = []
+
+    def alter(node, body, signature):
+        changed = unsigned_request(node, altered_auth, nonce, approval)
+        altered.append(ask(node, changed, signature))
+        raise NodeError(altered[-1])
+
+    custodians.release = alter
+    try:
+        second = _approve(world, reference, (2,))
+    finally:
+        del custodians.release
+    answers["altered_in_transit"] = altered
+    attempts = [a for tried in answers.values() for a in tried]
+    accepted = sum(1 for a in attempts if a.startswith("released"))
+    after = {n: node.store.releases() for n, node in world.nodes.items()}
+    progress = live.attempt.progress().progress
+    mine_released = [r for r in stolen if r.authorisation_digest == live.authorisation.digest]
+    if mine_released:  # what the insider, holding the case's attempt and key, would open
+        live.attempt.submit(nonce, mine_released)
+    exposed = live.attempt.recover().messages_recovered if live.attempt.progress().complete \
+        else 0
+    at_rest = _portal_files(world)
+    operator_keys = [load_key(p.read_bytes()) for p in world.operator_key_files.values()]
+    keys_found = sum(1 for k in operator_keys if k.private_bytes_raw() in at_rest
+                     or k.private_bytes_raw().hex().encode() in at_rest
+                     or base64.b64encode(k.private_bytes_raw()) in at_rest)
+    refusals = [e.entry.type for e in world.log.entries(log_before)].count("custodian.refused")
+    unchanged = after == before and progress == 1
+    return Outcome(
+        "S12", mode, "forged-release-requests",
+        "a portal whose process and database are the insider's holds no operator key and "
+        "produces no request any node accepts: its own key, a replay, a moved signature "
+        "and a body altered after signing are each refused and logged, nothing changes",
+        holds=honest == [200] and second == [409] and accepted == 0 and unchanged
+        and keys_found == 0 and refusals == len(attempts),
+        metrics={"forged_accepted": accepted > 0, "exposed_total": exposed,
+                 "detectable": "log" if refusals == len(attempts) else "none",
+                 "state_unchanged": unchanged},
+        details={"honest_release": honest, "second_operator_answer": second,
+                 "requests_tried": len(attempts), "requests_accepted": accepted,
+                 "shares_released_to_insider": len(stolen),
+                 "refusals_logged": refusals, "attempt_progress": progress,
+                 "operator_keys_in_portal_files": keys_found,
+                 "portal_bytes_scanned": len(at_rest),
+                 "answers": {k: [a[:80] for a in v] for k, v in answers.items()}})
+
+
 def _edit_audit(world: PortalWorld, mode: str) -> list[Outcome]:
     officer = PortalClient(world.app, world.accounts["officer-1"])
     judge = PortalClient(world.app, world.accounts["judge-1"])
@@ -305,7 +428,8 @@ def _witness_sizes(world: PortalWorld):
 
 
 @scenario("S12", "portal-insider", "a portal insider looks for secrets at rest, promotes "
-          "themselves, forges a judge's requests, recovers directly, edits the log",
+          "themselves, forges a judge's and the operators' requests, recovers directly, "
+          "edits the log",
           ("threshold",))
 def run(params: Params, mode: str) -> list[Outcome]:
     """Every variant on one world, in an order where none undoes another's evidence: the
@@ -314,7 +438,8 @@ def run(params: Params, mode: str) -> list[Outcome]:
         world = _world(Path(folder) / "world", params)
         try:
             out = [variant(world, mode) for variant in (
-                _csrf_against_judge, _recovery_direct, _self_promotion, _secrets_at_rest)]
+                _csrf_against_judge, _recovery_direct, _self_promotion, _forged_requests,
+                _secrets_at_rest)]
             out.extend(_edit_audit(world, mode))
         finally:
             world.close()

@@ -1,11 +1,14 @@
 """S12 portal-insider (docs/scenarios.md): secrets at rest, self-promotion, CSRF and
-session fixation against a judge, recovery called directly, the local log edited.
+session fixation against a judge, recovery called directly, release requests forged by a
+portal whose process and database are the insider's, the local log edited.
 
 Expected: nothing secret at rest after a case closes; a self-promotion is refused by the
 portal and by the database, and a judge role written straight into the tables signs
 nothing that counts (the portal checks the judge registry, as every node does);
 cross-site posts are refused and a planted cookie stays anonymous; direct recovery opens
-nothing; an edited log fails verification, and a consistently rewritten shorter log is
+nothing; no node accepts a request the portal made without its operator (own key, replay,
+moved signature, body altered after signing), each refusal is logged and no node's state
+changes; an edited log fails verification, and a consistently rewritten shorter log is
 caught by the witnesses (local verification alone passes).
 """
 
@@ -46,6 +49,18 @@ def test_recovery_called_directly_opens_nothing(outcomes):
     o = outcomes["recovery-direct"]
     assert o.holds and o.metrics["exposed_total"] == 0
     assert o.details["chain_outcomes"]["not_released"] == o.details["chains_reported"] > 0
+
+
+def test_a_compromised_portal_produces_no_request_any_node_accepts(outcomes):
+    o = outcomes["forged-release-requests"]
+    assert o.holds and o.metrics["forged_accepted"] is False and o.metrics["state_unchanged"]
+    assert o.details["honest_release"] == [200]  # the operator's own signature does work
+    assert o.details["requests_accepted"] == o.metrics["exposed_total"] == 0
+    assert o.details["requests_tried"] == o.details["refusals_logged"] == 11
+    assert o.details["operator_keys_in_portal_files"] == 0
+    assert "already used" in o.details["answers"]["replayed"][0]
+    assert all("not signed by this node's operator" in a
+               for a in o.details["answers"]["altered_in_transit"])
 
 
 def test_an_edited_log_fails_verification(outcomes):

@@ -21,6 +21,7 @@ from audit.quorum import WitnessQuorum
 from audit.witness import Witness
 from authority_portal.custodian_node.client import HttpClient
 from authority_portal.custodian_node.coordinator import execute
+from authority_portal.custodian_node.operator import Operator
 from authority_portal.warrants.judges import Judge, JudgeRegistry
 from authority_portal.warrants.model import Warrant
 from authority_portal.warrants.policy import ParticularityPolicy
@@ -111,7 +112,7 @@ def test_two_served_nodes_release_a_warrant_to_the_portal(lab):
         case.approve("judge:J1", [sign_warrant(lab["judge"], warrant)])
         access = LawfulAccess(CustodianDeployment(lab["hook"]), lab["relay"].archive)
         [run] = execute(case, access, {n: HttpClient(u) for n, u in urls.items()},
-                        lab["operators"])
+                        {n: Operator(n, key).sign for n, key in lab["operators"].items()})
         assert run.decisions == {"K1": "released", "K2": "released"}
         assert run.report.complete and run.report.messages_recovered == 4
         assert case.state == "recovered"
@@ -191,7 +192,7 @@ def test_a_node_appends_through_a_served_log_and_never_holds_its_key(lab, capsys
         case.approve("judge:J1", [sign_warrant(lab["judge"], warrant)])
         access = LawfulAccess(CustodianDeployment(lab["hook"]), lab["relay"].archive)
         [run] = execute(case, access, {n: HttpClient(u) for n, u in urls.items()},
-                        lab["operators"])
+                        {n: Operator(n, key).sign for n, key in lab["operators"].items()})
         assert run.decisions == {"K1": "released", "K2": "released"}
         assert run.report.complete
         lab["log"].store.refresh()

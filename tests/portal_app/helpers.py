@@ -1,5 +1,6 @@
 """Helpers of the portal tests over :class:`escrowlab.portal.client.PortalClient`: the
-judge's signature made in Python, a filing, a judge's approval."""
+judge's and the operators' signatures made in Python (as their browsers would, from their
+own key files), a filing, a judge's approval, an operator's approval."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import base64
 
 from cryptography.hazmat.primitives import serialization
 
+from authority_portal.custodian_node.operator import load_key
 from escrowlab.portal.client import PortalClient
 from escrowlab.portal.world import build
 
@@ -50,3 +52,25 @@ def approve_by_judge(world, judge: Client, reference: str, name: str = "judge-1"
                         json={"signature": base64.b64encode(signature).decode()})
     assert answer.status_code == 200, answer.json
     return answer.json
+
+
+def release_request(client: Client, reference: str) -> bytes:
+    """The request body the portal asks the signed-in operator to sign."""
+    answer = client.get(f"/api/v1/custodian/warrants/{reference}/request")
+    assert answer.status_code == 200, answer.json
+    return base64.b64decode(answer.json["request"])
+
+
+def operator_signature(world, client: Client, reference: str, number: int) -> str:
+    """What operator ``number``'s browser does: sign the served request with their key
+    file; the signature in base64."""
+    key = load_key(world.operator_key_files[f"operator-{number}"].read_bytes())
+    return base64.b64encode(key.sign(release_request(client, reference))).decode()
+
+
+def approve_by_operator(world, reference: str, number: int, client: Client | None = None):
+    """Operator ``number`` signs their node's request and posts the signature; the answer."""
+    client = client or Client(world.app, world.accounts[f"operator-{number}"])
+    return client.post(f"/api/v1/custodian/warrants/{reference}/approval",
+                       json={"signature": operator_signature(world, client, reference,
+                                                             number)})

@@ -1,8 +1,10 @@
 """The whole flow through the real pages in Debian's Chromium, CSRF on (docs/portal.md,
 "Signing in the browser"): the officer files, the judge signs with WebCrypto Ed25519 from
-a key file (the portal never sees the key), three of five custodian operators approve,
-the officer opens the recovered view, the auditor verifies the log. A screenshot of each
-page is saved under the test's temporary folder."""
+a key file (the portal never sees the key), three of five custodian operators each sign
+their node's release request the same way (the first one tries another operator's key
+first, which their node refuses, changing nothing), the officer opens the recovered view,
+the auditor verifies the log. A screenshot of each page is saved under the test's
+temporary folder."""
 
 from __future__ import annotations
 
@@ -87,9 +89,25 @@ def test_officer_judge_three_operators_recovered_view_and_auditor_in_chromium(
         operator = browser.new_context().new_page()
         _sign_in(operator, served, accounts[f"operator-{number}"], shots, f"operator{number}")
         operator.goto(f"{served}/custodian")
-        operator.click(f"button.approve[data-reference='{reference}']")
-        operator.wait_for_load_state()
-        shots(operator, f"operator{number}-approved")
+        operator.click(f"a.review[data-reference='{reference}']")
+        operator.wait_for_selector("#request-body")
+        shown = operator.inner_text("#request-body")
+        assert f'"node":"K{number}"' in shown and reference in shown
+        if number == 1:  # another operator's key: the node refuses, nothing changes
+            held = {n: node.store.releases() for n, node in world.nodes.items()}
+            operator.set_input_files("#key-file", str(world.operator_key_files["operator-2"]))
+            operator.click("#sign-button")
+            operator.wait_for_selector("#sign-status:has-text('refused')")
+            assert "not signed by this node's operator" in operator.inner_text("#sign-status")
+            shots(operator, "operator1-wrong-key-refused")
+            assert {n: node.store.releases() for n, node in world.nodes.items()} == held
+            assert operator.inner_text("#status") == "approved"
+        operator.set_input_files("#key-file",
+                                 str(world.operator_key_files[f"operator-{number}"]))
+        operator.click("#sign-button")
+        operator.wait_for_selector("#sign-status:has-text('released')")
+        assert operator.inner_text("#sign-status").startswith(f"released: {number} of 3")
+        shots(operator, f"operator{number}-released")
         operator.context.close()
 
     officer.goto(f"{served}/officer/warrants/{reference}")
@@ -115,4 +133,4 @@ def test_officer_judge_three_operators_recovered_view_and_auditor_in_chromium(
                  "warrant.recovered", "recovered.viewed"):
         assert step in trail
     shots(auditor, "auditor-trail")
-    assert len(shots.taken) >= 15 and all(p.stat().st_size > 0 for p in shots.taken)
+    assert len(shots.taken) >= 16 and all(p.stat().st_size > 0 for p in shots.taken)

@@ -13,7 +13,13 @@ from sqlalchemy.exc import IntegrityError
 
 from authority_portal.app.models import Decision, RoleChange, User, Warrant
 from authority_portal.app.seed import create_account
-from tests.portal_app.helpers import Client, approve_by_judge, file_warrant, sign_statement
+from tests.portal_app.helpers import (
+    Client,
+    approve_by_judge,
+    approve_by_operator,
+    file_warrant,
+    sign_statement,
+)
 
 
 def _session(world):
@@ -82,10 +88,11 @@ def test_a_judge_who_signed_cannot_release_as_a_custodian_operator(shared_world)
     officer = Client(shared_world.app, shared_world.accounts["officer-1"])
     reference = file_warrant(shared_world, officer)["reference"]
     approve_by_judge(shared_world, both, reference, "judge-2")
-    answer = both.post(f"/api/v1/custodian/warrants/{reference}/approval")
+    answer = approve_by_operator(shared_world, reference, 5, client=both)
     assert answer.status_code == 409
     assert "decides once per warrant" in answer.json["error"]
-    assert shared_world.log.trail(reference)[-1].entry.type == "warrant.approved"
+    trail = [e.entry.type for e in shared_world.log.trail(reference)]
+    assert trail[-2:] == ["warrant.approved", "warrant.releasing"]
 
 
 def test_one_approval_per_person_and_per_custodian(shared_world):
@@ -94,14 +101,12 @@ def test_one_approval_per_person_and_per_custodian(shared_world):
     reference = file_warrant(shared_world, officer)["reference"]
     approve_by_judge(shared_world, judge, reference)
     operator = Client(shared_world.app, shared_world.accounts["operator-1"])
-    assert operator.post(f"/api/v1/custodian/warrants/{reference}/approval").json[
-        "progress"] == 1
-    again = operator.post(f"/api/v1/custodian/warrants/{reference}/approval")
+    assert approve_by_operator(shared_world, reference, 1, operator).json["progress"] == 1
+    again = approve_by_operator(shared_world, reference, 1, operator)
     assert again.status_code == 409
     twin = create_account(shared_world.app, "second-k1@portal.escrowlab.org", ("custodian",),
                           custodian_id="K1")
-    answer = Client(shared_world.app, twin).post(
-        f"/api/v1/custodian/warrants/{reference}/approval")
+    answer = approve_by_operator(shared_world, reference, 1, Client(shared_world.app, twin))
     assert answer.status_code == 409
     released = [e for e in shared_world.log.trail(reference)
                 if e.entry.type == "custodian.released"]

@@ -17,8 +17,10 @@ from tests.portal_app.helpers import (
     FILING,
     Client,
     approve_by_judge,
+    approve_by_operator,
     file_warrant,
     make_world,
+    operator_signature,
     sign_statement,
 )
 
@@ -81,13 +83,11 @@ def test_t_of_n_custodians_recover_exactly_the_window_and_the_view_is_logged(sha
     approved = approve_by_judge(shared_world, judge, reference)
     assert approved["status"] == "approved" and approved["issuer"] == "judge-1"
     for number in (1, 2):
-        progress = Client(shared_world.app, shared_world.accounts[f"operator-{number}"]).post(
-            f"/api/v1/custodian/warrants/{reference}/approval").json
+        progress = approve_by_operator(shared_world, reference, number).json
         assert (progress["progress"], progress["status"]) == (number, "releasing")
     early = officer.get(f"/api/v1/officer/warrants/{reference}/recovered")
     assert early.status_code == 409
-    last = Client(shared_world.app, shared_world.accounts["operator-3"]).post(
-        f"/api/v1/custodian/warrants/{reference}/approval").json
+    last = approve_by_operator(shared_world, reference, 3).json
     assert (last["progress"], last["required"], last["status"]) == (3, 3, "recovered")
     assert "recovered.viewed" not in _trail(shared_world, reference)
     view = officer.get(f"/api/v1/officer/warrants/{reference}/recovered").json
@@ -104,6 +104,27 @@ def test_t_of_n_custodians_recover_exactly_the_window_and_the_view_is_logged(sha
     assert other.get(f"/api/v1/officer/warrants/{reference}/recovered").status_code == 403
 
 
+def test_an_operator_signature_by_another_key_or_for_another_warrant_releases_nothing(
+        shared_world):
+    officer = Client(shared_world.app, shared_world.accounts["officer-1"])
+    judge = Client(shared_world.app, shared_world.accounts["judge-1"])
+    first, second = (file_warrant(shared_world, officer)["reference"] for _ in range(2))
+    for reference in (first, second):
+        approve_by_judge(shared_world, judge, reference)
+    operator = Client(shared_world.app, shared_world.accounts["operator-1"])
+    for_first = operator_signature(shared_world, operator, first, 1)
+    by_operator_2 = operator_signature(shared_world, operator, second, 2)
+    held = {n: node.store.releases() for n, node in shared_world.nodes.items()}
+    for signature in (for_first, by_operator_2):
+        answer = operator.post(f"/api/v1/custodian/warrants/{second}/approval",
+                               json={"signature": signature})
+        assert answer.status_code == 409
+        assert "not signed by this node's operator" in answer.json["error"]
+    assert {n: node.store.releases() for n, node in shared_world.nodes.items()} == held
+    assert _trail(shared_world, second)[-2:] == ["custodian.refused"] * 2
+    assert approve_by_operator(shared_world, second, 1, operator).json["progress"] == 1
+
+
 def test_a_denied_warrant_releases_nothing(shared_world):
     officer = Client(shared_world.app, shared_world.accounts["officer-1"])
     judge = Client(shared_world.app, shared_world.accounts["judge-2"])
@@ -112,7 +133,10 @@ def test_a_denied_warrant_releases_nothing(shared_world):
                         json={"reason": "no grounds"})
     assert denied.json["status"] == "denied"
     operator = Client(shared_world.app, shared_world.accounts["operator-4"])
-    assert operator.post(f"/api/v1/custodian/warrants/{reference}/approval").status_code == 409
+    assert operator.get(f"/api/v1/custodian/warrants/{reference}/request").status_code == 409
+    assert operator.post(f"/api/v1/custodian/warrants/{reference}/approval",
+                         json={"signature": base64.b64encode(bytes(64)).decode()}
+                         ).status_code == 409
     assert _trail(shared_world, reference) == ["warrant.draft", "warrant.filed",
                                                "warrant.denied"]
 
@@ -125,9 +149,11 @@ def test_an_expired_warrant_is_released_by_nobody(tmp_path):
         judge = Client(world.app, world.accounts["judge-1"])
         warrant = file_warrant(world, officer, validity_days=1)
         approve_by_judge(world, judge, warrant["reference"])
-        clock.set(warrant["not_after"])
         operator = Client(world.app, world.accounts["operator-1"])
-        answer = operator.post(f"/api/v1/custodian/warrants/{warrant['reference']}/approval")
+        signature = operator_signature(world, operator, warrant["reference"], 1)
+        clock.set(warrant["not_after"])
+        answer = operator.post(f"/api/v1/custodian/warrants/{warrant['reference']}/approval",
+                               json={"signature": signature})
         assert answer.status_code == 409 and "expired" in answer.json["error"]
         assert _trail(world, warrant["reference"])[-1] == "warrant.expired"
     finally:
@@ -155,8 +181,7 @@ def test_no_chain_key_recovery_key_or_plaintext_is_at_rest_after_the_case_closes
     recovery_key: X25519PrivateKey = casework.memory.get(reference).recovery_key
     approve_by_judge(world, judge, reference)
     for number in (1, 2, 3):
-        Client(world.app, world.accounts[f"operator-{number}"]).post(
-            f"/api/v1/custodian/warrants/{reference}/approval")
+        approve_by_operator(world, reference, number)
     texts = [m["text"] for m in officer.get(
         f"/api/v1/officer/warrants/{reference}/recovered").json["messages"]]
     assert chain_keys and texts

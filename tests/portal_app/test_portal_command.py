@@ -36,8 +36,13 @@ def test_portal_command_serves_the_login_page_and_prints_the_accounts(tmp_path):
     assert all(a["totp"] for a in started["accounts"]
                if {"judge", "custodian", "admin"} & set(a["roles"]))
     files = set(os.listdir(tmp_path / "state"))
-    assert {"audit.db", "judge-1.pem", "judge-2.pem", "portal.db", "witness-1.db"} <= files
-    assert oct((tmp_path / "state" / "judge-1.pem").stat().st_mode & 0o777) == "0o600"
+    assert {"audit.db", "holders", "portal.db", "witness-1.db"} <= files
+    held = tmp_path / "state" / "holders"
+    assert {"judge-1.pem", "judge-2.pem", "operator-1.pem", "operator-5.pem"} <= \
+        set(os.listdir(held))
+    assert set(started["operator_key_files"]) == {f"operator-{n}" for n in range(1, 6)}
+    assert oct((held / "judge-1.pem").stat().st_mode & 0o777) == "0o600"
+    assert oct((held / "operator-1.pem").stat().st_mode & 0o777) == "0o600"
 
 
 def test_portal_command_refuses_a_public_address():

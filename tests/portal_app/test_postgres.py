@@ -9,7 +9,14 @@ from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from authority_portal.app.models import Decision, RoleChange, User, Warrant
-from tests.portal_app.helpers import Client, approve_by_judge, file_warrant, make_world
+from tests.portal_app.helpers import (
+    Client,
+    approve_by_judge,
+    approve_by_operator,
+    file_warrant,
+    make_world,
+    operator_signature,
+)
 
 
 def test_the_portal_runs_a_case_on_postgresql_with_its_constraints(postgres_url, tmp_path):
@@ -23,13 +30,14 @@ def test_the_portal_runs_a_case_on_postgresql_with_its_constraints(postgres_url,
         judge = Client(world.app, world.accounts["judge-1"])
         reference = file_warrant(world, officer)["reference"]
         approve_by_judge(world, judge, reference)
+        first = Client(world.app, world.accounts["operator-1"])
+        signature = operator_signature(world, first, reference, 1)
         for number in (1, 2, 3):
-            Client(world.app, world.accounts[f"operator-{number}"]).post(
-                f"/api/v1/custodian/warrants/{reference}/approval")
+            assert approve_by_operator(world, reference, number).status_code == 200
         view = officer.get(f"/api/v1/officer/warrants/{reference}/recovered").json
         assert view["messages_recovered"] == view["messages_in_scope"] > 0
-        again = Client(world.app, world.accounts["operator-1"]).post(
-            f"/api/v1/custodian/warrants/{reference}/approval")
+        again = first.post(f"/api/v1/custodian/warrants/{reference}/approval",
+                           json={"signature": signature})
         assert again.status_code == 409
 
         session = world.app.extensions["portal"].session

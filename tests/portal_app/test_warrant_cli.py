@@ -5,10 +5,12 @@ the portal's reason."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 
+from authority_portal.custodian_node.operator import load_key
 from escrowlab.cli import main
 from escrowlab.portal.server import PortalServer
 from escrowlab.portal.session import Credentials, PortalSession
@@ -36,10 +38,15 @@ def _run(capsys, *args) -> tuple[int, dict | str]:
 
 
 def _approve(world, url, name, reference):
-    """A custodian operator's approval through the portal's API."""
+    """A custodian operator's approval through the portal's API: the node's release request
+    signed with the operator's own key file, outside the portal."""
     account = world.accounts[name]
     session = PortalSession(url, Credentials(account.email, account.password, account.totp))
-    session.call("POST", f"/api/v1/custodian/warrants/{reference}/approval")
+    path = f"/api/v1/custodian/warrants/{reference}"
+    request = base64.b64decode(session.call("GET", path + "/request")["request"])
+    key = load_key(world.operator_key_files[name].read_bytes())
+    session.call("POST", path + "/approval",
+                 {"signature": base64.b64encode(key.sign(request)).decode()})
 
 
 def test_the_whole_lifecycle_from_the_command_line(served, capsys):

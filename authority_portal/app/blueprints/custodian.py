@@ -1,16 +1,23 @@
-"""The custodian operator: approve an approved warrant's release on the custodian they
-operate; that custodian then checks the warrant itself before releasing."""
+"""The custodian operator: sign the release request of an approved warrant for the node
+they operate, in the browser (WebCrypto Ed25519, the key never reaching the portal;
+``static/operator-sign.js``) or with ``escrowlab custodian sign-request``; the portal
+forwards the signed request, and the node checks the warrant itself before releasing."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, url_for
+import base64
+import binascii
+import hashlib
+
+from flask import Blueprint, jsonify, render_template
 from flask_security import current_user
 
+from authority_portal.app.errors import PortalError
 from authority_portal.app.models import CUSTODIAN
 from authority_portal.app.roles import role_required
 from authority_portal.app.security import rate_limited
 from authority_portal.app.views import warrant_json
-from authority_portal.app.web import casework, db
+from authority_portal.app.web import casework, db, json_body
 from authority_portal.warrants.states import APPROVED, RELEASING
 
 bp = Blueprint("custodian", __name__)
@@ -27,12 +34,14 @@ def home():
                            custodian=current_user.custodian_id)
 
 
-@bp.post("/custodian/warrants/<reference>/approve")
+@bp.get("/custodian/warrants/<reference>")
 @role_required(CUSTODIAN)
-@rate_limited("approval")
-def approve_form(reference):
-    casework().approve(db(), current_user, reference)
-    return redirect(url_for("custodian.home"))
+def show(reference):
+    warrant = casework().warrant(db(), reference)
+    body = casework().release_request(db(), current_user, reference)
+    return render_template("custodian/warrant.html", warrant=warrant,
+                           custodian=current_user.custodian_id, body=body.decode(),
+                           body_sha256=hashlib.sha256(body).hexdigest())
 
 
 @bp.get("/api/v1/custodian/warrants")
@@ -42,8 +51,22 @@ def api_list():
                     "warrants": [warrant_json(w) for w in _releasable()]})
 
 
+@bp.get("/api/v1/custodian/warrants/<reference>/request")
+@role_required(CUSTODIAN)
+def api_request(reference):
+    body = casework().release_request(db(), current_user, reference)
+    return jsonify({"reference": reference, "custodian": current_user.custodian_id,
+                    "request": base64.b64encode(body).decode(),
+                    "sha256": hashlib.sha256(body).hexdigest()})
+
+
 @bp.post("/api/v1/custodian/warrants/<reference>/approval")
 @role_required(CUSTODIAN)
 @rate_limited("approval")
 def api_approve(reference):
-    return jsonify(casework().approve(db(), current_user, reference))
+    body = json_body({"signature": str})
+    try:
+        signature = base64.b64decode(body["signature"], validate=True)
+    except (binascii.Error, ValueError):
+        raise PortalError("the signature is base64") from None
+    return jsonify(casework().approve(db(), current_user, reference, signature))
