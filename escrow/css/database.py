@@ -12,6 +12,7 @@ byte with the intersection recomputed from the suppliers' lists.
 
 from __future__ import annotations
 
+import bisect
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -54,7 +55,10 @@ class HashDatabase:
             raise DatabaseError("a database's hashes are sorted and distinct")
 
     def __contains__(self, image_hash: object) -> bool:
-        return image_hash in set(self.hashes)
+        if not isinstance(image_hash, bytes):
+            return False
+        index = bisect.bisect_left(self.hashes, image_hash)
+        return index < len(self.hashes) and self.hashes[index] == image_hash
 
     def __len__(self) -> int:
         return len(self.hashes)

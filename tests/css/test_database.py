@@ -17,6 +17,8 @@ def test_the_database_is_the_intersection_of_the_suppliers():
                                                                    "ncmec-standin")
     third = dict(lists, **{"third": lists["iwf-standin"][:3]})
     assert set(database.build(3, third).hashes) == set(lists["iwf-standin"][:3])
+    assert all(h in db for h in db.hashes) and "text" not in db
+    assert lists["iwf-standin"][-1] not in db
 
 
 def test_one_supplier_or_mixed_lengths_are_refused():

@@ -4,8 +4,9 @@ errs at its rate, and only confirmed accounts reach the sink."""
 import numpy
 import pytest
 
-from escrow.css import review
+from escrow.css import matcher, review, vouchers
 from escrow.css.errors import ReviewError
+from tests.css.helpers import small_world
 
 
 class MeanHasher:
@@ -64,3 +65,19 @@ def test_hashes_of_other_lengths_are_refused():
     with pytest.raises(ReviewError):
         review.hamming(b"\x00", b"\x00\x00")
     assert review.hamming(b"\x0f", b"\x00") == 4
+
+
+def test_from_vouchers_to_a_report_and_a_framed_account_stopped_by_the_second_hash():
+    db, secret, table = small_world(common=20)
+    target = picture(1)
+    provider = matcher.Matcher(secret, threshold=2)
+    sink = review.ReportSink()
+    reviewer = review.SimulatedReviewer(lambda d: d == target.tobytes())
+    checker = review.Review(review.SecondHash(MeanHasher(), [target], decode), reviewer, sink)
+    for account, derivative in (("alice", target), ("framed", 255 - target)):
+        device = vouchers.VoucherClient(table, threshold=2)
+        for i in range(2):  # hashes in the database: a real match, or a forged collision
+            provider.submit(account, device.voucher(db.hashes[i], derivative.tobytes()))
+        checker.review(account, provider.derivatives(account))
+    assert [r.account for r in sink.reports] == ["alice"]
+    assert reviewer.seen == 2  # the framed account's derivatives never reached the reviewer
