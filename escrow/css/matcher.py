@@ -10,7 +10,8 @@ a voucher opens and an epoch holds at least t opened vouchers, the matcher combi
 that include the new one (:func:`escrow.css.shamir.combine`) and keeps a candidate key only if
 it decrypts the new voucher's inner layer: a synthetic share among the t gives a wrong key.
 It tries at most ``max_combinations`` subsets per voucher (Apple's protocol instead removes
-synthetic shares with its "detectable hash function"; docs/css_matcher.md, "Differences").
+synthetic shares with its "detectable hash function"; docs/css_matcher.md,
+"Differences from Apple's system").
 Once the key is known, every opened voucher of the epoch is opened: its derivative if real,
 and the synthetic ones are now known to be synthetic.
 

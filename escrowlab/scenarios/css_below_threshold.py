@@ -1,5 +1,5 @@
-"""S32 css-below-threshold (docs/scenarios.md; docs/css_matcher.md, "What the provider
-learns below t").
+"""S32 css-below-threshold (docs/scenarios.md; docs/css_matcher.md, "Matcher" and
+"Scenarios").
 
 An account sends ``images`` pictures, ``m`` of which (drawn uniformly from 0..t-1 per
 trial) have a hash in the provider's database. Its device emits a safety voucher for each
@@ -30,7 +30,7 @@ from escrowlab.scenarios.registry import Params, scenario
 RATES = (0.0, 0.1, 0.25)
 # the above-threshold check keeps t and the voucher count small in both runs: the matcher's
 # search for t real shares among synthetic ones grows combinatorially (docs/css_matcher.md,
-# "Differences")
+# "Differences from Apple's system")
 ABOVE_THRESHOLD = 6
 ABOVE_IMAGES = 24
 HASH_BYTES = 8

@@ -1,4 +1,5 @@
-"""S31 css-db-creep (docs/scenarios.md; docs/css_matcher.md, "Published roots").
+"""S31 css-db-creep (docs/scenarios.md; docs/css_matcher.md, "Published roots" and
+"Scenarios").
 
 The provider (compelled, or by choice) wants the matcher to flag a non-target image, a
 "political" stand-in hash that no supplier lists, in the account of one user, Dana, who
