@@ -140,11 +140,15 @@ class ServerSecret:
 
 
 def slots(slot_key: bytes, size: int, image_hash: bytes) -> tuple[int, int]:
-    """The two candidate slots h_1(y), h_2(y) of ``image_hash`` (they may coincide)."""
-    return tuple(
+    """The two candidate slots h_1(y) != h_2(y) of ``image_hash``: h_2 is drawn from the other
+    size-1 slots, so that a match never opens both of a voucher's candidates (which a
+    synthetic voucher, opening one, could not imitate)."""
+    first, second = (
         int.from_bytes(hashlib.sha256(_SLOT + slot_key + bytes([i]) + image_hash).digest(),
-                       "big") % size
-        for i in range(CUCKOO_FUNCTIONS))
+                       "big") for i in range(CUCKOO_FUNCTIONS))
+    w1 = first % size
+    w2 = second % (size - 1)
+    return w1, w2 + (w2 >= w1)
 
 
 def table_size(entries: int) -> int:
