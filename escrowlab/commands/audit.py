@@ -280,6 +280,23 @@ def _keys_source(pins) -> str:  # type: ignore[no-untyped-def]
     return "command line"
 
 
+def _serve(args: argparse.Namespace, server, what: str, key_field: str,  # type: ignore[no-untyped-def]
+           vkey: str) -> None:
+    """Say where ``server`` listens (one JSON line with ``--json``), then serve until
+    interrupted; the server is closed either way."""
+    url = f"http://{args.host}:{server.effective_port}"
+    if args.json:
+        print(json.dumps({"url": url, key_field: vkey}), flush=True)
+    else:
+        print(f"{what} listening on {url}, key {vkey}", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        print(f"{what} stopped", file=sys.stderr)
+    finally:
+        server.close()
+
+
 def _emit(args: argparse.Namespace, obj: dict, human: list[str]) -> None:
     if args.json:
         print(json.dumps(obj, indent=2))
@@ -556,18 +573,8 @@ def witness_serve_command(args: argparse.Namespace) -> int:
         except AuditError as exc:
             witness.close()
             raise CommandError(str(exc)) from None
-    url = f"http://{args.host}:{server.effective_port}"
-    if args.json:
-        print(json.dumps({"url": url, "witness_key": signer.vkey}), flush=True)
-    else:
-        print(f"witness listening on {url}, key {signer.vkey}", flush=True)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        print("witness stopped", file=sys.stderr)
-    finally:
-        server.close()
-        witness.close()
+    _serve(args, server, "witness", "witness_key", signer.vkey)
+    witness.close()
     return 0
 
 
@@ -625,15 +632,5 @@ def serve_command(args: argparse.Namespace) -> int:
             server = make_log_server(log, appenders, args.host, args.port)
         except AuditError as exc:
             raise CommandError(str(exc)) from None
-        url = f"http://{args.host}:{server.effective_port}"
-        if args.json:
-            print(json.dumps({"url": url, "log_key": signer.vkey}), flush=True)
-        else:
-            print(f"audit log listening on {url}, key {signer.vkey}", flush=True)
-        try:
-            server.run()
-        except KeyboardInterrupt:
-            print("audit log stopped", file=sys.stderr)
-        finally:
-            server.close()
+        _serve(args, server, "audit log", "log_key", signer.vkey)
     return 0

@@ -93,6 +93,23 @@ def lab(tmp_path):
         s.close()
 
 
+def _release_through(lab, urls, warrant_id):
+    """File, approve and execute warrant ``warrant_id`` on the nodes at ``urls``, each
+    request signed by its node's operator; (the case, the run)."""
+    now = int(lab["now"])
+    warrant = Warrant(warrant_id, "Agency A", "JA", "O1",
+                      (direct_conversation_id("alice", "bob"),), now - 3600, now + 3600,
+                      "Order 8", now - 10, now + 86_400)
+    case = WarrantCase.draft(warrant, lab["log"], lab["registry"], ParticularityPolicy(),
+                             "officer:O1")
+    case.file("officer:O1")
+    case.approve("judge:J1", [sign_warrant(lab["judge"], warrant)])
+    access = LawfulAccess(CustodianDeployment(lab["hook"]), lab["relay"].archive)
+    [run] = execute(case, access, {n: HttpClient(u) for n, u in urls.items()},
+                    {n: Operator(n, key).sign for n, key in lab["operators"].items()})
+    return case, run
+
+
 def test_two_served_nodes_release_a_warrant_to_the_portal(lab):
     processes, urls = [], {}
     try:
@@ -103,16 +120,7 @@ def test_two_served_nodes_release_a_warrant_to_the_portal(lab):
                                        *lab["common"]])
             processes.append(process)
             urls[node] = url
-        now = int(lab["now"])
-        warrant = Warrant("W-1", "Agency A", "JA", "O1", (direct_conversation_id("alice", "bob"),),
-                          now - 3600, now + 3600, "Order 8", now - 10, now + 86_400)
-        case = WarrantCase.draft(warrant, lab["log"], lab["registry"], ParticularityPolicy(),
-                                 "officer:O1")
-        case.file("officer:O1")
-        case.approve("judge:J1", [sign_warrant(lab["judge"], warrant)])
-        access = LawfulAccess(CustodianDeployment(lab["hook"]), lab["relay"].archive)
-        [run] = execute(case, access, {n: HttpClient(u) for n, u in urls.items()},
-                        {n: Operator(n, key).sign for n, key in lab["operators"].items()})
+        case, run = _release_through(lab, urls, "W-1")
         assert run.decisions == {"K1": "released", "K2": "released"}
         assert run.report.complete and run.report.messages_recovered == 4
         assert case.state == "recovered"
@@ -183,16 +191,7 @@ def test_a_node_appends_through_a_served_log_and_never_holds_its_key(lab, capsys
         capsys.readouterr()
         assert main(wrong) == 2 and "custodian:K1" in capsys.readouterr().err
         assert main([*wrong[:-6], "--log", "x.db", "--log-url", log_url]) == 2
-        now = int(lab["now"])
-        warrant = Warrant("W-2", "Agency A", "JA", "O1", (direct_conversation_id("alice", "bob"),),
-                          now - 3600, now + 3600, "Order 9", now - 10, now + 86_400)
-        case = WarrantCase.draft(warrant, lab["log"], lab["registry"], ParticularityPolicy(),
-                                 "officer:O1")
-        case.file("officer:O1")
-        case.approve("judge:J1", [sign_warrant(lab["judge"], warrant)])
-        access = LawfulAccess(CustodianDeployment(lab["hook"]), lab["relay"].archive)
-        [run] = execute(case, access, {n: HttpClient(u) for n, u in urls.items()},
-                        {n: Operator(n, key).sign for n, key in lab["operators"].items()})
+        _, run = _release_through(lab, urls, "W-2")
         assert run.decisions == {"K1": "released", "K2": "released"}
         assert run.report.complete
         lab["log"].store.refresh()
