@@ -18,6 +18,7 @@ from authority_portal.app.roles import role_required
 from authority_portal.app.security import rate_limited
 from authority_portal.app.views import warrant_json
 from authority_portal.app.web import casework, db, json_body
+from authority_portal.custodian_node.request import parse_body
 from authority_portal.warrants.states import APPROVED, RELEASING
 
 bp = Blueprint("custodian", __name__)
@@ -41,7 +42,8 @@ def show(reference):
     body = casework().release_request(db(), current_user, reference)
     return render_template("custodian/warrant.html", warrant=warrant,
                            custodian=current_user.custodian_id, body=body.decode(),
-                           body_sha256=hashlib.sha256(body).hexdigest())
+                           body_sha256=hashlib.sha256(body).hexdigest(),
+                           asked=parse_body(body))
 
 
 @bp.get("/api/v1/custodian/warrants")
