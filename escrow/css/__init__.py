@@ -1,0 +1,1 @@
+"""Client-side scanning (mode ``css``): docs/css.md."""
