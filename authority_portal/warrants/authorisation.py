@@ -36,7 +36,7 @@ import rfc8785
 import strictjson
 from authority_portal.warrants.errors import WarrantError
 from authority_portal.warrants.judges import JudgeRegistry
-from authority_portal.warrants.model import Warrant
+from authority_portal.warrants.model import Warrant, out_of_force
 from authority_portal.warrants.policy import ParticularityPolicy
 from authority_portal.warrants.signatures import (
     JudgeSignature,
@@ -199,12 +199,10 @@ class WarrantVerifier:
         if ":".join(judges) != authorisation.issuer:
             raise AuthorisationError(f"warrant {w.warrant_id}: issuer {authorisation.issuer} "
                                      f"is not the approving judges {':'.join(judges)}")
-        if now < w.issued_at:
-            raise AuthorisationError(f"warrant {w.warrant_id} is not valid yet (issued at "
-                                     f"{w.issued_at}, this custodian's clock says {now:.0f})")
-        if now >= w.expires_at:
-            raise AuthorisationError(f"warrant {w.warrant_id} expired at {w.expires_at} (this "
-                                     f"custodian's clock says {now:.0f})")
+        refusal = out_of_force("warrant", w.warrant_id, w.issued_at, w.expires_at, now,
+                               "this custodian's clock")
+        if refusal:
+            raise AuthorisationError(refusal)
         if self.scope is not None:
             expected = self.scope(authorisation.window)
             named = {(r.record_digest, r.context_digest) for r in authorisation.records}

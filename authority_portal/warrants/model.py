@@ -68,6 +68,18 @@ def _target(value: object) -> str:
         raise WarrantError(f"warrant target {value!r}: {exc}") from None
 
 
+def out_of_force(what: str, document_id: str, issued_at: int, expires_at: int, now: float,
+                 clock: str) -> str | None:
+    """Why a document valid in ``[issued_at, expires_at)`` is not in force at ``now`` by
+    ``clock`` (whose clock, in words), or None if it is."""
+    if now < issued_at:
+        return (f"{what} {document_id} is not valid yet (issued at {issued_at}, {clock} "
+                f"says {now:.0f})")
+    if now >= expires_at:
+        return f"{what} {document_id} expired at {expires_at} ({clock} says {now:.0f})"
+    return None
+
+
 @dataclass(frozen=True)
 class Warrant:
     """One warrant (module docstring); every field is checked when it is built."""

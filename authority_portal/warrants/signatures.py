@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -32,7 +33,6 @@ from audit.errors import AuditError
 from audit.note import Signer
 from authority_portal.warrants.errors import SignatureError
 from authority_portal.warrants.judges import JUDGE_ID_PATTERN, JudgeRegistry
-from authority_portal.warrants.model import Warrant
 
 STATEMENT_HEADER = "escrowlab warrant approval v1"
 KEY_ID_LENGTH = 4
@@ -40,9 +40,25 @@ SIGNATURE_LENGTH = 64
 MAX_SIGNATURES = 16
 
 
-def approval_statement(warrant_id: str, warrant_sha256: bytes) -> str:
-    """The note text a judge signs for the warrant of this id and hash."""
-    return f"{STATEMENT_HEADER}\n{warrant_id}\n{warrant_sha256.hex()}\n"
+class Signable(Protocol):
+    """What judges sign: a :class:`~authority_portal.warrants.model.Warrant` or a
+    :class:`~authority_portal.warrants.detection.OrderTerms`."""
+
+    @property
+    def warrant_id(self) -> str: ...
+
+    @property
+    def jurisdiction(self) -> str: ...
+
+    @property
+    def sha256(self) -> bytes: ...
+
+
+def approval_statement(warrant_id: str, warrant_sha256: bytes,
+                       header: str = STATEMENT_HEADER) -> str:
+    """The note text a judge signs for the warrant of this id and hash (``header`` names
+    the kind of document: a detection order has its own, docs/detection_orders.md)."""
+    return f"{header}\n{warrant_id}\n{warrant_sha256.hex()}\n"
 
 
 @dataclass(frozen=True)
@@ -77,10 +93,11 @@ class JudgeSignature:
         return cls(data["judge"], key_id, signature)
 
 
-def sign_warrant(signer: Signer, warrant: Warrant) -> JudgeSignature:
+def sign_warrant(signer: Signer, warrant: Signable,
+                 header: str = STATEMENT_HEADER) -> JudgeSignature:
     """``signer``'s (a judge's note key) approval of ``warrant``."""
     try:
-        signed = signer.sign(approval_statement(warrant.warrant_id, warrant.sha256))
+        signed = signer.sign(approval_statement(warrant.warrant_id, warrant.sha256, header))
     except AuditError as exc:
         raise SignatureError(f"cannot sign: {exc}") from None
     return JudgeSignature(signer.name, signed.key_id, signed.data)
@@ -92,46 +109,49 @@ def signatures_from_json(data: object) -> tuple[JudgeSignature, ...]:
     return tuple(JudgeSignature.from_json(s) for s in data)
 
 
-def verify_approval(warrant: Warrant, signatures: Sequence[JudgeSignature],
-                    registry: JudgeRegistry, required: int = 1) -> tuple[str, ...]:
+def verify_approval(warrant: Signable, signatures: Sequence[JudgeSignature],
+                    registry: JudgeRegistry, required: int = 1,
+                    header: str = STATEMENT_HEADER, what: str = "warrant"
+                    ) -> tuple[str, ...]:
     """The ids (sorted) of the judges whose signatures approve ``warrant`` under
-    ``registry``, at least ``required`` of them; :class:`SignatureError` otherwise."""
+    ``registry``, at least ``required`` of them; :class:`SignatureError` otherwise
+    (``header`` as in :func:`approval_statement`; ``what`` names the document in errors)."""
     if isinstance(required, bool) or not isinstance(required, int) or required < 1:
         raise SignatureError("an approval needs at least one judge")
     signatures = tuple(signatures)
     if not signatures:
-        raise SignatureError(f"warrant {warrant.warrant_id} carries no judge signature")
+        raise SignatureError(f"{what} {warrant.warrant_id} carries no judge signature")
     if len(signatures) > MAX_SIGNATURES:
         raise SignatureError(f"at most {MAX_SIGNATURES} judge signatures")
-    statement = approval_statement(warrant.warrant_id, warrant.sha256).encode()
+    statement = approval_statement(warrant.warrant_id, warrant.sha256, header).encode()
     approved: set[str] = set()
     for signature in signatures:
         if not isinstance(signature, JudgeSignature):
             raise SignatureError("judge signatures are JudgeSignature values")
         judge = registry.by_key_id(signature.key_id)
         if judge is None:
-            raise SignatureError(f"warrant {warrant.warrant_id}: key id "
+            raise SignatureError(f"{what} {warrant.warrant_id}: key id "
                                  f"{signature.key_id.hex()} is not a judge this registry "
                                  "knows")
         if judge.judge_id != signature.judge_id:
-            raise SignatureError(f"warrant {warrant.warrant_id}: key {signature.key_id.hex()} "
+            raise SignatureError(f"{what} {warrant.warrant_id}: key {signature.key_id.hex()} "
                                  f"is judge {judge.judge_id}'s, not {signature.judge_id}'s")
         try:
             Ed25519PublicKey.from_public_bytes(judge.verifier.public_key).verify(
                 signature.signature, statement)
         except InvalidSignature:
-            raise SignatureError(f"warrant {warrant.warrant_id}: judge {judge.judge_id}'s "
-                                 "signature does not verify over this warrant's hash") from None
+            raise SignatureError(f"{what} {warrant.warrant_id}: judge {judge.judge_id}'s "
+                                 f"signature does not verify over this {what}'s hash") from None
         if judge.jurisdiction != warrant.jurisdiction:
-            raise SignatureError(f"warrant {warrant.warrant_id} is for jurisdiction "
+            raise SignatureError(f"{what} {warrant.warrant_id} is for jurisdiction "
                                  f"{warrant.jurisdiction!r}; judge {judge.judge_id} sits in "
                                  f"{judge.jurisdiction!r}")
         if judge.judge_id in approved:
-            raise SignatureError(f"warrant {warrant.warrant_id}: judge {judge.judge_id} "
+            raise SignatureError(f"{what} {warrant.warrant_id}: judge {judge.judge_id} "
                                  "signed twice")
         approved.add(judge.judge_id)
     if len(approved) < required:
-        raise SignatureError(f"warrant {warrant.warrant_id} is approved by {len(approved)} "
+        raise SignatureError(f"{what} {warrant.warrant_id} is approved by {len(approved)} "
                              f"judge(s); {required} are required")
     return tuple(sorted(approved))
 

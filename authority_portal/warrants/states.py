@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from audit.receipt import Receipt
 from authority_portal.warrants.errors import TransitionError
 from authority_portal.warrants.judges import JudgeRegistry
 from authority_portal.warrants.model import Warrant
 from authority_portal.warrants.policy import ParticularityPolicy
-from authority_portal.warrants.signatures import JudgeSignature, verify_approval
+from authority_portal.warrants.signatures import STATEMENT_HEADER, JudgeSignature, verify_approval
 
 DRAFT = "draft"
 FILED = "filed"
@@ -53,7 +53,6 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     CANCELLED: frozenset({CLOSED}),
     CLOSED: frozenset(),
 }
-ENTRY_PREFIX = "warrant."
 
 
 class EventLog(Protocol):
@@ -63,12 +62,23 @@ class EventLog(Protocol):
 
 
 class WarrantCase:
-    """One warrant's case (module docstring). Created in ``draft`` by :meth:`draft`."""
+    """One warrant's case (module docstring). Created in ``draft`` by :meth:`draft`.
+
+    The class attributes say what kind of document the case holds, what its judges sign
+    and how its entries are named; a detection order's case
+    (:class:`authority_portal.warrants.detection.OrderCase`) sets its own."""
+
+    DOCUMENT: type = Warrant
+    KIND = "warrant"
+    """The entry type's prefix (``<kind>.<state>``) and the payload's ``<kind>_id``."""
+    APPROVAL_HEADER = STATEMENT_HEADER
+    STATES: tuple[str, ...] = STATES
+    TRANSITIONS: Mapping[str, frozenset[str]] = TRANSITIONS
 
     def __init__(self, warrant: Warrant, log: EventLog, registry: JudgeRegistry,
                  policy: ParticularityPolicy) -> None:
-        if not isinstance(warrant, Warrant):
-            raise TransitionError("a case holds a Warrant")
+        if not isinstance(warrant, self.DOCUMENT):
+            raise TransitionError(f"a {self.KIND} case holds a {self.DOCUMENT.__name__}")
         self.warrant = warrant
         self.log = log
         self.registry = registry
@@ -80,11 +90,11 @@ class WarrantCase:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"WarrantCase({self.warrant.warrant_id}, {self.state})"
+        return f"{type(self).__name__}({self.warrant.warrant_id}, {self.state})"
 
     @classmethod
     def draft(cls, warrant: Warrant, log: EventLog, registry: JudgeRegistry,
-              policy: ParticularityPolicy, actor: str) -> WarrantCase:
+              policy: ParticularityPolicy, actor: str) -> Self:
         """A new case in ``draft``, its creation logged."""
         case = cls(warrant, log, registry, policy)
         case.receipts.append((DRAFT, case._append(DRAFT, actor, {"from": None})))
@@ -95,12 +105,12 @@ class WarrantCase:
         for name, receipt in reversed(self.receipts):
             if name == state:
                 return receipt
-        raise TransitionError(f"warrant {self.warrant.warrant_id} never was {state}")
+        raise TransitionError(f"{self.KIND} {self.warrant.warrant_id} never was {state}")
 
     def _append(self, state: str, actor: str, details: Mapping[str, Any]) -> Receipt:
-        payload = {"warrant_id": self.warrant.warrant_id,
-                   "warrant_sha256": self.warrant.sha256.hex(), "to": state, **details}
-        return self.log.append_event(ENTRY_PREFIX + state, actor, payload)
+        payload = {f"{self.KIND}_id": self.warrant.warrant_id,
+                   f"{self.KIND}_sha256": self.warrant.sha256.hex(), "to": state, **details}
+        return self.log.append_event(f"{self.KIND}.{state}", actor, payload)
 
     def transition(self, state: str, actor: str, details: Mapping[str, Any] | None = None
                    ) -> Receipt:
@@ -109,12 +119,12 @@ class WarrantCase:
             return self._transition(state, actor, dict(details or {}))
 
     def _check_allowed(self, state: str) -> None:
-        if state not in STATES:
-            raise TransitionError(f"unknown warrant state {state!r}")
-        if state not in TRANSITIONS[self.state]:
-            allowed = ", ".join(sorted(TRANSITIONS[self.state])) or "nothing"
-            raise TransitionError(f"warrant {self.warrant.warrant_id} is {self.state}: it can "
-                                  f"become {allowed}, not {state}")
+        if state not in self.STATES:
+            raise TransitionError(f"unknown {self.KIND} state {state!r}")
+        if state not in self.TRANSITIONS[self.state]:
+            allowed = ", ".join(sorted(self.TRANSITIONS[self.state])) or "nothing"
+            raise TransitionError(f"{self.KIND} {self.warrant.warrant_id} is {self.state}: "
+                                  f"it can become {allowed}, not {state}")
 
     def _transition(self, state: str, actor: str, details: dict) -> Receipt:
         self._check_allowed(state)
@@ -130,7 +140,7 @@ class WarrantCase:
         with self._lock:
             self._check_allowed(FILED)
             self.policy.check(self.warrant)
-            return self._transition(FILED, actor, {"warrant": self.warrant.to_json()})
+            return self._transition(FILED, actor, {self.KIND: self.warrant.to_json()})
 
     def approve(self, actor: str, signatures: Sequence[JudgeSignature]) -> Receipt:
         """filed -> approved, if the signatures approve the warrant under the registry."""
@@ -138,7 +148,8 @@ class WarrantCase:
             self._check_allowed(APPROVED)
             signatures = tuple(signatures)
             judges = verify_approval(self.warrant, signatures, self.registry,
-                                     self.policy.judges_required)
+                                     self.policy.judges_required, self.APPROVAL_HEADER,
+                                     self.KIND.replace("_", " "))
             receipt = self._transition(APPROVED, actor, {
                 "judges": list(judges), "signatures": [s.to_json() for s in signatures]})
             self.signatures, self.judges = signatures, judges
