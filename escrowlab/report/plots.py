@@ -260,6 +260,124 @@ def over_collection_plot(doc: dict, directory: Path) -> Plot | Skipped:
                        "messages exposed outside the window", False)
 
 
+HASHER_COLOURS = {"phash": "#1b9e77", "dhash": "#d95f02", "ahash": "#7570b3", "pdq": "#e7298a"}
+JAIN_2022 = "Jain et al. (USENIX Security 2022): > 99.9% of images evade, black-box"
+APPLE_2021 = "Apple (2021): < 1e-12 per account per year at t = 30"
+
+
+def _hasher_curves(doc: dict, scenario_id: str, suffix: str = ""):
+    """(hasher, its record's details) for each record of ``scenario_id`` whose variant is a
+    hasher name (followed by ``suffix``) and that carries a curve of numbers."""
+    for o in outcomes_of(doc, scenario_id):
+        name = o["variant"].removesuffix(suffix)
+        curve = o["details"].get("curve")
+        if (suffix and not o["variant"].endswith(suffix)) or not isinstance(curve, list) \
+                or not curve:
+            continue
+        try:
+            points = [[float(value) for value in point] for point in curve]
+        except (TypeError, ValueError):
+            continue
+        if all(len(point) >= 2 for point in points):
+            yield name, o["details"], points
+
+
+def evasion_plot(doc: dict, directory: Path) -> Plot | Skipped:
+    title = "Evasion success vs distortion budget"
+    curves = list(_hasher_curves(doc, "S29", "/perturb"))
+    if not curves:
+        return Skipped("css_evasion", title, "S29 (css-evade) records with a curve are not in "
+                       "this run")
+    fig = Figure(figsize=(10, 3.6))
+    rate, quality = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for name, details, points in curves:
+        colour = HASHER_COLOURS.get(name, "#1f78b4")
+        label = f"{name} (match: distance <= {details.get('threshold')})"
+        rate.plot([p[0] for p in points], [p[1] for p in points], marker="o", color=colour,
+                  label=label)
+        drawn = [p for p in points if len(p) > 2 and p[2] > 0]
+        quality.plot([p[0] for p in drawn], [p[2] for p in drawn], marker="o", color=colour,
+                     label=label)
+    rate.axhline(0.999, color="black", linestyle=":", label="Jain et al. 2022: 99.9%")
+    rate.set_xscale("log", base=2)
+    rate.set_xlabel("L-infinity budget (pixel levels of 255)")
+    rate.set_ylabel("fraction of listed images evading")
+    rate.set_ylim(-0.05, 1.05)
+    rate.legend(fontsize=7)
+    quality.set_xscale("log", base=2)
+    quality.set_xlabel("L-infinity budget (pixel levels of 255)")
+    quality.set_ylabel("mean PSNR of the evading images (dB)")
+    fig.suptitle(title, fontsize=10)
+    d = curves[0][1]
+    return Plot("css_evasion", title, f"S29: black-box random search on the hash distance, at "
+                f"most {d.get('budget')} queries per image, {len(d.get('listed', []))} listed "
+                f"images of {d.get('side')} px, seed {d.get('seed', doc['seed'])}. {JAIN_2022}.",
+                _save(fig, directory, "css_evasion"))
+
+
+def framing_plot(doc: dict, directory: Path) -> Plot | Skipped:
+    title = "Framing success vs oracle queries"
+    curves = list(_hasher_curves(doc, "S30"))
+    if not curves:
+        return Skipped("css_framing", title, "S30 (css-frame) records with a curve are not in "
+                       "this run")
+    fig = Figure(figsize=(6, 3.5))
+    ax = fig.add_subplot()
+    for name, details, points in curves:
+        ax.step([p[0] for p in points], [p[1] for p in points], where="post", marker=".",
+                color=HASHER_COLOURS.get(name, "#1f78b4"),
+                label=f"{name} ({details.get('bits')} bits, distance <= "
+                      f"{details.get('threshold')})")
+    ax.set_xlabel("oracle queries")
+    ax.set_ylabel("fraction of innocuous images framed")
+    ax.set_ylim(-0.05, 1.05)
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=10)
+    d = curves[0][1]
+    return Plot("css_framing", title, f"S30: black-box random search towards a listed hash "
+                f"within L-infinity {d.get('eps')}, {d.get('trials')} innocuous images of "
+                f"{d.get('side')} px per hasher, seed {d.get('seed', doc['seed'])}; the "
+                "matcher's second hash and reviewer are not in this figure.",
+                _save(fig, directory, "css_framing"))
+
+
+def account_fp_plot(doc: dict, directory: Path) -> Plot | Skipped:
+    title = "Account false-positive rate vs threshold t"
+    curves = list(_hasher_curves(doc, "S28"))
+    if not curves:
+        return Skipped("css_account_fp", title, "S28 (css-fp-rate) records with a curve are "
+                       "not in this run")
+    floor = 1e-30
+    fig = Figure(figsize=(6, 3.8))
+    ax = fig.add_subplot()
+    for name, _details, points in curves:
+        colour = HASHER_COLOURS.get(name, "#1f78b4")
+        ts = [p[0] for p in points]
+        if any(p[1] > 0 for p in points):
+            ax.plot(ts, [max(p[1], floor) for p in points], color=colour,
+                    label=f"{name}: measured")
+        if all(len(p) > 2 for p in points):
+            ax.plot(ts, [max(p[2], floor) for p in points], "--", color=colour,
+                    label=f"{name}: 95% upper bound")
+    ax.axhline(1e-12, color="black", linestyle=":", label=APPLE_2021)
+    ax.set_yscale("log")
+    ax.set_ylim(floor / 10, 2)
+    ax.set_xlabel("matches needed to flag an account, t")
+    ax.set_ylabel("P(innocent account flagged in a year)")
+    ax.legend(fontsize=6)
+    ax.set_title(title, fontsize=10)
+    d = curves[0][1]
+    level = d.get("account", {})
+    return Plot("css_account_fp", title, f"S28: binomial tail over "
+                f"{level.get('images_per_year')} images a year from the per-image rate measured "
+                f"on {d.get('n')} innocent images against {d.get('database')} listed hashes "
+                f"(seed {d.get('seed', doc['seed'])}); the upper bound is the one-sided 95% "
+                f"exact bound (rule of three at zero); a hasher with no false positive has no "
+                f"measured line (its rate is 0); values below {floor:g} drawn at {floor:g}. "
+                "Independence of one account's images is assumed.",
+                _save(fig, directory, "css_account_fp"))
+
+
 def cost_plot(doc: dict, directory: Path) -> Plot | Skipped:
     title = "Cost to honest users"
     cost = doc.get("cost")
@@ -294,7 +412,7 @@ def cost_plot(doc: dict, directory: Path) -> Plot | Skipped:
 
 
 FIGURES = (matrix_plot, coalition_plot, exposure_plot, leaf_plot, crumple_plot, fs_plot,
-           over_collection_plot, cost_plot)
+           over_collection_plot, account_fp_plot, evasion_plot, framing_plot, cost_plot)
 
 
 def draw_all(doc: dict, directory: Path) -> list[Plot | Skipped]:
