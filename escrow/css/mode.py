@@ -71,8 +71,8 @@ class CssProvider:
     table every device holds and the matcher at t (docs/css_matcher.md).
 
     :meth:`collect` counts what it saw: ``vouchers`` (envelopes that carried one),
-    ``submitted`` (distinct vouchers the matcher took) and ``malformed`` (vouchers it
-    refused as not well formed, or as conflicting with one it holds).
+    ``submitted`` (distinct vouchers the matcher took) and ``refusals`` (account and reason
+    of every voucher it refused as not well formed, or as conflicting with one it holds).
     """
 
     database: database.HashDatabase
@@ -81,8 +81,7 @@ class CssProvider:
     matcher: Matcher
     vouchers: int = 0
     submitted: int = 0
-    malformed: int = 0
-    refusals: list[str] = field(default_factory=list)
+    refusals: list[tuple[str, str]] = field(default_factory=list)
 
     def collect(self, envelopes: Iterable[tuple[str, bytes]]) -> int:
         """Submit the voucher of every ``(sender address, envelope bytes)`` that carries one
@@ -97,11 +96,11 @@ class CssProvider:
             if voucher is None:
                 continue
             self.vouchers += 1
+            account = parse_address(sender)[0]
             try:
-                taken = self.matcher.submit(parse_address(sender)[0], voucher)
+                taken = self.matcher.submit(account, voucher)
             except CssError as exc:
-                self.malformed += 1
-                self.refusals.append(str(exc))
+                self.refusals.append((account, str(exc)))
                 continue
             new += taken
         self.submitted += new
