@@ -1,8 +1,8 @@
 """The provider's hash database: the intersection of two or more independent suppliers' hash
 lists, one version at a time (docs/css_matcher.md, "Database"; Apple, "Security Threat Model
-Review of Apple's Child Safety Features", 2021, section "Source image hashes": only hashes
-present in the lists of at least two child-safety organisations in separate sovereign
-jurisdictions are included).
+Review of Apple's Child Safety Features", 2021: the on-device database holds only hashes
+submitted independently by two or more child-safety organisations operating in separate
+sovereign jurisdictions).
 
 A :class:`HashDatabase` is the sorted, de-duplicated intersection, the supplier names it came
 from and its version. Its encoding is strict (:func:`decode` refuses anything

@@ -2,8 +2,9 @@
 layer opened, and the visual derivatives once t real matches reconstruct the account key
 (docs/css_matcher.md, "Matcher").
 
-Apple's "CSAM Detection — Technical Summary" (2021), "Threshold Secret Sharing", and
-Bhowmick et al., "The Apple PSI System" (2021), section 3. Below t the server learns, per
+Apple's "CSAM Detection — Technical Summary" (2021), "Threshold Secret Sharing" and
+"Outer-Layer" / "Inner-Layer Unwrapping of Vouchers in iCloud", and
+Bhowmick et al., "The Apple PSI System" (2021), section 4. Below t the server learns, per
 account, how many vouchers it received and how many of them opened (real matches plus
 synthetic vouchers, which it cannot tell apart); nothing about which images matched. Each time
 a voucher opens and an epoch holds at least t opened vouchers, the matcher combines t shares

@@ -2,13 +2,14 @@
 ristretto255 and the per-voucher keys derived from it (docs/css_matcher.md, "PSI layer").
 
 This is the construction of Bhowmick, Boneh, Myers, Talwar and Tarbe, "The Apple PSI System"
-(2021), section 2.3, and Apple's "CSAM Detection — Technical Summary" (2021), "Private Set
-Intersection": the server holds a secret scalar alpha and publishes L = alpha*G. Each database
-hash x is mapped into the group by a hash-to-group function H (``crypto_core_ristretto255_
-from_hash`` of SHA-512 over a domain-separated input; never x*G, whose discrete logarithm
-would be known) and stored as P = alpha*H(x) in one of its two cuckoo slots h_1(x), h_2(x).
-Slots no entry occupies hold points derived from the server's table seed, indistinguishable
-from blinded entries without alpha, so the table shows only its size, which is rounded up.
+(2021), section 4 (the protocol), and Apple's "CSAM Detection — Technical Summary" (2021),
+"Private Set Intersection (PSI)": the server holds a secret scalar alpha and publishes
+L = alpha*G. Each database hash x is mapped into the group by a hash-to-group function H
+(``crypto_core_ristretto255_from_hash`` of SHA-512 over a domain-separated input; never x*G,
+whose discrete logarithm would be known) and stored as P = alpha*H(x) in one of its two
+cuckoo slots h_1(x), h_2(x). Slots no entry occupies hold points derived from the server's
+table seed, indistinguishable from blinded entries without alpha, so the table shows only
+its size, which is rounded up.
 
 For an image hash y and each candidate slot w = h_i(y) the device picks random beta, gamma
 and sends Q = beta*H(y) + gamma*G; it keeps S = beta*P_w + gamma*L and derives the voucher
@@ -139,11 +140,15 @@ class ServerSecret:
 
 
 def slots(slot_key: bytes, size: int, image_hash: bytes) -> tuple[int, int]:
-    """The two candidate slots h_1(y), h_2(y) of ``image_hash`` (they may coincide)."""
-    return tuple(
+    """The two candidate slots h_1(y) != h_2(y) of ``image_hash``: h_2 is drawn from the other
+    size-1 slots, so that a match never opens both of a voucher's candidates (which a
+    synthetic voucher, opening one, could not imitate)."""
+    first, second = (
         int.from_bytes(hashlib.sha256(_SLOT + slot_key + bytes([i]) + image_hash).digest(),
-                       "big") % size
-        for i in range(CUCKOO_FUNCTIONS))
+                       "big") for i in range(CUCKOO_FUNCTIONS))
+    w1 = first % size
+    w2 = second % (size - 1)
+    return w1, w2 + (w2 >= w1)
 
 
 def table_size(entries: int) -> int:

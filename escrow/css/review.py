@@ -2,9 +2,9 @@
 derivatives, a simulated human reviewer and the report sink (docs/css_matcher.md,
 "Review").
 
-Apple, "Security Threat Model Review of Apple's Child Safety Features" (2021), sections
-"Human review" and "Independent server-side hash": once an account crosses the threshold,
-the visual derivatives are checked against an independent perceptual hash that is kept
+Apple, "Security Threat Model Review of Apple's Child Safety Features" (2021), on the
+independent server-side perceptual hash and human review: once an account crosses the
+threshold, the visual derivatives are checked against an independent perceptual hash that is kept
 secret (so adversarial images made to collide with the on-device hash are unlikely to
 collide with it too), and only those that still match are shown to a human reviewer, who
 confirms before a report goes out (in the US, to NCMEC).

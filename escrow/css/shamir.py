@@ -7,7 +7,7 @@ constant term of its own random polynomial of degree t-1; a share is the polynom
 one x coordinate, which is never 0 (the secret) and distinct among shares; :func:`combine`
 interpolates at x = 0 (Lagrange). Unlike Vault, a :class:`Polynomial` is kept by the dealer
 so that a device can issue one share per safety voucher over time, each at a fresh x
-(Bhowmick et al., "The Apple PSI System", 2021, section 3: the account key is secret-shared
+(Bhowmick et al., "The Apple PSI System", 2021, section 4: the account key is secret-shared
 across the vouchers). Fewer than t shares of a polynomial give a value independent of the
 secret; :func:`combine` cannot tell, which is why the matcher checks a candidate key by
 decrypting with it (:mod:`escrow.css.matcher`).

@@ -1,8 +1,10 @@
 """Safety vouchers: the device's two-layer encryption of an image's visual derivative, and
 the strict fixed-size format that carries it (docs/css_matcher.md, "Safety vouchers").
 
-Apple's "CSAM Detection — Technical Summary" (2021), "Safety Voucher", and Bhowmick et al.,
-"The Apple PSI System" (2021), section 3: the device holds a per-account key (``adkey``).
+Apple's "CSAM Detection — Technical Summary" (2021), "Synthetic Match Vouchers" and "Safety
+Voucher Mechanics", and Bhowmick et al.,
+"The Apple PSI System" (2021), section 4 (the tPSI-AD protocol): the device holds a
+per-account key (``adkey``).
 The *inner* layer encrypts the visual derivative under ``adkey``; the *outer* layer carries
 the inner ciphertext and one Shamir share of ``adkey`` (:mod:`escrow.css.shamir`, threshold
 t), encrypted under a fresh voucher key that is wrapped under the PSI key of each of the

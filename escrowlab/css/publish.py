@@ -1,13 +1,14 @@
 """Each database version's table root in the witnessed audit log, and the device's check of
 the table it holds (docs/css_matcher.md, "Published roots").
 
-Apple, "Security Threat Model Review of Apple's Child Safety Features" (2021), section
-"Database update transparency": the root hash of the encrypted database is published, every
-device holds the same database, and users and auditors can check that the one on a device is
-the published one. Here the root is the RFC 9162 Merkle tree hash of
-:meth:`escrow.css.psi.BlindedTable.leaves` (:func:`audit.rfc9162.root_from_leaf_hashes`),
-appended as an entry ``css.database`` (version, root, slots) to an :class:`audit.log.AuditLog`
-whose checkpoints the witness quorum cosigns, like the key-transparency epochs
+Apple, "Security Threat Model Review of Apple's Child Safety Features" (2021): a root hash of
+the encrypted database of each OS version is published in a Knowledge Base article, users
+can compare it with the root of the database on their device, and an auditor can be shown,
+on Apple's premises, that the database is exactly the suppliers' intersection. Here the
+root is the RFC 9162 Merkle tree hash of :meth:`escrow.css.psi.BlindedTable.leaves`
+(:func:`audit.rfc9162.root_from_leaf_hashes`), appended as an entry ``css.database``
+(version, root, slots) to an :class:`audit.log.AuditLog` whose checkpoints the witness
+quorum cosigns, like the key-transparency epochs
 (:mod:`audit.kt.directory`). A device given a table and the receipt of its version's entry
 accepts the table only if the receipt is under a checkpoint with the quorum
 (:func:`audit.receipt.verify_receipt`) and names that version and the table's root

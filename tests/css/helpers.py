@@ -1,13 +1,13 @@
 """Small databases, tables and clients shared by the css matcher tests."""
 
 import os
+import random
 
 from escrow.css import database, psi
 
 
 def supplier_lists(common: int, extra: int, hash_bytes: int = 8, seed: int = 0):
     """Two suppliers sharing ``common`` hashes, each with ``extra`` of its own."""
-    import random
     rnd = random.Random(seed)
     shared = [rnd.randbytes(hash_bytes) for _ in range(common)]
     return {"ncmec-standin": shared + [rnd.randbytes(hash_bytes) for _ in range(extra)],

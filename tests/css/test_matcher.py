@@ -5,6 +5,8 @@ malformed vouchers change nothing."""
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from escrow.css import matcher, vouchers
 from escrow.css.errors import VoucherError
@@ -73,3 +75,27 @@ def test_duplicates_are_ignored_and_malformed_or_conflicting_vouchers_change_not
     with pytest.raises(VoucherError):
         provider.submit("carol", bytes(fresh))
     assert provider.accounts() == ("alice",)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, vouchers.VOUCHER_BYTES - 1), st.integers(1, 255)),
+                min_size=1, max_size=3))
+def test_a_mutated_voucher_is_refused_or_taken_never_a_crash(mutations):
+    data = bytearray(MUTATION_BASE[2])
+    for index, flip in mutations:
+        data[index] ^= flip
+    provider = matcher.Matcher(MUTATION_BASE[1], threshold=2)
+    try:
+        assert provider.submit("alice", bytes(data)) is True
+    except VoucherError:
+        assert provider.accounts() == ()
+        return
+    assert provider.view("alice").received == 1
+
+
+def _mutation_base():
+    db, secret, table = small_world(common=10)
+    return db, secret, vouchers.VoucherClient(table, threshold=2).voucher(db.hashes[0], b"d")
+
+
+MUTATION_BASE = _mutation_base()
