@@ -248,7 +248,7 @@ class DetectionOrderVerifier:
             terms, signatures = decode_signed(encoded)
             verify_approval(terms, signatures, self.registry, self.policy.judges_required,
                             APPROVAL_HEADER, WHAT)
-            self.policy.check(terms)
+            self.policy.check(terms, WHAT)
         except WarrantError as exc:
             raise OrderError(str(exc)) from None
         refusal = out_of_force(WHAT, terms.order_id, terms.issued_at, terms.expires_at, now,

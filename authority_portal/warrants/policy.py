@@ -89,10 +89,11 @@ class ParticularityPolicy:
                              "conversation")
         return found
 
-    def check(self, warrant: Warrant) -> None:
+    def check(self, warrant: Warrant, what: str = "warrant") -> None:
+        """:class:`PolicyError` listing every violation (``what`` names the document)."""
         found = self.violations(warrant)
         if found:
-            raise PolicyError(f"warrant {warrant.warrant_id} is not particular enough: "
+            raise PolicyError(f"{what} {warrant.warrant_id} is not particular enough: "
                               + "; ".join(found))
 
     def to_json(self) -> dict:

@@ -78,7 +78,7 @@ class WarrantCase:
     def __init__(self, warrant: Warrant, log: EventLog, registry: JudgeRegistry,
                  policy: ParticularityPolicy) -> None:
         if not isinstance(warrant, self.DOCUMENT):
-            raise TransitionError(f"a {self.KIND} case holds a {self.DOCUMENT.__name__}")
+            raise TransitionError(f"a {self.what} case holds a {self.DOCUMENT.__name__}")
         self.warrant = warrant
         self.log = log
         self.registry = registry
@@ -100,12 +100,17 @@ class WarrantCase:
         case.receipts.append((DRAFT, case._append(DRAFT, actor, {"from": None})))
         return case
 
+    @property
+    def what(self) -> str:
+        """The document's kind in words, for errors."""
+        return self.KIND.replace("_", " ")
+
     def receipt(self, state: str) -> Receipt:
         """The receipt of the (last) transition into ``state``."""
         for name, receipt in reversed(self.receipts):
             if name == state:
                 return receipt
-        raise TransitionError(f"{self.KIND} {self.warrant.warrant_id} never was {state}")
+        raise TransitionError(f"{self.what} {self.warrant.warrant_id} never was {state}")
 
     def _append(self, state: str, actor: str, details: Mapping[str, Any]) -> Receipt:
         payload = {f"{self.KIND}_id": self.warrant.warrant_id,
@@ -120,10 +125,10 @@ class WarrantCase:
 
     def _check_allowed(self, state: str) -> None:
         if state not in self.STATES:
-            raise TransitionError(f"unknown {self.KIND} state {state!r}")
+            raise TransitionError(f"unknown {self.what} state {state!r}")
         if state not in self.TRANSITIONS[self.state]:
             allowed = ", ".join(sorted(self.TRANSITIONS[self.state])) or "nothing"
-            raise TransitionError(f"{self.KIND} {self.warrant.warrant_id} is {self.state}: "
+            raise TransitionError(f"{self.what} {self.warrant.warrant_id} is {self.state}: "
                                   f"it can become {allowed}, not {state}")
 
     def _transition(self, state: str, actor: str, details: dict) -> Receipt:
@@ -139,7 +144,7 @@ class WarrantCase:
         """draft -> filed, if the warrant is within the policy."""
         with self._lock:
             self._check_allowed(FILED)
-            self.policy.check(self.warrant)
+            self.policy.check(self.warrant, self.what)
             return self._transition(FILED, actor, {self.KIND: self.warrant.to_json()})
 
     def approve(self, actor: str, signatures: Sequence[JudgeSignature]) -> Receipt:
@@ -149,7 +154,7 @@ class WarrantCase:
             signatures = tuple(signatures)
             judges = verify_approval(self.warrant, signatures, self.registry,
                                      self.policy.judges_required, self.APPROVAL_HEADER,
-                                     self.KIND.replace("_", " "))
+                                     self.what)
             receipt = self._transition(APPROVED, actor, {
                 "judges": list(judges), "signatures": [s.to_json() for s in signatures]})
             self.signatures, self.judges = signatures, judges

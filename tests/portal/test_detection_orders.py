@@ -63,7 +63,7 @@ def test_an_order_has_no_release_state_and_is_signed_only_once_approved(log, j1)
         case.signed()
     case.file("officer:O1")
     case.approve("judge:J1", [sign_warrant(j1, case.terms, OrderCase.APPROVAL_HEADER)])
-    with pytest.raises(TransitionError, match="unknown detection_order state"):
+    with pytest.raises(TransitionError, match="unknown detection order state"):
         case.transition(states.RELEASING, "portal")
     case.transition(states.EXPIRED, "portal")
     with pytest.raises(TransitionError, match="is expired"):
@@ -89,7 +89,7 @@ def test_an_over_broad_order_is_refused_at_filing_and_by_the_client(log, j1):
         case.file("officer:O1")
     assert (log.size, case.state) == (size, states.DRAFT)
     signed = encode_signed(broad, [sign_warrant(j1, broad, OrderCase.APPROVAL_HEADER)])
-    with pytest.raises(OrderError, match="not particular enough"):
+    with pytest.raises(OrderError, match="detection order D-1 is not particular enough"):
         DetectionOrderVerifier(registry(j1), POLICY).verify(signed, T0 + DAY)
 
 
