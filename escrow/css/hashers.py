@@ -8,8 +8,9 @@ most the hasher's ``threshold``. The four registered in :data:`HASHERS`:
 - ``phash``, ``dhash``, ``ahash``: the 64-bit DCT, difference and average hashes of the
   ``imagehash`` library (8 x 8 hash grid). Thresholds are the cut-offs their author's
   descriptions give: Krawetz, "Kind of Like That" (Hacker Factor blog, 2013), for dHash
-  ("greater than 10 is likely a different image"), and "Looks Like It" (2011) for the average
-  hash (5: "a few things may be different") and the DCT hash (10).
+  ("greater than 10 is likely a different image"), and the scale of "Looks Like It" (2011)
+  for the average hash (5: "a few things may be different") and the more robust DCT hash
+  (10: "probably a very different picture").
 - ``pdq``: Meta's 256-bit PDQ (``pdqhash``, the reference C++ code's Python binding) at the
   threshold Meta's ThreatExchange documentation recommends starting from, 31, with its
   quality score: hashes of quality at most 49 are to be discarded, so

@@ -1,4 +1,5 @@
-"""Binomial arithmetic for S28 css-fp-rate (docs/css_hashing.md, "False positives").
+"""Binomial arithmetic for S28 css-fp-rate (docs/css_hashing.md, "S28 css-fp-rate: false
+positives").
 
 A measured count of ``k`` false positives in ``n`` images bounds the per-image rate with the
 exact (Clopper-Pearson) interval; with ``k = 0`` the one-sided 95% upper bound is

@@ -1,4 +1,4 @@
-"""S29 css-evade (docs/scenarios.md; docs/css_hashing.md, "Evasion").
+"""S29 css-evade (docs/scenarios.md; docs/css_hashing.md, "S29 css-evade: evasion").
 
 Whoever holds a listed image wants to send it without the client's scanner matching it.
 Two ways, per hasher at its deployed threshold:

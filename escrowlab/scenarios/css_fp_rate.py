@@ -1,4 +1,5 @@
-"""S28 css-fp-rate (docs/scenarios.md; docs/css_hashing.md, "False positives").
+"""S28 css-fp-rate (docs/scenarios.md; docs/css_hashing.md, "S28 css-fp-rate: false
+positives").
 
 The stand-in corpus (:func:`escrow.css.images.stand_in_images`) is split by source picture: half
 the sources make the stand-in database (their hashes, as a provider would list them), the other

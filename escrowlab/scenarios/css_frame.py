@@ -1,4 +1,4 @@
-"""S30 css-frame (docs/scenarios.md; docs/css_hashing.md, "Framing").
+"""S30 css-frame (docs/scenarios.md; docs/css_hashing.md, "S30 css-frame: framing").
 
 An attacker who knows one listed hash (they hold the listed image, or a hash leaked from the
 list) perturbs an innocuous image until the victim's scanner matches it, then sends it. Per
