@@ -117,7 +117,8 @@ def build(users: tuple[str, ...] = ("alice", "bob"), *, listed: int = 4, innocen
     registered = get_mode("css").values({"voucher_threshold": voucher_threshold,
                                          "synthetic_percent": synthetic_percent})
     deployment = CssDeployment(**registered, hasher=hasher)
-    pictures = _hashable(deployment, stand_in_images(listed + innocent + 8, seed, IMAGE_SIDE))
+    pictures = _hashable(deployment, stand_in_images(2 * (listed + innocent) + 8, seed,
+                                                     IMAGE_SIDE))
     if len(pictures) < listed + innocent + 2:
         raise CssError("not enough stand-in images the hasher accepts")
     on_list, extra = pictures[:listed], pictures[listed:listed + 2]
