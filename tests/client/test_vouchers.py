@@ -161,3 +161,19 @@ def test_a_text_message_has_no_image(devices):
     (message,) = bob.receive_all()
     with pytest.raises(ContentError):
         _ = message.image
+
+
+def test_queued_images_go_out_in_requests_the_relay_accepts(make):
+    alice, bob = make("alice"), make("bob")
+    alice.send_text("bob", "hello")
+    bob.receive_all()
+    requests = []
+    send = alice.relay.send
+    alice.relay.send = lambda envelopes, **kw: requests.append(len(envelopes)) or \
+        send(envelopes, **kw)
+    big = bytes(range(256)) * (MAX_IMAGE_BYTES // 256)
+    for _ in range(6):
+        alice.queue_content(DM, ("bob",), encode_image(big, 1.0, "bob"))
+    assert len(alice.flush()) == 6
+    assert sum(requests) == 6 and len(requests) > 1 and max(requests) < 6
+    assert [m.image == big for m in bob.receive_all()] == [True] * 6
