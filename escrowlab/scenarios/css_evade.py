@@ -94,7 +94,7 @@ def run(params: Params, mode: str) -> list[Outcome]:
     for name, hasher in HASHERS.items():
         measured = perturb(hasher, listed, sizes, params.seed)
         by_eps = {row["eps"]: row for row in measured["per_eps"]}
-        reference = by_eps.get(REFERENCE_EPS)
+        reference = by_eps[REFERENCE_EPS]
         won = [q for q, d in zip(reference["queries"], reference["final_distances"],
                                  strict=True) if d > hasher.threshold]
         outcomes.append(Outcome(

@@ -160,9 +160,9 @@ def run(params: Params, mode: str) -> list[Outcome]:
                  for t in THRESHOLDS_T]
         outcomes.append(Outcome(
             "S28", mode, name,
-            f"{k} of {n} innocent images flagged at distance <= {hasher.threshold}; the "
-            f"sample cannot confirm 1e-12 per account per year for a database of "
-            f"{DEPLOYED_DATABASE:,} hashes",
+            f"innocent images within distance {hasher.threshold} of a listed hash, counted "
+            f"per image, pair and account; the sample cannot confirm 1e-12 per account per "
+            f"year for a database of {DEPLOYED_DATABASE:,} hashes",
             holds=not level["supports_claim_deployed"],
             metrics={"exposed_total": k},
             details={

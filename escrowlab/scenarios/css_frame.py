@@ -12,7 +12,11 @@ innocuous and listed images always come from different source pictures. Measured
   distances the failures ended at, and the PSNR of the framed images;
 - the second hash: whether a framed image also matches the listed image under each *other*
   hasher (Apple's design checks a match again with a second, secret perceptual hash on the
-  server; the matcher's own second hash and reviewer are docs/css_matcher.md's);
+  server), and the matcher's review itself (:class:`escrow.css.review.Review`,
+  docs/css_matcher.md, "Review") run on the framed images' visual derivatives with
+  :data:`SECOND_HASH` as the secret second hash and a reviewer who errs at
+  :data:`REVIEWER_ERROR`; the listed images' own derivatives go through the same review as
+  the control;
 - the account: Apple's threshold (:data:`APPLE_THRESHOLD` matches) needs as many framed
   images; the expected queries and seconds of hashing to make them at the measured rate.
 
@@ -28,7 +32,9 @@ import time
 
 import numpy
 
-from escrow.css.hashers import HASHERS
+from escrow.css import images
+from escrow.css.hashers import HASHERS, PdqHasher
+from escrow.css.review import ReportSink, Review, SecondHash, SimulatedReviewer
 from escrowlab.scenarios._hash_attacks import Oracle, climb, listable
 from escrowlab.scenarios.record import Outcome
 from escrowlab.scenarios.registry import Params, scenario
@@ -39,6 +45,9 @@ QUICK = {"trials": 3, "side": 64, "eps": (32,), "budget": 1500}
 FULL = {"trials": 12, "side": 64, "eps": (16, 32, 64), "budget": 12000}
 REFERENCE_EPS = 32
 CHECKPOINTS = 10
+SECOND_HASH = {"phash": "pdq", "dhash": "pdq", "ahash": "pdq", "pdq": "phash"}
+REVIEWER_ERROR = 0.0
+DERIVATIVE_SIDE = 48  # grey, so that its PNG fits a voucher (escrow.css.vouchers.DERIVATIVE_BYTES)
 
 
 def pairs(trials: int, seed: int, side: int):
@@ -66,6 +75,40 @@ def transfer(hasher_name: str, chosen, attempts) -> dict[str, int]:
         out[other_name] = sum(
             oracle.matches(a.image, oracle.digest(listed))
             for a, (_, (_, listed)) in zip(attempts, chosen, strict=True) if a.success)
+    return out
+
+
+def derivative(image: numpy.ndarray) -> bytes:
+    """The visual derivative of ``image``: grey, longer side :data:`DERIVATIVE_SIDE`, PNG."""
+    small = images.resize(image, DERIVATIVE_SIDE / max(image.shape[:2]))
+    if small.ndim == 3:
+        small = numpy.round(small @ numpy.array([0.299, 0.587, 0.114])).astype(numpy.uint8)
+    return images.encode_image(small)
+
+
+class _ServerPdq(PdqHasher):
+    """PDQ as a server's second hash: every hash is compared, whatever its quality."""
+
+    def hash(self, image: numpy.ndarray) -> bytes:
+        return self.hash_with_quality(image)[0]
+
+
+def reviewed(name: str, chosen, attempts, seed: int) -> dict:
+    """The review of the framed images' derivatives and, as the control, of the listed
+    images' own: how many pass the second hash, are confirmed, and whether a report goes."""
+    listed = [image for _, (_, image) in chosen]
+    truth = {derivative(image) for image in listed}
+    second_name = SECOND_HASH[name]
+    second = SecondHash(_ServerPdq() if second_name == "pdq" else HASHERS[second_name],
+                        listed, images.decode_image)
+    out = {"second_hash": second_name, "reviewer_error": REVIEWER_ERROR}
+    for label, derivatives in (("framed", [derivative(a.image) for a in attempts if a.success]),
+                               ("control", sorted(truth))):
+        reviewer = SimulatedReviewer(truth.__contains__, REVIEWER_ERROR, seed)
+        result = Review(second, reviewer, ReportSink()).review("victim", derivatives)
+        out[label] = {"derivatives": result.derivatives,
+                      "second_hash_matches": result.second_hash_matches,
+                      "confirmed": result.confirmed, "reported": result.report is not None}
     return out
 
 
@@ -124,6 +167,7 @@ def run(params: Params, mode: str) -> list[Outcome]:
                 "per_eps": [{"eps": eps, "framed": sum(a.success for a in atts),
                              "trials": len(atts)} for eps, (atts, _) in rows.items()],
                 "second_hash": transfer(name, chosen, attempts),
+                "review": reviewed(name, chosen, attempts, params.seed),
                 "account": {"t": APPLE_THRESHOLD, "framed_images_needed": APPLE_THRESHOLD,
                             "expected_queries": expected_queries,
                             "seconds_per_query": seconds / spent,

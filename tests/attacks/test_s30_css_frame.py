@@ -9,10 +9,10 @@ import statistics
 import numpy
 import pytest
 
-from escrow.css import images
+from escrow.css import images, vouchers
 from escrow.css.hashers import HASHERS
 from escrowlab.scenarios._hash_attacks import Oracle, climb
-from escrowlab.scenarios.css_frame import QUICK, pairs
+from escrowlab.scenarios.css_frame import QUICK, derivative, pairs
 from escrowlab.scenarios.registry import get
 from tests.attacks.records import outcome, run
 
@@ -68,3 +68,26 @@ def test_a_framed_image_really_matches_the_listed_hash_and_keeps_to_its_budget()
                     evade=False)
     assert attempt.success and oracle.matches(attempt.image, target)
     assert attempt.linf <= 32
+
+
+@pytest.mark.parametrize("name", list(HASHERS))
+def test_the_review_stops_the_framed_images_and_passes_the_listed_ones(name):
+    d = outcome("S30", "css", name).details
+    review = d["review"]
+    assert review["second_hash"] != name
+    framed, control = review["framed"], review["control"]
+    assert framed["derivatives"] == outcome("S30", "css", name).metrics["forged_accepted"]
+    assert framed["second_hash_matches"] == framed["confirmed"] == 0
+    assert framed["reported"] is False
+    assert control["derivatives"] == control["second_hash_matches"] == control["confirmed"] \
+        == QUICK["trials"]
+    assert control["reported"] is True
+
+
+def test_a_derivative_fits_a_voucher():
+    ((_, innocuous), _), = pairs(1, seed=0, side=64)
+    noisy = numpy.random.default_rng(0).integers(0, 256, innocuous.shape, dtype=numpy.uint8)
+    for image in (innocuous, noisy):
+        data = derivative(image)
+        assert len(data) <= vouchers.DERIVATIVE_BYTES
+        assert images.decode_image(data).shape == (48, 48)
