@@ -5,12 +5,16 @@ table's version; every image carries a voucher either way; recipients judge vouc
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from escrow.css.hook import DERIVATIVE_SIDE, CssContentHook, visual_derivative
 from escrow.css.images import decode_image
 from escrow.css.orders import OrderError
+from escrow.css.vouchers import VOUCHER_BYTES, decode
 from escrowlab.css.world import DAY, build
-from messaging.content_hook import ContentRefusedError
+from messaging.content_hook import ContentRefusedError, IncomingContent
+from messaging.errors import VoucherRefusedError
 from messaging.events import ReceiveFailed
 
 
@@ -119,3 +123,15 @@ def test_the_recipient_refuses_what_its_policy_refuses(image, text, reason):
     delivered = w.receive("bob")
     failures = [e for e in w.devices["bob"].drain_events() if isinstance(e, ReceiveFailed)]
     assert len(delivered) == 1 and len(failures) == 1 and reason in failures[0].reason
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=VOUCHER_BYTES + 8), st.sampled_from(["image", "text"]))
+def test_any_voucher_bytes_are_accepted_only_if_they_parse_on_an_image(world, data, kind):
+    incoming = IncomingContent("dm:alice:bob", "alice:1", "bob:1", kind, data)
+    try:
+        world.hooks["bob"].check_incoming(incoming)
+    except VoucherRefusedError:
+        return
+    assert kind == "image" and decode(data).encode() == data
