@@ -11,9 +11,9 @@ A :class:`Mode` names the mode, says in one line what it models, lists its param
 
 The command line (``--escrow`` and each mode's options), the demo, the benchmarks and the
 tests iterate :data:`MODES`. A new chain-hook mode is one hook class and one entry here.
-``ghost`` is listed too, although it is a provider capability (docs/ghost.md): its hook
-escrows nothing and its recovery reads nothing, so that the command line and the demo
-offer it like any other mode.
+``ghost`` is listed too, although it is a provider capability (docs/ghost.md), and so is
+``css``, a content hook (docs/css.md): their hooks escrow nothing and their recoveries read
+nothing, so that the command line and the demo offer them like any other mode.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from escrow.crumple import deployment as crumple_deployment
 from escrow.crumple import recovery as crumple_recovery
 from escrow.crumple.puzzle import MIN_PUZZLE_BITS
 from escrow.crumple.solver import MAX_WORKERS
+from escrow.css import mode as css_mode
 from escrow.custodian_set import MAX_CUSTODIANS, MIN_THRESHOLD
 from escrow.errors import ModeError
 from escrow.leaf16 import deployment as leaf16_deployment
@@ -180,6 +181,17 @@ MODES: Mapping[str, Mode] = MappingProxyType({mode.name: mode for mode in (
     Mode("ghost",
          "GCHQ ghost: the compelled provider adds a device to a user's list; nothing escrowed",
          ghost.deploy, ghost.recover_window),
+    Mode("css",
+         "client-side scanning: devices attach safety vouchers; the provider matches at t",
+         css_mode.deploy, css_mode.recover_window,
+         (Parameter("voucher_threshold", css_mode.DEFAULT_VOUCHER_THRESHOLD,
+                    css_mode.MIN_VOUCHER_THRESHOLD, css_mode.MAX_VOUCHER_THRESHOLD,
+                    "matching vouchers an account needs before the provider learns anything, "
+                    "t (Apple: 30)"),
+          Parameter("synthetic_percent", css_mode.DEFAULT_SYNTHETIC_PERCENT, 0,
+                    css_mode.MAX_SYNTHETIC_PERCENT,
+                    "percent of a device's vouchers that are synthetic (hide the count "
+                    "below t)"))),
 )})
 
 

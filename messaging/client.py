@@ -29,10 +29,10 @@ from collections.abc import Callable
 
 from messaging.addresses import direct_conversation_id, make_address, parse_address
 from messaging.clock import Clock, SystemClock
-from messaging.content import Message, encode_content
-from messaging.content_hook import ContentHook, NoScanning, OutgoingContent
+from messaging.content import Message, encode_content, encode_image
+from messaging.content_hook import ContentHook, ContentRefusedError, NoScanning, OutgoingContent
 from messaging.directory import DirectoryVerifier, TrustTheRelay
-from messaging.errors import HandshakeError, MessagingError
+from messaging.errors import HandshakeError, MessagingError, WireFormatError
 from messaging.events import DeviceListChanged, Event, EventLog
 from messaging.groups import GroupManager
 from messaging.hooks import EscrowHook, NoEscrow
@@ -52,6 +52,7 @@ from messaging.sessions import SessionCache
 from messaging.store import DeviceStore, InMemoryDeviceStore
 from messaging.transport import RelayClient, RelayUnavailableError, Transport
 from messaging.trust import TrustRecord, TrustStore
+from messaging.wire import envelope_version
 
 
 class Device:
@@ -80,7 +81,8 @@ class Device:
         self.directory: DirectoryVerifier = TrustTheRelay()
         """Checks every device list the relay serves (:mod:`messaging.directory`)."""
         self.content_hook: ContentHook = NoScanning()
-        """Inspects every outgoing plaintext before encryption (:mod:`messaging.content_hook`)."""
+        """Inspects every outgoing plaintext before encryption and judges every incoming
+        message's safety voucher (:mod:`messaging.content_hook`)."""
         self.prekey_low_water = prekey_low_water
         self.prekey_batch = prekey_batch
         self._prekeys = prekeys
@@ -287,6 +289,11 @@ class Device:
         content = encode_content("text", text, self.clock.now(), to=to_user)
         return self.send_content(direct_conversation_id(self.user, to_user), (to_user,), content)
 
+    def send_image(self, to_user: str, image: bytes) -> list[int]:
+        """Send the image attachment ``image`` (its encoded bytes) like :meth:`send_text`."""
+        content = encode_image(image, self.clock.now(), to=to_user)
+        return self.send_content(direct_conversation_id(self.user, to_user), (to_user,), content)
+
     def send_content(
         self, conversation_id: str, users: tuple[str, ...], plaintext: bytes
     ) -> list[int]:
@@ -308,12 +315,18 @@ class Device:
                       plaintext: bytes) -> None:
         """Encrypt ``plaintext`` for every current target device and put it in the outbox.
 
-        :attr:`content_hook` sees the plaintext first; a
-        :class:`~messaging.content_hook.ContentRefusedError` leaves the outbox unchanged.
+        :attr:`content_hook` sees the plaintext first and the safety voucher it returns
+        rides with every envelope of the message; a
+        :class:`~messaging.content_hook.ContentRefusedError` (also raised for a voucher that
+        is not 1..MAX_VOUCHER_LENGTH bytes) leaves the outbox unchanged.
         """
-        self.content_hook.inspect(OutgoingContent(conversation_id, self.address, users,
-                                                  plaintext, self.clock.now()))
-        self._outbox.queue(conversation_id, users, plaintext)
+        voucher = self.content_hook.inspect(OutgoingContent(conversation_id, self.address,
+                                                            users, plaintext, self.clock.now()))
+        try:
+            envelope_version(voucher)
+        except WireFormatError as exc:
+            raise ContentRefusedError(f"the content hook returned a bad voucher: {exc}") from None
+        self._outbox.queue(conversation_id, users, plaintext, voucher)
 
     def flush(self) -> list[list[int]]:
         """Send every message in the outbox, oldest first; return each one's archive ids
@@ -324,7 +337,8 @@ class Device:
     def outbox_size(self) -> int:
         return len(self._outbox)
 
-    def _encrypt(self, conversation_id: str, address: str, plaintext: bytes) -> bytes:
+    def _encrypt(self, conversation_id: str, address: str, plaintext: bytes,
+                 voucher: bytes | None = None) -> bytes:
         session = self._sessions.get(conversation_id, address)
         if session is None:
             bundle = self.relay.fetch_bundle(address)
@@ -334,7 +348,7 @@ class Device:
                     f"the prekey bundle of {address} is not signed by its registered identity")
             session = Session.initiate(self.identity, self.address, bundle, address,
                                        conversation_id, self.hook, self.clock)
-        envelope = session.encrypt(plaintext)
+        envelope = session.encrypt(plaintext, voucher)
         self._sessions.save(session)
         return envelope
 

@@ -5,14 +5,20 @@ The plaintext is a small JSON object, canonical on the way out
 (:func:`decode_content`), inside the session's decryption: content that does not
 parse is refused like a message whose tag fails. A group message carries a
 ``group`` object (:func:`parse_group`), whose state and rules are
-:mod:`messaging.groups`. The fields::
+:mod:`messaging.groups`. An ``image`` is a direct message whose body is the
+attachment's encoded bytes (PNG, JPEG, ...) in canonical base64 (RFC 4648
+section 4, padded), 1..:data:`~messaging.limits.MAX_IMAGE_BYTES` bytes: the
+content a client-side-scanning hook hashes before encryption (docs/css.md).
+The fields::
 
-    {"v": 1, "kind": "text" | "group-update" | "group-text", "body": str,
+    {"v": 1, "kind": "text" | "image" | "group-update" | "group-text", "body": str,
      "to": user | null, "group": object | null, "sent_at": seconds}
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from dataclasses import dataclass
@@ -27,10 +33,13 @@ from messaging.limits import (
     MAX_GROUP_MEMBERS,
     MAX_GROUP_NAME,
     MAX_GROUP_REVISION,
+    MAX_IMAGE_BODY_CHARS,
+    MAX_IMAGE_BYTES,
 )
 
 CONTENT_VERSION = 1
-CONTENT_KINDS = ("text", "group-update", "group-text")
+CONTENT_KINDS = ("text", "image", "group-update", "group-text")
+DIRECT_KINDS = ("text", "image")
 GROUP_ID_BYTES = 8
 _GROUP_ID = re.compile(rf"[0-9a-f]{{{2 * GROUP_ID_BYTES}}}")
 
@@ -40,11 +49,41 @@ def encode_content(kind: str, body: str, sent_at: float, to: str | None = None,
     """The plaintext of one message: canonical JSON ``{v, kind, body, to, group, sent_at}``."""
     if kind not in CONTENT_KINDS:
         raise ValueError(f"content kind is one of {CONTENT_KINDS}")
-    if not isinstance(body, str) or len(body) > MAX_BODY_CHARS:
+    if kind == "image":
+        try:
+            image_bytes(body)
+        except ContentError as exc:
+            raise ValueError(str(exc)) from None
+    elif not isinstance(body, str) or len(body) > MAX_BODY_CHARS:
         raise ValueError(f"a message body is text of at most {MAX_BODY_CHARS} characters")
     return json.dumps({"v": CONTENT_VERSION, "kind": kind, "body": body, "to": to,
                        "group": group, "sent_at": sent_at},
                       sort_keys=True, separators=(",", ":")).encode()
+
+
+def encode_image(image: bytes, sent_at: float, to: str) -> bytes:
+    """The plaintext of an ``image`` message to ``to``: ``image`` (1..MAX_IMAGE_BYTES encoded
+    bytes) in canonical base64."""
+    if not isinstance(image, bytes) or not 1 <= len(image) <= MAX_IMAGE_BYTES:
+        raise ValueError(f"an image attachment is 1..{MAX_IMAGE_BYTES} bytes")
+    return encode_content("image", base64.b64encode(image).decode("ascii"), sent_at, to=to)
+
+
+def image_bytes(body: object) -> bytes:
+    """The attachment of an ``image`` body: canonical padded base64 of 1..MAX_IMAGE_BYTES
+    bytes (no whitespace, no other alphabet, no stray bits), else ``ContentError``."""
+    if not isinstance(body, str) or not 1 <= len(body) <= MAX_IMAGE_BODY_CHARS \
+            or not body.isascii():
+        raise ContentError(f"an image body is base64 of 1..{MAX_IMAGE_BYTES} bytes")
+    try:
+        image = base64.b64decode(body, validate=True)
+    except binascii.Error:
+        raise ContentError("an image body is not valid base64") from None
+    if base64.b64encode(image).decode("ascii") != body:
+        raise ContentError("an image body is not canonical base64")
+    if not 1 <= len(image) <= MAX_IMAGE_BYTES:
+        raise ContentError(f"an image attachment is 1..{MAX_IMAGE_BYTES} bytes")
+    return image
 
 
 def decode_content(plaintext: bytes) -> dict:
@@ -53,9 +92,10 @@ def decode_content(plaintext: bytes) -> dict:
     :func:`strictjson.loads` (UTF-8, bounded depth and digits, no lone surrogates, no
     duplicate names), then exactly the six fields with their exact types: ``v`` the
     integer 1 (never ``true`` or ``1.0``); ``kind`` one of :data:`CONTENT_KINDS`;
-    ``body`` text of at most :data:`MAX_BODY_CHARS` characters; ``sent_at`` a time
-    (:func:`messaging.codec.epoch_seconds`, returned as ``float``); a direct ``text``
-    names its recipient user in ``to`` and has no ``group``, a group message has a
+    ``body`` text of at most :data:`MAX_BODY_CHARS` characters (an ``image``'s: its
+    attachment, :func:`image_bytes`); ``sent_at`` a time
+    (:func:`messaging.codec.epoch_seconds`, returned as ``float``); a direct ``text`` or
+    ``image`` names its recipient user in ``to`` and has no ``group``, a group message has a
     well-formed ``group`` object (:func:`parse_group`) and no ``to``.
     """
     what = "decrypted content"
@@ -68,13 +108,18 @@ def decode_content(plaintext: bytes) -> dict:
         raise ContentError(f"{what} has unknown version {content['v']}")
     if content["kind"] not in CONTENT_KINDS:
         raise ContentError(f"{what} has an unknown kind (one of {', '.join(CONTENT_KINDS)})")
-    if len(content["body"]) > MAX_BODY_CHARS:
+    if content["kind"] == "image":
+        try:
+            image_bytes(content["body"])
+        except ContentError as exc:
+            raise ContentError(f"{what}: {exc}") from None
+    elif len(content["body"]) > MAX_BODY_CHARS:
         raise ContentError(f"{what} has a body longer than {MAX_BODY_CHARS} characters")
     content["sent_at"] = epoch_seconds(content["sent_at"], what=f"{what}: sent_at",
                                        error=ContentError)
-    if content["kind"] == "text":
+    if content["kind"] in DIRECT_KINDS:
         if content["group"] is not None or content["to"] is None:
-            raise ContentError(f"{what}: a direct text names its recipient and no group")
+            raise ContentError(f"{what}: a direct message names its recipient and no group")
         try:
             check_user(content["to"])
         except AddressError as exc:
@@ -105,6 +150,13 @@ class Message:
     received_at: float
     own_copy: bool
     """True when another device of this user sent it (Sesame's copy to own devices)."""
+
+    @property
+    def image(self) -> bytes:
+        """The attachment of an ``image`` message (``ContentError`` for any other kind)."""
+        if self.kind != "image":
+            raise ContentError(f"a {self.kind!r} message has no image")
+        return image_bytes(self.body)
 
 
 def parse_group(kind: str, data: object) -> dict:

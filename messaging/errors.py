@@ -58,3 +58,9 @@ class ModeIdError(MessagingError, ValueError):
 class GroupError(MessagingError, ValueError):
     """A group operation that is not allowed (not a member, too many members, ...), or a
     malformed group message."""
+
+
+class VoucherRefusedError(MessagingError):
+    """A received message the recipient's content hook refuses for its safety voucher
+    (missing where the mode requires one, present where it allows none, malformed); the
+    session keeps the state it had before it (:mod:`messaging.content_hook`)."""

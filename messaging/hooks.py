@@ -144,13 +144,15 @@ def open_chain(
 def _associated_data(envelope: Envelope, sender_identity: IdentityPublic,
                      recipient_identity: IdentityPublic) -> bytes:
     """A message's full associated data (:func:`messaging.ratchet.message_associated_data`,
-    the PQXDH block included for a prekey message)."""
+    the PQXDH block included for a prekey message, the voucher's digest for one with a
+    voucher)."""
     header = envelope.header
     return message_associated_data(
         associated_data_prefix(header.mode, envelope.conversation_id, envelope.sender,
                                envelope.recipient, sender_identity, recipient_identity),
         header.authenticated_bytes(),
         None if envelope.prekey is None else envelope.prekey.encode(),
+        envelope.voucher,
     )
 
 

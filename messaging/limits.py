@@ -22,6 +22,10 @@ MAX_MESSAGE_NUMBER = 2**32 - 1
 MAX_ID_LENGTH = 255  # conversation ids and device addresses, UTF-8 bytes (a u8 length prefix)
 MAX_MODE_ID_LENGTH = 32
 MAX_RECORD_LENGTH = 16 * 1024
+# A safety voucher (messaging.content_hook): opaque bytes the sender's content hook attaches
+# to every envelope of one message (a css voucher: PSI header, encrypted share and visual
+# derivative, docs/css.md), carried by a version-2 envelope.
+MAX_VOUCHER_LENGTH = 16 * 1024
 MAX_CIPHERTEXT_LENGTH = 1 << 20
 AEAD_TAG_LENGTH = 16
 MAX_PLAINTEXT_LENGTH = MAX_CIPHERTEXT_LENGTH - AEAD_TAG_LENGTH
@@ -49,6 +53,12 @@ PREKEY_LOW_WATER = 5
 
 # Message content (messaging.content).
 MAX_BODY_CHARS = 64 * 1024
+# An image attachment (kind "image"): its encoded bytes (PNG, JPEG, ...), carried in the
+# body as base64, 4 characters per 3 bytes. Small enough that one image with its voucher,
+# fanned out to four devices, fits one relay request (envelopes travel hex-encoded in at most
+# RelayLimits.max_request_bytes, 1 MiB).
+MAX_IMAGE_BYTES = 64 * 1024
+MAX_IMAGE_BODY_CHARS = 4 * ((MAX_IMAGE_BYTES + 2) // 3)
 MAX_CONTENT_BYTES = MAX_PLAINTEXT_LENGTH
 
 # Groups (messaging.groups).
@@ -59,6 +69,9 @@ MAX_GROUP_REVISION = 2**31 - 1
 # Sending (messaging.outbox): resends after device-list changes, envelopes per request.
 MAX_SEND_ATTEMPTS = 4
 MAX_ENVELOPES_PER_SEND = 64
+# Envelope bytes the outbox puts in one request when it batches queued messages (hex-encoded
+# on the wire: half the relay's 1 MiB request limit); a single message is never split.
+MAX_BYTES_PER_SEND = 256 * 1024
 
 # Receiving (messaging.transport, messaging.client): envelopes asked for per fetch by
 # default, and the largest queue id (a 64-bit database integer).

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from messaging.addresses import AddressError, check_user
 from messaging.errors import MessagingError
 from messaging.identity import IdentityPublic
-from messaging.limits import MAX_ENVELOPES_PER_SEND, MAX_SEND_ATTEMPTS
+from messaging.limits import MAX_BYTES_PER_SEND, MAX_ENVELOPES_PER_SEND, MAX_SEND_ATTEMPTS
 from messaging.relay_protocol import RelayError
 from messaging.transport import RelayClient
 
@@ -29,15 +29,21 @@ class _Pending:
     conversation_id: str
     users: tuple[str, ...]
     plaintext: bytes = field(repr=False)
+    voucher: bytes | None = field(default=None, repr=False)
     envelopes: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.envelopes.values()))
 
 
 class Outbox:
     """The messages one device has encrypted and not yet seen accepted, oldest first.
 
     ``known_devices(user)`` and ``refresh_devices(user)`` are the device's view of
-    the device lists, ``encrypt(conversation_id, address, plaintext)`` its pairwise
-    session with one device.
+    the device lists, ``encrypt(conversation_id, address, plaintext, voucher)`` its
+    pairwise session with one device (``voucher``: the message's safety voucher, which
+    every envelope of the message carries, or ``None``).
     """
 
     def __init__(
@@ -47,7 +53,7 @@ class Outbox:
         address: str,
         known_devices: Callable[[str], dict[str, IdentityPublic]],
         refresh_devices: Callable[[str], object],
-        encrypt: Callable[[str, str, bytes], bytes],
+        encrypt: Callable[[str, str, bytes, bytes | None], bytes],
     ) -> None:
         self._relay = relay
         self._user = user
@@ -60,9 +66,11 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._pending)
 
-    def queue(self, conversation_id: str, users: tuple[str, ...], plaintext: bytes) -> None:
-        """Encrypt ``plaintext`` for every current target device and put it in the outbox."""
-        pending = _Pending(conversation_id, tuple(sorted(set(users))), plaintext)
+    def queue(self, conversation_id: str, users: tuple[str, ...], plaintext: bytes,
+              voucher: bytes | None = None) -> None:
+        """Encrypt ``plaintext`` (with ``voucher``) for every current target device and put
+        it in the outbox."""
+        pending = _Pending(conversation_id, tuple(sorted(set(users))), plaintext, voucher)
         self._prepare(pending)
         self._pending.append(pending)
 
@@ -70,8 +78,9 @@ class Outbox:
         """Send every message in the outbox, oldest first; return each one's archive ids.
 
         Queued messages go out together, up to :data:`MAX_ENVELOPES_PER_SEND`
-        envelopes per request (a client that falls behind catches up in fewer
-        round trips); a device-list change falls back to one message at a time.
+        envelopes and :data:`MAX_BYTES_PER_SEND` envelope bytes per request (a client
+        that falls behind catches up in fewer round trips, and a few images still fit
+        one request); a device-list change falls back to one message at a time.
         """
         results: list[list[int]] = []
         while self._pending:
@@ -96,12 +105,14 @@ class Outbox:
 
     def _next_batch(self) -> list[_Pending]:
         batch: list[_Pending] = []
-        envelopes = 0
+        envelopes = size = 0
         for pending in self._pending:
-            if batch and envelopes + len(pending.envelopes) > MAX_ENVELOPES_PER_SEND:
+            if batch and (envelopes + len(pending.envelopes) > MAX_ENVELOPES_PER_SEND
+                          or size + pending.size > MAX_BYTES_PER_SEND):
                 break
             batch.append(pending)
             envelopes += len(pending.envelopes)
+            size += pending.size
         return batch
 
     def _targets(self, users: tuple[str, ...]) -> set[str]:
@@ -118,7 +129,7 @@ class Outbox:
                 del pending.envelopes[address]
         for address in sorted(targets - set(pending.envelopes)):
             pending.envelopes[address] = self._encrypt(pending.conversation_id, address,
-                                                       pending.plaintext)
+                                                       pending.plaintext, pending.voucher)
 
     def _deliver(self, pending: _Pending) -> list[int]:
         for _ in range(MAX_SEND_ATTEMPTS):

@@ -17,9 +17,11 @@ The associated data of every message (:func:`message_associated_data`) is
 :func:`associated_data_prefix` (protocol version, escrow mode, conversation,
 sender and recipient addresses and identities) followed by the header with the
 escrow record replaced by its hash
-(:meth:`messaging.wire.Header.authenticated_bytes`) and, in a prekey message
+(:meth:`messaging.wire.Header.authenticated_bytes`), in a prekey message
 only, :data:`PREKEY_BLOCK_LABEL` and the bytes of its PQXDH block
-(:meth:`messaging.pqxdh.PrekeyBlock.encode`). It contains PQXDH's
+(:meth:`messaging.pqxdh.PrekeyBlock.encode`) and, in a message that carries a
+safety voucher only (a version-2 envelope, :mod:`messaging.wire`),
+:data:`VOUCHER_LABEL` and the voucher's SHA-256. It contains PQXDH's
 ``AD = Encode(IK_A) || Encode(IK_B)`` (in sender, recipient order, as
 libsignal's message MAC does) and binds everything else a record or message
 could be lifted from.
@@ -36,10 +38,18 @@ later ones with ratchet keys that no longer depend on the block: without this
 binding a relay could alter or strip the block of the second and later prekey
 messages, the recipient would still accept them, and the archive would hold
 bytes the sender never sent.
+
+Why the voucher is bound (docs/css.md): the voucher travels in clear, for the
+provider, and is the only thing that tells it what the sender's device found. A
+relay that could strip a voucher, or swap in another account's, would make the
+report say what it liked; with its digest in the associated data a voucher
+stripped, swapped or added fails at the recipient as a bad tag, like any other
+altered byte, and the recipient's policy sees only vouchers the sender made.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import struct
 
@@ -57,6 +67,7 @@ MESSAGE_KEY_INFO = b"escrowlab v1 message keys"
 MESSAGE_KEY_SALT = b"\x00" * 32
 AD_LABEL = b"escrowlab message v1"
 PREKEY_BLOCK_LABEL = b"escrowlab pqxdh block v1"
+VOUCHER_LABEL = b"escrowlab safety voucher v1"
 _MESSAGE_KEY_CONSTANT = b"\x01"
 _CHAIN_KEY_CONSTANT = b"\x02"
 
@@ -126,12 +137,17 @@ def associated_data_prefix(
 
 
 def message_associated_data(
-    prefix: bytes, authenticated_header: bytes, prekey_block: bytes | None
+    prefix: bytes, authenticated_header: bytes, prekey_block: bytes | None,
+    voucher: bytes | None = None,
 ) -> bytes:
     """One message's associated data (module docstring): ``prefix`` from
-    :func:`associated_data_prefix`, the header's authenticated bytes and, for a prekey
-    message, its PQXDH block's bytes. The header is self-delimiting, so a message with a
-    block never shares its associated data with one without."""
-    if prekey_block is None:
-        return prefix + authenticated_header
-    return prefix + authenticated_header + PREKEY_BLOCK_LABEL + prekey_block
+    :func:`associated_data_prefix`, the header's authenticated bytes, for a prekey
+    message its PQXDH block's bytes and, for a message with a safety voucher, the voucher's
+    SHA-256. The header and the block are self-delimiting and each optional part starts
+    with its own label, so no two of these combinations share their associated data."""
+    data = prefix + authenticated_header
+    if prekey_block is not None:
+        data += PREKEY_BLOCK_LABEL + prekey_block
+    if voucher is not None:
+        data += VOUCHER_LABEL + hashlib.sha256(voucher).digest()
+    return data

@@ -9,7 +9,10 @@
   message whose content does not parse is refused like one whose tag fails (a
   :class:`~messaging.events.ReceiveFailed` event, acknowledged and dropped) and
   changes neither the session nor the prekeys, while the other messages of the
-  same fetch are delivered.
+  same fetch are delivered. The device's content hook then judges the parsed
+  content's kind and the envelope's (authenticated) safety voucher, still inside
+  the decryption (:meth:`messaging.content_hook.ContentHook.check_incoming`): a
+  message it refuses, a required voucher missing for instance, is refused the same way.
 - Delivery (docs/relay.md, "Retries"): envelopes are acknowledged only after
   their session state was stored, so a crash re-delivers instead of losing; a
   re-delivered envelope fails as a replay (its message key is gone) and is counted
@@ -28,11 +31,13 @@ from typing import Protocol
 from messaging.addresses import parse_address
 from messaging.clock import Clock
 from messaging.content import Message, decode_content
+from messaging.content_hook import ContentHook, IncomingContent
 from messaging.errors import (
     ContentError,
     HandshakeError,
     MessagingError,
     ReplayError,
+    VoucherRefusedError,
     WireFormatError,
 )
 from messaging.events import Event, ReceiveFailed
@@ -56,6 +61,7 @@ class ReceivingDevice(Protocol):
     relay: RelayClient
     store: DeviceStore
     hook: EscrowHook
+    content_hook: ContentHook
     clock: Clock
     groups: GroupManager
 
@@ -149,11 +155,19 @@ class Receiver:
         session = self._sessions.get(envelope.conversation_id, envelope.sender)
         content = None
         handshake = False
+
+        def read(plaintext: bytes) -> dict:
+            parsed = decode_content(plaintext)
+            _check_incoming(device.content_hook, IncomingContent(
+                envelope.conversation_id, envelope.sender, envelope.recipient, parsed["kind"],
+                envelope.voucher))
+            return parsed
+
         if session is not None:
             try:
-                content = session.decrypt(data, read=decode_content)
-            except (ReplayError, ContentError):
-                raise  # a replay, or content the session opened and refused: no new session
+                content = session.decrypt(data, read=read)
+            except (ReplayError, ContentError, VoucherRefusedError):
+                raise  # a replay, or a message the session opened and refused: no new session
             except MessagingError:
                 if envelope.prekey is None:
                     raise
@@ -164,8 +178,7 @@ class Receiver:
                 raise HandshakeError(
                     f"{envelope.sender} used an identity other than the one it registered")
             session, content = Session.respond(device.identity, self._prekeys, device.address,
-                                               data, device.hook, device.clock,
-                                               read=decode_content)
+                                               data, device.hook, device.clock, read=read)
             device.store.store_prekeys(self._prekeys.serialize())
             handshake = True
         self._sessions.save(session)
@@ -176,6 +189,17 @@ class Receiver:
             sent_at=content["sent_at"], received_at=received_at,
             own_copy=sender_user == device.user)
         return message, handshake
+
+
+def _check_incoming(hook: ContentHook, incoming: IncomingContent) -> None:
+    """Ask the content hook; any exception it raises is a refusal (nothing is stored yet)."""
+    try:
+        hook.check_incoming(incoming)
+    except VoucherRefusedError:
+        raise
+    except Exception as exc:
+        raise VoucherRefusedError(f"the content hook failed ({type(exc).__name__}); the "
+                                  "message is refused") from exc
 
 
 def _sender_of(data: bytes) -> str:

@@ -33,6 +33,13 @@ data (:func:`messaging.ratchet.message_associated_data`, which explains why with
 PQXDH revision 3 sections 3.3-3.4), so a block altered or stripped in transit,
 in the first message or any later one, fails as a bad tag.
 
+Safety vouchers: a message may carry the content hook's voucher
+(:meth:`Session.encrypt`, a version-2 envelope); its SHA-256 is in that
+message's associated data, so a voucher stripped, swapped or added in transit
+fails as a bad tag. Whether a message must carry one is the recipient device's
+policy (:meth:`messaging.content_hook.ContentHook.check_incoming`), which the
+client applies in ``read``.
+
 One session exists per (conversation, local device, peer device).
 """
 
@@ -80,7 +87,7 @@ from messaging.ratchet import (
     seal,
 )
 from messaging.state import SessionState, SkippedKey
-from messaging.wire import WIRE_VERSION, Envelope, Header, parse_envelope, validate_id
+from messaging.wire import Envelope, Header, envelope_version, parse_envelope, validate_id
 
 _CHAIN_FIELDS = struct.Struct(">IQ")
 T = TypeVar("T")
@@ -240,8 +247,12 @@ class Session:
 
     # -- sending ----------------------------------------------------------------------------
 
-    def encrypt(self, plaintext: bytes) -> bytes:
-        """``RatchetEncrypt`` (section 3.4); returns the envelope bytes."""
+    def encrypt(self, plaintext: bytes, voucher: bytes | None = None) -> bytes:
+        """``RatchetEncrypt`` (section 3.4); returns the envelope bytes.
+
+        ``voucher`` (the content hook's safety voucher for this message, 1..16384 bytes)
+        rides in a version-2 envelope with its digest in the associated data
+        (:func:`messaging.ratchet.message_associated_data`)."""
         state = self._state
         if state.sending_chain_key is None:
             raise StateError("this session has no sending chain yet (wait for a message)")
@@ -249,6 +260,7 @@ class Session:
             raise WireFormatError(f"a message holds at most {MAX_PLAINTEXT_LENGTH} bytes")
         if state.send_count > MAX_MESSAGE_NUMBER:
             raise StateError("this sending chain is exhausted (2^32 messages)")
+        version = envelope_version(voucher)
         if state.send_record is None:
             self._start_sending_chain()
         next_chain_key, message_key = kdf_ck(state.sending_chain_key)
@@ -258,11 +270,12 @@ class Session:
         block = state.pending_prekey
         ciphertext = seal(message_key, plaintext, message_associated_data(
             self._ad_send, header.authenticated_bytes(self._send_record_hash),
-            None if block is None else block.encode()))
+            None if block is None else block.encode(), voucher))
         state.sending_chain_key = next_chain_key
         state.send_count += 1
-        return Envelope(WIRE_VERSION, state.conversation_id, state.local_address,
-                        state.peer_address, state.pending_prekey, header, ciphertext).encode()
+        return Envelope(version, state.conversation_id, state.local_address,
+                        state.peer_address, state.pending_prekey, header, ciphertext,
+                        voucher).encode()
 
     def _start_sending_chain(self) -> None:
         state = self._state
@@ -313,7 +326,8 @@ class Session:
             raise HandshakeError("prekey message from a different identity than the session's")
         record_hash = hashlib.sha256(header.record).digest()
         ad = message_associated_data(self._ad_receive, header.authenticated_bytes(record_hash),
-                                     None if env.prekey is None else env.prekey.encode())
+                                     None if env.prekey is None else env.prekey.encode(),
+                                     env.voucher)
         digest = _chain_digest(header, record_hash)
         key: SkippedKey = (header.ratchet_key, header.message_number)
 

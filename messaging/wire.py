@@ -2,7 +2,7 @@
 
 All integers are big-endian. ``str`` fields are UTF-8 (ids) or ASCII (mode)::
 
-    u8   version                  (1)
+    u8   version                  (1, or 2 for an envelope that carries a safety voucher)
     u8   type                     (1 = message, 2 = prekey message)
     u8   n, n bytes               conversation id   (1..255)
     u8   n, n bytes               sender address    (1..255)
@@ -22,10 +22,19 @@ All integers are big-endian. ``str`` fields are UTF-8 (ids) or ASCII (mode)::
     u32                           PN (length of the sender's previous chain)
     u32                           N  (message number in this chain)
     u32  n, n bytes               escrow record (0..16384)
+    -- version 2 only --
+    u32  n, n bytes               safety voucher (1..16384)
     -- body --
     u32  n, n bytes               AEAD ciphertext (16..2^20)
 
-Nothing may follow. :func:`parse_envelope` rejects unknown versions and types,
+Nothing may follow. Version 1 is the envelope of every mode that attaches nothing to a
+message; version 2 adds one field, the safety voucher the sender's content hook made for
+this message (:mod:`messaging.content_hook`, docs/css.md). It rides in clear beside the
+ciphertext, so that the provider can read it (:func:`read_voucher`), and its SHA-256 is in
+the message's associated data (:func:`messaging.ratchet.message_associated_data`), so that a
+voucher stripped, swapped or added in transit fails as a bad tag. Each message has one
+encoding: a voucher is never empty (no voucher is version 1), so a version-2 envelope with a
+zero-length voucher is refused. :func:`parse_envelope` rejects unknown versions and types,
 out-of-range lengths, truncation and trailing bytes with a
 :class:`~messaging.errors.WireFormatError`.
 """
@@ -44,10 +53,13 @@ from messaging.limits import (
     MAX_ID_LENGTH,
     MAX_MODE_ID_LENGTH,
     MAX_RECORD_LENGTH,
+    MAX_VOUCHER_LENGTH,
 )
 from messaging.pqxdh import MLKEM768_CIPHERTEXT_LENGTH, PrekeyBlock
 
 WIRE_VERSION = 1
+WIRE_VERSION_VOUCHER = 2
+WIRE_VERSIONS = (WIRE_VERSION, WIRE_VERSION_VOUCHER)
 TYPE_MESSAGE = 1
 TYPE_PREKEY_MESSAGE = 2
 RATCHET_KEY_LENGTH = 32
@@ -90,6 +102,8 @@ class Header:
 
 @dataclass(frozen=True)
 class Envelope:
+    """One envelope; ``voucher`` is the safety voucher of a version-2 envelope, else ``None``."""
+
     version: int
     conversation_id: str
     sender: str
@@ -97,15 +111,38 @@ class Envelope:
     prekey: PrekeyBlock | None
     header: Header
     ciphertext: bytes
+    voucher: bytes | None = None
 
     def encode(self) -> bytes:
+        if self.version != envelope_version(self.voucher):
+            raise WireFormatError("an envelope with a voucher is version 2, one without version 1")
         kind = TYPE_PREKEY_MESSAGE if self.prekey is not None else TYPE_MESSAGE
         parts = [bytes((self.version, kind)), _short(self.conversation_id),
                  _short(self.sender), _short(self.recipient)]
         if self.prekey is not None:
             parts.append(self.prekey.encode())
-        parts += [self.header.encode(), _U32.pack(len(self.ciphertext)), self.ciphertext]
+        parts.append(self.header.encode())
+        if self.voucher is not None:
+            parts += [_U32.pack(len(self.voucher)), self.voucher]
+        parts += [_U32.pack(len(self.ciphertext)), self.ciphertext]
         return b"".join(parts)
+
+
+def envelope_version(voucher: bytes | None) -> int:
+    """The version of an envelope that carries ``voucher`` (``None``: no voucher); a voucher
+    that is not 1..MAX_VOUCHER_LENGTH bytes raises :class:`~messaging.errors.WireFormatError`."""
+    if voucher is None:
+        return WIRE_VERSION
+    if not isinstance(voucher, bytes) or not 1 <= len(voucher) <= MAX_VOUCHER_LENGTH:
+        raise WireFormatError(f"a safety voucher is 1..{MAX_VOUCHER_LENGTH} bytes")
+    return WIRE_VERSION_VOUCHER
+
+
+def read_voucher(data: bytes) -> bytes | None:
+    """The safety voucher an envelope carries outside its ciphertext (``None``: none), as the
+    relay or the provider reads it from an archived envelope; raises
+    :class:`~messaging.errors.WireFormatError` if ``data`` is not an envelope."""
+    return parse_envelope(data).voucher
 
 
 def validate_id(text: str) -> str:
@@ -157,8 +194,8 @@ def parse_envelope(data: bytes) -> Envelope:
     data = bytes(data)
     _need(data, 2, "version and type")
     version, kind = data[0], data[1]
-    if version != WIRE_VERSION:
-        raise WireFormatError(f"unknown envelope version {version} (this build reads 1)")
+    if version not in WIRE_VERSIONS:
+        raise WireFormatError(f"unknown envelope version {version} (this build reads 1 and 2)")
     if kind not in (TYPE_MESSAGE, TYPE_PREKEY_MESSAGE):
         raise WireFormatError(f"unknown envelope type {kind}")
     conversation_id, pos = _short_at(data, 2, "conversation id")
@@ -177,6 +214,15 @@ def parse_envelope(data: bytes) -> Envelope:
     pos, end = end, end + record_length
     _need(data, end + 4, "escrow record")
     record = data[pos:end]
+    voucher = None
+    if version == WIRE_VERSION_VOUCHER:
+        voucher_length = _U32.unpack_from(data, end)[0]
+        if not 1 <= voucher_length <= MAX_VOUCHER_LENGTH:
+            raise WireFormatError(f"safety voucher length {voucher_length} is outside "
+                                  f"1..{MAX_VOUCHER_LENGTH}")
+        pos, end = end + 4, end + 4 + voucher_length
+        _need(data, end + 4, "safety voucher")
+        voucher = data[pos:end]
     ciphertext_length = _U32.unpack_from(data, end)[0]
     if not AEAD_TAG_LENGTH <= ciphertext_length <= MAX_CIPHERTEXT_LENGTH:
         raise WireFormatError(
@@ -188,7 +234,8 @@ def parse_envelope(data: bytes) -> Envelope:
     if end != len(data):
         raise WireFormatError(f"{len(data) - end} trailing bytes after the envelope")
     header = Header(mode, chain_number, chain_time, ratchet_key, previous, number, record)
-    return Envelope(version, conversation_id, sender, recipient, prekey, header, data[pos:end])
+    return Envelope(version, conversation_id, sender, recipient, prekey, header, data[pos:end],
+                    voucher)
 
 
 _PREKEY_FIXED = struct.Struct(f">{IDENTITY_PUBLIC_LENGTH}s{RATCHET_KEY_LENGTH}sIB")

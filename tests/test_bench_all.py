@@ -14,7 +14,7 @@ from escrowlab.benchmarks import Peer, Progress, Target, document, format_durati
 from escrowlab.cli import main
 from escrowlab.commands import bench
 
-BENCHMARKS = {"audit", "escrow", "kt", "messaging", "portal", "relay"}
+BENCHMARKS = {"audit", "css", "escrow", "kt", "messaging", "portal", "relay"}
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import json
 
 BENCHMARK_MODULES: tuple[str, ...] = (
     "escrowlab.benchmarks.audit",
+    "escrowlab.benchmarks.css",
     "escrowlab.benchmarks.escrow",
     "escrowlab.benchmarks.kt",
     "escrowlab.benchmarks.messaging",
@@ -35,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for module in modules:
         module.register(bench_sub)
     all_parser = bench_sub.add_parser(
-        "all", help="run audit, escrow (with escrow-modes), kt, messaging, portal and relay "
-                    "with their defaults",
+        "all", help="run audit, css, escrow (with escrow-modes), kt, messaging, portal and "
+                    "relay with their defaults",
         description="Run every benchmark with its defaults (audit at 1,000,000 entries takes "
                     "minutes), or with tiny parameters (--quick).")
     all_parser.add_argument("--json", action="store_true",

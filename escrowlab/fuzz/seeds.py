@@ -6,7 +6,8 @@ and a group chat over the relay, with that mode's hook on every device), and fro
 it the harness takes the archived envelopes and records, the devices' stored
 sessions, trust records and prekeys, and the relay's bundles and uploads. Per mode
 a live session pair (as in the messaging tests) gives envelopes not yet delivered
-and the chain contexts the hook saw. Threshold and crumple add a signed
+(the last of them carries a safety voucher: a version-2 envelope) and the chain
+contexts the hook saw. Threshold and crumple add a signed
 authorisation, the custodians' releases, the custodian set and a keystore; leaf16
 adds its family key and escrow agents. An audit log with three witnesses gives
 signed checkpoints with cosignatures, receipts, entries, add-checkpoint requests
@@ -164,6 +165,7 @@ def _live_pair(mode: str, hook_for, clock: ManualClock) -> LivePair:
     alice_session.decrypt(bob_session.encrypt(b"reply"))  # Alice ratchets: a new chain
     pending = [second_prekey_message]
     pending += [alice_session.encrypt(b"m%d" % i) for i in range(3)]
+    pending.append(alice_session.encrypt(b"m3", b"a safety voucher"))  # a version-2 envelope
     return LivePair(mode, alice_hook, bob_hook, bob_session, bob_session.serialize(), clock,
                     pending, first, bob, prekeys_state, alice_hook.made + bob_hook.made)
 

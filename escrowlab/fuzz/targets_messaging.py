@@ -83,14 +83,15 @@ def bytes_mutator(seeds: list[bytes], structured=None):
 
 def mutate_envelope_fields(m: Mutator, seed: bytes, records: list[bytes] = ()) -> bytes | None:
     """Re-encode the seed envelope with one field changed (ids, header numbers, mode,
-    record, ratchet key, ciphertext, prekey block), so the mutant gets past the framing."""
+    record, ratchet key, ciphertext, prekey block, safety voucher), so the mutant gets past
+    the framing."""
     try:
         env = parse_envelope(seed)
     except MessagingError:
         return None
     rng = m.rng
     header = env.header
-    op = rng.randrange(11)
+    op = rng.randrange(12)
     big = rng.choice((0, 1, 2**31, 2**32 - 1, header.chain_number + 1, header.message_number + 1,
                       header.message_number + 1000, 5000))
     try:
@@ -130,6 +131,12 @@ def mutate_envelope_fields(m: Mutator, seed: bytes, records: list[bytes] = ()) -
             else:
                 env = dataclasses.replace(env, prekey=dataclasses.replace(
                     block, ephemeral_key=rng.randbytes(32)))
+        elif op == 10:
+            if env.voucher is not None and rng.random() < 0.5:  # stripped
+                env = dataclasses.replace(env, version=1, voucher=None)
+            else:  # swapped, or added to an envelope without one
+                voucher = m.havoc(env.voucher or b"voucher")[:16384] or b"v"
+                env = dataclasses.replace(env, version=2, voucher=voucher)
         else:
             ct = bytearray(env.ciphertext)
             ct[rng.randrange(len(ct))] ^= 1 << rng.randrange(8)

@@ -3,7 +3,8 @@
 
 The relay keeps every envelope it accepted with its receipt time (the relay's
 own clock, not the sender's claim), sender, recipient, conversation id, the
-envelope bytes and the escrow record carried in its header. Escrow recovery
+envelope bytes and the escrow record carried in its header (and, in a version-2
+envelope, the safety voucher beside it: :attr:`ArchiveEntry.voucher`). Escrow recovery
 and the warrant portal read it through :class:`RelayArchive` only; the archive
 is read-only from here. :meth:`RelayArchive.open` opens a relay database by URL
 read-only (SQLite in ``mode=ro``) and refuses one that is not a relay database
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from messaging.identity import IdentityPublic
 from messaging.relay import schema
 from messaging.relay.errors import not_found
-from messaging.wire import Envelope, parse_envelope
+from messaging.wire import Envelope, parse_envelope, read_voucher
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,13 @@ class ArchiveEntry:
     def parsed(self) -> Envelope:
         """The envelope parsed (it parsed when the relay accepted it)."""
         return parse_envelope(self.envelope)
+
+    @property
+    def voucher(self) -> bytes | None:
+        """The safety voucher the envelope carries outside its ciphertext (``None``: none),
+        what a client-side-scanning provider matches (:func:`messaging.wire.read_voucher`,
+        docs/css.md)."""
+        return read_voucher(self.envelope)
 
 
 class RelayArchive:

@@ -9,6 +9,7 @@ they were before it.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 
@@ -20,6 +21,7 @@ from messaging.addresses import direct_conversation_id
 from messaging.content import decode_content, encode_content
 from messaging.errors import ContentError
 from messaging.events import ReceiveFailed
+from messaging.limits import MAX_IMAGE_BYTES
 from tests.messaging.mutations import JSON_VALUES, mutated_bytes, mutated_document
 
 DM = direct_conversation_id("alice", "bob")
@@ -56,6 +58,16 @@ BAD_CONTENTS = {
     "a recipient that is no user": _content(to=b'"Not A User"'),
     "a text with a group": _content(group=b'{"id":"0000000000000000","revision":1}'),
     "body longer than the limit": _content(body=b'"' + b"x" * (64 * 1024 + 1) + b'"'),
+    "an image that is not base64": _content(kind=b'"image"', body=b'"not base64!"'),
+    "an image in non-canonical base64": _content(kind=b'"image"', body=b'"QR=="'),
+    "an image in unpadded base64": _content(kind=b'"image"', body=b'"QUI"'),
+    "an image with a line break": _content(kind=b'"image"', body=b'"QUJD\\n"'),
+    "an empty image": _content(kind=b'"image"', body=b'""'),
+    "an image over the limit": _content(kind=b'"image"', body=b'"'
+                                        + base64.b64encode(bytes(MAX_IMAGE_BYTES + 1)) + b'"'),
+    "an image without its recipient": _content(kind=b'"image"', body=b'"QUJD"', to=b"null"),
+    "an image with a group": _content(kind=b'"image"', body=b'"QUJD"',
+                                      group=b'{"id":"0000000000000000","revision":1}'),
     "empty plaintext": b"",
 }
 

@@ -23,7 +23,7 @@ from tests.paths import PROJECT_ROOT
 
 SIGNATURE = ["deployment", "archive", "window", "authorisation", "releases", "recovery_key"]
 SMALL = {"threshold": {}, "crumple": {"puzzle_bits": 4}, "leaf16": {"leaf_width": 8},
-         "none": {}, "ghost": {}}
+         "none": {}, "ghost": {}, "css": {"voucher_threshold": 2}}
 
 
 def test_every_mode_of_the_architecture_table_that_exists_is_registered_once():
@@ -32,7 +32,7 @@ def test_every_mode_of_the_architecture_table_that_exists_is_registered_once():
     rows = [line.split("|")[1].strip() for line in table.splitlines()
             if line.startswith("| `")]
     built = [row.strip("`") for row in rows if "planned" not in row]
-    assert list(MODES) == built == ["none", "threshold", "leaf16", "crumple", "ghost"]
+    assert list(MODES) == built == ["none", "threshold", "leaf16", "crumple", "ghost", "css"]
 
 
 def test_the_demo_and_its_choices_iterate_the_registry():
@@ -51,7 +51,7 @@ def test_every_mode_deploys_a_hook_of_its_own_name(name):
     assert deployment.mode == name
     assert deployment.hook_for("alice:1").mode == name
     assert 0 <= deployment.threshold <= len(deployment.parties)
-    assert (deployment.threshold == 0) == (name in ("none", "ghost"))
+    assert (deployment.threshold == 0) == (name in ("none", "ghost", "css"))
     assert mode.description and "\n" not in mode.description
 
 
@@ -75,8 +75,9 @@ def test_every_parameter_default_is_in_its_range_and_outside_values_are_refused(
 
 
 def test_an_unknown_mode_is_an_escrow_error_naming_the_registered_ones():
-    with pytest.raises(ModeError, match="registered: none, threshold, leaf16, crumple, ghost"):
-        get_mode("css")
+    with pytest.raises(ModeError,
+                       match="registered: none, threshold, leaf16, crumple, ghost, css"):
+        get_mode("clipper2")
 
 
 def test_a_parameter_two_modes_share_means_the_same_in_both():

@@ -1,0 +1,168 @@
+"""``escrowlab bench css``: what client-side scanning costs (docs/benchmarks.md, docs/css.md).
+
+On :mod:`escrowlab.css.world` (in process; stand-in images of 128 pixels, PNG), with a
+detection order covering the sender, so that every image is scanned:
+
+- ``hash_ms``: decoding one attachment and its perceptual hash (PDQ) on the device;
+- ``voucher_ms``: making its voucher (visual derivative, PSI queries, shares, two layers);
+- ``attachment_ms``: the whole content hook per attachment (parse, decode, hash, voucher);
+- ``provider_ms_per_voucher``: the matcher taking one voucher (parse, the PSI unwrap, and
+  for a match the t-subset search once t are open);
+- ``voucher_bytes``: one voucher on the wire (every voucher has this size);
+- ``slowdown``: seconds for ``--images`` images sent and received in a css conversation over
+  those in the same conversation under mode ``none`` (no hook), the median of ``--rounds``
+  interleaved rounds.
+
+Targets: a voucher fits the envelope's voucher field (``messaging.limits.MAX_VOUCHER_LENGTH``)
+and the scanning adds at most 100 ms per attachment. The peers are the libraries the work
+runs on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from escrow.css.hook import visual_derivative
+from escrow.css.images import decode_image
+from escrowlab.arguments import int_in_range
+from escrowlab.benchmarks import (
+    Peer,
+    Target,
+    document,
+    print_document,
+    round_figures,
+    show_verdicts,
+)
+from escrowlab.css.world import DAY, START, build
+from messaging.client import Device
+from messaging.clock import ManualClock
+from messaging.content import encode_image
+from messaging.content_hook import OutgoingContent
+from messaging.limits import MAX_VOUCHER_LENGTH
+from messaging.relay import RelayService
+from messaging.relay.inprocess import InProcessTransport
+
+DEFAULT_IMAGES = 20
+DEFAULT_ROUNDS = 3
+MAX_IMAGES = 200
+ATTACHMENT_TARGET_MS = 100.0
+PEERS = (
+    Peer("pdqhash", "Meta's PDQ, the on-device perceptual hash", "pdqhash"),
+    Peer("rbcl", "ristretto255 for the PSI queries", "rbcl"),
+    Peer("cryptography", "ChaCha20-Poly1305 for the voucher layers", "cryptography"),
+)
+
+
+def register(bench_subparsers: argparse._SubParsersAction) -> None:
+    parser = bench_subparsers.add_parser(
+        "css", help="client-side scanning: hash and voucher per attachment, provider cost, "
+                    "voucher bytes, slowdown against mode none",
+        description="Scan stand-in images on a device under a detection order and print the "
+                    "cost per attachment (hash, voucher), the provider's cost per voucher, "
+                    "the bytes of a voucher and the slowdown of an image conversation "
+                    "against mode none.")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--images", type=int_in_range(2, MAX_IMAGES), default=DEFAULT_IMAGES,
+                        metavar="N", help=f"images per round, 2..{MAX_IMAGES} (default 20)")
+    parser.add_argument("--rounds", type=int_in_range(1, 20), default=DEFAULT_ROUNDS,
+                        metavar="N", help="interleaved rounds, 1..20 (default 3)")
+    parser.set_defaults(func=run_command)
+
+
+def default_args() -> argparse.Namespace:
+    return argparse.Namespace(json=False, images=DEFAULT_IMAGES, rounds=DEFAULT_ROUNDS,
+                              func=run_command)
+
+
+def quick_args() -> argparse.Namespace:
+    """Tiny parameters for ``bench all --quick`` (checks that it runs; figures mean little)."""
+    return argparse.Namespace(json=False, images=2, rounds=1, func=run_command)
+
+
+def _conversation_seconds(images: list[bytes], css: bool) -> float:
+    """Seconds for Alice to send ``images`` to Bob and Bob to receive them, under css (a
+    world with an order covering Alice) or under mode none."""
+    if css:
+        world = build(("alice", "bob"), listed=2, innocent=0, voucher_threshold=2)
+        now = world.clock.now()
+        world.hooks["alice"].accept_order(world.order(("alice",), now, now + DAY))
+        alice, bob = world.devices["alice"], world.devices["bob"]
+    else:
+        clock = ManualClock(START)
+        transport = InProcessTransport(RelayService(clock=clock))
+        alice, bob = (Device.create(user, 1, transport, clock=clock)
+                      for user in ("alice", "bob"))
+    alice.send_text("bob", "hello")  # the session exists before the timing starts
+    bob.receive_all()
+    start = time.perf_counter()
+    for image in images:
+        alice.send_image("bob", image)
+    received = bob.receive_all()
+    elapsed = time.perf_counter() - start
+    if len(received) != len(images):
+        raise RuntimeError(f"{len(received)} of {len(images)} images arrived")
+    return elapsed
+
+
+def collect(args: argparse.Namespace) -> dict:
+    world = build(("alice", "bob"), listed=2, innocent=max(args.images - 2, 1),
+                  voucher_threshold=2)
+    hook = world.hooks["alice"]
+    now = world.clock.now()
+    hook.accept_order(world.order(("alice",), now, now + DAY))
+    images = [image for _, image in world.listed + world.innocent][:args.images]
+    hash_s = voucher_s = attachment_s = 0.0
+    made = []
+    for image in images:
+        plaintext = encode_image(image, now, to="bob")
+        t0 = time.perf_counter()
+        decoded = decode_image(image)
+        digest = hook.hasher.hash(decoded)
+        t1 = time.perf_counter()
+        hook.client.voucher(digest, visual_derivative(decoded))
+        t2 = time.perf_counter()
+        made.append(hook.inspect(OutgoingContent("dm:alice:bob", "alice:1", ("bob",),
+                                                 plaintext, now)))
+        t3 = time.perf_counter()
+        hash_s += t1 - t0
+        voucher_s += t2 - t1
+        attachment_s += t3 - t2
+    start = time.perf_counter()
+    for voucher in made:
+        world.provider.matcher.submit("alice", voucher)
+    provider_s = time.perf_counter() - start
+    ratios = []
+    for _ in range(args.rounds):
+        none = _conversation_seconds(images, css=False)
+        css = _conversation_seconds(images, css=True)
+        ratios.append(css / none)
+    n = len(images)
+    figures = {"images": n, "rounds": args.rounds,
+               "hash_ms": round(hash_s / n * 1000, 3),
+               "voucher_ms": round(voucher_s / n * 1000, 3),
+               "attachment_ms": round(attachment_s / n * 1000, 3),
+               "provider_ms_per_voucher": round(provider_s / n * 1000, 3),
+               "voucher_bytes": len(made[0]),
+               "image_bytes_mean": round(sum(map(len, images)) / n, 1),
+               **round_figures("slowdown", ratios)}
+    targets = (Target("voucher_bytes", "<=", MAX_VOUCHER_LENGTH,
+                      "a voucher fits the envelope's voucher field"),
+               Target("attachment_ms", "<=", ATTACHMENT_TARGET_MS,
+                      "scanning adds at most 100 ms to sending an attachment"))
+    return document("css", figures, targets, PEERS)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    return print_document(collect(args), args.json, show)
+
+
+def show(doc: dict) -> None:
+    print(f"  per attachment ({doc['images']} stand-in images, mean "
+          f"{doc['image_bytes_mean']:,.0f} bytes): hash {doc['hash_ms']:.2f} ms, voucher "
+          f"{doc['voucher_ms']:.2f} ms, whole hook {doc['attachment_ms']:.2f} ms")
+    print(f"  provider: {doc['provider_ms_per_voucher']:.2f} ms per voucher; "
+          f"{doc['voucher_bytes']:,} bytes per voucher")
+    print(f"  image conversation: {doc['slowdown']:.2f}x the time of mode none "
+          f"(median of {doc['rounds']} rounds)")
+    show_verdicts(doc)

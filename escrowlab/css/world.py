@@ -1,0 +1,145 @@
+"""A messenger under mode ``css``, in process: users' devices on one relay, each with the
+``css`` content hook, the provider's database, table and matcher, and detection orders
+signed by a judge (docs/css.md). The demo, the benchmark and the scenarios S33 and S35
+build on it, so that they measure the real client, hook and matcher.
+
+The database lists stand-in images only (:func:`escrow.css.images.stand_in_images`): two
+suppliers each list the hashes of the same :attr:`CssWorld.listed` images plus one image
+of their own, and the database keeps the intersection (docs/css_matcher.md). Orders are
+:class:`authority_portal.warrants.detection.OrderTerms` signed by the world's judge and
+checked on every device by the portal's
+:class:`~authority_portal.warrants.detection.DetectionOrderVerifier` (docs/detection_orders.md).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy
+
+from audit.note import Signer
+from authority_portal.warrants.detection import (
+    DetectionOrderVerifier,
+    OrderCase,
+    OrderTerms,
+    encode_signed,
+)
+from authority_portal.warrants.judges import Judge, JudgeRegistry
+from authority_portal.warrants.policy import ParticularityPolicy
+from authority_portal.warrants.signatures import sign_warrant
+from escrow.css.errors import CssError
+from escrow.css.hook import CssContentHook
+from escrow.css.images import encode_image, stand_in_images
+from escrow.css.mode import CssDeployment, CssProvider
+from escrow.modes import get_mode
+from messaging.client import Device, Message
+from messaging.clock import ManualClock
+from messaging.relay import RelayService
+from messaging.relay.inprocess import InProcessTransport
+
+START = 1_767_261_600.0  # 2026-01-01T10:00:00Z
+DAY = 86_400
+IMAGE_SIDE = 128  # a stand-in image's PNG fits the messenger's attachment bound (64 KiB)
+JURISDICTION = "JA"
+POLICY = ParticularityPolicy(max_targets=5, max_window=31 * DAY, max_validity=30 * DAY)
+
+
+@dataclass
+class CssWorld:
+    """One in-process deployment of mode ``css`` (module docstring)."""
+
+    clock: ManualClock
+    relay: RelayService
+    deployment: CssDeployment
+    provider: CssProvider
+    devices: dict[str, Device]
+    hooks: dict[str, CssContentHook]
+    listed: list[tuple[str, bytes]]
+    innocent: list[tuple[str, bytes]]
+    judge: Signer
+    collected: int = 0
+    orders_issued: int = 0
+
+    def order(self, users: tuple[str, ...], start: float, end: float,
+              version: int | None = None, order_id: str | None = None) -> bytes:
+        """A detection order for ``users`` over ``[start, end)`` at database ``version``
+        (the provider's by default), signed by the world's judge and issued now."""
+        self.orders_issued += 1
+        now = int(self.clock.now())
+        terms = OrderTerms(
+            order_id=order_id or f"D-{self.orders_issued}", agency="Agency A",
+            jurisdiction=JURISDICTION, officer="O1", users=tuple(users),
+            window_start=int(start), window_end=int(end),
+            database_version=self.provider.table.version if version is None else version,
+            legal_basis="Article 7 detection order (stand-in).", issued_at=now,
+            expires_at=max(int(end), now + 1))
+        return encode_signed(terms, [sign_warrant(self.judge, terms, OrderCase.APPROVAL_HEADER)])
+
+    def send_image(self, sender: str, to: str, image: bytes) -> list[int]:
+        self.clock.advance(60)
+        return self.devices[sender].send_image(to, image)
+
+    def send_text(self, sender: str, to: str, text: str) -> list[int]:
+        self.clock.advance(60)
+        return self.devices[sender].send_text(to, text)
+
+    def receive(self, user: str) -> list[Message]:
+        return self.devices[user].receive_all()
+
+    def collect(self) -> int:
+        """Hand the vouchers of the archive's entries the provider has not seen to its
+        matcher; return how many new vouchers it took."""
+        entries = self.relay.archive.entries()
+        fresh = [(e.sender, e.envelope) for e in entries[self.collected:]]
+        self.collected = len(entries)
+        return self.provider.collect(fresh)
+
+
+def _hashable(deployment: CssDeployment, images: list[tuple[str, numpy.ndarray]]
+              ) -> list[tuple[str, numpy.ndarray, bytes]]:
+    out = []
+    for name, image in images:
+        try:
+            out.append((name, image, deployment.hasher.hash(image)))
+        except CssError:
+            continue  # PDQ refuses low-quality images: a supplier would not list them
+    return out
+
+
+def build(users: tuple[str, ...] = ("alice", "bob"), *, listed: int = 4, innocent: int = 4,
+          voucher_threshold: int = 3, synthetic_percent: int = 0, seed: int = 0,
+          require_vouchers: bool = True, hasher: str = "pdq") -> CssWorld:
+    """The world (module docstring): one device per user, ``listed`` database images and
+    ``innocent`` others, the deployment's t and synthetic rate, each device's coin seeded
+    from ``seed``."""
+    clock = ManualClock(START)
+    registered = get_mode("css").values({"voucher_threshold": voucher_threshold,
+                                         "synthetic_percent": synthetic_percent})
+    deployment = CssDeployment(**registered, hasher=hasher)
+    pictures = _hashable(deployment, stand_in_images(2 * (listed + innocent) + 8, seed,
+                                                     IMAGE_SIDE))
+    if len(pictures) < listed + innocent + 2:
+        raise CssError("not enough stand-in images the hasher accepts")
+    on_list, extra = pictures[:listed], pictures[listed:listed + 2]
+    others = pictures[listed + 2:listed + 2 + innocent]
+    provider = deployment.provider({
+        "supplier-a": [h for _, _, h in on_list] + [extra[0][2]],
+        "supplier-b": [h for _, _, h in on_list] + [extra[1][2]]})
+    judge = Signer.generate("J1")
+    registry = JudgeRegistry([Judge(judge.name, JURISDICTION, judge.verifier)])
+    relay = RelayService(clock=clock)
+    transport = InProcessTransport(relay)
+    devices, hooks = {}, {}
+    for i, user in enumerate(users):
+        device = Device.create(user, 1, transport, hook=deployment.hook_for(f"{user}:1"),
+                               clock=clock)
+        hook = CssContentHook(user, deployment.client(provider.table,
+                                                      random.Random(f"{seed}:{i}")),
+                              deployment.hasher, DetectionOrderVerifier(registry, POLICY),
+                              clock, require_vouchers=require_vouchers)
+        device.content_hook = hook
+        devices[user], hooks[user] = device, hook
+    return CssWorld(clock, relay, deployment, provider, devices, hooks,
+                    [(n, encode_image(im)) for n, im, _ in on_list],
+                    [(n, encode_image(im)) for n, im, _ in others], judge)
