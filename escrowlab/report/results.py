@@ -38,11 +38,13 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 # Rough seconds per (scenario, mode) at quick sizes on a 2-core machine, for the estimate
 # shown before a run; a scenario not listed counts DEFAULT_ESTIMATE.
-ESTIMATES = {"S15": 12.0, "S22": 10.0, "S05": 2.5, "S23": 1.5, "S24": 1.0}
+ESTIMATES = {"S15": 15.0, "S22": 2.5, "S04": 1.5, "S10": 1.5, "S05": 2.5, "S23": 1.5,
+             "S24": 1.0}
 DEFAULT_ESTIMATE = 1.0
 FULL_FACTOR = 10.0
-# --full: S15 forges 24-bit LEAFs (2^24 queries each), S22 solves k = 24 and 28 puzzles
-FULL_ESTIMATES = {"S15": 420.0, "S22": 900.0}
+# --full: S15 forges 24-bit LEAFs (2^24 queries each), S22 solves k = 24 and 28 puzzles,
+# S29/S30 search hundreds of perturbed images per hasher, S34 scans 500,000 chats
+FULL_ESTIMATES = {"S15": 420.0, "S22": 900.0, "S29": 270.0, "S30": 270.0, "S34": 120.0}
 
 
 class ReportError(ValueError):
