@@ -9,6 +9,9 @@ of their own, and the database keeps the intersection (docs/css_matcher.md). Ord
 :class:`authority_portal.warrants.detection.OrderTerms` signed by the world's judge and
 checked on every device by the portal's
 :class:`~authority_portal.warrants.detection.DetectionOrderVerifier` (docs/detection_orders.md).
+The provider publishes its table's root in an audit log that a 2-of-3 witness quorum
+cosigns, and every device takes the table only after checking it against that root
+(:func:`escrowlab.css.publish.check_table`; docs/css_matcher.md, "Published roots").
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from dataclasses import dataclass
 
 import numpy
 
+from audit.log import AuditLog
 from audit.note import Signer
+from audit.quorum import WitnessQuorum
+from audit.trust import Trust
+from audit.witness import Witness
 from authority_portal.warrants.detection import (
     DetectionOrderVerifier,
     OrderCase,
@@ -33,6 +40,7 @@ from escrow.css.hook import CssContentHook
 from escrow.css.images import encode_image, stand_in_images
 from escrow.css.mode import CssDeployment, CssProvider
 from escrow.modes import get_mode
+from escrowlab.css.publish import DatabasePublisher, check_table
 from messaging.client import Device, Message
 from messaging.clock import ManualClock
 from messaging.relay import RelayService
@@ -43,6 +51,7 @@ DAY = 86_400
 IMAGE_SIDE = 128  # a stand-in image's PNG fits the messenger's attachment bound (64 KiB)
 JURISDICTION = "JA"
 POLICY = ParticularityPolicy(max_targets=5, max_window=31 * DAY, max_validity=30 * DAY)
+LOG_ORIGIN = "css.escrowlab.test/log"
 
 
 @dataclass
@@ -58,6 +67,9 @@ class CssWorld:
     listed: list[tuple[str, bytes]]
     innocent: list[tuple[str, bytes]]
     judge: Signer
+    publisher: DatabasePublisher
+    trust: Trust
+    table_root: bytes
     collected: int = 0
     orders_issued: int = 0
 
@@ -126,12 +138,15 @@ def build(users: tuple[str, ...] = ("alice", "bob"), *, listed: int = 4, innocen
     provider = deployment.provider({
         "supplier-a": [h for _, _, h in on_list] + [extra[0][2]],
         "supplier-b": [h for _, _, h in on_list] + [extra[1][2]]})
+    publisher, trust = _published(provider, clock)
+    receipt = publisher.receipt(provider.table.version)
     judge = Signer.generate("J1")
     registry = JudgeRegistry([Judge(judge.name, JURISDICTION, judge.verifier)])
     relay = RelayService(clock=clock)
     transport = InProcessTransport(relay)
     devices, hooks = {}, {}
     for i, user in enumerate(users):
+        root = check_table(provider.table, receipt, trust)  # each device, before using it
         device = Device.create(user, 1, transport, hook=deployment.hook_for(f"{user}:1"),
                                clock=clock)
         hook = CssContentHook(user, deployment.client(provider.table,
@@ -142,4 +157,16 @@ def build(users: tuple[str, ...] = ("alice", "bob"), *, listed: int = 4, innocen
         devices[user], hooks[user] = device, hook
     return CssWorld(clock, relay, deployment, provider, devices, hooks,
                     [(n, encode_image(im)) for n, im, _ in on_list],
-                    [(n, encode_image(im)) for n, im, _ in others], judge)
+                    [(n, encode_image(im)) for n, im, _ in others], judge, publisher, trust,
+                    root)
+
+
+def _published(provider: CssProvider, clock: ManualClock) -> tuple[DatabasePublisher, Trust]:
+    """The provider's table root appended to an in-memory log a 2-of-3 quorum cosigns."""
+    signer = Signer.generate(LOG_ORIGIN)
+    witnesses = [Witness.generate(f"witness-{i}.css.test", [signer.verifier], ":memory:", clock)
+                 for i in range(3)]
+    log = AuditLog.open(":memory:", signer, clock=clock, quorum=WitnessQuorum(witnesses, 2))
+    publisher = DatabasePublisher(log)
+    publisher.publish(provider.table)
+    return publisher, Trust(signer.verifier, tuple(w.verifier for w in witnesses), 2)

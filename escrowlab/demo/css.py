@@ -15,21 +15,30 @@ the provider and the authority learned after each:
    (pHash), a simulated reviewer confirms them and a report goes to the report sink: what
    the authority receives;
 4. Bob, under no order, sends a listed image: nothing is scanned, it carries a cover voucher;
-5. evasion: Alice mirrors a listed image before sending it: delivered, and no voucher opens.
+5. evasion: Alice mirrors a listed image before sending it: delivered, and no voucher opens;
+6. framing: Mallory perturbs an innocent image until its dHash is within dHash's threshold of
+   a listed image's (the black-box search of S30, :mod:`escrowlab.scenarios._hash_attacks`);
+   a scanner matching dHash within that threshold would report it, while the exact-match PSI
+   on PDQ opens nothing when Alice sends it, and the provider's second hash tells.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from escrow.css.hashers import get_hasher
+import numpy
+
+from escrow.css.hashers import distance, get_hasher
 from escrow.css.hook import visual_derivative
 from escrow.css.images import decode_image, encode_image, mirror
 from escrow.css.review import ReportSink, Review, SecondHash, SimulatedReviewer
 from escrowlab.css.world import DAY, CssWorld, build
 from escrowlab.demo import Narrator
+from escrowlab.scenarios._hash_attacks import Oracle, climb
 
 EXTRA_LISTED = 6  # listed images beyond t, for the synthetic vouchers among them
+FRAMING_EPS = 32  # L-infinity budget of the framing search (pixel levels)
+FRAMING_QUERIES = 4000
 
 
 def _view(world: CssWorld, user: str) -> dict:
@@ -44,6 +53,34 @@ def _say_view(narrator: Narrator, user: str, view: dict) -> None:
     narrator.detail(f"the provider, for {user}: {view['vouchers_received']} vouchers received, "
                     f"{view['vouchers_opened']} opened (matches and synthetic alike), "
                     f"{view['derivatives']} derivatives readable")
+
+
+def _framing(world: CssWorld, narrator: Narrator, originals: list) -> dict:
+    """Step 6 (module docstring): measured, not assumed."""
+    narrator.section("6. Framing: an innocent image pushed onto a listed hash")
+    dhash, second = get_hasher("dhash"), get_hasher("phash")
+    innocent = decode_image(world.innocent[0][1])
+    target = dhash.hash(originals[0])
+    before = distance(dhash.hash(innocent), target)
+    attempt = climb(Oracle(dhash), innocent, target, FRAMING_EPS, FRAMING_QUERIES,
+                    numpy.random.default_rng(0), evade=False)
+    opened = _view(world, "alice")["vouchers_opened"]
+    world.send_image("alice", "bob", encode_image(attempt.image))
+    after_send = _view(world, "alice")["vouchers_opened"]
+    second_distance = distance(second.hash(attempt.image), second.hash(originals[0]))
+    narrator.say(f"dHash distance to the listed image {before} -> {attempt.distance} bits "
+                 f"(threshold {dhash.threshold}) after {attempt.queries} queries, at "
+                 f"{attempt.psnr:.1f} dB PSNR: "
+                 + ("a dHash scanner would report it." if attempt.success else
+                    "the search did not get within the threshold."))
+    narrator.say(f"Sent by Alice, its voucher opens nothing (opened {opened} -> {after_send}: "
+                 f"the PSI matches PDQ values exactly); the provider's second hash (pHash) is "
+                 f"{second_distance} bits from the listed image (threshold {second.threshold}).")
+    return {"hasher": dhash.name, "distance_before": before, "distance_after": attempt.distance,
+            "threshold": dhash.threshold, "framed": attempt.success, "queries": attempt.queries,
+            "psnr_db": round(attempt.psnr, 1), "linf": attempt.linf,
+            "vouchers_opened_before": opened, "vouchers_opened_after": after_send,
+            "second_hash_distance": second_distance, "second_hash_threshold": second.threshold}
 
 
 def run(args: argparse.Namespace, narrator: Narrator) -> dict:
@@ -124,6 +161,7 @@ def run(args: argparse.Namespace, narrator: Narrator) -> dict:
                         "delivered_images": len(delivered)}
     narrator.say(f"The mirrored copy is delivered; vouchers opened {before} -> {after}: the "
                  "exact-match PSI does not see it (docs/css_hashing.md measures evasion).")
+    steps["framing"] = _framing(world, narrator, originals)
     return {"mode": "css", "voucher_threshold": t, "synthetic_percent": rate,
             "database_entries": len(db), "table_slots": table.size,
             "order": {"id": order.order_id, "users": list(order.users),

@@ -57,3 +57,20 @@ def test_an_unwitnessed_receipt_is_refused(witnessed):
         publish.check_table(table, receipt, trust)
     with pytest.raises(publish.TableRootError):
         publish.DatabasePublisher(log).receipt(1)
+
+
+def test_every_device_of_the_css_world_takes_its_table_only_under_the_witnessed_root():
+    from escrow.css import database, psi
+    from escrowlab.css.publish import TableRootError, check_table, table_root
+    from escrowlab.css.world import build
+
+    world = build(("alice",), listed=2, innocent=1)
+    table = world.provider.table
+    assert world.table_root == table_root(table)
+    receipt = world.publisher.receipt(table.version)
+    assert check_table(table, receipt, world.trust) == world.table_root
+    entries = {"a": [*world.provider.database.hashes, b"\x07" * 32],
+               "b": [*world.provider.database.hashes, b"\x07" * 32]}
+    crept = psi.build_table(database.build(table.version, entries), world.provider.secret)
+    with pytest.raises(TableRootError):
+        check_table(crept, receipt, world.trust)  # one more hash: another root
