@@ -30,6 +30,7 @@ from authority_portal.app.casework import Casework
 from authority_portal.app.db import Base, make_engine, make_session
 from authority_portal.app.errors import PortalError
 from authority_portal.app.models import ROLES, Role
+from authority_portal.app.orders import OrderDesk
 from authority_portal.app.security import install, install_limits
 from authority_portal.app.web import Portal, handle_http_error, handle_portal_error
 
@@ -53,7 +54,8 @@ def create_app(config: Mapping[str, Any]) -> Flask:
     casework = Casework(config["PORTAL_CUSTODIANS"], config["PORTAL_LOG"],
                         config["PORTAL_CLOCK"], config["PORTAL_JUDGES"],
                         config.get("PORTAL_POLICY"), config.get("PORTAL_PARTICULARITY"))
-    app.extensions["portal"] = Portal(casework, session, engine)
+    desk = OrderDesk(casework.log, casework.clock, casework.judges, casework.particularity)
+    app.extensions["portal"] = Portal(casework, session, engine, desk)
     datastore = install(app, session, config)
     with app.app_context():
         for name in ROLES:

@@ -80,14 +80,15 @@ class PortalLog:
         return found
 
     def trail(self, reference: str) -> list[LoggedEntry]:
-        """Every entry whose payload names warrant ``reference`` (``warrant`` or
-        ``warrant_id``), in log order."""
+        """Every entry whose payload names warrant or detection order ``reference``
+        (``warrant``, ``warrant_id`` or ``detection_order_id``), in log order."""
         trail = []
         start, size = 0, self.size
         while start < size:
             page = self.entries(start, MAX_PAGE)
-            trail.extend(e for e in page if reference in (e.entry.payload.get("warrant"),
-                                                          e.entry.payload.get("warrant_id")))
+            trail.extend(e for e in page if reference in (
+                e.entry.payload.get("warrant"), e.entry.payload.get("warrant_id"),
+                e.entry.payload.get("detection_order_id")))
             start += MAX_PAGE
         return trail
 

@@ -102,6 +102,38 @@ class Warrant(Base):
     digest: Mapped[str | None] = mapped_column(String(64))
 
 
+class DetectionOrderRecord(Base):
+    """A detection order as the portal shows it (:mod:`authority_portal.app.orders`): its
+    terms, status, approving judge and, once approved, the signed order's bytes (base64)."""
+
+    __tablename__ = "detection_order"
+    __table_args__ = (
+        CheckConstraint("window_end > window_start", name="ck_order_window"),
+        CheckConstraint("status IN ('filed', 'approved', 'denied', 'expired', 'cancelled', "
+                        "'closed')", name="ck_order_status"),
+        CheckConstraint("judge_id IS NULL OR judge_id <> officer_id",
+                        name="ck_order_not_filing_officer"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("portal_user.id"))
+    judge_id: Mapped[int | None] = mapped_column(ForeignKey("portal_user.id"))
+    agency: Mapped[str] = mapped_column(String(128))
+    jurisdiction: Mapped[str] = mapped_column(String(64))
+    users_json: Mapped[str] = mapped_column(Text)
+    window_start: Mapped[float] = mapped_column(Float)
+    window_end: Mapped[float] = mapped_column(Float)
+    database_version: Mapped[int] = mapped_column()
+    legal_basis: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[float] = mapped_column(Float)
+    not_after: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default=FILED)
+    issuer: Mapped[str | None] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    signed_order: Mapped[str | None] = mapped_column(Text)
+
+
 class Decision(Base):
     __tablename__ = "decision"
     __table_args__ = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from messaging.content import decode_content
 from messaging.errors import WireFormatError
 
@@ -14,6 +16,16 @@ def warrant_json(warrant) -> dict:
             "legal_basis": warrant.legal_basis, "filed_at": warrant.filed_at,
             "not_after": warrant.not_after, "issuer": warrant.issuer,
             "warrant_sha256": warrant.digest}
+
+
+def order_json(record) -> dict:
+    return {"reference": record.reference, "status": record.status,
+            "agency": record.agency, "jurisdiction": record.jurisdiction,
+            "users": json.loads(record.users_json), "window_start": record.window_start,
+            "window_end": record.window_end, "database_version": record.database_version,
+            "legal_basis": record.legal_basis, "filed_at": record.filed_at,
+            "not_after": record.not_after, "issuer": record.issuer,
+            "order_sha256": record.digest, "signed_order": record.signed_order}
 
 
 def message_text(plaintext: bytes) -> str:

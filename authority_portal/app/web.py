@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 import strictjson
 from authority_portal.app.casework import Casework
 from authority_portal.app.errors import PortalError
+from authority_portal.app.orders import OrderDesk
 from authority_portal.app.roles import wants_json
 
 MAX_BODY = 64 * 1024
@@ -27,6 +28,7 @@ class Portal:
     casework: Casework
     session: scoped_session
     engine: Engine
+    orders: OrderDesk
 
     @property
     def log(self):
@@ -43,6 +45,10 @@ def db():
 
 def casework() -> Casework:
     return portal().casework
+
+
+def orders() -> OrderDesk:
+    return portal().orders
 
 
 def json_body(required: dict[str, Any]) -> dict:

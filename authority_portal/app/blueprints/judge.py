@@ -13,8 +13,8 @@ from authority_portal.app.errors import PortalError
 from authority_portal.app.models import JUDGE
 from authority_portal.app.roles import role_required
 from authority_portal.app.security import rate_limited
-from authority_portal.app.views import warrant_json
-from authority_portal.app.web import casework, db, json_body
+from authority_portal.app.views import order_json, warrant_json
+from authority_portal.app.web import casework, db, json_body, orders
 from authority_portal.warrants.states import FILED
 
 bp = Blueprint("judge", __name__)
@@ -83,3 +83,32 @@ def api_deny(reference):
     body = json_body({"reason": str})
     return jsonify(warrant_json(casework().deny(db(), current_user, reference,
                                                 body["reason"])))
+
+
+# -- detection orders (docs/detection_orders.md, "In the portal") ---------------------
+
+@bp.get("/api/v1/judge/detection-orders")
+@role_required(JUDGE)
+def api_orders():
+    return jsonify({"orders": [order_json(o) for o in orders().orders(db())
+                               if o.status == FILED]})
+
+
+@bp.get("/api/v1/judge/detection-orders/<reference>/statement")
+@role_required(JUDGE)
+def api_order_statement(reference):
+    statement = orders().statement(orders().order(db(), reference))
+    return jsonify({"reference": reference, "issuer": current_user.label,
+                    "statement": base64.b64encode(statement).decode()})
+
+
+@bp.post("/api/v1/judge/detection-orders/<reference>/signature")
+@role_required(JUDGE)
+@rate_limited("approval")
+def api_sign_order(reference):
+    body = json_body({"signature": str})
+    try:
+        signature = base64.b64decode(body["signature"], validate=True)
+    except (binascii.Error, ValueError):
+        raise PortalError("the signature is base64") from None
+    return jsonify(order_json(orders().sign(db(), current_user, reference, signature)))

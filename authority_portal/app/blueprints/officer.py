@@ -10,13 +10,16 @@ from flask_security import current_user
 from authority_portal.app.errors import PortalError
 from authority_portal.app.models import OFFICER
 from authority_portal.app.roles import role_required
-from authority_portal.app.views import report_json, warrant_json
-from authority_portal.app.web import casework, db, json_body
+from authority_portal.app.views import order_json, report_json, warrant_json
+from authority_portal.app.web import casework, db, json_body, orders
 
 bp = Blueprint("officer", __name__)
 FIELDS = {"agency": str, "jurisdiction": str, "conversation_id": str,
           "window_start": (int, float), "window_end": (int, float),
           "validity_days": (int, float), "legal_basis": str}
+ORDER_FIELDS = {"agency": str, "jurisdiction": str, "users": list,
+                "window_start": (int, float), "window_end": (int, float),
+                "database_version": int, "validity_days": (int, float), "legal_basis": str}
 
 
 def _own_warrants():
@@ -120,3 +123,28 @@ def api_recovered(reference):
 @role_required(OFFICER)
 def api_close(reference):
     return jsonify(warrant_json(casework().close(db(), current_user, reference)))
+
+
+# -- detection orders (docs/detection_orders.md, "In the portal") ---------------------
+
+@bp.get("/api/v1/officer/detection-orders")
+@role_required(OFFICER)
+def api_orders():
+    return jsonify({"orders": [order_json(o) for o in orders().orders(db())
+                               if o.officer_id == current_user.id]})
+
+
+@bp.post("/api/v1/officer/detection-orders")
+@role_required(OFFICER)
+def api_file_order():
+    record = orders().file(db(), current_user, json_body(ORDER_FIELDS))
+    return jsonify(order_json(record)), 201
+
+
+@bp.get("/api/v1/officer/detection-orders/<reference>")
+@role_required(OFFICER)
+def api_order(reference):
+    record = orders().order(db(), reference)
+    if record.officer_id != current_user.id:
+        raise PortalError("this detection order was filed by another officer")
+    return jsonify(order_json(record))
