@@ -20,7 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from escrowlab.fuzz import targets_audit, targets_escrow, targets_messaging, targets_relay
+from escrowlab.fuzz import (
+    targets_audit,
+    targets_css,
+    targets_escrow,
+    targets_messaging,
+    targets_relay,
+)
 from escrowlab.fuzz.core import (
     Deadline,
     Progress,
@@ -32,13 +38,16 @@ from escrowlab.fuzz.core import (
 )
 from escrowlab.fuzz.seeds import MODES, World, build_world
 
-MODULES = (targets_messaging, targets_escrow, targets_audit, targets_relay)
+MODULES = (targets_messaging, targets_escrow, targets_audit, targets_relay, targets_css)
 WEIGHTS_NOTE = ("inputs are split between targets in proportion to their weights "
                 "(the JSON report lists each): 3 for the wire envelope; 2 for the fast pure "
                 "parsers and the live sessions; 1 for the other parsers, the relay over HTTP "
                 "(about 300 inputs/s), live message content and relay answers to a client "
                 "(about 600/s); 0.5 for PQXDH responders, hook checks, custodian releases, "
-                "store rows and witness answers; 0.3 for a whole recovery per input; 0.2 for "
+                "store rows, witness answers and the client-side-scanning parsers (voucher "
+                "against a live matcher, database, image, signed detection order); 0.3 for a "
+                "whole "
+                "recovery per input and the blinded table (ristretto255 point checks); 0.2 for "
                 "damaged database files; 0.1 for keystores and store key derivation (Argon2id per "
                 "input). Of 1,000,000 inputs the slowest targets still get over 2,000 each")
 

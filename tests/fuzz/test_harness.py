@@ -86,6 +86,7 @@ def test_targets_cover_every_parser_family():
                    "escrow.keystore", "audit.note", "audit.checkpoint", "audit.cosigned",
                    "audit.receipt", "audit.entry", "audit.evidence", "audit.witness",
                    "audit.witness_state", "audit.log_store", "audit.append_request",
+                   "css.voucher", "css.table", "css.database", "css.image", "css.order",
                    "messaging.relay_answer",
                    "relay.http"):
         assert any(n.startswith(prefix) for n in names), prefix
