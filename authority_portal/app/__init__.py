@@ -17,6 +17,7 @@ Flask, Flask-Security or ``PORTAL_RATE_LIMITS`` setting.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -81,6 +82,7 @@ def create_app(config: Mapping[str, Any]) -> Flask:
 def _template_helpers(app: Flask) -> None:
     app.add_template_filter(
         lambda t: datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), "utc")
+    app.add_template_filter(json.loads, "fromjson")
 
     @app.context_processor
     def _links():

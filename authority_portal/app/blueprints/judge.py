@@ -87,6 +87,18 @@ def api_deny(reference):
 
 # -- detection orders (docs/detection_orders.md, "In the portal") ---------------------
 
+@bp.get("/judge/detection-orders")
+@role_required(JUDGE)
+def orders_page():
+    return render_template("orders/judge.html", orders=orders().orders(db()))
+
+
+@bp.get("/judge/detection-orders/<reference>")
+@role_required(JUDGE)
+def order_page(reference):
+    return render_template("orders/judge_order.html", order=orders().order(db(), reference))
+
+
 @bp.get("/api/v1/judge/detection-orders")
 @role_required(JUDGE)
 def api_orders():

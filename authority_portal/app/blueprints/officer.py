@@ -127,11 +127,49 @@ def api_close(reference):
 
 # -- detection orders (docs/detection_orders.md, "In the portal") ---------------------
 
+def _own_orders():
+    return [o for o in orders().orders(db()) if o.officer_id == current_user.id]
+
+
+def _own_order(reference):
+    record = orders().order(db(), reference)
+    if record.officer_id != current_user.id:
+        raise PortalError("this detection order was filed by another officer")
+    return record
+
+
+@bp.get("/officer/detection-orders")
+@role_required(OFFICER)
+def orders_page():
+    return render_template("orders/officer.html", orders=_own_orders())
+
+
+@bp.post("/officer/detection-orders")
+@role_required(OFFICER)
+def file_order_form():
+    form = request.form
+    version = form.get("database_version", "").strip()
+    record = orders().file(db(), current_user, {
+        "agency": form.get("agency"), "jurisdiction": form.get("jurisdiction"),
+        "users": [u.strip() for u in form.get("users", "").split(",") if u.strip()],
+        "window_start": _when(form.get("window_start", ""), "window start"),
+        "window_end": _when(form.get("window_end", ""), "window end"),
+        "database_version": int(version) if version.isdecimal() else version,
+        "validity_days": _number(form.get("validity_days", ""), "validity"),
+        "legal_basis": form.get("legal_basis")})
+    return redirect(url_for("officer.order_page", reference=record.reference))
+
+
+@bp.get("/officer/detection-orders/<reference>")
+@role_required(OFFICER)
+def order_page(reference):
+    return render_template("orders/officer_order.html", order=_own_order(reference))
+
+
 @bp.get("/api/v1/officer/detection-orders")
 @role_required(OFFICER)
 def api_orders():
-    return jsonify({"orders": [order_json(o) for o in orders().orders(db())
-                               if o.officer_id == current_user.id]})
+    return jsonify({"orders": [order_json(o) for o in _own_orders()]})
 
 
 @bp.post("/api/v1/officer/detection-orders")
@@ -144,7 +182,4 @@ def api_file_order():
 @bp.get("/api/v1/officer/detection-orders/<reference>")
 @role_required(OFFICER)
 def api_order(reference):
-    record = orders().order(db(), reference)
-    if record.officer_id != current_user.id:
-        raise PortalError("this detection order was filed by another officer")
-    return jsonify(order_json(record))
+    return jsonify(order_json(_own_order(reference)))

@@ -28,7 +28,8 @@
     });
     const result = await sent.json();
     if (!sent.ok) { throw new Error(result.error); }
-    status.textContent = "signed: warrant " + result.reference + " is " + result.status;
+    const kind = section.dataset.kind || "warrant";
+    status.textContent = "signed: " + kind + " " + result.reference + " is " + result.status;
     document.getElementById("status").textContent = result.status;
   }
 
