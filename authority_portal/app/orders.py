@@ -147,7 +147,7 @@ class OrderDesk:
             record.judge_id = judge.id
             record.issuer = judge.label
             record.status = APPROVED
-            record.signed_order = base64.b64encode(case.signed()).decode()
+            record.signed_order = base64.b64encode(case.logged()).decode()
             session.commit()
             return record
 

@@ -27,13 +27,17 @@ portal issues one with the warrant machinery, not a copy of it:
 :class:`DetectionOrderVerifier` is the client's
 :class:`~escrow.css.orders.OrderVerifier`: the judges' signatures against *its* registry,
 *its* policy, validity at *its* clock (not before issue, not at or after expiry), and no
-replay (an order id it has accepted once is refused again, whatever the bytes). Every
-refusal is an :class:`~escrow.css.orders.OrderError` naming the check; a refused order
-changes nothing.
+replay (an order id it has accepted once is refused again, whatever the bytes). Given the
+audit log's trust (its key, the witnesses' keys, the quorum), it also requires the
+order's approval to be in the witnessed log, as a custodian node requires a warrant's:
+the order then comes as :func:`encode_logged` bytes, the signed order with the receipt of
+its ``detection_order.approved`` entry (:meth:`OrderCase.logged`). Every refusal is an
+:class:`~escrow.css.orders.OrderError` naming the check; a refused order changes nothing.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 from collections.abc import Mapping, Sequence
@@ -42,6 +46,10 @@ from dataclasses import dataclass
 import rfc8785
 
 import strictjson
+from audit.entries import Entry
+from audit.errors import AuditError
+from audit.receipt import Receipt, verify_receipt
+from audit.trust import Trust
 from authority_portal.warrants.errors import TransitionError, WarrantError
 from authority_portal.warrants.judges import JudgeRegistry
 from authority_portal.warrants.model import (
@@ -72,6 +80,7 @@ from escrow.css.orders import MAX_ORDER_USERS, DetectionOrder, OrderError
 
 ORDER_FORMAT = "escrowlab-detection-order-v1"
 SIGNED_FORMAT = "escrowlab-signed-detection-order-v1"
+LOGGED_FORMAT = "escrowlab-logged-detection-order-v1"
 APPROVAL_HEADER = "escrowlab detection order approval v1"
 MAX_ORDER_BYTES = 1 << 20
 WHAT = "detection order"
@@ -205,6 +214,58 @@ def decode_signed(encoded: bytes) -> tuple[OrderTerms, tuple[JudgeSignature, ...
     return terms, signatures
 
 
+def encode_logged(signed: bytes, receipt: Receipt) -> bytes:
+    """A signed order (:func:`encode_signed`'s bytes) with the receipt of its approval's log
+    entry, in one RFC 8785 encoding."""
+    return rfc8785.dumps({"format": LOGGED_FORMAT, "signed": base64.b64encode(signed).decode(),
+                          "receipt": receipt.to_json()})
+
+
+def decode_logged(encoded: bytes) -> tuple[bytes, Receipt]:
+    """The signed order's bytes and the receipt of :func:`encode_logged`'s bytes, read
+    strictly (:class:`WarrantError`)."""
+    obj = strictjson.loads(encoded, what="logged detection order", error=WarrantError,
+                           allow_floats=False, max_bytes=MAX_ORDER_BYTES)
+    strictjson.fields(obj, {"format": str, "signed": str, "receipt": dict},
+                      what="logged detection order", error=WarrantError)
+    if obj["format"] != LOGGED_FORMAT:
+        raise WarrantError(f"unknown logged detection order format {obj['format']!r}")
+    try:
+        signed = base64.b64decode(obj["signed"], validate=True)
+        receipt = Receipt.from_json(obj["receipt"])
+    except (ValueError, AuditError) as exc:
+        raise WarrantError(f"logged detection order: {exc}") from None
+    if encode_logged(signed, receipt) != encoded:
+        raise WarrantError("a logged detection order is not in its canonical (RFC 8785) "
+                           "encoding")
+    return signed, receipt
+
+
+def _unwrap(encoded: bytes) -> tuple[bytes, Receipt | None]:
+    """(the signed order, its approval's receipt) of logged bytes; (the bytes, None) of
+    signed ones, which :func:`decode_signed` then reads."""
+    if isinstance(encoded, bytes) and encoded.startswith(
+            b'{"format":"' + LOGGED_FORMAT.encode() + b'"'):
+        return decode_logged(encoded)
+    return encoded, None
+
+
+def check_logged_approval(terms: OrderTerms, receipt: Receipt, trust: Trust) -> None:
+    """Raise :class:`WarrantError` unless ``receipt`` proves, under a checkpoint the trusted
+    quorum cosigned, the ``detection_order.approved`` entry of exactly these terms."""
+    try:
+        verify_receipt(receipt, trust.log_key, trust.witness_keys, trust.quorum)
+        entry = Entry.decode(receipt.entry)
+    except AuditError as exc:
+        raise WarrantError(f"the approval's receipt does not verify: {exc}") from None
+    payload = entry.payload
+    if entry.type != f"{OrderCase.KIND}.{APPROVED}" or \
+            payload.get("detection_order_id") != terms.order_id or \
+            payload.get("detection_order_sha256") != terms.sha256.hex():
+        raise WarrantError(f"the receipt is not the logged approval of detection order "
+                           f"{terms.order_id}")
+
+
 class OrderCase(WarrantCase):
     """One detection order's case: the warrant case's machinery, the order's states."""
 
@@ -233,22 +294,36 @@ class OrderCase(WarrantCase):
                                   "only an approved order in force is handed to clients")
         return encode_signed(self.terms, self.signatures)
 
+    def logged(self) -> bytes:
+        """:meth:`signed` with the receipt of the approval's log entry (:func:`encode_logged`)."""
+        signed = self.signed()
+        approvals = [receipt for state, receipt in self.receipts if state == APPROVED]
+        return encode_logged(signed, approvals[-1])
+
 
 class DetectionOrderVerifier:
     """A client's :class:`~escrow.css.orders.OrderVerifier` (module docstring)."""
 
-    def __init__(self, registry: JudgeRegistry, policy: ParticularityPolicy) -> None:
+    def __init__(self, registry: JudgeRegistry, policy: ParticularityPolicy,
+                 log_trust: Trust | None = None) -> None:
         self.registry = registry
         self.policy = policy
+        self.log_trust = log_trust
         self._accepted: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def verify(self, encoded: bytes, now: float) -> DetectionOrder:
         try:
+            encoded, receipt = _unwrap(encoded)
+            if self.log_trust is not None and receipt is None:
+                raise WarrantError("this client accepts only orders whose approval is in the "
+                                   "witnessed audit log: the order comes without its receipt")
             terms, signatures = decode_signed(encoded)
             verify_approval(terms, signatures, self.registry, self.policy.judges_required,
                             APPROVAL_HEADER, WHAT)
             self.policy.check(terms, WHAT)
+            if self.log_trust is not None:
+                check_logged_approval(terms, receipt, self.log_trust)
         except WarrantError as exc:
             raise OrderError(str(exc)) from None
         refusal = out_of_force(WHAT, terms.order_id, terms.issued_at, terms.expires_at, now,

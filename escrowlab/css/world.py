@@ -6,9 +6,10 @@ build on it, so that they measure the real client, hook and matcher.
 The database lists stand-in images only (:func:`escrow.css.images.stand_in_images`): two
 suppliers each list the hashes of the same :attr:`CssWorld.listed` images plus one image
 of their own, and the database keeps the intersection (docs/css_matcher.md). Orders are
-:class:`authority_portal.warrants.detection.OrderTerms` signed by the world's judge and
-checked on every device by the portal's
-:class:`~authority_portal.warrants.detection.DetectionOrderVerifier` (docs/detection_orders.md).
+:class:`authority_portal.warrants.detection.OrderTerms` cases filed and approved on the
+world's witnessed log, signed by the world's judge, and checked on every device by the
+portal's :class:`~authority_portal.warrants.detection.DetectionOrderVerifier`, which also
+requires the approval's receipt under the witness quorum (docs/detection_orders.md).
 The provider publishes its table's root in an audit log that a 2-of-3 witness quorum
 cosigns, and every device takes the table only after checking it against that root
 (:func:`escrowlab.css.publish.check_table`; docs/css_matcher.md, "Published roots").
@@ -30,7 +31,6 @@ from authority_portal.warrants.detection import (
     DetectionOrderVerifier,
     OrderCase,
     OrderTerms,
-    encode_signed,
 )
 from authority_portal.warrants.judges import Judge, JudgeRegistry
 from authority_portal.warrants.policy import ParticularityPolicy
@@ -67,6 +67,7 @@ class CssWorld:
     listed: list[tuple[str, bytes]]
     innocent: list[tuple[str, bytes]]
     judge: Signer
+    judges: JudgeRegistry
     publisher: DatabasePublisher
     trust: Trust
     table_root: bytes
@@ -76,7 +77,9 @@ class CssWorld:
     def order(self, users: tuple[str, ...], start: float, end: float,
               version: int | None = None, order_id: str | None = None) -> bytes:
         """A detection order for ``users`` over ``[start, end)`` at database ``version``
-        (the provider's by default), signed by the world's judge and issued now."""
+        (the provider's by default), filed, signed by the world's judge and approved now,
+        every step in the witnessed log; the bytes carry the approval's receipt, which every
+        device checks (:func:`authority_portal.warrants.detection.encode_logged`)."""
         self.orders_issued += 1
         now = int(self.clock.now())
         terms = OrderTerms(
@@ -86,7 +89,11 @@ class CssWorld:
             database_version=self.provider.table.version if version is None else version,
             legal_basis="Article 7 detection order (stand-in).", issued_at=now,
             expires_at=max(int(end), now + 1))
-        return encode_signed(terms, [sign_warrant(self.judge, terms, OrderCase.APPROVAL_HEADER)])
+        case = OrderCase.draft(terms, self.publisher.log, self.judges, POLICY, "officer:O1")
+        case.file("officer:O1")
+        case.approve(f"judge:{self.judge.name}",
+                     [sign_warrant(self.judge, terms, OrderCase.APPROVAL_HEADER)])
+        return case.logged()
 
     def send_image(self, sender: str, to: str, image: bytes) -> list[int]:
         self.clock.advance(60)
@@ -151,14 +158,15 @@ def build(users: tuple[str, ...] = ("alice", "bob"), *, listed: int = 4, innocen
                                clock=clock)
         hook = CssContentHook(user, deployment.client(provider.table,
                                                       random.Random(f"{seed}:{i}")),
-                              deployment.hasher, DetectionOrderVerifier(registry, POLICY),
+                              deployment.hasher,
+                              DetectionOrderVerifier(registry, POLICY, trust),
                               clock, require_vouchers=require_vouchers)
         device.content_hook = hook
         devices[user], hooks[user] = device, hook
     return CssWorld(clock, relay, deployment, provider, devices, hooks,
                     [(n, encode_image(im)) for n, im, _ in on_list],
-                    [(n, encode_image(im)) for n, im, _ in others], judge, publisher, trust,
-                    root)
+                    [(n, encode_image(im)) for n, im, _ in others], judge, registry, publisher,
+                    trust, root)
 
 
 def _published(provider: CssProvider, clock: ManualClock) -> tuple[DatabasePublisher, Trust]:

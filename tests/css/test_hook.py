@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from authority_portal.warrants.detection import decode_logged, encode_logged
 from escrow.css.hook import DERIVATIVE_SIDE, CssContentHook, visual_derivative
 from escrow.css.images import decode_image
 from escrow.css.orders import OrderError
@@ -79,8 +80,11 @@ def test_a_forged_or_replayed_order_is_refused_and_kept_nowhere(world):
     w, hook = world, world.hooks["bob"]
     now = w.clock.now()
     order = w.order(("bob",), now, now + DAY)
-    forged = order.replace(b"bob", b"bib", 1)
-    for bad in (forged, b"not an order"):
+    signed, receipt = decode_logged(order)
+    assert b"bob" in signed
+    forged = encode_logged(signed.replace(b"bob", b"bib", 1), receipt)
+    unlogged = signed  # the judge's signature alone: the device wants the logged approval
+    for bad in (forged, unlogged, b"not an order"):
         with pytest.raises(OrderError):
             hook.accept_order(bad)
     assert hook.orders == {}

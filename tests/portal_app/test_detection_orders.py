@@ -10,7 +10,12 @@ import base64
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from authority_portal.warrants.detection import DetectionOrderVerifier
+from audit.trust import Trust
+from authority_portal.warrants.detection import (
+    DetectionOrderVerifier,
+    decode_logged,
+    encode_logged,
+)
 from escrow.css.orders import OrderError
 from tests.portal_app.helpers import Client
 
@@ -31,9 +36,13 @@ def _signature(world, judge, reference, name="judge-1", kind="detection-orders")
     return base64.b64encode(key.sign(base64.b64decode(statement))).decode()
 
 
-def _device(world) -> DetectionOrderVerifier:
+def _device(world, logged: bool = False) -> DetectionOrderVerifier:
+    """A scanning device's verifier; ``logged``: one that also requires the approval in
+    the witnessed log (the portal log's key, witnesses and quorum)."""
     casework = world.app.extensions["portal"].casework
-    return DetectionOrderVerifier(casework.judges, casework.particularity)
+    log = casework.log
+    trust = Trust(log.log_key, log.witness_keys, log.threshold) if logged else None
+    return DetectionOrderVerifier(casework.judges, casework.particularity, trust)
 
 
 def test_an_order_filed_signed_and_collected_is_accepted_by_a_scanning_device(shared_world):
@@ -55,6 +64,14 @@ def test_an_order_filed_signed_and_collected_is_accepted_by_a_scanning_device(sh
     order = _device(world).verify(base64.b64decode(collected["signed_order"]), now + 1)
     assert order.users == ("alice",) and order.covers("alice", now + 2, 1)
     assert not order.covers("bob", now + 2, 1) and not order.covers("alice", now + 2, 2)
+    logged = base64.b64decode(collected["signed_order"])
+    assert _device(world, logged=True).verify(logged, now + 1).order_id == reference
+    signed, receipt = decode_logged(logged)
+    with pytest.raises(OrderError, match="without its receipt"):
+        _device(world, logged=True).verify(signed, now + 1)  # signed, but not shown logged
+    other = world.log.log.receipt(0)  # a receipt of another entry of the same log
+    with pytest.raises(OrderError, match="not the logged approval"):
+        _device(world, logged=True).verify(encode_logged(signed, other), now + 1)
     trail = [e.entry.type for e in world.log.trail(reference)]
     assert trail[-2:] == ["detection_order.filed", "detection_order.approved"]
     again = judge.post(f"/api/v1/judge/detection-orders/{reference}/signature",
