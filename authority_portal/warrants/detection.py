@@ -235,7 +235,11 @@ def decode_logged(encoded: bytes) -> tuple[bytes, Receipt]:
         receipt = Receipt.from_json(obj["receipt"])
     except (ValueError, AuditError) as exc:
         raise WarrantError(f"logged detection order: {exc}") from None
-    if encode_logged(signed, receipt) != encoded:
+    try:
+        canonical = encode_logged(signed, receipt)
+    except (rfc8785.CanonicalizationError, ValueError, TypeError) as exc:
+        raise WarrantError(f"logged detection order cannot be canonicalised: {exc}") from None
+    if canonical != encoded:
         raise WarrantError("a logged detection order is not in its canonical (RFC 8785) "
                            "encoding")
     return signed, receipt

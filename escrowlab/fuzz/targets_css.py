@@ -111,33 +111,63 @@ def image_target(world: World) -> Target:
                   bytes_mutator(seeds), weight=0.5)
 
 
-def order_target(world: World) -> Target:
+ISSUED = 1_767_261_600
+
+
+@functools.cache
+def _orders():  # type: ignore[no-untyped-def]
+    """A judge, an order filed and approved on a log, and the log's trust: (registry,
+    policy, trust, signed bytes, logged bytes)."""
+    from audit.log import AuditLog
     from audit.note import Signer
-    from authority_portal.warrants.detection import (
-        DetectionOrderVerifier,
-        OrderCase,
-        OrderTerms,
-        encode_signed,
-    )
+    from audit.trust import Trust
+    from authority_portal.warrants.detection import OrderCase, OrderTerms
     from authority_portal.warrants.judges import Judge, JudgeRegistry
     from authority_portal.warrants.policy import ParticularityPolicy
     from authority_portal.warrants.signatures import sign_warrant
-    from escrow.css.orders import OrderError
 
-    judge = Signer.generate("J1")
+    class Clock:
+        def now(self) -> float:
+            return float(ISSUED)
+
+    judge, log_key = Signer.generate("J1"), Signer.generate("css.escrowlab.fuzz/log")
     registry = JudgeRegistry([Judge("J1", "JA", judge.verifier)])
     policy = ParticularityPolicy()
-    issued = 1_767_261_600
-    terms = OrderTerms("D-1", "Agency A", "JA", "O1", ("alice", "bob"), issued, issued + 3600,
-                       1, "Article 7 (stand-in)", issued, issued + 86_400)
-    seeds = [encode_signed(terms, [sign_warrant(judge, terms, OrderCase.APPROVAL_HEADER)])]
+    log = AuditLog.open(":memory:", log_key, clock=Clock())
+    terms = OrderTerms("D-1", "Agency A", "JA", "O1", ("alice", "bob"), ISSUED, ISSUED + 3600,
+                       1, "Article 7 (stand-in)", ISSUED, ISSUED + 86_400)
+    case = OrderCase.draft(terms, log, registry, policy, "officer:O1")
+    case.file("officer:O1")
+    case.approve("judge:J1", [sign_warrant(judge, terms, OrderCase.APPROVAL_HEADER)])
+    return registry, policy, Trust(log_key.verifier, (), 0), case.signed(), case.logged()
+
+
+def order_target(world: World) -> Target:
+    from authority_portal.warrants.detection import DetectionOrderVerifier
+    from escrow.css.orders import OrderError
+
+    registry, policy, _, signed, _ = _orders()
 
     def run(data: bytes) -> None:  # a fresh device each time: its replay memory is its state
-        DetectionOrderVerifier(registry, policy).verify(data, issued + 60)
+        DetectionOrderVerifier(registry, policy).verify(data, ISSUED + 60)
 
     return Target("css.order", "authority_portal.warrants.detection.DetectionOrderVerifier"
                   ".verify (a device's check of a signed detection order)", (OrderError,),
-                  seeds, run, json_mutator(seeds), weight=0.5)
+                  [signed], run, json_mutator([signed]), weight=0.5)
+
+
+def logged_order_target(world: World) -> Target:
+    from authority_portal.warrants.detection import DetectionOrderVerifier
+    from escrow.css.orders import OrderError
+
+    registry, policy, trust, _, logged = _orders()
+
+    def run(data: bytes) -> None:
+        DetectionOrderVerifier(registry, policy, trust).verify(data, ISSUED + 60)
+
+    return Target("css.logged_order", "DetectionOrderVerifier.verify with the log's trust: "
+                  "the signed order and the receipt of its logged approval", (OrderError,),
+                  [logged], run, json_mutator([logged]), weight=0.5)
 
 
 def targets(world: World) -> dict:
@@ -147,4 +177,5 @@ def targets(world: World) -> dict:
         "css.database": lambda: database_target(world),
         "css.image": lambda: image_target(world),
         "css.order": lambda: order_target(world),
+        "css.logged_order": lambda: logged_order_target(world),
     }

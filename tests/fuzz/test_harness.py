@@ -87,6 +87,7 @@ def test_targets_cover_every_parser_family():
                    "audit.receipt", "audit.entry", "audit.evidence", "audit.witness",
                    "audit.witness_state", "audit.log_store", "audit.append_request",
                    "css.voucher", "css.table", "css.database", "css.image", "css.order",
+                   "css.logged_order",
                    "messaging.relay_answer",
                    "relay.http"):
         assert any(n.startswith(prefix) for n in names), prefix

@@ -175,3 +175,17 @@ def test_the_signed_bytes_are_read_strictly(j1):
                                          b'"users":["bob","alice"]'), "canonical")]:
         with pytest.raises(OrderError, match=message):
             DetectionOrderVerifier(registry(j1), POLICY).verify(bad, T0 + DAY)
+
+
+def test_a_logged_order_with_an_unencodable_receipt_is_a_clear_refusal():
+    # found by `escrowlab fuzz --targets css.logged_order`: RFC 8785 cannot encode 2^64
+    import json
+
+    from authority_portal.warrants.detection import LOGGED_FORMAT, decode_logged
+    from authority_portal.warrants.errors import WarrantError
+
+    bundle = json.dumps({"format": LOGGED_FORMAT, "receipt": {
+        "checkpoint": "x", "entry": "", "index": 2**64, "proof": []}, "signed": ""},
+        separators=(",", ":"), sort_keys=True).encode()
+    with pytest.raises(WarrantError, match="canonicalised"):
+        decode_logged(bundle)
