@@ -13,7 +13,9 @@ TOTP keys, shown once by ``escrowlab portal`` and used by the tests.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +30,8 @@ from authority_portal.app import create_app
 from authority_portal.app.auditing import PortalLog
 from authority_portal.app.custodians import NodeCustodians
 from authority_portal.app.seed import Account, create_account
-from authority_portal.custodian_node.client import InProcessClient
+from authority_portal.custodian_node.app import make_node_server, serve, server_port
+from authority_portal.custodian_node.client import HttpClient, InProcessClient
 from authority_portal.custodian_node.log_check import LogTrust
 from authority_portal.custodian_node.node import CustodianNode
 from authority_portal.custodian_node.operator import key_file
@@ -71,8 +74,11 @@ class PortalWorld:
 
 def build(directory: Path, *, messages: int = 6, custodians: int = 5, threshold: int = 3,
           database_url: str | None = None, clock: Clock | None = None,
-          config: dict | None = None) -> PortalWorld:
-    """Chats, custodians, log, app and accounts, with every file under ``directory``."""
+          config: dict | None = None, http_nodes: bool = False) -> PortalWorld:
+    """Chats, custodians, log, app and accounts, with every file under ``directory``.
+    ``http_nodes``: each node is served over HTTP on loopback (waitress, in a thread) and
+    the portal reaches it through :class:`~authority_portal.custodian_node.client.HttpClient`
+    instead of calling it in process."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
@@ -123,8 +129,9 @@ def build(directory: Path, *, messages: int = 6, custodians: int = 5, threshold:
             operator_keys[custodian.custodian_id].public_key().public_bytes_raw(), clock, store)
     del operator_keys  # the portal below is built without any of them
     closers += [store.close for store in stores]
-    custodians = NodeCustodians({n: InProcessClient(node) for n, node in nodes.items()},
-                                LawfulAccess(deployment, archive))
+    clients = {n: _served(node, closers) if http_nodes else InProcessClient(node)
+               for n, node in nodes.items()}
+    custodians = NodeCustodians(clients, LawfulAccess(deployment, archive))
     app = create_app({
         "PORTAL_CUSTODIANS": custodians, "PORTAL_LOG": portal_log, "PORTAL_CLOCK": clock,
         "PORTAL_JUDGES": judges, "PORTAL_PARTICULARITY": policy,
@@ -148,6 +155,19 @@ def build(directory: Path, *, messages: int = 6, custodians: int = 5, threshold:
     return PortalWorld(app, accounts, key_files, operator_files, nodes,
                        direct["conversation_id"], (times[0], times[-1]), directory, portal_log,
                        closers)
+
+
+def _served(node: CustodianNode, closers: list) -> HttpClient:
+    """``node`` served on a free loopback port in a daemon thread; its HTTP client."""
+    server = make_node_server(node)
+    threading.Thread(target=_serve_until_closed, args=(server,), daemon=True).start()
+    closers.append(server.close)
+    return HttpClient(f"http://127.0.0.1:{server_port(server)}")
+
+
+def _serve_until_closed(server) -> None:  # type: ignore[no-untyped-def]
+    with contextlib.suppress(OSError, ValueError):  # the closer shuts the socket under it
+        serve(server)
 
 
 def _key_file(path: Path, key: Ed25519PrivateKey) -> Path:
