@@ -28,7 +28,7 @@
     });
     const result = await sent.json();
     if (!sent.ok) { throw new Error(result.error); }
-    const kind = section.dataset.kind || "warrant";
+    const kind = section.dataset.kind;
     status.textContent = "signed: " + kind + " " + result.reference + " is " + result.status;
     document.getElementById("status").textContent = result.status;
   }
