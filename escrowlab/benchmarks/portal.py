@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import tempfile
 import threading
 import time
@@ -122,14 +123,15 @@ def _case(sessions: dict, world, key, operator_keys: dict, timings: dict,
     return approvals, view
 
 
-def run(clients: int, cases: int) -> dict:
-    timings: dict[str, list[float]] = defaultdict(list)
-    to_view: list[float] = []
-    lock = threading.Lock()
-    errors: list[str] = []
+@contextlib.contextmanager
+def _served_world(threads: int, http_nodes: bool = False):  # type: ignore[no-untyped-def]
+    """A portal world served on loopback, each role signed in once, and the judge's and
+    operators' keys as their holders load them: (world, sessions, judge key, operator keys).
+    """
     with tempfile.TemporaryDirectory(prefix="escrowlab-bench-portal-") as folder:
-        world = build(Path(folder), config={"PORTAL_RATE_LIMITS": LIMITS})
-        server = PortalServer(world.app, threads=max(8, clients))
+        world = build(Path(folder), config={"PORTAL_RATE_LIMITS": LIMITS},
+                      http_nodes=http_nodes)
+        server = PortalServer(world.app, threads=threads)
         try:
             sessions = {name: PortalSession(server.url, _credentials(world.accounts[name]))
                         for name in ROLES}
@@ -137,32 +139,41 @@ def run(clients: int, cases: int) -> dict:
                 world.judge_key_files["judge-1"].read_bytes(), None)
             operator_keys = {name: load_key(world.operator_key_files[name].read_bytes())
                              for name in OPERATORS}
-
-            def worker():
-                for _ in range(cases):
-                    try:
-                        approvals, view = _case(sessions, world, key, operator_keys, timings,
-                                                lock)
-                    except (RuntimeError, OSError) as exc:
-                        errors.append(str(exc))
-                        return
-                    with lock:
-                        to_view.append(approvals[-1] + view)
-
-            threads = [threading.Thread(target=worker) for _ in range(clients)]
-            started = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            wall = time.perf_counter() - started
+            yield world, sessions, key, operator_keys
         finally:
             server.stop()
             world.close()
+
+
+def run(clients: int, cases: int) -> dict:
+    timings: dict[str, list[float]] = defaultdict(list)
+    to_view: list[float] = []
+    lock = threading.Lock()
+    errors: list[str] = []
+    with _served_world(threads=max(8, clients)) as (world, sessions, key, operator_keys):
+        def worker():
+            for _ in range(cases):
+                try:
+                    approvals, view = _case(sessions, world, key, operator_keys, timings,
+                                            lock)
+                except (RuntimeError, OSError) as exc:
+                    errors.append(str(exc))
+                    return
+                with lock:
+                    to_view.append(approvals[-1] + view)
+
+        threads = [threading.Thread(target=worker) for _ in range(clients)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - started
     if errors:
         raise RuntimeError(f"bench portal: {len(errors)} case(s) failed: {errors[0]}")
     every = [t for values in timings.values() for t in values]
-    return {**_http_nodes(cases=HTTP_CASES if cases > 1 else 1),
+    return {
+        **_http_nodes(cases=HTTP_CASES if cases > 1 else 1),
         "clients": clients, "cases": cases, "requests": len(every),
         "requests_per_s": round(len(every) / wall, 1),
         "p50_ms_all": round(_percentile(every, 50), 2),
@@ -177,27 +188,15 @@ def run(clients: int, cases: int) -> dict:
 def _http_nodes(cases: int) -> dict:
     """One case at a time on a world whose nodes are served over HTTP (module docstring)."""
     releases, recoveries, views, totals = [], [], [], []
-    with tempfile.TemporaryDirectory(prefix="escrowlab-bench-portal-http-") as folder:
-        world = build(Path(folder), config={"PORTAL_RATE_LIMITS": LIMITS}, http_nodes=True)
-        server = PortalServer(world.app, threads=4)
-        try:
-            sessions = {name: PortalSession(server.url, _credentials(world.accounts[name]))
-                        for name in ROLES}
-            key = serialization.load_pem_private_key(
-                world.judge_key_files["judge-1"].read_bytes(), None)
-            operator_keys = {name: load_key(world.operator_key_files[name].read_bytes())
-                             for name in OPERATORS}
-            for _ in range(cases):
-                approvals, view = _case(sessions, world, key, operator_keys,
-                                        defaultdict(list), threading.Lock())
-                release = sum(approvals[:-1]) / len(approvals[:-1])
-                releases.append(release)
-                recoveries.append(max(0.0, approvals[-1] - release))
-                views.append(view)
-                totals.append(approvals[-1] + view)
-        finally:
-            server.stop()
-            world.close()
+    with _served_world(threads=4, http_nodes=True) as (world, sessions, key, operator_keys):
+        for _ in range(cases):
+            approvals, view = _case(sessions, world, key, operator_keys,
+                                    defaultdict(list), threading.Lock())
+            release = sum(approvals[:-1]) / len(approvals[:-1])
+            releases.append(release)
+            recoveries.append(max(0.0, approvals[-1] - release))
+            views.append(view)
+            totals.append(approvals[-1] + view)
     total = _percentile(totals, 50)
     parts = {"release": _percentile(releases, 50), "recovery": _percentile(recoveries, 50),
              "view": _percentile(views, 50)}
