@@ -19,9 +19,15 @@ trusts that log's checkpoints under, and the Ed25519 public key of its one opera
    log_check`);
 4. checks the attempt's nonce is fresh, and that it has not already released this target of
    this warrant to another attempt;
-5. appends its decision to the log and checks the receipt; only then
+5. reserves the target for this attempt in its database, appends its decision to the log
+   and checks the receipt; only then
 6. releases its share of every record through :func:`escrow.release.release_share` (the one
    release path) and records the release in its database.
+
+A node that dies between 5 and the end of 6 leaves the reservation behind: restarted, it
+resumes that attempt when the same signed request comes again (appending a second decision
+entry marked ``resumed``) and refuses every other attempt on the target, so a crash never
+lets a target of a warrant be released twice to different attempts.
 
 Any refusal is appended to the log as ``custodian.refused`` with its reason and raised as
 :class:`~authority_portal.custodian_node.errors.Refused` carrying that receipt; the node's
@@ -158,10 +164,20 @@ class CustodianNode:
         seen = check_consistent(self.log, self.store.seen(), approval)
         if self.store.nonce_used(request.nonce):
             raise NodeError(f"nonce {request.nonce} was already used: a replayed request")
+        begun = self.store.pending_nonce(request.nonce)
+        if begun is not None and begun != (auth.warrant.sha256, auth.conversation_id,
+                                           auth.digest):
+            raise NodeError(f"nonce {request.nonce} belongs to an interrupted release under "
+                            "another authorisation: a replayed request")
         earlier = self.store.released_for(auth.warrant.sha256, auth.conversation_id)
         if earlier is not None:
             raise NodeError(f"this node already released {auth.conversation_id} under warrant "
                             f"{auth.warrant.warrant_id} to attempt {earlier}")
+        interrupted = self.store.pending_for(auth.warrant.sha256, auth.conversation_id)
+        if interrupted is not None and interrupted[0] != request.nonce:
+            raise NodeError(f"this node's release of {auth.conversation_id} under warrant "
+                            f"{auth.warrant.warrant_id} to attempt {interrupted[0]} was "
+                            "interrupted; only that attempt can resume it")
         return [s.envelope for s in scoped], verifier, seen
 
     def _payload(self, request: ReleaseRequest | None, **more: object) -> dict:
@@ -186,8 +202,12 @@ class CustodianNode:
     def _release(self, request: ReleaseRequest, envelopes: list[bytes],
                  verifier: WarrantVerifier, seen: Checkpoint) -> Decision:
         auth = request.authorisation
+        resumed = self.store.pending_nonce(request.nonce) is not None
         payload = self._payload(request, authorisation_sha256=auth.digest.hex(),
-                                records=len(auth.records))
+                                records=len(auth.records),
+                                **({"resumed": True} if resumed else {}))
+        self.store.begin_release(request.nonce, auth.warrant.sha256, auth.conversation_id,
+                                 auth.digest, self.clock.now())
         try:
             receipt = self.log.append_event(RELEASED_TYPE, self.actor, payload)
             acknowledged = check_receipt(receipt, self.trust)
@@ -196,6 +216,8 @@ class CustodianNode:
                 raise NodeError("the log acknowledged another entry than this decision")
             seen = check_consistent(self.log, seen, acknowledged)
         except (AuditError, OSError, NodeError) as exc:
+            if not resumed:
+                self.store.abandon_release(request.nonce)
             raise Refused(f"the decision could not be logged, so nothing is released: {exc}"
                           ) from None
         try:
@@ -203,6 +225,7 @@ class CustodianNode:
                                            envelope, self.clock) for envelope in envelopes)
         except EscrowError as exc:
             self._log_failure(request, str(exc))
+            self.store.abandon_release(request.nonce)
             raise Refused(f"logged, but the release failed: {exc}", receipt) from None
         self.store.record_release(request.nonce, auth.warrant.sha256, auth.conversation_id,
                                   auth.digest, len(releases), receipt.index, self.clock.now(),

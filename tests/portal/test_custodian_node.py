@@ -226,3 +226,90 @@ def test_a_node_answering_with_foreign_releases_is_recorded_and_the_others_still
     assert "not of authorisation" in run.decisions["K5"]
     assert [n for n, d in run.decisions.items() if d == "released"] == ["K1", "K2", "K3"]
     assert run.report.complete and case.state == "recovered"
+
+
+class Killed(BaseException):
+    """The node process dying at this point (not an error any code path catches)."""
+
+
+def kill_during_release(monkeypatch):
+    def die(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr("authority_portal.custodian_node.node.release_share", die)
+
+
+def restarted(world, node, tmp_path):
+    """``node`` as a new process on the same database file (the old connection is left
+    open, as a killed process leaves its file)."""
+    return node_like(world, node.node_id, tmp_path, store=NodeStore(node.store.path,
+                                                                     node.node_id))
+
+
+def test_a_node_killed_after_logging_resumes_only_the_same_attempt(world, tmp_path,
+                                                                   monkeypatch):
+    case, auth, nonce, approval = prepared(world)
+    node = node_like(world, "K2", tmp_path)
+    request = world.request("K2", auth, nonce, approval)
+    size = world.log.size
+    with monkeypatch.context() as patch:
+        kill_during_release(patch)
+        with pytest.raises(Killed):
+            node.handle(request)
+    assert node.store.releases() == [] and len(node.store.pending()) == 1
+    assert world.log_types(size) == ["custodian.released"]
+    node = restarted(world, node, tmp_path)
+
+    again, key = world.authorisation(case.warrant, case.signatures)
+    other = world.access.open(again.window, again, key)
+    before = world.log.size
+    with pytest.raises(Refused, match=f"to attempt {nonce} was interrupted"):
+        node.handle(world.request("K2", again, other.nonce, approval))
+    assert node.store.releases() == [] and len(node.store.pending()) == 1
+    assert world.log_types(before) == ["custodian.refused"]
+
+    decision = node.handle(request)
+    assert len(decision.releases) == len(auth.records) > 0
+    resumed = world.entries(decision.receipt.index)[0]
+    assert resumed.type == "custodian.released" and resumed.payload["resumed"] is True
+    assert resumed.payload["nonce"] == nonce
+    assert [row[0] for row in node.store.releases()] == [nonce] and node.store.pending() == []
+    with pytest.raises(Refused, match="already used: a replayed request"):
+        node.handle(request)
+
+
+def test_a_node_killed_before_logging_resumes_and_logs_before_releasing(world, tmp_path,
+                                                                        monkeypatch):
+    _, auth, nonce, approval = prepared(world)
+    node = node_like(world, "K3", tmp_path)
+    request = world.request("K3", auth, nonce, approval)
+    size = world.log.size
+
+    class DiesOnAppend:
+        consistency_proof = node.log.consistency_proof
+
+        def append_event(self, *args):
+            raise Killed
+
+    node.log = DiesOnAppend()
+    with pytest.raises(Killed):
+        node.handle(request)
+    assert world.log.size == size and len(node.store.pending()) == 1
+    node = restarted(world, node, tmp_path)
+    decision = node.handle(request)
+    assert world.log_types(size) == ["custodian.released"]
+    assert decision.receipt.index == size and decision.releases
+
+
+def test_a_release_that_cannot_be_logged_leaves_no_reservation(world, tmp_path):
+    case, auth, nonce, approval = prepared(world)
+    node = node_like(world, "K4", tmp_path)
+    real_log = node.log
+    node.log = FailingLogWithProofs(real_log)
+    with pytest.raises(Refused, match="could not be logged"):
+        node.handle(world.request("K4", auth, nonce, approval))
+    assert node.store.pending() == [] and node.store.releases() == []
+    node.log = real_log
+    again, key = world.authorisation(case.warrant, case.signatures)
+    other = world.access.open(again.window, again, key)
+    assert node.handle(world.request("K4", again, other.nonce, approval)).releases
