@@ -30,6 +30,8 @@ KINDS: dict[str, tuple[str, str, str]] = {
               "relay traffic over HTTP, the relay SIGKILLed and restarted on its database"),
     "lost-answer": ("escrowlab.crash.lost_answer", "lost_answer_trial",
                     "one relay write endpoint per trial: commit, drop the answer, retry"),
+    "custodian": ("escrowlab.crash.custodian_trials", "custodian_trial",
+                  "a custodian node SIGKILLed mid-release, restarted, asked again"),
 }
 """kind -> (module, trial function, what one trial does)."""
 

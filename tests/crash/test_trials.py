@@ -17,7 +17,8 @@ from escrowlab.crash.processes import sqlite_check
 from escrowlab.crash.runner import run_trial
 
 
-@pytest.mark.parametrize("kind", ["audit-cli", "audit-api", "witness", "relay"])
+@pytest.mark.parametrize("kind", ["audit-cli", "audit-api", "witness", "relay",
+                                  "custodian"])
 @pytest.mark.parametrize("index", [0, 1])
 def test_a_sigkilled_process_loses_nothing_acknowledged(kind, index):
     outcome = run_trial(kind, "make-test", index)
@@ -109,3 +110,29 @@ def test_the_relay_check_counts_a_missing_registration_and_a_prekey_still_on_off
     outcome = Outcome()
     _check_database(f"sqlite:///{path}", traffic, outcome)
     assert (outcome.lost, outcome.duplicated, outcome.corrupt) == (1, 1, 0), outcome.problems
+
+
+def test_the_custodian_check_counts_two_attempts_logged_for_one_target(tmp_path):
+    from audit.checkpoint import Checkpoint
+    from authority_portal.custodian_node.node import RELEASED_TYPE
+    from authority_portal.custodian_node.store import NodeStore
+    from escrowlab.crash.custodian_trials import NODE, _check_files, _Lab
+
+    lab = _Lab(tmp_path)
+    try:
+        [case] = lab.cases(1)
+        sha = case.warrant.sha256
+        receipts = [lab.log.append_event(RELEASED_TYPE, f"custodian:{NODE}", {
+            "node": NODE, "warrant_sha256": sha.hex(), "nonce": nonce})
+            for nonce in ("a" * 32, "b" * 32)]
+        store = NodeStore(tmp_path / "cer" / NODE / "node.db", NODE)
+        seen = Checkpoint.parse(receipts[1].checkpoint.split("\n\n")[0] + "\n")
+        store.record_release("b" * 32, sha, case.warrant.targets[0], bytes(32), 1,
+                             receipts[0].index, 0.0, seen)
+        store.close()
+        outcome = Outcome()
+        _check_files(lab, [case], {"b" * 32, "c" * 32}, tmp_path, outcome)
+    finally:
+        lab.close()
+    assert outcome.duplicated == 1 and outcome.lost == 1
+    assert outcome.errors == 1 and "not its decision" in outcome.problems[-1]
