@@ -1,0 +1,209 @@
+"""A multi-process deployment (docs/portal.md, "Running it: one process per party"):
+``escrowlab deployment init`` writes it, every service is started with exactly the command
+``escrowlab deployment commands`` prints, each as its own process (three witnesses, the
+log, five custodian nodes, the portal), and one warrant goes through the portal's JSON API
+over HTTP to releases by three of the external nodes and a recovered view; the log holds
+each node's own decision and verifies. A URL that is not a node of the deployment's set, a
+node of another ceremony, a missing deployment and an existing one are refused."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from audit.entries import Entry
+from audit.storage import LogStore
+from authority_portal.custodian_node.operator import load_key
+from escrowlab.cli import main
+from escrowlab.portal.deployment import ports_needed
+from escrowlab.portal.session import Credentials, PortalSession
+from tests.paths import PROJECT_ROOT
+
+CUSTODIANS = 5
+ENV = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+
+
+def _free_base_port(count: int) -> int:
+    """A base port below the ephemeral range with ``count`` free ports from it."""
+    for _ in range(50):
+        base = random.randrange(20000, 30000 - count)  # noqa: S311 - not a secret
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    pytest.fail("no block of free ports")
+
+
+def _start(argv: list[str]) -> tuple[subprocess.Popen, str]:
+    return subprocess.Popen([sys.executable, "-m", "escrowlab", *argv[1:], "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=ENV, cwd=PROJECT_ROOT), argv[1]
+
+
+def _started(process: subprocess.Popen) -> dict:
+    line = process.stdout.readline()
+    if not line:
+        process.wait(timeout=30)
+        pytest.fail(f"a service did not start: {process.stderr.read()}")
+    return json.loads(line)
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    root = tmp_path_factory.mktemp("deployment")
+    directory = root / "dep"
+    base = _free_base_port(ports_needed(CUSTODIANS))
+    code = main(["deployment", "init", "--dir", str(directory), "--lab-kdf", "--messages", "3",
+                 "--base-port", str(base), "--json"])
+    assert code == 0
+    listed = subprocess.run([sys.executable, "-m", "escrowlab", "deployment", "commands",
+                             "--dir", str(directory), "--json"], capture_output=True,
+                            text=True, env=ENV, cwd=PROJECT_ROOT, timeout=60, check=True)
+    services = {s["service"]: s for s in json.loads(listed.stdout)["services"]}
+    processes = []
+    try:
+        for group in (["witness-1", "witness-2", "witness-3"], ["log"],
+                      [f"node-K{i}" for i in range(1, CUSTODIANS + 1)]):
+            started = [_start(services[name]["argv"])[0] for name in group]
+            processes += started
+            for name, process in zip(group, started, strict=True):
+                assert _started(process)["url"] == services[name]["url"]
+        yield {"dir": directory, "root": root, "services": services}
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _session(url: str, account: dict) -> PortalSession:
+    return PortalSession(url, Credentials(account["email"], account["password"],
+                                          account["totp"]))
+
+
+def test_a_warrant_through_the_portal_is_released_by_three_external_nodes(deployment):
+    directory, services = deployment["dir"], deployment["services"]
+    manifest = json.loads((directory / "manifest.json").read_bytes())
+    portal, _ = _start([*services["portal"]["argv"], "--dir",
+                        str(deployment["root"] / "portal")])
+    try:
+        started = _started(portal)
+        url = started["url"]
+        assert url == services["portal"]["url"]
+        accounts = {a["name"]: a for a in started["accounts"]}
+        assert {a["custodian"] for a in accounts.values() if a["custodian"]} == \
+            {f"K{i}" for i in range(1, CUSTODIANS + 1)}
+        officer = _session(url, accounts["officer-1"])
+        start, end = manifest["window"]
+        filed = officer.call("POST", "/api/v1/officer/warrants", {
+            "agency": "Agency A", "jurisdiction": "JA", "legal_basis": "s. 8, case 42",
+            "validity_days": 10, "conversation_id": manifest["conversation_id"],
+            "window_start": start, "window_end": end})
+        reference = filed["reference"]
+        judge = _session(url, accounts["judge-1"])
+        path = f"/api/v1/judge/warrants/{reference}"
+        statement = base64.b64decode(judge.call("GET", path + "/statement")["statement"])
+        key = serialization.load_pem_private_key(
+            (directory / manifest["judges"]["key_files"]["judge-1"]).read_bytes(), None)
+        judge.call("POST", path + "/signature",
+                   {"signature": base64.b64encode(key.sign(statement)).decode()})
+        for node in manifest["nodes"][:3]:
+            operator = _session(url, accounts[node["operator"]])
+            path = f"/api/v1/custodian/warrants/{reference}"
+            request = base64.b64decode(operator.call("GET", path + "/request")["request"])
+            signer = load_key((directory / node["operator_key_file"]).read_bytes())
+            operator.call("POST", path + "/approval",
+                          {"signature": base64.b64encode(signer.sign(request)).decode()})
+        status = officer.call("GET", f"/api/v1/officer/warrants/{reference}")
+        assert status["status"] == "recovered", status
+        view = officer.call("GET", f"/api/v1/officer/warrants/{reference}/recovered")
+        assert len(view["messages"]) == view["messages_recovered"] == \
+            view["messages_in_scope"] > 0
+        auditor = _session(url, accounts["auditor-1"])
+        verified = auditor.call("POST", "/api/v1/auditor/verification")
+        assert verified["ok"], verified
+    finally:
+        portal.terminate()
+        portal.wait(timeout=10)
+    store = LogStore(directory / manifest["log"]["file"])
+    try:
+        entries = [Entry.decode(e) for e in store.leaves(0, store.refresh())]
+    finally:
+        store.close()
+    released = {e.actor for e in entries if e.type == "custodian.released"
+                and e.payload.get("warrant_id") == reference}
+    assert released == {"custodian:K1", "custodian:K2", "custodian:K3"}
+    portal_events = [e for e in entries if e.type.startswith("warrant.")]
+    assert portal_events and all(e.actor == "portal" for e in portal_events)
+    assert {e.payload["on_behalf_of"] for e in portal_events} >= {"officer-1", "judge-1"}
+
+
+def _portal(capsys, directory: Path, urls: list[str], *extra: str) -> str:
+    code = main(["portal", "--deployment", str(directory), "--custodians", ",".join(urls),
+                 "--port", "0", *extra])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    return err
+
+
+def test_urls_that_are_not_the_deployments_nodes_are_refused(deployment, capsys, tmp_path):
+    directory, services = deployment["dir"], deployment["services"]
+    nodes = [services[f"node-K{i}"]["url"] for i in range(1, 4)]
+    log = services["log"]["url"]
+    assert "is not a custodian node" in _portal(capsys, directory, [*nodes[:2], log])
+    assert "cannot be reached" in _portal(capsys, directory,
+                                          [*nodes[:2], services["portal"]["url"]])
+    assert "given twice" in _portal(capsys, directory, [*nodes[:2], nodes[0]])
+    assert "a recovery needs 3" in _portal(capsys, directory, nodes[:2])
+    assert "checkpoint" in _portal(capsys, directory, nodes, "--log-url",
+                                   services["witness-1"]["url"])
+    assert "no deployment" in _portal(capsys, tmp_path / "nowhere", nodes)
+    assert "built-in world" in _portal(capsys, directory, nodes, "--messages", "3")
+    code = main(["portal", "--custodians", nodes[0], "--port", "0"])
+    assert code == 2 and "go together" in capsys.readouterr().err
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_node_of_another_ceremony_is_refused(deployment, capsys, tmp_path):
+    services = deployment["services"]
+    assert main(["escrow", "ceremony", "--custodians", "2", "--threshold", "2", "--out",
+                 str(tmp_path / "other"), "--generate-passphrases", "--lab-kdf",
+                 "--json"]) == 0
+    argv = list(services["node-K1"]["argv"])
+    argv[argv.index("--keystore") + 1] = str(tmp_path / "other" / "K1")
+    argv[argv.index("--port") + 1] = "0"
+    process, _ = _start(argv)
+    try:
+        stranger = _started(process)["url"]
+        err = _portal(capsys, deployment["dir"], [services["node-K2"]["url"],
+                                                  services["node-K3"]["url"], stranger])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert "another custodian set" in err
+
+
+def test_an_existing_deployment_is_never_written_over(deployment, capsys):
+    directory = deployment["dir"]
+    before = (directory / "manifest.json").read_bytes()
+    assert main(["deployment", "init", "--dir", str(directory), "--lab-kdf"]) == 2
+    assert "not an empty folder" in capsys.readouterr().err
+    assert (directory / "manifest.json").read_bytes() == before
+    assert main(["deployment", "commands", "--dir", str(directory / "ceremony")]) == 2
+    assert "no deployment" in capsys.readouterr().err
