@@ -28,12 +28,15 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from waitress.server import create_server
 
 from escrowlab.arguments import int_in_range
 from escrowlab.cli import CommandError
-from escrowlab.portal.world import PortalWorld, build
+
+if TYPE_CHECKING:
+    from escrowlab.portal.world import PortalWorld
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8480
@@ -111,6 +114,8 @@ def _world(args: argparse.Namespace, directory: Path) -> PortalWorld:
     """The built-in world, or the portal over a deployment's running services."""
     external = (args.deployment, args.custodians, args.log_url)
     if not any(external):
+        from escrowlab.portal.world import build
+
         return build(directory, messages=args.messages or 6, database_url=args.db)
     if args.deployment is None or args.custodians is None:
         raise CommandError("--deployment DIR and --custodians URL[,URL...] go together "

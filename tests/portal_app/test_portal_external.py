@@ -1,34 +1,43 @@
 """A multi-process deployment (docs/portal.md, "Running it: one process per party"):
 ``escrowlab deployment init`` writes it, every service is started with exactly the command
 ``escrowlab deployment commands`` prints, each as its own process (three witnesses, the
-log, five custodian nodes, the portal), and one warrant goes through the portal's JSON API
-over HTTP to releases by three of the external nodes and a recovered view; the log holds
-each node's own decision and verifies. A URL that is not a node of the deployment's set, a
-node of another ceremony, a missing deployment and an existing one are refused."""
+log, three of the five custodian nodes, the portal given those three), and one warrant goes
+through the portal's JSON API over HTTP to releases by the three external nodes and a
+recovered view; the log holds each node's own decision and verifies. A URL that is not a
+node of the deployment's set, a node of another ceremony or with another operator, a
+foreign log, a missing deployment and an existing one are refused."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import os
 import random
 import socket
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
 from audit.entries import Entry
+from audit.note import Signer, Verifier
 from audit.storage import LogStore
 from authority_portal.custodian_node.operator import load_key
+from escrow.custodian_set import CustodianSet
 from escrowlab.cli import main
-from escrowlab.portal.deployment import ports_needed
+from escrowlab.portal.deployment import DeploymentError, load, ports_needed
+from escrowlab.portal.external import check_log, check_nodes
 from escrowlab.portal.session import Credentials, PortalSession
 from tests.paths import PROJECT_ROOT
 
 CUSTODIANS = 5
+RUNNING = ("K1", "K2", "K3")
+SPARE = ("node-K4", "node-K5")  # t = 3 of the 5: these two are not started
 ENV = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
 
 
@@ -70,21 +79,21 @@ def deployment(tmp_path_factory):
     root = tmp_path_factory.mktemp("deployment")
     directory = root / "dep"
     base = _free_base_port(ports_needed(CUSTODIANS))
-    code = main(["deployment", "init", "--dir", str(directory), "--lab-kdf", "--messages", "3",
-                 "--base-port", str(base), "--json"])
-    assert code == 0
-    listed = subprocess.run([sys.executable, "-m", "escrowlab", "deployment", "commands",
-                             "--dir", str(directory), "--json"], capture_output=True,
-                            text=True, env=ENV, cwd=PROJECT_ROOT, timeout=60, check=True)
-    services = {s["service"]: s for s in json.loads(listed.stdout)["services"]}
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["deployment", "init", "--dir", str(directory), "--lab-kdf", "--messages",
+                     "3", "--base-port", str(base), "--json"]) == 0
+    listed = io.StringIO()
+    with contextlib.redirect_stdout(listed):
+        assert main(["deployment", "commands", "--dir", str(directory), "--json"]) == 0
+    services = {s["service"]: s for s in json.loads(listed.getvalue())["services"]}
+    names = [name for name in services if name != "portal" and name not in SPARE]
     processes = []
     try:
-        for group in (["witness-1", "witness-2", "witness-3"], ["log"],
-                      [f"node-K{i}" for i in range(1, CUSTODIANS + 1)]):
-            started = [_start(services[name]["argv"])[0] for name in group]
-            processes += started
-            for name, process in zip(group, started, strict=True):
-                assert _started(process)["url"] == services[name]["url"]
+        # none of them needs another to start (a node reaches the log, and the log its
+        # witnesses, only when asked to append), so they all start at once
+        processes += [_start(services[name]["argv"])[0] for name in names]
+        for name, process in zip(names, processes, strict=True):
+            assert _started(process)["url"] == services[name]["url"]
         yield {"dir": directory, "root": root, "services": services}
     finally:
         for process in processes:
@@ -100,15 +109,16 @@ def _session(url: str, account: dict) -> PortalSession:
 def test_a_warrant_through_the_portal_is_released_by_three_external_nodes(deployment):
     directory, services = deployment["dir"], deployment["services"]
     manifest = json.loads((directory / "manifest.json").read_bytes())
-    portal, _ = _start([*services["portal"]["argv"], "--dir",
-                        str(deployment["root"] / "portal")])
+    argv = list(services["portal"]["argv"])
+    argv[argv.index("--custodians") + 1] = ",".join(services[f"node-{n}"]["url"]
+                                                    for n in RUNNING)
+    portal, _ = _start([*argv, "--dir", str(deployment["root"] / "portal")])
     try:
         started = _started(portal)
         url = started["url"]
         assert url == services["portal"]["url"]
         accounts = {a["name"]: a for a in started["accounts"]}
-        assert {a["custodian"] for a in accounts.values() if a["custodian"]} == \
-            {f"K{i}" for i in range(1, CUSTODIANS + 1)}
+        assert {a["custodian"] for a in accounts.values() if a["custodian"]} == set(RUNNING)
         officer = _session(url, accounts["officer-1"])
         start, end = manifest["window"]
         filed = officer.call("POST", "/api/v1/officer/warrants", {
@@ -178,6 +188,22 @@ def test_urls_that_are_not_the_deployments_nodes_are_refused(deployment, capsys,
     code = main(["portal", "--custodians", nodes[0], "--port", "0"])
     assert code == 2 and "go together" in capsys.readouterr().err
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_node_with_another_operator_or_a_foreign_log_is_refused(deployment):
+    """The checks ``escrowlab portal`` runs, against a manifest that registered another
+    operator key for K1, and a log key that is not the served log's."""
+    manifest = load(deployment["dir"])
+    cset = CustodianSet.loads(manifest.set_file.read_bytes())
+    urls = [deployment["services"][f"node-{n}"]["url"] for n in RUNNING]
+    assert set(check_nodes(manifest, cset, urls)) == set(RUNNING)
+    other = replace(manifest, nodes=tuple(
+        replace(n, operator_key=bytes(32)) if n.id == "K1" else n for n in manifest.nodes))
+    with pytest.raises(DeploymentError, match="another operator key"):
+        check_nodes(other, cset, urls)
+    check_log(manifest.log_url, Verifier.from_vkey(manifest.log_key))
+    with pytest.raises(DeploymentError, match="not this deployment's"):
+        check_log(manifest.log_url, Signer.generate(manifest.log_origin).verifier)
 
 
 def test_a_node_of_another_ceremony_is_refused(deployment, capsys, tmp_path):
