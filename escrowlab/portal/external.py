@@ -146,11 +146,10 @@ def build_external(deployment: Path, custodian_urls: Sequence[str], directory: P
         if store.get_meta("origin") != manifest.log_origin:
             raise DeploymentError(f"{manifest.log_file} is not the log the manifest names")
         archive = RelayArchive.open(manifest.archive_url)
-    except (RelayDatabaseError, AuditError) as exc:
+    except BaseException as exc:
         store.close()
-        raise DeploymentError(f"{manifest.directory}: {exc}") from None
-    except DeploymentError:
-        store.close()
+        if isinstance(exc, RelayDatabaseError | AuditError):
+            raise DeploymentError(f"{manifest.directory}: {exc}") from None
         raise
     closers.append(archive.engine.dispose)
     portal_log = PortalLog.served(store, HttpLog(log_url, appender), log_key, witness_keys,

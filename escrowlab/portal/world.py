@@ -61,6 +61,8 @@ class PortalWorld:
     """Each operator account's key file (``operator-1`` ...), for the operator's browser or
     ``escrowlab custodian sign-request``."""
     nodes: dict[str, CustodianNode] = field(repr=False)
+    """The in-process nodes (none when the portal reaches a deployment's own processes,
+    :mod:`escrowlab.portal.external`)."""
     conversation_id: str
     archive_times: tuple[float, float]
     directory: Path
