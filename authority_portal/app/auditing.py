@@ -66,11 +66,16 @@ class PortalLog:
 
     def _setup(self, store: LogStore, log_key: Verifier, witness_keys: Sequence[Verifier],
                threshold: int) -> None:
-        self.store = store
+        self._store = store
         self.log_key = log_key
         self.witness_keys = tuple(witness_keys)
         self.threshold = threshold
         self._lock = threading.Lock()
+
+    @property
+    def store(self) -> LogStore:
+        """The store read from: the in-process log's current one, or the served log's file."""
+        return self._store if self.log is None else self.log.store
 
     def append(self, type: str, actor: str, payload: Mapping[str, Any]) -> Receipt:
         """Append one event durably and return its witnessed receipt ("log, then act")."""
