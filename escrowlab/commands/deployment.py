@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       default=5, metavar="N", help="custodian nodes (default 5)")
     init.add_argument("--threshold", type=int_in_range(MIN_THRESHOLD, MAX_CUSTODIANS),
                       default=3, metavar="T", help="nodes a recovery needs (default 3)")
-    init.add_argument("--messages", type=int_in_range(3, 200), default=6,
+    init.add_argument("--messages", type=int_in_range(3, 200), default=6, metavar="M",
                       help="messages per demo chat, 3..200 (default 6)")
     init.add_argument("--base-port", type=int_in_range(1024, 65535), default=8490,
                       metavar="P", help="first loopback port of the services (default 8490)")

@@ -7,7 +7,10 @@ judge registry and its operator's public key), an audit log with three witnesses
 portal app and its demo accounts.
 
 :func:`build` returns a :class:`PortalWorld`; its ``accounts`` carry the passwords and
-TOTP keys, shown once by ``escrowlab portal`` and used by the tests.
+TOTP keys, shown once by ``escrowlab portal`` and used by the tests. A portal over a
+deployment whose parties each run as their own process is built by
+:func:`escrowlab.portal.external.build_external` into the same :class:`PortalWorld`, with
+the same demo accounts (:func:`seed_accounts`).
 """
 
 from __future__ import annotations
