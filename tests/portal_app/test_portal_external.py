@@ -3,7 +3,8 @@
 ``escrowlab deployment commands`` prints, each as its own process (three witnesses, the
 log, three of the five custodian nodes, the portal given those three), and one warrant goes
 through the portal's JSON API over HTTP to releases by the three external nodes and a
-recovered view; the log holds each node's own decision and verifies. A URL that is not a
+recovered view; the log holds each node's own decision and verifies, and the portal's
+events are its appender's, naming who acted. A URL that is not a
 node of the deployment's set, a node of another ceremony or with another operator, a
 foreign log, a missing deployment and an existing one are refused."""
 
@@ -24,9 +25,14 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from audit.clock import SystemClock
 from audit.entries import Entry
-from audit.note import Signer, Verifier
+from audit.errors import AuditError
+from audit.http.log_client import HttpLog
+from audit.keyfile import read_signer
+from audit.note import SIG_TYPE_ED25519, Signer, Verifier
 from audit.storage import LogStore
+from authority_portal.app.auditing import PortalLog
 from authority_portal.custodian_node.operator import load_key
 from escrow.custodian_set import CustodianSet
 from escrowlab.cli import main
@@ -204,6 +210,33 @@ def test_a_node_with_another_operator_or_a_foreign_log_is_refused(deployment):
     check_log(manifest.log_url, Verifier.from_vkey(manifest.log_key))
     with pytest.raises(DeploymentError, match="not this deployment's"):
         check_log(manifest.log_url, Signer.generate(manifest.log_origin).verifier)
+    with pytest.raises(DeploymentError, match="cannot be reached"):
+        check_log(deployment["services"]["portal"]["url"], Verifier.from_vkey(manifest.log_key))
+
+
+def test_the_portal_appends_as_itself_and_names_who_acted(deployment):
+    """Through the served log, an event is the appender ``portal``'s, with the account in
+    ``on_behalf_of``; a payload that already names one is refused and appends nothing."""
+    manifest = load(deployment["dir"])
+    appender = read_signer(str(manifest.portal_appender_key_file), SIG_TYPE_ED25519,
+                           SystemClock().now)
+    store = LogStore(manifest.log_file)
+    log = PortalLog.served(store, HttpLog(manifest.log_url, appender),
+                           Verifier.from_vkey(manifest.log_key),
+                           [Verifier.from_vkey(w.witness_key) for w in manifest.witnesses],
+                           manifest.quorum)
+    try:
+        receipt = log.append("portal.test", "admin-1", {"note": "x"})
+        entry = receipt.event()
+        assert (entry.actor, dict(entry.payload)) == ("portal", {"note": "x",
+                                                                "on_behalf_of": "admin-1"})
+        size = log.size
+        with pytest.raises(AuditError, match="on_behalf_of"):
+            log.append("portal.test", "admin-1", {"on_behalf_of": "judge-1"})
+        assert log.size == size
+        assert log.entries(size - 1)[0].entry.type == "portal.test"
+    finally:
+        store.close()
 
 
 def test_a_node_of_another_ceremony_is_refused(deployment, capsys, tmp_path):
