@@ -12,14 +12,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from audit.entries import Entry
 from audit.errors import AuditError
 from audit.log import AuditLog
 from audit.note import Verifier, b64, parse_note
 from audit.receipt import Receipt
+from audit.storage import LogStore
 from audit.verifier import verify_log
+
+ON_BEHALF_OF = "on_behalf_of"
 
 MAX_PAGE = 500
 
@@ -33,19 +36,54 @@ class LoggedEntry:
         return {"index": self.index, **self.entry.to_json()}
 
 
+class Appender(Protocol):
+    """A writer of a served log under one name (:class:`audit.http.log_client.HttpLog`)."""
+
+    actor: str
+
+    def append_event(self, type: str, actor: str, payload: Mapping[str, Any]) -> Receipt: ...
+
+
 class PortalLog:
     """Appends portal events to ``log`` and reads them back for the auditor."""
 
     def __init__(self, log: AuditLog, witness_keys: Sequence[Verifier] = (),
                  threshold: int = 0) -> None:
-        self.log = log
-        self.log_key = log.signer.verifier
+        self._setup(log.store, log.signer.verifier, witness_keys, threshold)
+        self.log: AuditLog | None = log
+        self._appender: Appender | None = None
+
+    @classmethod
+    def served(cls, store: LogStore, appender: Appender, log_key: Verifier,
+               witness_keys: Sequence[Verifier], threshold: int) -> PortalLog:
+        """A log served by another process: appended to through ``appender`` (as its one
+        name), read from ``store`` (module docstring)."""
+        portal_log = cls.__new__(cls)
+        portal_log._setup(store, log_key, witness_keys, threshold)
+        portal_log.log = None
+        portal_log._appender = appender
+        return portal_log
+
+    def _setup(self, store: LogStore, log_key: Verifier, witness_keys: Sequence[Verifier],
+               threshold: int) -> None:
+        self._store = store
+        self.log_key = log_key
         self.witness_keys = tuple(witness_keys)
         self.threshold = threshold
         self._lock = threading.Lock()
 
+    @property
+    def store(self) -> LogStore:
+        """The store read from: the in-process log's current one, or the served log's file."""
+        return self._store if self.log is None else self.log.store
+
     def append(self, type: str, actor: str, payload: Mapping[str, Any]) -> Receipt:
         """Append one event durably and return its witnessed receipt ("log, then act")."""
+        if self.log is None:  # served: each append is its own HTTP request
+            if ON_BEHALF_OF in payload:
+                raise AuditError(f"a portal event's payload must not carry {ON_BEHALF_OF!r}")
+            return self._appender.append_event(type, self._appender.actor,
+                                               {**payload, ON_BEHALF_OF: actor})
         with self._lock:
             return self.log.append_event(type, actor, payload)
 
@@ -56,21 +94,21 @@ class PortalLog:
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
         """The RFC 9162 consistency proof between two sizes (what a node asks the log)."""
         with self._lock:
-            self.log.store.refresh()
-            return self.log.store.consistency_proof(size1, size2)
+            self.store.refresh()
+            return self.store.consistency_proof(size1, size2)
 
     @property
     def size(self) -> int:
         with self._lock:
-            return self.log.store.refresh()
+            return self.store.refresh()
 
     def entries(self, start: int = 0, limit: int = MAX_PAGE) -> list[LoggedEntry]:
         """Entries ``start`` .. ``start + limit`` (those that no longer decode are shown as
         such by :meth:`verify`, not here)."""
         with self._lock:
-            size = self.log.store.refresh()
+            size = self.store.refresh()
             end = min(size, start + min(limit, MAX_PAGE))
-            leaves = self.log.store.leaves(start, end) if start < end else []
+            leaves = self.store.leaves(start, end) if start < end else []
         found = []
         for offset, data in enumerate(leaves):
             try:
@@ -96,7 +134,7 @@ class PortalLog:
         """Every signed checkpoint, newest first, with the witnesses whose cosignature on it
         verifies."""
         with self._lock:
-            stored = self.log.store.checkpoints()
+            stored = self.store.checkpoints()
         shown = []
         for size, root, note in reversed(stored):
             signed = parse_note(note)
@@ -113,7 +151,8 @@ class PortalLog:
         """Run the offline verifier over the whole log; ``ok`` and its report or error."""
         with self._lock:
             try:
-                report = verify_log(self.log.store, self.log_key, self.witness_keys,
+                self.store.refresh()  # a served log's store is written by another process
+                report = verify_log(self.store, self.log_key, self.witness_keys,
                                     self.threshold, check_entries=True)
             except AuditError as exc:
                 return {"ok": False, "error": str(exc)}

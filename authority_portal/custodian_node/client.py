@@ -4,7 +4,9 @@ on loopback (docs/custodian_node.md, "Running a node").
 Both clients take a signed request's bytes and return the node's share releases, or raise
 :class:`~authority_portal.custodian_node.errors.Refused` with the node's reason and the
 receipt of its logged refusal. The HTTP client parses the node's answer strictly: a node is
-a separate party, and what it sends back is input like any other.
+a separate party, and what it sends back is input like any other. It also reads who a
+served node says it is (``GET /v1/node``, :meth:`HttpClient.describe`), which the portal
+checks against its deployment before it uses the node (docs/portal.md, "Running it").
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from typing import Protocol
 
 import strictjson
@@ -42,6 +45,16 @@ class InProcessClient:
         return self.node.handle(request).releases
 
 
+@dataclass(frozen=True)
+class NodeInfo:
+    """What a served node says it is: its id, its custodian set's fingerprint and its
+    operator's public key (its judges and policy are in the answer too, not kept here)."""
+
+    node: str
+    set_fingerprint: bytes
+    operator_key: bytes
+
+
 class HttpClient:
     """A node served by :mod:`authority_portal.custodian_node.app` at ``url``."""
 
@@ -53,6 +66,28 @@ class HttpClient:
 
     def __repr__(self) -> str:
         return f"HttpClient({self.url})"
+
+    def describe(self) -> NodeInfo:
+        """The node's ``GET /v1/node``, parsed strictly; :class:`NodeError` if it cannot
+        be reached or does not answer as a custodian node."""
+        try:
+            with urllib.request.urlopen(self.url + "/v1/node",  # noqa: S310 - scheme checked
+                                        timeout=self.timeout) as answer:
+                body = answer.read(MAX_RESPONSE_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            raise NodeError(f"{self.url} is not a custodian node (GET /v1/node answered "
+                            f"HTTP {exc.code})") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise NodeError(f"node {self.url} cannot be reached: {exc}") from None
+        try:
+            data = _json(body)
+            strictjson.fields(data, {"node": str, "set_fingerprint": str, "operator_key": str,
+                                     "judges": list, "policy": dict}, what="node description",
+                              error=NodeError)
+            return NodeInfo(data["node"], bytes.fromhex(data["set_fingerprint"]),
+                            bytes.fromhex(data["operator_key"]))
+        except (NodeError, ValueError) as exc:
+            raise NodeError(f"{self.url} does not answer as a custodian node: {exc}") from None
 
     def release(self, request: bytes) -> tuple[ShareRelease, ...]:
         post = urllib.request.Request(  # noqa: S310 - scheme checked in __init__

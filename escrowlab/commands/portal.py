@@ -9,6 +9,16 @@ writes each judge's and each custodian operator's private key to a file in
 accounts and prints them once, with their passwords and TOTP keys, then serves the portal
 until interrupted. ``--port 0`` picks a free port; the first line (one JSON object
 with ``--json``) says where it listens.
+
+``escrowlab portal --deployment DIR --custodians URL[,URL...] [--log-url URL]`` serves the
+portal over a deployment's own services instead (``escrowlab deployment init``, each
+service started as ``escrowlab deployment commands`` prints): the custodian nodes at those
+URLs, each checked first to be a node of the deployment's custodian set with the operator
+key the deployment registered (at least the threshold of them), the log served at
+``--log-url`` (default the manifest's), which it appends to as its appender ``portal``, and
+the relay database of the deployment, read-only. ``--dir`` then holds only the portal's
+database. A node or log that is not the deployment's, or cannot be reached, is refused
+(exit 2) before anything is served.
 """
 
 from __future__ import annotations
@@ -18,12 +28,15 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from waitress.server import create_server
 
 from escrowlab.arguments import int_in_range
 from escrowlab.cli import CommandError
-from escrowlab.portal.world import build
+
+if TYPE_CHECKING:
+    from escrowlab.portal.world import PortalWorld
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8480
@@ -45,8 +58,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dir", type=Path, default=None,
                         help="folder for the log, witnesses, judges' key files and the "
                              "database (default a new temporary folder)")
-    parser.add_argument("--messages", type=int_in_range(3, 200), default=6,
-                        help="messages per demo chat, 3..200 (default 6)")
+    parser.add_argument("--messages", type=int_in_range(3, 200), default=None,
+                        help="messages per demo chat, 3..200 (default 6; the built-in world "
+                             "only)")
+    parser.add_argument("--deployment", type=Path, metavar="DIR", default=None,
+                        help="a deployment's folder (escrowlab deployment init), with "
+                             "--custodians")
+    parser.add_argument("--custodians", metavar="URL[,URL...]", default=None,
+                        help="the deployment's running custodian nodes, comma-separated")
+    parser.add_argument("--log-url", metavar="URL", default=None,
+                        help="the deployment's served log (default: the manifest's)")
     parser.add_argument("--threads", type=int_in_range(1, 64), default=16,
                         help="waitress worker threads, 1..64 (default 16)")
     parser.add_argument("--json", action="store_true",
@@ -58,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in LOOPBACK:
         raise CommandError("the demo portal listens on loopback only (127.0.0.1)")
     directory = args.dir or Path(tempfile.mkdtemp(prefix="escrowlab-portal-"))
-    world = build(directory, messages=args.messages, database_url=args.db)
+    world = _world(args, directory)
     try:
         server = create_server(world.app, host=args.host, port=args.port,
                                threads=args.threads)
@@ -87,6 +108,30 @@ def run(args: argparse.Namespace) -> int:
         server.close()
         world.close()
     return 0
+
+
+def _world(args: argparse.Namespace, directory: Path) -> PortalWorld:
+    """The built-in world, or the portal over a deployment's running services."""
+    external = (args.deployment, args.custodians, args.log_url)
+    if not any(external):
+        from escrowlab.portal.world import build
+
+        return build(directory, messages=args.messages or 6, database_url=args.db)
+    if args.deployment is None or args.custodians is None:
+        raise CommandError("--deployment DIR and --custodians URL[,URL...] go together "
+                           "(--log-url with them)")
+    if args.messages is not None:
+        raise CommandError("--messages applies to the built-in world; a deployment's chats "
+                           "were written by escrowlab deployment init")
+    from escrowlab.portal.deployment import DeploymentError
+    from escrowlab.portal.external import build_external
+
+    urls = [u.strip() for u in args.custodians.split(",") if u.strip()]
+    try:
+        return build_external(args.deployment, urls, directory, log_url=args.log_url,
+                              database_url=args.db)
+    except DeploymentError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _show(url, directory, world, accounts) -> None:

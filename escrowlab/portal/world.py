@@ -7,7 +7,10 @@ judge registry and its operator's public key), an audit log with three witnesses
 portal app and its demo accounts.
 
 :func:`build` returns a :class:`PortalWorld`; its ``accounts`` carry the passwords and
-TOTP keys, shown once by ``escrowlab portal`` and used by the tests.
+TOTP keys, shown once by ``escrowlab portal`` and used by the tests. A portal over a
+deployment whose parties each run as their own process is built by
+:func:`escrowlab.portal.external.build_external` into the same :class:`PortalWorld`, with
+the same demo accounts (:func:`seed_accounts`).
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ class PortalWorld:
     """Each operator account's key file (``operator-1`` ...), for the operator's browser or
     ``escrowlab custodian sign-request``."""
     nodes: dict[str, CustodianNode] = field(repr=False)
+    """The in-process nodes (none when the portal reaches a deployment's own processes,
+    :mod:`escrowlab.portal.external`)."""
     conversation_id: str
     archive_times: tuple[float, float]
     directory: Path
@@ -138,6 +143,20 @@ def build(directory: Path, *, messages: int = 6, custodians: int = 5, threshold:
         "PORTAL_DATABASE_URL": database_url or f"sqlite:///{directory / 'portal.db'}",
         **(config or {})})
     closers.append(app.extensions["portal"].engine.dispose)
+    operators = {f"operator-{number}": custodian_id
+                 for number, custodian_id in enumerate(custodians.ids, start=1)}
+    accounts = seed_accounts(app, registry, operators)
+    return PortalWorld(app, accounts, key_files, operator_files, nodes,
+                       direct["conversation_id"], (times[0], times[-1]), directory, portal_log,
+                       closers)
+
+
+def seed_accounts(app: Flask, judges: dict[str, bytes],
+                  operators: dict[str, str]) -> dict[str, Account]:
+    """The demo accounts (docs/portal.md, "Demo accounts"): two officers, a judge account
+    per judge of ``judges`` (name -> Ed25519 public key), an operator account per entry of
+    ``operators`` (account name -> the custodian id of the node it operates), an auditor
+    and two admins; their passwords and TOTP keys, to be shown once."""
     accounts = {}
 
     def add(name, roles, **extra):
@@ -145,16 +164,14 @@ def build(directory: Path, *, messages: int = 6, custodians: int = 5, threshold:
 
     for name in ("officer-1", "officer-2"):
         add(name, ("officer",))
-    for name in JUDGES:
-        add(name, ("judge",), judge_key=registry[name])
-    for number, custodian_id in enumerate(custodians.ids, start=1):
-        add(f"operator-{number}", ("custodian",), custodian_id=custodian_id)
+    for name, key in judges.items():
+        add(name, ("judge",), judge_key=key)
+    for name, custodian_id in operators.items():
+        add(name, ("custodian",), custodian_id=custodian_id)
     add("auditor-1", ("auditor",))
     for name in ("admin-1", "admin-2"):
         add(name, ("admin",))
-    return PortalWorld(app, accounts, key_files, operator_files, nodes,
-                       direct["conversation_id"], (times[0], times[-1]), directory, portal_log,
-                       closers)
+    return accounts
 
 
 def _served(node: CustodianNode, closers: list) -> HttpClient:
