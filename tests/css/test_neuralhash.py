@@ -32,6 +32,9 @@ from escrow.css.neuralhash import (
     session_hasher,
 )
 from escrowlab.cli import main
+from escrowlab.scenarios import css_evade, css_fp_rate
+from escrowlab.scenarios._hash_attacks import scenario_hashers
+from escrowlab.scenarios.registry import Params, get
 from tests.paths import PROJECT_ROOT
 
 POOL = 30  # the stand-in network averages 30 x 30 blocks: 3 x 12 x 12 values
@@ -401,6 +404,16 @@ def test_a_missing_or_corrupt_model_is_refused(monkeypatch, seed_path, tmp_path)
         load(corrupt, seed_path)
 
 
+def test_a_model_file_over_the_size_bound_is_refused_unread(monkeypatch, seed_path,
+                                                           model_path):
+    monkeypatch.setitem(sys.modules, "onnxruntime",
+                        fake_runtime(lambda model, providers: Session()))
+    assert neuralhash.MAX_MODEL_BYTES == 128 * 1024 * 1024  # docs/css_hashing.md
+    monkeypatch.setattr(neuralhash, "MAX_MODEL_BYTES", 10)  # the stand-in model has 20 bytes
+    with pytest.raises(NeuralHashError, match="larger than 10 bytes"):
+        load(model_path, seed_path)
+
+
 def test_the_registry_names_what_neuralhash_needs():
     with pytest.raises(HashError, match="--neuralhash-model FILE --neuralhash-seed FILE"):
         get_hasher("neuralhash")
@@ -424,7 +437,7 @@ def test_importing_the_hasher_does_not_import_onnxruntime():
     assert result.stdout.strip() == "False"
 
 
-def test_no_neuralhash_file_is_in_the_repository_and_no_scenario_or_demo_uses_it():
+def test_no_neuralhash_file_is_in_the_repository_and_no_scenario_or_demo_loads_it():
     tops = ("escrow", "escrowlab", "messaging", "audit", "authority_portal", "strictjson",
             "tests", "docs")
     found = [path for top in tops for path in (PROJECT_ROOT / top).rglob("*")
@@ -434,8 +447,8 @@ def test_no_neuralhash_file_is_in_the_repository_and_no_scenario_or_demo_uses_it
     assert "neuralhash" not in HASHERS
     users = [path for top in ("scenarios", "demo")
              for path in (PROJECT_ROOT / "escrowlab" / top).rglob("*.py")
-             if "neuralhash" in path.read_text()]
-    assert users == []
+             if "escrow.css.neuralhash" in path.read_text()]
+    assert users == []  # S28 and S29 get it only through Params.hashers, from the command
 
 
 # ------------------------------------------------------------------ the command's options
@@ -478,3 +491,56 @@ def test_bench_css_help_names_the_options_and_the_extra(capsys):
     out = capsys.readouterr().out
     assert "--neuralhash-model FILE" in out and "--neuralhash-seed FILE" in out
     assert "escrowlab[neuralhash]" in out
+
+
+# ------------------------------------------------------------------ S28 and S29
+
+def test_the_scenarios_run_the_registered_hashers_then_the_users():
+    hasher = stand_in_hasher()
+    assert list(scenario_hashers(Params())) == list(HASHERS)
+    chosen = scenario_hashers(Params(hashers=(hasher,)))
+    assert list(chosen) == [*HASHERS, "neuralhash"] and chosen["neuralhash"] is hasher
+
+
+def test_s28_counts_the_users_neuralhash_at_exact_match(monkeypatch):
+    monkeypatch.setattr(css_fp_rate, "QUICK", {"images": 12, "side": 64})
+    records = {o.variant: o for o in get("S28").run("css", Params(hashers=(stand_in_hasher(),)))}
+    assert list(records) == [*HASHERS, "neuralhash"]
+    details = records["neuralhash"].details
+    assert (details["bits"], details["threshold"]) == (96, 0)
+    # NeuralHash discards nothing: every user image is scanned, as under pHash
+    assert details["n"] == records["phash"].details["n"] and details["discarded_user"] == 0
+    assert 0 <= details["k"] <= details["n"] and details["distance_min"] >= 0
+
+
+def test_s29_adds_the_users_neuralhash_without_changing_the_others(monkeypatch):
+    monkeypatch.setattr(css_evade, "QUICK", {"listed": 1, "side": 32, "eps": (8, 16),
+                                             "budget": 20, "edited": 2, "edit_side": 48})
+    plain = {o.variant: o for o in get("S29").run("css", Params())}
+    extra = {o.variant: o for o in get("S29").run("css", Params(hashers=(stand_in_hasher(),)))}
+    assert list(extra) == [*plain, "neuralhash/perturb", "neuralhash/edits"]
+    for variant, record in plain.items():
+        assert extra[variant].details == record.details
+    perturbed = extra["neuralhash/perturb"].details
+    assert perturbed["threshold"] == 0 and [row["eps"] for row in perturbed["per_eps"]] == [8, 16]
+    assert set(extra["neuralhash/edits"].details["evasion_rate"]) >= {"mirror", "jpeg-q75"}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--only", "S01"], "apply to S28 and S29, and neither is selected"),
+    (["--update-docs"], "reference run, which has no NeuralHash"),
+])
+def test_attacks_takes_neuralhash_only_for_s28_and_s29(capsys, tmp_path, seed_path,
+                                                       model_path, argv, message):
+    files = ["--neuralhash-model", str(model_path), "--neuralhash-seed", str(seed_path)]
+    assert main(["attacks", *argv, "--no-cost", "--out", str(tmp_path / "r"), *files]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_attacks_refuses_one_file_without_the_other_before_running(capsys, tmp_path,
+                                                                  model_path):
+    assert main(["attacks", "--only", "S28", "--no-cost", "--out", str(tmp_path / "r"),
+                 "--neuralhash-model", str(model_path)]) == 2
+    assert "--neuralhash-seed is missing" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
