@@ -157,11 +157,14 @@ class NeuralHasher:
 
 
 def _read(path: object, what: str, limit: int) -> bytes:
-    """The bytes of the regular file ``path``, at most ``limit`` of them."""
+    """The bytes of the regular file ``path``, at most ``limit`` of them; anything else (no
+    such file, a directory, a FIFO, a larger file) is a :class:`NeuralHashError`."""
     if not isinstance(path, str | os.PathLike):
         raise NeuralHashError(f"the NeuralHash {what} is a file path")
     try:
-        with open(path, "rb") as handle:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 raise NeuralHashError(f"the NeuralHash {what} {os.fspath(path)!r} is not a "
                                       "regular file")

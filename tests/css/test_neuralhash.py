@@ -6,6 +6,7 @@ Apple's files: the network is a fixed random linear map behind the same ``run`` 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -185,6 +186,10 @@ def test_the_seed_file_is_read_from_a_regular_file_of_bounded_size(tmp_path):
         load_seed(tmp_path / "missing.dat")
     with pytest.raises(NeuralHashError, match="not a regular file|cannot read"):
         load_seed(tmp_path)
+    fifo = tmp_path / "fifo.dat"
+    os.mkfifo(fifo)  # refused at once, without waiting for a writer
+    with pytest.raises(NeuralHashError, match="not a regular file"):
+        load_seed(fifo)
     big = tmp_path / "big.dat"
     big.write_bytes(seed_file(seed_matrix()) + b"\x00" * 1000)
     with pytest.raises(NeuralHashError, match="larger than 49,280 bytes"):
