@@ -17,8 +17,10 @@ most the hasher's ``threshold``. The four registered in :data:`HASHERS`:
   :meth:`PdqHasher.hash` refuses them (:class:`LowQualityError`) and
   :meth:`PdqHasher.hash_with_quality` reports the score.
 
-Apple's NeuralHash is not here: it is an optional extra a user installs themselves
-(docs/css_hashing.md, "NeuralHash"); nothing in the test suite needs it.
+Apple's NeuralHash is not registered: the lab ships neither its network nor its seed, and
+:func:`escrow.css.neuralhash.load` builds it from the files a user obtains themselves, with
+the optional extra ``escrowlab[neuralhash]`` (docs/css_hashing.md, "NeuralHash"); nothing in
+the test suite needs it. :func:`get_hasher` says so when asked for it by name.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from escrow.css.errors import CssError
 MAX_HASH_SIDE = 8192
 PDQ_THRESHOLD = 31
 PDQ_MIN_QUALITY = 50
+NEURALHASH = "neuralhash"
 
 
 class HashError(CssError):
@@ -132,7 +135,14 @@ def get_hasher(name: object) -> Hasher:
     """The registered hasher ``name``; :class:`HashError` naming the registered ones."""
     hasher = HASHERS.get(name) if isinstance(name, str) else None
     if hasher is None:
-        raise HashError(f"unknown hasher {name!r} (registered: {', '.join(HASHERS)})")
+        registered = f"registered: {', '.join(HASHERS)}"
+        if name == NEURALHASH:
+            raise HashError("the NeuralHash hasher is not registered: it needs Apple's model "
+                            "and seed files, which the lab does not ship; give them as "
+                            "--neuralhash-model FILE --neuralhash-seed FILE where a command "
+                            "offers it, or build it with escrow.css.neuralhash.load "
+                            f"(docs/css_hashing.md, \"NeuralHash\"; {registered})")
+        raise HashError(f"unknown hasher {name!r} ({registered})")
     return hasher
 
 

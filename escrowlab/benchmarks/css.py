@@ -4,6 +4,9 @@ On :mod:`escrowlab.css.world` (in process; stand-in images of 128 pixels, PNG), 
 detection order covering the sender, so that every image is scanned:
 
 - ``hash_ms``: decoding one attachment and its perceptual hash (PDQ) on the device;
+- ``neuralhash_ms``: with ``--neuralhash-model`` and ``--neuralhash-seed`` only, the user's
+  NeuralHash of the same decoded attachment (docs/css_hashing.md, "NeuralHash"), beside PDQ;
+  absent otherwise (the lab ships neither file);
 - ``voucher_ms``: making its voucher (visual derivative, PSI queries, shares, two layers);
 - ``attachment_ms``: the whole content hook per attachment (parse, decode, hash, voucher);
 - ``provider_ms_per_voucher``: the matcher taking one voucher (parse, the PSI unwrap, and
@@ -34,6 +37,7 @@ from escrowlab.benchmarks import (
     round_figures,
     show_verdicts,
 )
+from escrowlab.css import neuralhash_options
 from escrowlab.css.world import DAY, START, build
 from messaging.client import Device
 from messaging.clock import ManualClock
@@ -67,17 +71,19 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
                         metavar="N", help=f"images per round, 2..{MAX_IMAGES} (default 20)")
     parser.add_argument("--rounds", type=int_in_range(1, 20), default=DEFAULT_ROUNDS,
                         metavar="N", help="interleaved rounds, 1..20 (default 3)")
+    neuralhash_options.add_options(parser)
     parser.set_defaults(func=run_command)
 
 
 def default_args() -> argparse.Namespace:
     return argparse.Namespace(json=False, images=DEFAULT_IMAGES, rounds=DEFAULT_ROUNDS,
-                              func=run_command)
+                              neuralhash_model=None, neuralhash_seed=None, func=run_command)
 
 
 def quick_args() -> argparse.Namespace:
     """Tiny parameters for ``bench all --quick`` (checks that it runs; figures mean little)."""
-    return argparse.Namespace(json=False, images=2, rounds=1, func=run_command)
+    return argparse.Namespace(json=False, images=2, rounds=1, neuralhash_model=None,
+                              neuralhash_seed=None, func=run_command)
 
 
 def _conversation_seconds(images: list[bytes], css: bool) -> float:
@@ -105,7 +111,16 @@ def _conversation_seconds(images: list[bytes], css: bool) -> float:
     return elapsed
 
 
+def _neuralhash_ms(hasher, images: list[bytes]) -> float:
+    """Milliseconds per attachment for decoding it and its NeuralHash."""
+    start = time.perf_counter()
+    for image in images:
+        hasher.hash(decode_image(image))
+    return round((time.perf_counter() - start) / len(images) * 1000, 3)
+
+
 def collect(args: argparse.Namespace) -> dict:
+    neuralhash = neuralhash_options.hasher_from(args)
     world = build(("alice", "bob"), listed=2, innocent=max(args.images - 2, 1),
                   voucher_threshold=2)
     hook = world.hooks["alice"]
@@ -146,6 +161,8 @@ def collect(args: argparse.Namespace) -> dict:
                "voucher_bytes": len(made[0]),
                "image_bytes_mean": round(sum(map(len, images)) / n, 1),
                **round_figures("slowdown", ratios)}
+    if neuralhash is not None:
+        figures["neuralhash_ms"] = _neuralhash_ms(neuralhash, images)
     targets = (Target("voucher_bytes", "<=", MAX_VOUCHER_LENGTH,
                       "a voucher fits the envelope's voucher field"),
                Target("attachment_ms", "<=", ATTACHMENT_TARGET_MS,
@@ -161,6 +178,9 @@ def show(doc: dict) -> None:
     print(f"  per attachment ({doc['images']} stand-in images, mean "
           f"{doc['image_bytes_mean']:,.0f} bytes): hash {doc['hash_ms']:.2f} ms, voucher "
           f"{doc['voucher_ms']:.2f} ms, whole hook {doc['attachment_ms']:.2f} ms")
+    if "neuralhash_ms" in doc:
+        print(f"  NeuralHash (the user's model) instead of PDQ: {doc['neuralhash_ms']:.2f} ms "
+              "per attachment")
     print(f"  provider: {doc['provider_ms_per_voucher']:.2f} ms per voucher; "
           f"{doc['voucher_bytes']:,} bytes per voucher")
     print(f"  image conversation: {doc['slowdown']:.2f}x the time of mode none "

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from escrowlab.arguments import int_in_range
 from escrowlab.cli import CommandError
+from escrowlab.css import neuralhash_options
 from escrowlab.report import cost, plots, render, threats
 from escrowlab.report.results import (
     PROJECT,
@@ -31,6 +32,7 @@ from escrowlab.report.results import (
 from escrowlab.scenarios.registry import Params
 
 DEFAULT_OUT = "report"
+NEURALHASH_SCENARIOS = ("S28", "S29")  # the hash-level measurements a user's NeuralHash joins
 MAX_SEED = 2**32 - 1
 MAX_COST_MESSAGES = 10_000
 
@@ -73,7 +75,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "modes, quick sizes, seed 0)")
     parser.add_argument("--json", action="store_true",
                         help="print a JSON summary (paths, matrix, timing)")
+    neuralhash_options.add_options(parser)
     parser.set_defaults(func=run_command)
+
+
+def _extra_hashers(args: argparse.Namespace, scenarios) -> tuple:
+    """The user's NeuralHash for S28 and S29 when both files are named (none otherwise);
+    :class:`CommandError` when neither scenario is selected or the files are refused."""
+    given = args.neuralhash_model is not None or args.neuralhash_seed is not None
+    if given and args.update_docs:
+        raise CommandError("attacks: --update-docs writes the reference run, which has no "
+                           "NeuralHash (drop --neuralhash-model and --neuralhash-seed)")
+    if given and not any(s.id in NEURALHASH_SCENARIOS for s in scenarios):
+        raise CommandError("attacks: --neuralhash-model and --neuralhash-seed apply to "
+                           f"{' and '.join(NEURALHASH_SCENARIOS)}, and neither is selected")
+    hasher = neuralhash_options.hasher_from(args)
+    return () if hasher is None else (hasher,)
 
 
 class Printer:
@@ -133,7 +150,7 @@ def run_command(args: argparse.Namespace) -> int:
                            "modes at quick sizes with seed 0 (drop --only, --modes, --full, "
                            "--seed)")
     out = Path(args.out)
-    params = Params(seed=args.seed, full=args.full)
+    params = Params(seed=args.seed, full=args.full, hashers=_extra_hashers(args, scenarios))
     expected = estimate(scenarios, modes, args.full)
     print(f"attacks: {len(scenarios)} scenarios x {len(modes)} modes, "
           f"{'full' if args.full else 'quick'} sizes, seed {args.seed}; expected about "

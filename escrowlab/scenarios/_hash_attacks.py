@@ -12,7 +12,8 @@ the distance to the listed image's own hash must rise above the threshold; to *f
 distance from an innocuous image to a listed hash must fall to the threshold or below.
 
 An :class:`Oracle` answers ``None`` for an image whose hash the scanner would discard (PDQ
-below its quality floor): such an image is never a match.
+below its quality floor): such an image is never a match. :func:`scenario_hashers` are the
+hashers a scenario runs: the registered ones, then any the user brought (``Params.hashers``).
 """
 
 from __future__ import annotations
@@ -23,9 +24,15 @@ from dataclasses import dataclass, field
 import numpy
 
 from escrow.css import images
-from escrow.css.hashers import Hasher, PdqHasher, distance
+from escrow.css.hashers import HASHERS, Hasher, PdqHasher, distance
 
 MAX_PSNR = 100.0  # reported for two identical images (the mean squared error is 0)
+
+
+def scenario_hashers(params) -> dict[str, Hasher]:
+    """The registered hashers in their order, then ``params.hashers`` (the user's NeuralHash,
+    docs/css_hashing.md, "NeuralHash"), by name."""
+    return {**HASHERS, **{hasher.name: hasher for hasher in params.hashers}}
 
 
 @dataclass

@@ -26,8 +26,8 @@ import statistics
 import numpy
 
 from escrow.css import images
-from escrow.css.hashers import HASHERS, distance
-from escrowlab.scenarios._hash_attacks import Oracle, climb, listable
+from escrow.css.hashers import distance
+from escrowlab.scenarios._hash_attacks import Oracle, climb, listable, scenario_hashers
 from escrowlab.scenarios.record import Outcome
 from escrowlab.scenarios.registry import Params, scenario
 
@@ -47,9 +47,10 @@ EVADING_EDITS = (
 )
 
 
-def perturb(hasher, listed, sizes: dict, seed: int) -> dict:
-    """Per budget: evasions, queries and PSNR over the listed images."""
-    rng = numpy.random.default_rng([seed, 29, list(HASHERS).index(hasher.name)])
+def perturb(hasher, listed, sizes: dict, seed: int, stream: int) -> dict:
+    """Per budget: evasions, queries and PSNR over the listed images (the search's random
+    stream ``stream``: the hasher's place in the scenario's list)."""
+    rng = numpy.random.default_rng([seed, 29, stream])
     oracle = Oracle(hasher)
     per_eps = []
     for eps in sizes["eps"]:
@@ -91,8 +92,8 @@ def run(params: Params, mode: str) -> list[Outcome]:
     edited = listable(sizes["edited"], params.seed, sizes["edit_side"])
     top = max(sizes["eps"])
     outcomes = []
-    for name, hasher in HASHERS.items():
-        measured = perturb(hasher, listed, sizes, params.seed)
+    for stream, (name, hasher) in enumerate(scenario_hashers(params).items()):
+        measured = perturb(hasher, listed, sizes, params.seed, stream)
         by_eps = {row["eps"]: row for row in measured["per_eps"]}
         reference = by_eps[REFERENCE_EPS]
         won = [q for q, d in zip(reference["queries"], reference["final_distances"],

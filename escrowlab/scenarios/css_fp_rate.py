@@ -29,8 +29,9 @@ from __future__ import annotations
 import numpy
 
 from escrow.css import images
-from escrow.css.hashers import HASHERS, PdqHasher
+from escrow.css.hashers import PdqHasher
 from escrowlab.scenarios import _rates
+from escrowlab.scenarios._hash_attacks import scenario_hashers
 from escrowlab.scenarios.record import Outcome
 from escrowlab.scenarios.registry import Params, scenario
 
@@ -148,7 +149,7 @@ def run(params: Params, mode: str) -> list[Outcome]:
     listed, originals = split(corpus, params.seed)
     user = with_edits(originals)
     outcomes = []
-    for name, hasher in HASHERS.items():
+    for name, hasher in scenario_hashers(params).items():
         counts = measure(hasher, listed, user)
         k, n = counts["k"], counts["n"]
         level = account(counts)

@@ -26,10 +26,13 @@ class ScenarioError(LookupError):
 
 @dataclass(frozen=True)
 class Params:
-    """What every scenario run is given: the seed, and quick (tests) or ``full`` sizes."""
+    """What every scenario run is given: the seed, quick (tests) or ``full`` sizes, and the
+    hashers a user brings beside the registered ones (``hashers``: Apple's NeuralHash from
+    their own files, which S28 and S29 then run too; docs/css_hashing.md, "NeuralHash")."""
 
     seed: int = 0
     full: bool = False
+    hashers: tuple = ()
 
 
 Runner = Callable[[Params, str], Sequence[Outcome]]
