@@ -13,12 +13,17 @@ requires the approval's receipt under the witness quorum (docs/detection_orders.
 The provider publishes its table's root in an audit log that a 2-of-3 witness quorum
 cosigns, and every device takes the table only after checking it against that root
 (:func:`escrowlab.css.publish.check_table`; docs/css_matcher.md, "Published roots").
+A world built with a trained :class:`~escrow.css.text.TextDetector` also scans texts under
+orders whose scope includes text: every device gets a
+:class:`~escrow.css.textscan.TextScanner` and the provider's table blinds the text flag
+entry (docs/css.md, "Text under an order").
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy
 
@@ -39,12 +44,17 @@ from escrow.css.errors import CssError
 from escrow.css.hook import CssContentHook
 from escrow.css.images import encode_image, stand_in_images
 from escrow.css.mode import CssDeployment, CssProvider
+from escrow.css.orders import IMAGES
+from escrow.css.textscan import DEFAULT_WINDOW, TextScanner
 from escrow.modes import get_mode
 from escrowlab.css.publish import DatabasePublisher, check_table
 from messaging.client import Device, Message
 from messaging.clock import ManualClock
 from messaging.relay import RelayService
 from messaging.relay.inprocess import InProcessTransport
+
+if TYPE_CHECKING:
+    from escrow.css.text import TextDetector
 
 START = 1_767_261_600.0  # 2026-01-01T10:00:00Z
 DAY = 86_400
@@ -75,11 +85,13 @@ class CssWorld:
     orders_issued: int = 0
 
     def order(self, users: tuple[str, ...], start: float, end: float,
-              version: int | None = None, order_id: str | None = None) -> bytes:
+              version: int | None = None, order_id: str | None = None,
+              scope: tuple[str, ...] = (IMAGES,)) -> bytes:
         """A detection order for ``users`` over ``[start, end)`` at database ``version``
-        (the provider's by default), filed, signed by the world's judge and approved now,
-        every step in the witnessed log; the bytes carry the approval's receipt, which every
-        device checks (:func:`authority_portal.warrants.detection.encode_logged`)."""
+        (the provider's by default) authorising ``scope`` (images, text or both), filed,
+        signed by the world's judge and approved now, every step in the witnessed log; the
+        bytes carry the approval's receipt, which every device checks
+        (:func:`authority_portal.warrants.detection.encode_logged`)."""
         self.orders_issued += 1
         now = int(self.clock.now())
         terms = OrderTerms(
@@ -88,7 +100,7 @@ class CssWorld:
             window_start=int(start), window_end=int(end),
             database_version=self.provider.table.version if version is None else version,
             legal_basis="Article 7 detection order (stand-in).", issued_at=now,
-            expires_at=max(int(end), now + 1))
+            expires_at=max(int(end), now + 1), scope=scope)
         case = OrderCase.draft(terms, self.publisher.log, self.judges, POLICY, "officer:O1")
         case.file("officer:O1")
         case.approve(f"judge:{self.judge.name}",
@@ -128,10 +140,13 @@ def _hashable(deployment: CssDeployment, images: list[tuple[str, numpy.ndarray]]
 
 def build(users: tuple[str, ...] = ("alice", "bob"), *, listed: int = 4, innocent: int = 4,
           voucher_threshold: int = 3, synthetic_percent: int = 0, seed: int = 0,
-          require_vouchers: bool = True, hasher: str = "pdq") -> CssWorld:
+          require_vouchers: bool = True, hasher: str = "pdq",
+          text_detector: TextDetector | None = None,
+          text_window: int = DEFAULT_WINDOW) -> CssWorld:
     """The world (module docstring): one device per user, ``listed`` database images and
     ``innocent`` others, the deployment's t and synthetic rate, each device's coin seeded
-    from ``seed``."""
+    from ``seed``; with ``text_detector``, texts are scanned in windows of ``text_window``
+    messages under orders that include text."""
     clock = ManualClock(START)
     registered = get_mode("css").values({"voucher_threshold": voucher_threshold,
                                          "synthetic_percent": synthetic_percent})
@@ -144,7 +159,8 @@ def build(users: tuple[str, ...] = ("alice", "bob"), *, listed: int = 4, innocen
     others = pictures[listed + 2:listed + 2 + innocent]
     provider = deployment.provider({
         "supplier-a": [h for _, _, h in on_list] + [extra[0][2]],
-        "supplier-b": [h for _, _, h in on_list] + [extra[1][2]]})
+        "supplier-b": [h for _, _, h in on_list] + [extra[1][2]]},
+        text=text_detector is not None)
     publisher, trust = _published(provider, clock)
     receipt = publisher.receipt(provider.table.version)
     judge = Signer.generate("J1")
@@ -160,7 +176,9 @@ def build(users: tuple[str, ...] = ("alice", "bob"), *, listed: int = 4, innocen
                                                       random.Random(f"{seed}:{i}")),
                               deployment.hasher,
                               DetectionOrderVerifier(registry, POLICY, trust),
-                              clock, require_vouchers=require_vouchers)
+                              clock, require_vouchers=require_vouchers,
+                              text=None if text_detector is None
+                              else TextScanner(text_detector, text_window))
         device.content_hook = hook
         devices[user], hooks[user] = device, hook
     return CssWorld(clock, relay, deployment, provider, devices, hooks,
