@@ -232,3 +232,18 @@ def test_a_client_that_sends_texts_without_vouchers_is_refused(detector):
     assert w.receive("bob") == []
     failures = [e for e in w.devices["bob"].drain_events() if isinstance(e, ReceiveFailed)]
     assert len(failures) == 1 and "without a safety voucher" in failures[0].reason
+
+
+def test_flags_and_image_matches_share_one_threshold(detector):
+    w = text_world(detector)
+    now = w.clock.now()
+    w.hooks["alice"].accept_order(w.order(("alice",), now, now + DAY, scope=(IMAGES, TEXT)))
+    for _, image in w.listed:  # two image matches, t = 3
+        w.send_image("alice", "bob", image)
+    w.collect()
+    assert not w.provider.matcher.view("alice").revealed
+    send_texts(w, "alice", "bob", [SECRECY, CHANNEL])
+    w.collect()
+    view = w.provider.matcher.view("alice")
+    assert view.revealed and len(view.derivatives) == 3
+    assert w.provider.flagged_texts("alice") == ((SECRECY, CHANNEL),)
