@@ -31,9 +31,17 @@ text gets no voucher, as before.
 
 Orders reach the device as signed bytes and are kept only if the device's
 :class:`~escrow.css.orders.OrderVerifier` accepts them at the device's clock
-(:meth:`CssContentHook.accept_order`). :attr:`CssContentHook.scans` lists every scan
-(order id and time) and :attr:`CssContentHook.covers` counts the cover vouchers, so that a
-scenario can count what was scanned and under which order.
+(:meth:`CssContentHook.accept_order`). A hook given an
+:class:`~escrow.css.order_store.OrderStore` writes every order it accepts there before it
+obeys it, and when it is built re-verifies every stored order with its verifier, now or,
+failing that, at the time it was accepted (which also rebuilds the verifier's replay
+memory): an order that does not verify either way makes the store refused
+(:class:`~escrow.css.order_store.OrderStoreError`, no hook), and one that verifies only as
+it was (expired by the device's clock now), or whose window has ended, is not honoured
+(:attr:`CssContentHook.lapsed`; docs/detection_orders.md, "Across a restart").
+:attr:`CssContentHook.scans` lists every scan (order id and time) and
+:attr:`CssContentHook.covers` counts the cover vouchers, so that a scenario can count what
+was scanned and under which order.
 
 Receiving (:meth:`CssContentHook.check_incoming`, after the tag verified): a voucher rides
 only with an image (and, when the device scans text, a text) and must parse as a safety
@@ -54,7 +62,8 @@ from escrow.css.errors import CssError
 from escrow.css.hashers import Hasher
 from escrow.css.images import decode_image, encode_image
 from escrow.css.mode import MODE
-from escrow.css.orders import IMAGES, TEXT, DetectionOrder, OrderVerifier
+from escrow.css.order_store import OrderStore, OrderStoreError, StoredOrder
+from escrow.css.orders import IMAGES, TEXT, DetectionOrder, OrderError, OrderVerifier
 from escrow.css.textscan import TextScan, TextScanner, text_derivative, text_flag
 from escrow.css.vouchers import VoucherClient, decode
 from messaging.addresses import parse_address
@@ -88,14 +97,15 @@ class CssContentHook:
 
     ``client`` makes the account's vouchers for the table it holds, ``hasher`` is the
     on-device perceptual hash, ``verifier`` checks detection orders at ``clock``; ``text``,
-    if given, scans texts under orders whose scope includes text.
+    if given, scans texts under orders whose scope includes text; ``store``, if given, keeps
+    the accepted orders across a restart.
     """
 
     mode = MODE
 
     def __init__(self, user: str, client: VoucherClient, hasher: Hasher,
                  verifier: OrderVerifier, clock: Clock, *, require_vouchers: bool = True,
-                 text: TextScanner | None = None) -> None:
+                 text: TextScanner | None = None, store: OrderStore | None = None) -> None:
         self.user = user
         self.client = client
         self.hasher = hasher
@@ -108,16 +118,54 @@ class CssContentHook:
         self.covers = 0
         self.text_scans: list[TextScan] = []
         self.text_covers = 0
+        self.store = store
+        self.lapsed: list[str] = []
+        if store is not None:
+            self._restore(store)
 
     def __repr__(self) -> str:
         return f"CssContentHook({self.user!r}, {len(self.orders)} order(s))"
 
     # -- orders -----------------------------------------------------------------------------
 
+    def _restore(self, store: OrderStore) -> None:
+        """Take the store's orders (class docstring); refuse it whole if one does not verify."""
+        if store.user != self.user:
+            raise OrderStoreError(f"{store} keeps the orders of {store.user}'s device, not "
+                                  f"{self.user}'s")
+        now = self.clock.now()
+        kept: dict[str, DetectionOrder] = {}
+        lapsed = []
+        for stored in store.load():
+            try:
+                order, in_force = self.verifier.verify(stored.encoded, now), True
+            except OrderError:
+                try:  # genuine, but no longer in force (expired) by the clock now?
+                    order, in_force = self.verifier.verify(stored.encoded,
+                                                           stored.accepted_at), False
+                except OrderError as exc:
+                    raise OrderStoreError(f"{store} holds order {stored.order_id!r}, which "
+                                          f"does not verify as it did when accepted: {exc}") \
+                        from None
+            if order.order_id != stored.order_id:
+                raise OrderStoreError(f"{store} holds order {order.order_id!r} under the id "
+                                      f"{stored.order_id!r}")
+            if in_force and now < order.not_after:
+                kept[order.order_id] = order
+            else:
+                lapsed.append(order.order_id)
+        self.orders.update(kept)
+        self.lapsed = lapsed
+
     def accept_order(self, encoded: bytes) -> DetectionOrder:
         """Keep the order ``encoded`` if the verifier accepts it now
-        (:class:`~escrow.css.orders.OrderError` otherwise, nothing kept)."""
-        order = self.verifier.verify(encoded, self.clock.now())
+        (:class:`~escrow.css.orders.OrderError` otherwise, nothing kept), in the store first
+        if the hook has one (:class:`~escrow.css.order_store.OrderStoreError` if it cannot
+        be written, and the order is not obeyed)."""
+        now = self.clock.now()
+        order = self.verifier.verify(encoded, now)
+        if self.store is not None:
+            self.store.add(StoredOrder(order.order_id, now, encoded))
         self.orders[order.order_id] = order
         return order
 

@@ -16,13 +16,18 @@ cosigns, and every device takes the table only after checking it against that ro
 A world built with a trained :class:`~escrow.css.text.TextDetector` also scans texts under
 orders whose scope includes text: every device gets a
 :class:`~escrow.css.textscan.TextScanner` and the provider's table blinds the text flag
-entry (docs/css.md, "Text under an order").
+entry (docs/css.md, "Text under an order"). A world built with an ``order_store_dir`` gives
+every device's hook an :class:`~escrow.css.order_store.OrderStore` file there, and
+:meth:`CssWorld.restart` restarts a device's hook over it (docs/detection_orders.md, "Across
+a restart").
 """
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy
@@ -44,8 +49,10 @@ from escrow.css.errors import CssError
 from escrow.css.hook import CssContentHook
 from escrow.css.images import encode_image, stand_in_images
 from escrow.css.mode import CssDeployment, CssProvider
+from escrow.css.order_store import OrderStore
 from escrow.css.orders import IMAGES
 from escrow.css.textscan import DEFAULT_WINDOW, TextScanner
+from escrow.css.vouchers import VoucherClient
 from escrow.modes import get_mode
 from escrowlab.css.publish import DatabasePublisher, check_table
 from messaging.client import Device, Message
@@ -107,6 +114,26 @@ class CssWorld:
                      [sign_warrant(self.judge, terms, OrderCase.APPROVAL_HEADER)])
         return case.logged()
 
+    def restart(self, user: str) -> CssContentHook:
+        """``user``'s device restarted: a new verifier and hook over the same order store,
+        which re-verifies what it holds (an :class:`~escrow.css.order_store.OrderStoreError`
+        leaves the running hook as it was). The account's voucher client, whose state the lab
+        does not persist, carries over; the text windows are forgotten."""
+        old = self.hooks[user]
+        if old.store is None:
+            raise CssError("this world keeps no order store: build it with order_store_dir")
+        store = OrderStore.open(old.store.path, user)
+        try:
+            hook = _hook(self, user, old.client, store,
+                         None if old.text is None else old.text.detector,
+                         0 if old.text is None else old.text.window, old.require_vouchers)
+        except BaseException:
+            store.close()
+            raise
+        old.store.close()
+        self.devices[user].content_hook = self.hooks[user] = hook
+        return hook
+
     def send_image(self, sender: str, to: str, image: bytes) -> list[int]:
         self.clock.advance(60)
         return self.devices[sender].send_image(to, image)
@@ -142,11 +169,13 @@ def build(users: tuple[str, ...] = ("alice", "bob"), *, listed: int = 4, innocen
           voucher_threshold: int = 3, synthetic_percent: int = 0, seed: int = 0,
           require_vouchers: bool = True, hasher: str = "pdq",
           text_detector: TextDetector | None = None,
-          text_window: int = DEFAULT_WINDOW) -> CssWorld:
+          text_window: int = DEFAULT_WINDOW,
+          order_store_dir: str | os.PathLike | None = None) -> CssWorld:
     """The world (module docstring): one device per user, ``listed`` database images and
     ``innocent`` others, the deployment's t and synthetic rate, each device's coin seeded
     from ``seed``; with ``text_detector``, texts are scanned in windows of ``text_window``
-    messages under orders that include text."""
+    messages under orders that include text; with ``order_store_dir``, each device keeps its
+    accepted orders in ``<user>.orders`` there."""
     clock = ManualClock(START)
     registered = get_mode("css").values({"voucher_threshold": voucher_threshold,
                                          "synthetic_percent": synthetic_percent})
@@ -167,24 +196,36 @@ def build(users: tuple[str, ...] = ("alice", "bob"), *, listed: int = 4, innocen
     registry = JudgeRegistry([Judge(judge.name, JURISDICTION, judge.verifier)])
     relay = RelayService(clock=clock)
     transport = InProcessTransport(relay)
-    devices, hooks = {}, {}
+    devices: dict[str, Device] = {}
+    world = CssWorld(clock, relay, deployment, provider, devices, {},
+                     [(n, encode_image(im)) for n, im, _ in on_list],
+                     [(n, encode_image(im)) for n, im, _ in others], judge, registry,
+                     publisher, trust, b"")
     for i, user in enumerate(users):
-        root = check_table(provider.table, receipt, trust)  # each device, before using it
+        # each device checks the table against the witnessed root before using it
+        world.table_root = check_table(provider.table, receipt, trust)
         device = Device.create(user, 1, transport, hook=deployment.hook_for(f"{user}:1"),
                                clock=clock)
-        hook = CssContentHook(user, deployment.client(provider.table,
-                                                      random.Random(f"{seed}:{i}")),
-                              deployment.hasher,
-                              DetectionOrderVerifier(registry, POLICY, trust),
-                              clock, require_vouchers=require_vouchers,
-                              text=None if text_detector is None
-                              else TextScanner(text_detector, text_window))
+        store = None if order_store_dir is None else OrderStore.open(
+            Path(order_store_dir) / f"{user}.orders", user)
+        hook = _hook(world, user, deployment.client(provider.table,
+                                                    random.Random(f"{seed}:{i}")),
+                     store, text_detector, text_window, require_vouchers)
         device.content_hook = hook
-        devices[user], hooks[user] = device, hook
-    return CssWorld(clock, relay, deployment, provider, devices, hooks,
-                    [(n, encode_image(im)) for n, im, _ in on_list],
-                    [(n, encode_image(im)) for n, im, _ in others], judge, registry, publisher,
-                    trust, root)
+        devices[user], world.hooks[user] = device, hook
+    return world
+
+
+def _hook(world: CssWorld, user: str, client: VoucherClient, store: OrderStore | None,
+          text_detector: TextDetector | None, text_window: int,
+          require_vouchers: bool) -> CssContentHook:
+    """One device's content hook, its verifier trusting the world's judges and log."""
+    return CssContentHook(user, client, world.deployment.hasher,
+                          DetectionOrderVerifier(world.judges, POLICY, world.trust),
+                          world.clock, require_vouchers=require_vouchers,
+                          text=None if text_detector is None
+                          else TextScanner(text_detector, text_window),
+                          store=store)
 
 
 def _published(provider: CssProvider, clock: ManualClock) -> tuple[DatabasePublisher, Trust]:
