@@ -142,10 +142,15 @@ class OrderStore:
         return StoredOrder(order_id, accepted_at, encoded)
 
     def add(self, order: StoredOrder) -> None:
-        """Store one newly accepted order; durable once this returns."""
+        """Store one newly accepted order (at most :data:`MAX_STORED_ORDERS` in all);
+        durable once this returns."""
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
+                (held,) = self._db.execute("SELECT count(*) FROM orders").fetchone()
+                if held >= MAX_STORED_ORDERS:
+                    raise OrderStoreError(f"the order store at {self.path} is full "
+                                          f"({MAX_STORED_ORDERS} orders)")
                 self._db.execute("INSERT INTO orders (order_id, accepted_at, encoded) "
                                  "VALUES (?, ?, ?)",
                                  (order.order_id, float(order.accepted_at), order.encoded))

@@ -110,13 +110,16 @@ def test_a_corrupt_or_foreign_store_is_refused_and_changes_nothing(world, damage
     assert world.hooks["alice"] is alice and list(alice.orders) == ["D-1"]
 
 
-def test_a_new_store_is_the_devices_and_only_opens_as_such(tmp_path):
+def test_a_new_store_is_the_devices_and_only_opens_as_such(tmp_path, monkeypatch):
     path = tmp_path / "orders"
     store = OrderStore.open(path, "alice")
     assert store.load() == [] and store.user == "alice"
     store.add(StoredOrder("D-1", 5.0, b"order bytes"))
     with pytest.raises(OrderStoreError, match="D-1"):
         store.add(StoredOrder("D-1", 6.0, b"other bytes"))  # one row per order
+    monkeypatch.setattr("escrow.css.order_store.MAX_STORED_ORDERS", 1)
+    with pytest.raises(OrderStoreError, match="full"):
+        store.add(StoredOrder("D-2", 6.0, b"other bytes"))
     store.close()
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
