@@ -149,3 +149,22 @@ def test_a_hook_refuses_another_users_store(world):
     with pytest.raises(OrderStoreError, match="bob's device, not alice's"):
         CssContentHook("alice", bob.client, bob.hasher, bob.verifier, world.clock,
                        store=bob.store)
+
+
+def test_an_order_whose_judge_is_no_longer_trusted_makes_the_store_refused(world):
+    from audit.note import Signer
+    from authority_portal.warrants.detection import DetectionOrderVerifier
+    from authority_portal.warrants.judges import Judge, JudgeRegistry
+    from escrow.css.hook import CssContentHook
+    from escrowlab.css.world import JURISDICTION, POLICY
+
+    alice = world.hooks["alice"]
+    now = world.clock.now()
+    alice.accept_order(world.order(("alice",), now, now + DAY))
+    other = Signer.generate("J2")
+    revoked = DetectionOrderVerifier(JudgeRegistry([Judge("J2", JURISDICTION, other.verifier)]),
+                                     POLICY, world.trust)
+    store = OrderStore.open(alice.store.path, "alice")
+    with pytest.raises(OrderStoreError, match="does not verify"):
+        CssContentHook("alice", alice.client, alice.hasher, revoked, world.clock, store=store)
+    assert [s.order_id for s in store.load()] == ["D-1"]
