@@ -8,7 +8,10 @@ portal issues one with the warrant machinery, not a copy of it:
 
 - :class:`OrderTerms` is the document: id, agency, jurisdiction, officer, the users (each
   named exactly, never a wildcard or a prefix), the window ``[start, end)`` of sending
-  times, the hash database's version, the legal basis, issue and expiry. Its one encoding
+  times, the hash database's version, the legal basis, issue and expiry, and its scope (what
+  it authorises scanning: images, text or both). An images-only order is written in the
+  first format, :data:`ORDER_FORMAT`, byte for byte as before scopes existed, and any other
+  scope in :data:`ORDER_FORMAT_V2`, which adds a ``scope`` field; its one encoding
   is RFC 8785 and its hash the SHA-256 of it, read strictly (canonical bytes only), as a
   :class:`~authority_portal.warrants.model.Warrant`'s; the window cannot reach past the
   expiry, so the client's :class:`~escrow.css.orders.DetectionOrder` never outlives it.
@@ -76,9 +79,10 @@ from authority_portal.warrants.states import (
     WarrantCase,
 )
 from escrow.authorisation import check_id
-from escrow.css.orders import MAX_ORDER_USERS, DetectionOrder, OrderError
+from escrow.css.orders import IMAGES, MAX_ORDER_USERS, DetectionOrder, OrderError
 
 ORDER_FORMAT = "escrowlab-detection-order-v1"
+ORDER_FORMAT_V2 = "escrowlab-detection-order-v2"
 SIGNED_FORMAT = "escrowlab-signed-detection-order-v1"
 LOGGED_FORMAT = "escrowlab-logged-detection-order-v1"
 APPROVAL_HEADER = "escrowlab detection order approval v1"
@@ -87,6 +91,7 @@ WHAT = "detection order"
 _FIELDS = {"format": str, "id": str, "agency": str, "jurisdiction": str, "officer": str,
            "users": list, "window": dict, "database_version": int, "legal_basis": str,
            "issued_at": int, "expires_at": int}
+_FIELDS_V2 = {**_FIELDS, "scope": list}
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ class OrderTerms:
     legal_basis: str
     issued_at: int
     expires_at: int
+    scope: tuple[str, ...] = (IMAGES,)
 
     def __post_init__(self) -> None:
         check_id(self.officer, "detection order officer", WarrantError)
@@ -128,6 +134,7 @@ class OrderTerms:
             raise WarrantError(f"detection order user(s) {', '.join(wild[:5])} stand for more "
                                "than one user: name each user")
         object.__setattr__(self, "users", order.users)
+        object.__setattr__(self, "scope", order.scope)
 
     def __repr__(self) -> str:
         return (f"OrderTerms({self.order_id}, {len(self.users)} user(s), "
@@ -137,7 +144,7 @@ class OrderTerms:
     def order(self) -> DetectionOrder:
         """What the client keeps of it (:class:`escrow.css.orders.DetectionOrder`)."""
         return DetectionOrder(self.order_id, tuple(self.users), float(self.window_start),
-                              float(self.window_end), self.database_version)
+                              float(self.window_end), self.database_version, self.scope)
 
     # The names the warrant machinery (signatures, policy, case) reads.
     @property
@@ -157,12 +164,17 @@ class OrderTerms:
         return self.expires_at - self.issued_at
 
     def to_json(self) -> dict:
-        return {"format": ORDER_FORMAT, "id": self.order_id, "agency": self.agency,
-                "jurisdiction": self.jurisdiction, "officer": self.officer,
-                "users": list(self.users),
-                "window": {"start": self.window_start, "end": self.window_end},
-                "database_version": self.database_version, "legal_basis": self.legal_basis,
-                "issued_at": self.issued_at, "expires_at": self.expires_at}
+        """The document: format v1 for an images-only order, v2 (with ``scope``) otherwise."""
+        document = {"format": ORDER_FORMAT, "id": self.order_id, "agency": self.agency,
+                    "jurisdiction": self.jurisdiction, "officer": self.officer,
+                    "users": list(self.users),
+                    "window": {"start": self.window_start, "end": self.window_end},
+                    "database_version": self.database_version,
+                    "legal_basis": self.legal_basis,
+                    "issued_at": self.issued_at, "expires_at": self.expires_at}
+        if self.scope != (IMAGES,):
+            document.update(format=ORDER_FORMAT_V2, scope=list(self.scope))
+        return document
 
     def encode(self) -> bytes:
         return rfc8785.dumps(self.to_json())
@@ -174,9 +186,19 @@ class OrderTerms:
 
     @classmethod
     def from_json(cls, data: object) -> OrderTerms:
-        strictjson.fields(data, _FIELDS, what=WHAT, error=WarrantError)
-        if data["format"] != ORDER_FORMAT:
+        version = data.get("format") if isinstance(data, dict) else None
+        strictjson.fields(data, _FIELDS_V2 if version == ORDER_FORMAT_V2 else _FIELDS,
+                          what=WHAT, error=WarrantError)
+        if data["format"] not in (ORDER_FORMAT, ORDER_FORMAT_V2):
             raise WarrantError(f"unknown detection order format {data['format']!r}")
+        scope: tuple[str, ...] = (IMAGES,)
+        if version == ORDER_FORMAT_V2:
+            for item in data["scope"]:
+                strictjson.text(item, what="detection order scope", error=WarrantError)
+            scope = tuple(data["scope"])
+            if scope == (IMAGES,):
+                raise WarrantError(f"an images-only detection order is written in format "
+                                   f"{ORDER_FORMAT!r}")
         strictjson.fields(data["window"], {"start": int, "end": int},
                           what="detection order window", error=WarrantError)
         if len(data["users"]) > MAX_ORDER_USERS:
@@ -186,7 +208,7 @@ class OrderTerms:
         return cls(data["id"], data["agency"], data["jurisdiction"], data["officer"],
                    tuple(data["users"]), data["window"]["start"], data["window"]["end"],
                    data["database_version"], data["legal_basis"], data["issued_at"],
-                   data["expires_at"])
+                   data["expires_at"], scope)
 
 
 def encode_signed(terms: OrderTerms, signatures: Sequence[JudgeSignature]) -> bytes:

@@ -18,7 +18,10 @@ the vouchers beside the ciphertext, not from any key: :meth:`CssDeployment.provi
 the provider's side (a database from the intersection of its suppliers' lists, a server
 secret, the blinded table the devices hold and the matcher, docs/css_matcher.md), and
 :meth:`CssProvider.collect` feeds it the vouchers of archived envelopes, each once, under
-the sending user's account. :meth:`CssDeployment.client` is one account's voucher maker;
+the sending user's account. A provider built for text detection (``text=True``) blinds the
+database's text flag entry too (:func:`escrow.css.textscan.with_text_flag`), and
+:meth:`CssProvider.flagged_texts` reads the text windows its matcher revealed (docs/css.md,
+"Text under an order"). :meth:`CssDeployment.client` is one account's voucher maker;
 the device's content hook around it is :class:`escrow.css.hook.CssContentHook`.
 """
 
@@ -32,6 +35,7 @@ from escrow.css import database, psi, shamir
 from escrow.css.errors import CssError
 from escrow.css.hashers import Hasher, get_hasher
 from escrow.css.matcher import Matcher
+from escrow.css.textscan import read_text_derivative, text_flag, with_text_flag
 from escrow.css.vouchers import MAX_SYNTHETIC_RATE, VoucherClient
 from escrow.none import NoDeployment
 from escrow.none import recover_window as none_recover_window
@@ -73,6 +77,7 @@ class CssProvider:
     :meth:`collect` counts what it saw: ``vouchers`` (envelopes that carried one),
     ``submitted`` (distinct vouchers the matcher took) and ``refusals`` (account and reason
     of every voucher it refused as not well formed, or as conflicting with one it holds).
+    ``text_flag`` is the text flag entry its table blinds, if it detects text.
     """
 
     database: database.HashDatabase
@@ -82,6 +87,7 @@ class CssProvider:
     vouchers: int = 0
     submitted: int = 0
     refusals: list[tuple[str, str]] = field(default_factory=list)
+    text_flag: bytes | None = None
 
     def collect(self, envelopes: Iterable[tuple[str, bytes]]) -> int:
         """Submit the voucher of every ``(sender address, envelope bytes)`` that carries one
@@ -106,6 +112,12 @@ class CssProvider:
         self.submitted += new
         return new
 
+    def flagged_texts(self, account: str) -> tuple[tuple[str, ...], ...]:
+        """The text windows of ``account``'s revealed text flags (none below t); its other
+        derivatives are images'."""
+        windows = (read_text_derivative(d) for d in self.matcher.derivatives(account))
+        return tuple(w for w in windows if w is not None)
+
 
 class CssDeployment(NoDeployment):
     """A ``css`` deployment: every device runs :class:`CssChainHook`; no parties; the
@@ -129,13 +141,16 @@ class CssDeployment(NoDeployment):
                 f"synthetic_percent={self.synthetic_percent}, hasher={self.hasher.name!r})")
 
     def provider(self, supplier_lists: Mapping[str, Iterable[bytes]],
-                 version: int = 1) -> CssProvider:
+                 version: int = 1, *, text: bool = False) -> CssProvider:
         """The provider's side for database ``version`` built from ``supplier_lists``
-        (supplier name -> hashes; only the hashes every supplier lists are kept)."""
+        (supplier name -> hashes; only the hashes every supplier lists are kept); with
+        ``text``, its table also blinds the version's text flag entry."""
         built = database.build(version, supplier_lists)
         secret = psi.ServerSecret.generate()
-        return CssProvider(built, secret, psi.build_table(built, secret),
-                           Matcher(secret, self.voucher_threshold))
+        blinded = with_text_flag(built) if text else built
+        return CssProvider(built, secret, psi.build_table(blinded, secret),
+                           Matcher(secret, self.voucher_threshold),
+                           text_flag=text_flag(version, built.hash_bytes) if text else None)
 
     def client(self, table: psi.BlindedTable, rng: random.Random | None = None) -> VoucherClient:
         """One account's voucher maker for ``table`` at this deployment's t and synthetic

@@ -6,7 +6,10 @@ hash database may be used. :class:`DetectionOrder` is that order reduced to what
 needs to decide, message by message, whether it may scan: the order's id, the users it
 names (each named exactly, kept sorted and distinct), the window ``[not_before,
 not_after)`` of sending times it covers (half-open, like a warrant's window: the end is
-excluded) and the database version.
+excluded), the database version, and its *scope*: what it authorises the client to scan,
+images (:data:`IMAGES`), text (:data:`TEXT`, the proposal's "solicitation" detection) or
+both. An order that says nothing of its scope authorises images only, as every order did
+before text detection ran on the device.
 
 :class:`OrderVerifier` is the client's check of an order's bytes: who signed it, whether it
 is valid now, whether it is within policy. The verifier the portal issues orders for is
@@ -29,6 +32,10 @@ from messaging.wire import validate_id
 MAX_ORDER_USERS = 10_000
 """A bound on what an order can hold at all; the issuing policy's limit is far lower."""
 MAX_DATABASE_VERSION = 2**53 - 1
+IMAGES = "images"
+TEXT = "text"
+SCOPES = (IMAGES, TEXT)
+"""What an order can authorise, in their one (sorted) order."""
 
 
 class OrderError(CssError):
@@ -58,6 +65,7 @@ class DetectionOrder:
     not_before: float
     not_after: float
     database_version: int
+    scope: tuple[str, ...] = (IMAGES,)
 
     def __post_init__(self) -> None:
         check_id(self.order_id, "detection order id", OrderError)
@@ -80,12 +88,26 @@ class DetectionOrder:
                 not 0 <= version <= MAX_DATABASE_VERSION:
             raise OrderError(f"a detection order's database version is an integer in "
                              f"0..{MAX_DATABASE_VERSION}")
+        object.__setattr__(self, "scope", check_scope(self.scope))
 
-    def covers(self, user: str, time: float, database_version: int) -> bool:
-        """True only if ``user`` is named, ``not_before <= time < not_after`` and the
-        database is this order's version."""
+    def covers(self, user: str, time: float, database_version: int,
+               content: str = IMAGES) -> bool:
+        """True only if ``user`` is named, ``not_before <= time < not_after``, the database
+        is this order's version and ``content`` (:data:`IMAGES` or :data:`TEXT`) is in its
+        scope."""
         return (user in self.users and self.not_before <= time < self.not_after
-                and database_version == self.database_version)
+                and database_version == self.database_version and content in self.scope)
+
+
+def check_scope(scope: object) -> tuple[str, ...]:
+    """``scope`` as a sorted tuple if it is a non-empty set of distinct :data:`SCOPES`
+    (:class:`OrderError` otherwise)."""
+    if not isinstance(scope, tuple | list) or not scope or \
+            any(not isinstance(s, str) or s not in SCOPES for s in scope) or \
+            len(set(scope)) != len(scope):
+        raise OrderError(f"a detection order's scope is one or both of {', '.join(SCOPES)}, "
+                         "each once")
+    return tuple(sorted(scope))
 
 
 class OrderVerifier(Protocol):

@@ -1,7 +1,8 @@
 """S35 css-order-scope (docs/scenarios.md; docs/css.md): scanning and reporting outside a
-detection order's users, window or database version, through the real hook, client, relay
-and matcher (``escrowlab.scenarios.css_order_scope``), for the honest hook and for a
-modified provider build that ignores orders."""
+detection order's users, window, database version or scope (texts under an images-only
+order), through the real hook, client, relay and matcher
+(``escrowlab.scenarios.css_order_scope``), for the honest hook and for a modified provider
+build that ignores orders."""
 
 import pytest
 
