@@ -7,12 +7,16 @@ Apple's "CSAM Detection — Technical Summary" (2021), "Threshold Secret Sharing
 Bhowmick et al., "The Apple PSI System" (2021), section 4. Below t the server learns, per
 account, how many vouchers it received and how many of them opened (real matches plus
 synthetic vouchers, which it cannot tell apart); nothing about which images matched. Each time
-a voucher opens and an epoch holds at least t opened vouchers, the matcher combines t shares
-that include the new one (:func:`escrow.css.shamir.combine`) and keeps a candidate key only if
-it decrypts the new voucher's inner layer: a synthetic share among the t gives a wrong key.
-It tries at most ``max_combinations`` subsets per voucher (Apple's protocol instead removes
-synthetic shares with its "detectable hash function"; docs/css_matcher.md,
-"Differences from Apple's system").
+a voucher opens and an epoch holds at least t opened vouchers, the matcher first decodes the
+epoch's shares as a Reed-Solomon codeword (:func:`escrow.css.shamir.decode`), which finds the
+account key in polynomial time whenever the real shares r and the synthetic ones s satisfy
+r - s >= t, and keeps the candidate only if it decrypts the inner layer of a voucher whose
+share is on the decoded polynomial. When it cannot (r - s < t), the matcher falls back to
+combining t shares that include the new one (:func:`escrow.css.shamir.combine`), keeping a
+candidate only if it decrypts the new voucher's inner layer (a synthetic share among the t
+gives a wrong key), for at most ``max_combinations`` subsets per voucher. Apple's protocol
+instead removes synthetic shares with its "detectable hash function" (docs/css_matcher.md,
+"Decoding through synthetic shares" and "Differences from Apple's system").
 Once the key is known, every opened voucher of the epoch is opened: its derivative if real,
 and the synthetic ones are now known to be synthetic.
 
@@ -24,12 +28,15 @@ its state unchanged.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
 
 from escrow.css import psi, shamir, vouchers
 from escrow.css.errors import VoucherError
 
-MAX_COMBINATIONS = 20_000  # t-subsets tried per opened voucher
+MAX_COMBINATIONS = 20_000  # t-subsets tried per opened voucher when the decoder cannot decide
+DECODER = "decoder"
+SEARCH = "search"
 MAX_ACCOUNT_NAME = 128
 MAX_VOUCHERS_PER_ACCOUNT = 1 << 16
 
@@ -38,6 +45,7 @@ MAX_VOUCHERS_PER_ACCOUNT = 1 << 16
 class _Epoch:
     opened: list[tuple[vouchers.Voucher, vouchers.OuterLayer]] = field(default_factory=list)
     adkey: bytes | None = None
+    opened_by: str | None = None  # DECODER or SEARCH once adkey is known
 
 
 @dataclass
@@ -48,11 +56,15 @@ class _Account:
     synthetic: set[bytes] = field(default_factory=set)
     combinations: int = 0
     gave_up: int = 0
+    decodings: int = 0
 
 
 @dataclass(frozen=True)
 class AccountView:
-    """What the provider knows about one account."""
+    """What the provider knows about one account. ``opened_by`` names, for each sharing epoch
+    whose key was found (in epoch order), how: ``"decoder"`` or ``"search"``;
+    ``decodings`` counts the decoder's runs, ``combinations`` the subsets the search tried
+    and ``gave_up`` the times it reached its bound."""
 
     received: int
     opened: int
@@ -61,6 +73,8 @@ class AccountView:
     known_synthetic: int
     combinations: int
     gave_up: int
+    opened_by: tuple[str, ...]
+    decodings: int
 
 
 class Matcher:
@@ -109,6 +123,34 @@ class Matcher:
             return
         if len(epoch.opened) < self.threshold:
             return
+        if not self._decode(state, epoch):
+            self._search(state, epoch, voucher, outer)
+        if epoch.adkey is not None:
+            for each, each_outer in epoch.opened:
+                self._open(state, epoch.adkey, each, each_outer)
+
+    def _decode(self, state: _Account, epoch: _Epoch) -> bool:
+        """The Reed-Solomon decoder over the epoch's shares; a coordinate held twice (which
+        no honest device sends) is left out, since at most one of its shares is real."""
+        held = Counter(o.share.x for _, o in epoch.opened)
+        single = [(v, o) for v, o in epoch.opened if held[o.share.x] == 1]
+        if len(single) < self.threshold:
+            return False
+        state.decodings += 1
+        decoded = shamir.decode([o.share for _, o in single], self.threshold)
+        if decoded is None:
+            return False
+        errors = set(decoded.errors)
+        check, check_outer = next((v, o) for v, o in single if o.share.x not in errors)
+        if vouchers.open_inner(decoded.secret, check, check_outer) is None:
+            return False
+        epoch.adkey, epoch.opened_by = decoded.secret, DECODER
+        return True
+
+    def _search(self, state: _Account, epoch: _Epoch, voucher: vouchers.Voucher,
+                outer: vouchers.OuterLayer) -> None:
+        """t-subsets of the opened shares that include the new one, at most
+        ``max_combinations`` of them."""
         others = [o.share for _, o in epoch.opened[:-1] if o.share.x != outer.share.x]
         tried = 0
         for subset in itertools.combinations(others, self.threshold - 1):
@@ -121,12 +163,9 @@ class Matcher:
             except shamir.ShamirError:
                 continue
             if vouchers.open_inner(candidate, voucher, outer) is not None:
-                epoch.adkey = candidate
+                epoch.adkey, epoch.opened_by = candidate, SEARCH
                 break
         state.combinations += tried
-        if epoch.adkey is not None:
-            for each, each_outer in epoch.opened:
-                self._open(state, epoch.adkey, each, each_outer)
 
     @staticmethod
     def _open(state: _Account, adkey: bytes, voucher: vouchers.Voucher,
@@ -147,7 +186,10 @@ class Matcher:
             derivatives=tuple(state.derivatives.values()),
             known_synthetic=len(state.synthetic),
             combinations=state.combinations,
-            gave_up=state.gave_up)
+            gave_up=state.gave_up,
+            opened_by=tuple(state.epochs[k].opened_by for k in sorted(state.epochs)
+                            if state.epochs[k].opened_by is not None),
+            decodings=state.decodings)
 
     def opened(self, account: str) -> int:
         """The number of ``account``'s vouchers whose outer layer opened (real + synthetic):

@@ -10,10 +10,14 @@ best unbiased estimate of the true count, knowing ``rate``, is
 ``(opened - rate * received) / (1 - rate)`` (each voucher opens with probability ``rate``
 if synthetic, and otherwise if and only if it matches). Over seeded trials the run measures
 that estimate's mean absolute error and how often, rounded, it is exactly ``m``, for each
-rate: 0 (no synthetic vouchers: the count is exact), and Apple-style rates. A last variant
+rate: 0 (no synthetic vouchers: the count is exact), and Apple-style rates. Another variant
 (t = 6, 24 images, in both runs) sends t + 2 matching images with synthetic vouchers and
 checks that the matcher opens the real derivatives exactly when at least t of them were
-sent as real vouchers, and then recognises the synthetic ones.
+sent as real vouchers, and then recognises the synthetic ones, and how: by the Reed-Solomon
+decoder or by the bounded subset search. The decoder's bound (t = 6 in the quick run, Apple's
+t = 30 in the full one) sends s synthetic vouchers and then r real matching ones, at the
+bound (r - s = t, which the decoder opens if the search has not) and one real voucher below
+it (r - s = t - 1, which only the search can open).
 
 Apple does not publish its synthetic rate; the rates here are the lab's choices.
 """
@@ -34,6 +38,21 @@ RATES = (0.0, 0.1, 0.25)
 ABOVE_THRESHOLD = 6
 ABOVE_IMAGES = 24
 HASH_BYTES = 8
+# the decoder's bound: (t, synthetic counts at the bound, synthetic counts below it); below
+# the bound each voucher past t costs up to MAX_COMBINATIONS subsets of t shares
+BOUND_QUICK = (6, (0, 2, 4), (1, 3))
+BOUND_FULL = (30, (0, 5, 10), (1, 3, 5))
+
+
+class _Coin(random.Random):
+    """A device's coin that makes exactly the scripted vouchers synthetic."""
+
+    def __init__(self, synthetic: list[bool]) -> None:
+        super().__init__(0)
+        self._script = list(synthetic)
+
+    def random(self) -> float:
+        return 0.0 if self._script.pop(0) else 1.0
 
 
 def _world(seed: int, entries: int) -> tuple[database.HashDatabase, psi.ServerSecret,
@@ -95,7 +114,38 @@ def above_threshold(rate: float, images: int, threshold: int, seed: int) -> dict
     real_matches = view.opened - client.synthetic_issued
     return {"revealed": view.revealed, "derivatives": len(view.derivatives),
             "real_matching_vouchers": real_matches, "synthetic_issued": client.synthetic_issued,
-            "known_synthetic": view.known_synthetic, "combinations": view.combinations}
+            "known_synthetic": view.known_synthetic, "opened_by": list(view.opened_by),
+            "decodings": view.decodings, "combinations": view.combinations,
+            "gave_up": view.gave_up}
+
+
+def decoder_bound(threshold: int, real: int, synthetic: int, seed: int,
+                  max_combinations: int = matcher.MAX_COMBINATIONS) -> dict:
+    """One account whose device sent ``synthetic`` synthetic vouchers (for images that do not
+    match, which is where most synthetic vouchers come from) and then ``real`` real matching
+    ones: what the matcher opens, how, and after how many vouchers. In this order every
+    earlier prefix is further from the decoder's bound, so an account at the bound opens at
+    its last voucher, and the search (at most ``max_combinations`` subsets per voucher) meets
+    the synthetic shares first."""
+    rnd = random.Random(seed)
+    db, secret, table = _world(seed, entries=max(64, real))
+    provider = matcher.Matcher(secret, threshold, max_combinations)
+    order = [True] * synthetic + [False] * real
+    client = vouchers.VoucherClient(table, threshold, vouchers.MAX_SYNTHETIC_RATE, _Coin(order))
+    matches = iter(rnd.sample(db.hashes, real))
+    opened_after = None
+    for index, is_synthetic in enumerate(order):
+        image = os.urandom(HASH_BYTES) if is_synthetic else next(matches)
+        provider.submit("account", client.voucher(image, b"derivative %d" % index))
+        if opened_after is None and provider.view("account").revealed:
+            opened_after = index + 1
+    view = provider.view("account")
+    return {"real_matching_vouchers": real, "synthetic_issued": client.synthetic_issued,
+            "revealed": view.revealed, "opened_after_vouchers": opened_after,
+            "derivatives": len(view.derivatives),
+            "known_synthetic": view.known_synthetic, "opened_by": list(view.opened_by),
+            "decodings": view.decodings, "combinations": view.combinations,
+            "gave_up": view.gave_up}
 
 
 @scenario("S32", "css-below-threshold",
@@ -137,4 +187,27 @@ def run(params: Params, mode: str) -> list[Outcome]:
         details={"runs": runs, "images": ABOVE_IMAGES, "threshold": ABOVE_THRESHOLD,
                  "synthetic_rate": rate,
                  "max_combinations_per_voucher": matcher.MAX_COMBINATIONS}))
+    outcomes.append(_bound_outcome(params, mode))
     return outcomes
+
+
+def _bound_outcome(params: Params, mode: str) -> Outcome:
+    threshold, at_bound, below_bound = BOUND_FULL if params.full else BOUND_QUICK
+    at = [decoder_bound(threshold, threshold + s, s, params.seed + s) for s in at_bound]
+    below = [decoder_bound(threshold, threshold + s - 1, s, params.seed + s)
+             for s in below_bound]
+    holds = all(a["revealed"] and a["derivatives"] == a["real_matching_vouchers"]
+                and a["known_synthetic"] == a["synthetic_issued"] for a in at) \
+        and all(matcher.DECODER not in b["opened_by"]
+                and b["derivatives"] == (b["real_matching_vouchers"] if b["revealed"] else 0)
+                for b in below)
+    return Outcome(
+        "S32", mode, "decoder-bound",
+        "with r real matching vouchers and s synthetic ones the account opens when r - s >= t "
+        "(Reed-Solomon decoding); below that bound the decoder cannot, and only the bounded "
+        "subset search may",
+        holds,
+        metrics={"exposed_total": sum(a["derivatives"] for a in at + below),
+                 "recovery_success": sum(a["revealed"] for a in at + below) / len(at + below)},
+        details={"threshold": threshold, "at_bound": at, "below_bound": below,
+                 "max_combinations_per_voucher": matcher.MAX_COMBINATIONS})
