@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from audit.checkpoint import Checkpoint
 from audit.entries import Entry
 from audit.errors import AuditError
 from audit.log import AuditLog
-from audit.note import Verifier, b64, parse_note
+from audit.note import SignedNote, Verifier, b64, parse_note
 from audit.receipt import Receipt
 from audit.storage import LogStore
 from audit.verifier import verify_log
@@ -71,6 +72,7 @@ class PortalLog:
         self.witness_keys = tuple(witness_keys)
         self.threshold = threshold
         self._lock = threading.Lock()
+        self._witnessed: tuple[SignedNote, int] | None = None
 
     @property
     def store(self) -> LogStore:
@@ -78,14 +80,31 @@ class PortalLog:
         return self._store if self.log is None else self.log.store
 
     def append(self, type: str, actor: str, payload: Mapping[str, Any]) -> Receipt:
-        """Append one event durably and return its witnessed receipt ("log, then act")."""
+        """Append one event durably and return its witnessed receipt ("log, then act").
+
+        A served log: the portal appends as its own appender, naming the account that acted
+        in the payload (``on_behalf_of``); each append is its own HTTP request.
+
+        Concurrent appends share commits and checkpoints, as the log's own append endpoint
+        does (docs/audit_log.md, "Appending over HTTP"): the entry is committed by the
+        store's group commit, then, one at a time, it takes its receipt under the last
+        checkpoint this handle had cosigned by the quorum if that one covers it, or under a
+        new one, signed and cosigned, that covers every entry committed so far.
+        """
         if self.log is None:  # served: each append is its own HTTP request
             if ON_BEHALF_OF in payload:
                 raise AuditError(f"a portal event's payload must not carry {ON_BEHALF_OF!r}")
             return self._appender.append_event(type, self._appender.actor,
                                                {**payload, ON_BEHALF_OF: actor})
+        entry = self.log.event(type, actor, payload).encode()
+        self.log.check_appendable()
+        index = self.log.append(entry)
         with self._lock:
-            return self.log.append_event(type, actor, payload)
+            if self._witnessed is None or self._witnessed[1] <= index:
+                note = self.log.checkpoint()
+                self._witnessed = (note, Checkpoint.parse(note.text).size)
+            note, size = self._witnessed
+            return self.log.receipt(index, note, size)
 
     def append_event(self, type: str, actor: str, payload: Mapping[str, Any]) -> Receipt:
         """:meth:`append`, under the name the warrant cases and custodian nodes call."""

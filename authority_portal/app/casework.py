@@ -64,6 +64,7 @@ from messaging.clock import Clock
 
 MAX_TEXT = 2_000
 OPEN_STATES = (FILED, APPROVED, RELEASING)
+CASE_LOCKS = 64
 
 
 @dataclass
@@ -135,7 +136,14 @@ class Casework:
         self.policy = policy or Policy()
         self.particularity = particularity or ParticularityPolicy()
         self.memory = CaseMemory()
-        self._lock = threading.RLock()
+        self._locks = tuple(threading.RLock() for _ in range(CASE_LOCKS))
+
+    def _case_lock(self, reference: str) -> threading.RLock:
+        """The lock of warrant ``reference``: one warrant's steps run one at a time, while
+        other warrants' steps (and their log appends, which share commits) run alongside.
+        A fixed set of locks, chosen by the reference's hash, so that asking for unknown
+        references allocates nothing."""
+        return self._locks[hash(reference) % CASE_LOCKS]
 
     # -- reading ---------------------------------------------------------------------
 
@@ -163,7 +171,7 @@ class Casework:
 
     def _expire(self, session: Session, warrant: Warrant) -> None:
         if warrant.status in OPEN_STATES and self.clock.now() >= warrant.not_after:
-            with self._lock:
+            with self._case_lock(warrant.reference):
                 live = self.memory.find(warrant.reference)
                 if live is not None and states.EXPIRED in states.TRANSITIONS[live.case.state]:
                     live.case.transition(states.EXPIRED, "portal", {})
@@ -206,7 +214,7 @@ class Casework:
             raise PortalError(f"the window names {len(scoped)} records, more than the "
                               f"{self.policy.max_records} a warrant may name")
         recovery_key = X25519PrivateKey.generate()
-        with self._lock:
+        with self._case_lock(reference):
             try:
                 self.particularity.check(terms)
                 case = WarrantCase.draft(terms, self.log, self.judges, self.particularity,
@@ -252,29 +260,38 @@ class Casework:
                            "custodian approves once") from None
         return decision
 
+    def _admit(self, session: Session, warrant: Warrant, user: User, kind: str,
+               outcome: str, custodian_id: str | None = None) -> None:
+        """The database's own separation-of-duties check of a decision, before the step
+        that acts on it: the row is flushed (:class:`Conflict` if refused) and rolled
+        back, so that no write lock is held while the log and the nodes work. The step
+        inserts it again with its outcome (:meth:`_decide`) under the warrant's lock, which
+        every decision on the warrant takes."""
+        self._decide(session, warrant, user, kind, outcome, custodian_id)
+        session.rollback()
+
     def sign(self, session: Session, judge: User, reference: str, signature: object
              ) -> Warrant:
         """Judge ``judge`` approves with an Ed25519 ``signature`` (bytes) over
         :meth:`statement`, made in the judge's browser with the judge's own key; it must
         verify under the judge registry, for the warrant's jurisdiction."""
-        with self._lock:
+        with self._case_lock(reference):
             warrant = self.warrant(session, reference)
             if warrant.status != FILED:
                 raise Conflict(f"warrant {reference} is {warrant.status}, not filed")
             if not isinstance(signature, bytes) or len(signature) != 64:
                 raise PortalError("the signature is 64 bytes of Ed25519")
             live = self.memory.get(reference)
-            self._decide(session, warrant, judge, "judge", "approve")
+            self._admit(session, warrant, judge, "judge", "approve")
             registered = self.judges.get(judge.label)
             if registered is None:
-                session.rollback()
                 raise Forbidden(f"{judge.label} is not in the judge registry")
             try:
                 live.case.approve(judge.label, [JudgeSignature(judge.label,
                                                                registered.key_id, signature)])
             except WarrantError as exc:
-                session.rollback()
                 raise PortalError(f"approval refused: {exc}") from None
+            self._decide(session, warrant, judge, "judge", "approve")
             warrant.issuer = judge.label
             warrant.signature = signature.hex()
             warrant.status = APPROVED
@@ -283,14 +300,15 @@ class Casework:
             return warrant
 
     def deny(self, session: Session, judge: User, reference: str, reason: object) -> Warrant:
-        with self._lock:
+        with self._case_lock(reference):
             warrant = self.warrant(session, reference)
             if warrant.status != FILED:
                 raise Conflict(f"warrant {reference} is {warrant.status}, not filed")
             reason = _text(reason, "reason")
             live = self.memory.get(reference)
-            self._decide(session, warrant, judge, "judge", "deny")
+            self._admit(session, warrant, judge, "judge", "deny")
             live.case.deny(judge.label, reason)
+            self._decide(session, warrant, judge, "judge", "deny")
             warrant.status = DENIED
             self.memory.drop(reference)
             session.commit()
@@ -311,7 +329,7 @@ class Casework:
     def release_request(self, session: Session, operator: User, reference: str) -> bytes:
         """The exact bytes (RFC 8785) ``operator`` signs to have their custodian's node
         release for ``reference`` (:mod:`authority_portal.custodian_node.request`)."""
-        with self._lock:
+        with self._case_lock(reference):
             _, custodian, live = self._operated(session, operator, reference)
             return self.custodians.request(custodian, live.authorisation, live.attempt.nonce,
                                            live.case.receipt(states.APPROVED))
@@ -321,20 +339,21 @@ class Casework:
         """Operator ``operator`` approves with their Ed25519 ``signature`` (bytes) over
         :meth:`release_request`, made outside the portal; the portal forwards the signed
         request to their custodian's node, which checks it and releases; at t, recover."""
-        with self._lock:
+        with self._case_lock(reference):
             warrant, custodian, live = self._operated(session, operator, reference)
             if not isinstance(signature, bytes) or len(signature) != 64:
                 raise PortalError("the signature is 64 bytes of Ed25519")
             body = self.custodians.request(custodian, live.authorisation, live.attempt.nonce,
                                            live.case.receipt(states.APPROVED))
-            self._decide(session, warrant, operator, "custodian", "approve", custodian)
+            self._admit(session, warrant, operator, "custodian", "approve", custodian)
             try:
                 releases = self.custodians.release(custodian, body, signature)
             except NodeError as exc:
-                session.rollback()
                 raise Conflict(f"custodian {custodian} refused: {exc}") from None
+            self._decide(session, warrant, operator, "custodian", "approve", custodian)
             progress = live.attempt.submit(live.attempt.nonce, releases)
             warrant.status = RELEASING
+            session.commit()
             if progress.complete:
                 report = live.attempt.recover()
                 live.case.transition(states.RECOVERED, "portal", {
@@ -370,7 +389,7 @@ class Casework:
 
     def recovered(self, session: Session, officer: User, reference: str) -> WindowReport:
         """The recovery report of ``reference`` for its filing officer; logged first."""
-        with self._lock:
+        with self._case_lock(reference):
             warrant = self.warrant(session, reference)
             self._own(warrant, officer)
             if warrant.status != RECOVERED:
@@ -382,7 +401,7 @@ class Casework:
 
     def close(self, session: Session, officer: User, reference: str) -> Warrant:
         """Close the case: drop the recovery key, releases and plaintexts; logged."""
-        with self._lock:
+        with self._case_lock(reference):
             warrant = self.warrant(session, reference)
             self._own(warrant, officer)
             if warrant.status == CLOSED:
