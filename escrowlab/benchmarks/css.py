@@ -122,22 +122,37 @@ def _conversation_seconds(images: list[bytes], css: bool) -> float:
         world = build(("alice", "bob"), listed=2, innocent=0, voucher_threshold=2)
         now = world.clock.now()
         world.hooks["alice"].accept_order(world.order(("alice",), now, now + DAY))
-        alice, bob = world.devices["alice"], world.devices["bob"]
+        pair = world.devices["alice"], world.devices["bob"], world.relay
     else:
-        clock = ManualClock(START)
-        transport = InProcessTransport(RelayService(clock=clock))
-        alice, bob = (Device.create(user, 1, transport, clock=clock)
-                      for user in ("alice", "bob"))
-    alice.send_text("bob", "hello")  # the session exists before the timing starts
+        pair = _plain_pair()
+    return _timed(*pair, "send_image", images)[0]
+
+
+def _plain_pair() -> tuple[Device, Device, RelayService]:
+    """Alice's and Bob's devices under mode none, and their relay."""
+    clock = ManualClock(START)
+    relay = RelayService(clock=clock)
+    transport = InProcessTransport(relay)
+    alice, bob = (Device.create(user, 1, transport, clock=clock) for user in ("alice", "bob"))
+    return alice, bob, relay
+
+
+def _timed(alice: Device, bob: Device, relay: RelayService, send: str, items: list
+           ) -> tuple[float, float]:
+    """(seconds for Alice to send ``items`` to Bob with ``alice.<send>`` and Bob to receive
+    them, mean bytes of their envelopes); the session exists before the timing starts."""
+    alice.send_text("bob", "hello")
     bob.receive_all()
+    before = len(relay.archive.entries())
     start = time.perf_counter()
-    for image in images:
-        alice.send_image("bob", image)
+    for item in items:
+        getattr(alice, send)("bob", item)
     received = bob.receive_all()
     elapsed = time.perf_counter() - start
-    if len(received) != len(images):
-        raise RuntimeError(f"{len(received)} of {len(images)} images arrived")
-    return elapsed
+    if len(received) != len(items):
+        raise RuntimeError(f"{len(received)} of {len(items)} messages arrived")
+    sizes = [len(e.envelope) for e in relay.archive.entries()[before:]]
+    return elapsed, sum(sizes) / len(sizes)
 
 
 def _neuralhash_ms(hasher, images: list[bytes]) -> float:
@@ -170,25 +185,10 @@ def _text_conversation(texts: list[str], detector: TextDetector | None
         now = world.clock.now()
         world.hooks["alice"].accept_order(world.order(("alice",), now, now + DAY,
                                                       scope=(TEXT,)))
-        alice, bob, relay = world.devices["alice"], world.devices["bob"], world.relay
+        pair = world.devices["alice"], world.devices["bob"], world.relay
     else:
-        clock = ManualClock(START)
-        relay = RelayService(clock=clock)
-        transport = InProcessTransport(relay)
-        alice, bob = (Device.create(user, 1, transport, clock=clock)
-                      for user in ("alice", "bob"))
-    alice.send_text("bob", "hello")  # the session exists before the timing starts
-    bob.receive_all()
-    before = len(relay.archive.entries())
-    start = time.perf_counter()
-    for text in texts:
-        alice.send_text("bob", text)
-    received = bob.receive_all()
-    elapsed = time.perf_counter() - start
-    if len(received) != len(texts):
-        raise RuntimeError(f"{len(received)} of {len(texts)} texts arrived")
-    sizes = [len(e.envelope) for e in relay.archive.entries()[before:]]
-    return elapsed, sum(sizes) / len(sizes)
+        pair = _plain_pair()
+    return _timed(*pair, "send_text", texts)
 
 
 def _text_figures(args: argparse.Namespace) -> dict:
