@@ -217,17 +217,24 @@ def encode_signed(terms: OrderTerms, signatures: Sequence[JudgeSignature]) -> by
                           "signatures": [s.to_json() for s in signatures]})
 
 
+def _document(encoded: bytes, kind: str, format_: str, fields: dict) -> dict:
+    """The JSON object of a ``kind`` ("signed", "logged") detection order document: strict
+    JSON, exactly ``format`` and ``fields``, its format ``format_`` (:class:`WarrantError`)."""
+    what = f"{kind} detection order"
+    obj = strictjson.loads(encoded, what=what, error=WarrantError, allow_floats=False,
+                           max_bytes=MAX_ORDER_BYTES)
+    strictjson.fields(obj, {"format": str, **fields}, what=what, error=WarrantError)
+    if obj["format"] != format_:
+        raise WarrantError(f"unknown {what} format {obj['format']!r}")
+    return obj
+
+
 def decode_signed(encoded: bytes) -> tuple[OrderTerms, tuple[JudgeSignature, ...]]:
     """The order and signatures of :func:`encode_signed`'s bytes, read strictly: any other
     encoding of them is refused (:class:`WarrantError`)."""
     if not isinstance(encoded, bytes):
         raise WarrantError("a signed detection order is bytes")
-    obj = strictjson.loads(encoded, what="signed detection order", error=WarrantError,
-                           allow_floats=False, max_bytes=MAX_ORDER_BYTES)
-    strictjson.fields(obj, {"format": str, "order": dict, "signatures": list},
-                      what="signed detection order", error=WarrantError)
-    if obj["format"] != SIGNED_FORMAT:
-        raise WarrantError(f"unknown signed detection order format {obj['format']!r}")
+    obj = _document(encoded, "signed", SIGNED_FORMAT, {"order": dict, "signatures": list})
     terms, signatures = OrderTerms.from_json(obj["order"]), signatures_from_json(
         obj["signatures"])
     if encode_signed(terms, signatures) != encoded:
@@ -246,12 +253,7 @@ def encode_logged(signed: bytes, receipt: Receipt) -> bytes:
 def decode_logged(encoded: bytes) -> tuple[bytes, Receipt]:
     """The signed order's bytes and the receipt of :func:`encode_logged`'s bytes, read
     strictly (:class:`WarrantError`)."""
-    obj = strictjson.loads(encoded, what="logged detection order", error=WarrantError,
-                           allow_floats=False, max_bytes=MAX_ORDER_BYTES)
-    strictjson.fields(obj, {"format": str, "signed": str, "receipt": dict},
-                      what="logged detection order", error=WarrantError)
-    if obj["format"] != LOGGED_FORMAT:
-        raise WarrantError(f"unknown logged detection order format {obj['format']!r}")
+    obj = _document(encoded, "logged", LOGGED_FORMAT, {"signed": str, "receipt": dict})
     try:
         signed = base64.b64decode(obj["signed"], validate=True)
         receipt = Receipt.from_json(obj["receipt"])
