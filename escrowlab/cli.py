@@ -29,6 +29,23 @@ class CommandError(Exception):
     """A user-facing failure: printed as ``escrowlab: <message>`` with exit code 2."""
 
 
+MAX_INPUT_FILE = 8 << 20
+"""The most a command reads of a file it is given (a warrant, a registry, a request)."""
+
+
+def read_input(path: str | os.PathLike[str], what: str, limit: int = MAX_INPUT_FILE) -> bytes:
+    """The bytes of the file at ``path``, ``what`` it is meant to be; a file that cannot be
+    read or is longer than ``limit`` bytes is a :class:`CommandError` naming it."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise CommandError(f"cannot read {what} {path}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise CommandError(f"{path} is too long to be {what}")
+    return data
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="escrowlab",

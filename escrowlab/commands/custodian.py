@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 
 from escrowlab.arguments import int_in_range
-from escrowlab.cli import CommandError
+from escrowlab.cli import MAX_INPUT_FILE, CommandError, read_input
 
 LOOPBACK = "127.0.0.1"
 
@@ -106,13 +106,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sign.set_defaults(func=sign_request_command)
 
 
-def _read(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise CommandError(f"cannot read {what} {path}: {exc.strerror}") from None
-
-
 def _log(args: argparse.Namespace, custodian_id: str):  # type: ignore[no-untyped-def]
     """The node's log (in this process, or served and appended to as the node's own
     appender) and the trust it checks checkpoints under."""
@@ -177,14 +170,14 @@ def serve_command(args: argparse.Namespace) -> int:
                            "(put a TLS proxy in front of it for anything else)") from None
     folder = Path(args.keystore)
     passphrase_file = Path(args.passphrase_file or folder / "passphrase.txt")
-    passphrase = _read(passphrase_file, "the passphrase file").decode("utf-8",
+    passphrase = read_input(passphrase_file, "the passphrase file").decode("utf-8",
                                                                        "replace").strip()
     try:
         operator_key = bytes.fromhex(args.operator_key)
-        registry = JudgeRegistry.loads(_read(Path(args.registry), "the judge registry"))
+        registry = JudgeRegistry.loads(read_input(Path(args.registry), "the judge registry"))
         policy = ParticularityPolicy() if args.policy is None else \
             ParticularityPolicy.from_json(strictjson.loads(
-                _read(Path(args.policy), "the policy"), what="policy", error=WarrantError))
+                read_input(Path(args.policy), "the policy"), what="policy", error=WarrantError))
     except ValueError as exc:
         raise CommandError(str(exc) if isinstance(exc, WarrantError)
                            else "--operator-key is hex") from None
@@ -220,18 +213,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
 # -- the operator's tools -----------------------------------------------------------------
 
-MAX_REQUEST_FILE = 8 << 20
-
-
-def _bounded(path: Path, what: str, limit: int) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise CommandError(f"cannot read {what} {path}: {exc.strerror}") from None
-    if len(data) > limit:
-        raise CommandError(f"{path} is too long to be {what}")
-    return data
+MAX_REQUEST_FILE = MAX_INPUT_FILE
 
 
 def operator_key_command(args: argparse.Namespace) -> int:
@@ -301,9 +283,9 @@ def sign_request_command(args: argparse.Namespace) -> int:
     if mode & 0o077:
         raise CommandError(f"the key file {path} is readable by others (mode {mode & 0o777:o}); "
                            f"run chmod 600 {path}")
-    body = _request_body(_bounded(Path(args.request), "a release request", MAX_REQUEST_FILE))
+    body = _request_body(read_input(Path(args.request), "a release request", MAX_REQUEST_FILE))
     try:
-        key = load_key(_bounded(path, "a key file", 16 << 10))
+        key = load_key(read_input(path, "a key file", 16 << 10))
         request = parse_body(body)
         operator = Operator(args.node or request.node, key)
         signature = operator.sign(body)

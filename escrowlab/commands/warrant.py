@@ -30,10 +30,9 @@ import time
 from pathlib import Path
 
 from escrowlab.arguments import int_in_range
-from escrowlab.cli import CommandError
+from escrowlab.cli import CommandError, read_input
 from escrowlab.commands import _warrant_portal as warrant_portal
 
-MAX_FILE = 8 << 20
 MAX_TIME = 2**53 - 1
 
 
@@ -108,17 +107,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # -- files ---------------------------------------------------------------------
 
 
-def _read(path: str, what: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE + 1)
-    except OSError as exc:
-        raise CommandError(f"cannot read {what} {path}: {exc.strerror}") from None
-    if len(data) > MAX_FILE:
-        raise CommandError(f"{path} is too long to be {what}")
-    return data
-
-
 def _write(path: str, data: bytes, replace: bool = False) -> None:
     """Write ``data`` to ``path`` whole: a temporary file beside it, renamed into place."""
     target = Path(path)
@@ -138,7 +126,7 @@ def _warrant(path: str):  # type: ignore[no-untyped-def]
     from authority_portal.warrants.model import Warrant
 
     try:
-        return Warrant.decode(_read(path, "a warrant").rstrip(b"\n"))
+        return Warrant.decode(read_input(path, "a warrant").rstrip(b"\n"))
     except WarrantError as exc:
         raise CommandError(f"{path}: {exc}") from None
 
@@ -150,7 +138,7 @@ def _registry(path: str, missing_ok: bool = False):  # type: ignore[no-untyped-d
     if missing_ok and not Path(path).exists():
         return JudgeRegistry(())
     try:
-        return JudgeRegistry.loads(_read(path, "a judge registry"))
+        return JudgeRegistry.loads(read_input(path, "a judge registry"))
     except WarrantError as exc:
         raise CommandError(f"{path}: {exc}") from None
 
@@ -163,7 +151,7 @@ def _signatures(path: str, missing_ok: bool = False) -> tuple:
     if missing_ok and not Path(path).exists():
         return ()
     try:
-        return signatures_from_json(strictjson.loads(_read(path, "a signature file"),
+        return signatures_from_json(strictjson.loads(read_input(path, "a signature file"),
                                                      what="signature file",
                                                      error=WarrantError))
     except WarrantError as exc:
@@ -279,7 +267,7 @@ def verify_command(args: argparse.Namespace) -> int:
     if args.policy is not None:
         try:
             policy = ParticularityPolicy.from_json(strictjson.loads(
-                _read(args.policy, "a policy"), what="policy", error=WarrantError))
+                read_input(args.policy, "a policy"), what="policy", error=WarrantError))
         except WarrantError as exc:
             raise CommandError(f"{args.policy}: {exc}") from None
     required = args.required or (policy.judges_required if policy else 1)
