@@ -145,13 +145,16 @@ class CustodianNode:
                     raise RequestError(f"the request is addressed to {request.node!r}, not "
                                        f"to this node {self.node_id}")
                 request.check_operator(self.operator_key)
-                envelopes, verifier, seen = self._check(request)
+                envelopes, verifier, seen, resumed = self._check(request)
             except (NodeError, EscrowError) as exc:
                 raise self._refuse(str(exc), request) from None
-            return self._release(request, envelopes, verifier, seen)
+            return self._release(request, envelopes, verifier, seen, resumed)
 
     def _check(self, request: ReleaseRequest
-               ) -> tuple[list[bytes], WarrantVerifier, Checkpoint]:
+               ) -> tuple[list[bytes], WarrantVerifier, Checkpoint, bool]:
+        """Every check of the module docstring's steps 2 to 4: the envelopes to release, the
+        verifier that passed them, the newest checkpoint seen, and whether this request
+        resumes an interrupted release of its own attempt."""
         auth = request.authorisation
         window = auth.window
         scoped = records_in_scope(self.screen, self.archive, window.conversation_id,
@@ -178,7 +181,7 @@ class CustodianNode:
             raise NodeError(f"this node's release of {auth.conversation_id} under warrant "
                             f"{auth.warrant.warrant_id} to attempt {interrupted[0]} was "
                             "interrupted; only that attempt can resume it")
-        return [s.envelope for s in scoped], verifier, seen
+        return [s.envelope for s in scoped], verifier, seen, begun is not None
 
     def _payload(self, request: ReleaseRequest | None, **more: object) -> dict:
         payload: dict = {"node": self.node_id}
@@ -200,9 +203,8 @@ class CustodianNode:
         return Refused(reason, receipt)
 
     def _release(self, request: ReleaseRequest, envelopes: list[bytes],
-                 verifier: WarrantVerifier, seen: Checkpoint) -> Decision:
+                 verifier: WarrantVerifier, seen: Checkpoint, resumed: bool) -> Decision:
         auth = request.authorisation
-        resumed = self.store.pending_nonce(request.nonce) is not None
         payload = self._payload(request, authorisation_sha256=auth.digest.hex(),
                                 records=len(auth.records),
                                 **({"resumed": True} if resumed else {}))
